@@ -1,0 +1,1 @@
+//! GF(p) arithmetic (being written).

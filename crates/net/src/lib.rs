@@ -1,0 +1,398 @@
+//! Party-to-party transport for the MPC engine.
+//!
+//! A [`Network`] is one party's view of the other N−1 parties. The protocol layer talks in
+//! *rounds*: in one round a party sends at most one frame to each peer and receives at most one
+//! frame from each peer ([`Network::exchange`], [`Network::broadcast_exchange`]).
+//!
+//! The `Network` itself is transport-agnostic: it holds, per peer, a [`FrameSink`] for outgoing
+//! frames and a channel of incoming frames. Transports only decide how those are fed:
+//! - [`in_process`] wires N networks together with channels (tests, local runs);
+//! - [`tls`] runs one mutually authenticated TLS connection per pair of parties, with a reader and
+//!   a writer task per connection that move length-prefixed frames between socket and channels.
+//!
+//! A later multiplexer (many games over one connection per peer) feeds the same channels from a
+//! demultiplexer keyed by game id, so the protocol layer never changes.
+//!
+//! **Architecture Invariant:** every receive has a deadline ([`NetConfig::recv_deadline`]). A dead
+//! or silent peer ends the caller's run with [`NetError::Timeout`] or [`NetError::Disconnected`],
+//! never a hang. Malformed or oversized frames surface as typed errors, never a panic.
+//!
+//! **API Boundary:** this crate moves opaque bytes. It knows nothing of field elements, shares or
+//! games, and never logs frame contents.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+pub use bytes::Bytes;
+
+pub mod tls;
+
+/// Index of a party in the virtual cloud, `0..n`.
+pub type PartyId = usize;
+
+/// Default deadline for any single receive.
+pub const DEFAULT_RECV_DEADLINE: Duration = Duration::from_secs(30);
+/// Default upper bound on one frame's payload (512 MiB).
+pub const DEFAULT_MAX_FRAME: usize = 512 << 20;
+
+/// Tunables shared by all transports.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// How long a single receive may wait before failing with [`NetError::Timeout`].
+    pub recv_deadline: Duration,
+    /// Largest accepted frame payload in bytes; larger frames fail with [`NetError::FrameTooLarge`].
+    pub max_frame: usize,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig { recv_deadline: DEFAULT_RECV_DEADLINE, max_frame: DEFAULT_MAX_FRAME }
+    }
+}
+
+/// Everything that can go wrong on the wire.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum NetError {
+    #[error("party {peer} sent nothing within {after:?}; it may be down or stuck (raise the receive deadline if the computation is just slow)")]
+    Timeout { peer: PartyId, after: Duration },
+    #[error("connection to party {peer} is closed; the peer has stopped or the network failed")]
+    Disconnected { peer: PartyId },
+    #[error("party {peer} sent a frame of {len} bytes, above the limit of {max} bytes")]
+    FrameTooLarge { peer: PartyId, len: usize, max: usize },
+    #[error("party {peer} sent a malformed frame: {reason}")]
+    Malformed { peer: PartyId, reason: String },
+    #[error("there is no party {peer} in a network of {n} parties")]
+    UnknownPeer { peer: PartyId, n: usize },
+    #[error("expected {expected} outgoing frames (one per party), got {got}")]
+    WrongFrameCount { expected: usize, got: usize },
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("I/O error talking to party {peer}: {reason}")]
+    Io { peer: PartyId, reason: String },
+    #[error("network configuration is invalid: {0}")]
+    Config(String),
+}
+
+/// Counters for what this party sent and received. Rounds count calls to
+/// [`Network::exchange`] / [`Network::broadcast_exchange`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetStats {
+    pub rounds: u64,
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl NetStats {
+    /// Difference `self − earlier`, for measuring one phase.
+    pub fn since(&self, earlier: &NetStats) -> NetStats {
+        NetStats {
+            rounds: self.rounds - earlier.rounds,
+            frames_sent: self.frames_sent - earlier.frames_sent,
+            bytes_sent: self.bytes_sent - earlier.bytes_sent,
+            bytes_received: self.bytes_received - earlier.bytes_received,
+        }
+    }
+}
+
+/// Where outgoing frames for one peer go. Sending never blocks on the peer.
+pub trait FrameSink: Send {
+    /// Queue one frame for the peer. Fails only if the link is already gone.
+    fn send_frame(&self, frame: Bytes) -> Result<(), ()>;
+}
+
+impl FrameSink for Sender<Result<Bytes, NetError>> {
+    fn send_frame(&self, frame: Bytes) -> Result<(), ()> {
+        self.send(Ok(frame)).map_err(|_| ())
+    }
+}
+
+/// Incoming frames from one peer, or the error that ended the link.
+pub type FrameSource = Receiver<Result<Bytes, NetError>>;
+
+/// One direction-pair to one peer, as a transport hands it to [`Network::from_links`].
+pub struct PeerLink {
+    pub sink: Box<dyn FrameSink>,
+    pub source: FrameSource,
+}
+
+/// One party's connections to all others. See the crate docs.
+pub struct Network {
+    me: PartyId,
+    n: usize,
+    links: Vec<Option<PeerLink>>,
+    /// Set once a link has failed, so later calls fail fast with the same error.
+    broken: Option<NetError>,
+    config: NetConfig,
+    stats: NetStats,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network").field("me", &self.me).field("n", &self.n).finish_non_exhaustive()
+    }
+}
+
+impl Network {
+    /// Build a network from per-peer links. `links[me]` must be `None`, every other entry `Some`.
+    pub fn from_links(
+        me: PartyId,
+        links: Vec<Option<PeerLink>>,
+        config: NetConfig,
+    ) -> Result<Network, NetError> {
+        let n = links.len();
+        if me >= n {
+            return Err(NetError::Config(format!("party id {me} is not below the party count {n}")));
+        }
+        for (i, l) in links.iter().enumerate() {
+            if (i == me) != l.is_none() {
+                return Err(NetError::Config(format!(
+                    "link table for party {me} is inconsistent at index {i}"
+                )));
+            }
+        }
+        Ok(Network { me, n, links, broken: None, config, stats: NetStats::default() })
+    }
+
+    /// This party's id.
+    pub fn my_id(&self) -> PartyId {
+        self.me
+    }
+
+    /// Number of parties, including this one.
+    pub fn n_parties(&self) -> usize {
+        self.n
+    }
+
+    /// Ids of all other parties, in increasing order.
+    pub fn peers(&self) -> impl Iterator<Item = PartyId> + '_ {
+        (0..self.n).filter(move |&p| p != self.me)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> NetStats {
+        self.stats
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &NetConfig {
+        &self.config
+    }
+
+    fn link(&self, peer: PartyId) -> Result<&PeerLink, NetError> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        match self.links.get(peer) {
+            Some(Some(l)) => Ok(l),
+            _ => Err(NetError::UnknownPeer { peer, n: self.n }),
+        }
+    }
+
+    fn fail(&mut self, e: NetError) -> NetError {
+        if self.broken.is_none() {
+            self.broken = Some(e.clone());
+        }
+        e
+    }
+
+    /// Send one frame to `peer` (not counted as a round).
+    pub fn send(&mut self, peer: PartyId, frame: Bytes) -> Result<(), NetError> {
+        if frame.len() > self.config.max_frame {
+            return Err(NetError::FrameTooLarge {
+                peer: self.me,
+                len: frame.len(),
+                max: self.config.max_frame,
+            });
+        }
+        let len = frame.len() as u64;
+        let res = self.link(peer)?.sink.send_frame(frame);
+        match res {
+            Ok(()) => {
+                self.stats.frames_sent += 1;
+                self.stats.bytes_sent += len;
+                Ok(())
+            }
+            Err(()) => Err(self.fail(NetError::Disconnected { peer })),
+        }
+    }
+
+    /// Receive the next frame from `peer`, waiting at most the configured deadline.
+    pub fn recv(&mut self, peer: PartyId) -> Result<Bytes, NetError> {
+        let deadline = self.config.recv_deadline;
+        let res = self.link(peer)?.source.recv_timeout(deadline);
+        match res {
+            Ok(Ok(frame)) => {
+                self.stats.bytes_received += frame.len() as u64;
+                Ok(frame)
+            }
+            Ok(Err(e)) => Err(self.fail(e)),
+            Err(RecvTimeoutError::Timeout) => {
+                Err(self.fail(NetError::Timeout { peer, after: deadline }))
+            }
+            Err(RecvTimeoutError::Disconnected) => Err(self.fail(NetError::Disconnected { peer })),
+        }
+    }
+
+    /// One round: send `frames[p]` to every peer p (entry `me` is ignored), then receive one frame
+    /// from every peer. The result has one entry per party; entry `me` is empty.
+    pub fn exchange(&mut self, frames: Vec<Bytes>) -> Result<Vec<Bytes>, NetError> {
+        if frames.len() != self.n {
+            return Err(NetError::WrongFrameCount { expected: self.n, got: frames.len() });
+        }
+        self.stats.rounds += 1;
+        for (p, f) in frames.into_iter().enumerate() {
+            if p != self.me {
+                self.send(p, f)?;
+            }
+        }
+        self.gather()
+    }
+
+    /// One round: send the same frame to every peer, receive one from every peer. Entry `me` of the
+    /// result is this party's own frame.
+    pub fn broadcast_exchange(&mut self, frame: Bytes) -> Result<Vec<Bytes>, NetError> {
+        self.stats.rounds += 1;
+        let peers: Vec<PartyId> = self.peers().collect();
+        for p in peers {
+            self.send(p, frame.clone())?;
+        }
+        let mut got = self.gather()?;
+        got[self.me] = frame;
+        Ok(got)
+    }
+
+    fn gather(&mut self) -> Result<Vec<Bytes>, NetError> {
+        let mut out = vec![Bytes::new(); self.n];
+        for p in 0..self.n {
+            if p != self.me {
+                out[p] = self.recv(p)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Wire `n` parties together with in-process channels. Dropping a network closes its links, which
+/// its peers observe as [`NetError::Disconnected`].
+pub fn in_process(n: usize, config: NetConfig) -> Vec<Network> {
+    // chan[i][j]: frames from i to j.
+    let mut senders: Vec<Vec<Option<Sender<Result<Bytes, NetError>>>>> =
+        (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
+    let mut receivers: Vec<Vec<Option<FrameSource>>> =
+        (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
+    for i in 0..n {
+        for j in 0..n {
+            if i != j {
+                let (tx, rx) = mpsc::channel();
+                senders[i][j] = Some(tx);
+                receivers[j][i] = Some(rx);
+            }
+        }
+    }
+    let mut nets = Vec::with_capacity(n);
+    for (me, (outs, ins)) in senders.into_iter().zip(receivers).enumerate() {
+        let links = outs
+            .into_iter()
+            .zip(ins)
+            .map(|(tx, rx)| match (tx, rx) {
+                (Some(tx), Some(rx)) => {
+                    Some(PeerLink { sink: Box::new(tx) as Box<dyn FrameSink>, source: rx })
+                }
+                _ => None,
+            })
+            .collect();
+        nets.push(Network::from_links(me, links, config.clone()).expect("consistent link table"));
+    }
+    nets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    fn quick() -> NetConfig {
+        NetConfig { recv_deadline: Duration::from_millis(200), ..NetConfig::default() }
+    }
+
+    #[test]
+    fn broadcast_exchange_delivers_every_frame() {
+        let nets = in_process(3, quick());
+        let handles: Vec<_> = nets
+            .into_iter()
+            .map(|mut net| {
+                thread::spawn(move || {
+                    let me = net.my_id();
+                    let got = net.broadcast_exchange(Bytes::from(vec![me as u8; me + 1])).unwrap();
+                    (me, got, net.stats())
+                })
+            })
+            .collect();
+        for h in handles {
+            let (_me, got, stats) = h.join().unwrap();
+            for (p, f) in got.iter().enumerate() {
+                assert_eq!(f.as_ref(), vec![p as u8; p + 1].as_slice());
+            }
+            assert_eq!(stats.rounds, 1);
+            assert_eq!(stats.frames_sent, 2);
+        }
+    }
+
+    #[test]
+    fn exchange_sends_distinct_frames() {
+        let nets = in_process(2, quick());
+        let hs: Vec<_> = nets
+            .into_iter()
+            .map(|mut net| {
+                thread::spawn(move || {
+                    let me = net.my_id();
+                    let frames = (0..2).map(|p| Bytes::from(vec![(10 * me + p) as u8])).collect();
+                    net.exchange(frames).unwrap()
+                })
+            })
+            .collect();
+        let r: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(r[0][1].as_ref(), &[10]);
+        assert_eq!(r[1][0].as_ref(), &[1]);
+        assert!(r[0][0].is_empty());
+    }
+
+    #[test]
+    fn silent_peer_times_out_with_its_id() {
+        let mut nets = in_process(2, quick());
+        let _silent = nets.pop().unwrap();
+        let mut a = nets.pop().unwrap();
+        let t0 = std::time::Instant::now();
+        let err = a.recv(1).unwrap_err();
+        assert!(matches!(err, NetError::Timeout { peer: 1, .. }), "{err}");
+        assert!(t0.elapsed() < Duration::from_secs(2));
+        // Once broken, the network stays broken.
+        assert!(matches!(a.recv(1), Err(NetError::Timeout { .. })));
+    }
+
+    #[test]
+    fn dropped_peer_is_reported_as_disconnected() {
+        let mut nets = in_process(2, quick());
+        drop(nets.pop());
+        let mut a = nets.pop().unwrap();
+        assert_eq!(a.recv(1).unwrap_err(), NetError::Disconnected { peer: 1 });
+    }
+
+    #[test]
+    fn wrong_frame_count_and_unknown_peer_are_errors() {
+        let mut nets = in_process(2, quick());
+        let a = &mut nets[0];
+        assert!(matches!(a.exchange(vec![]), Err(NetError::WrongFrameCount { .. })));
+        assert!(matches!(a.send(7, Bytes::new()), Err(NetError::UnknownPeer { peer: 7, n: 2 })));
+        assert!(matches!(a.send(0, Bytes::new()), Err(NetError::UnknownPeer { .. })));
+    }
+
+    #[test]
+    fn oversized_outgoing_frame_is_refused() {
+        let cfg = NetConfig { max_frame: 4, ..quick() };
+        let mut nets = in_process(2, cfg);
+        let err = nets[0].send(1, Bytes::from(vec![0u8; 5])).unwrap_err();
+        assert!(matches!(err, NetError::FrameTooLarge { len: 5, max: 4, .. }));
+    }
+}

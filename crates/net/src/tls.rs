@@ -1,0 +1,1 @@
+//! TCP with mutual TLS (rustls, ring provider): one connection per pair of parties.

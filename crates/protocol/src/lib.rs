@@ -1,0 +1,1 @@
+//! SPDZ online protocol (being written).
