@@ -1,1 +1,24 @@
-//! SPDZ online protocol (being written).
+//! The SPDZ online phase for N ≥ 2 parties, secure with abort against a dishonest majority.
+//!
+//! - [`share`]: authenticated additive shares and their local operations;
+//! - [`engine`]: openings with batched MAC checks, Beaver multiplication, private inputs;
+//! - [`nonlinear`]: vector kernels for comparison, equality, truncation and bit decomposition;
+//! - [`prep`]: the [`prep::Preprocessing`] trait and the insecure dealer.
+//!
+//! docs/PROTOCOL.md gives, for every operation, its messages, rounds, preprocessing and security
+//! argument.
+
+pub mod commit;
+pub mod engine;
+pub mod error;
+pub mod nonlinear;
+pub mod prep;
+pub mod share;
+
+pub use engine::{Engine, EngineConfig, RunStats};
+pub use error::{ProtocolError, Result};
+pub use nonlinear::NonLinear;
+pub use share::{ShareCtx, ShareVec};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,603 @@
+//! One party's online engine: openings, the batched MAC check, Beaver multiplication and inputs.
+//!
+//! **Architecture Invariant:** values opened inside the engine (Beaver's d and e, the masked values
+//! of the non-linear kernels) only ever feed further secret computation. The one way out of the
+//! engine is [`Engine::reveal`], which opens and then runs [`Engine::check`] over *every* value
+//! opened so far before returning anything. After any error the engine is poisoned and refuses all
+//! further work.
+//!
+//! **Architecture Invariant:** every broadcast (opened sums, input parties' masked values) is hashed
+//! into a transcript; the transcripts of all parties are compared in the next check, so a party that
+//! sends different values to different peers is caught before anything is revealed.
+
+use bytes::Bytes;
+use field::{kernels, Fp};
+use net::{NetStats, Network, PartyId};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::{ChaCha12Rng, ChaCha20Rng};
+
+use crate::commit::{self, Commitment};
+use crate::error::{ProtocolError, Result};
+use crate::prep::{Preprocessing, TupleCounts, TupleKind, Triples};
+use crate::share::{ShareCtx, ShareVec};
+
+/// Engine tunables.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Run a MAC check on its own once this many opened values are pending, to bound memory.
+    pub auto_check_threshold: usize,
+    /// Default bit length k of signed integers for comparisons and truncations.
+    pub bit_length: u32,
+    /// Statistical security parameter s (masks have s more bits than the masked value).
+    pub security: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { auto_check_threshold: 1 << 22, bit_length: 64, security: 40 }
+    }
+}
+
+/// A test-only misbehaviour, to show that cheating is caught.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cheat {
+    /// Add 1 to this party's share of the first value of the next opening.
+    AddToOpenedShare,
+    /// As input party, send a different masked value to the highest-numbered peer.
+    SplitInputBroadcast,
+    /// Send σ_i + 1 in the MAC check (with a matching commitment).
+    LieAboutSigma,
+}
+
+/// The values opened since the last check, with this party's MAC shares of them.
+#[derive(Default)]
+struct Pending {
+    values: Vec<Fp>,
+    macs: Vec<Fp>,
+    /// True when something (opening or input broadcast) happened since the last check.
+    dirty: bool,
+}
+
+/// One party's SPDZ online engine over a [`Network`] and a [`Preprocessing`] source.
+pub struct Engine<P: Preprocessing> {
+    net: Network,
+    prep: P,
+    ctx: ShareCtx,
+    config: EngineConfig,
+    pending: Pending,
+    transcript: blake3::Hasher,
+    /// Local randomness for coin shares and commitment salts.
+    rng: ChaCha20Rng,
+    /// This party's next coin share with its salt, already committed to.
+    next_coin: Option<([u8; 32], [u8; 32])>,
+    /// Every party's commitment to its next coin share.
+    coin_commitments: Vec<Commitment>,
+    consumed: TupleCounts,
+    poisoned: Option<String>,
+    checks: u64,
+    #[cfg(test)]
+    pub(crate) cheat: Option<Cheat>,
+}
+
+impl<P: Preprocessing> std::fmt::Debug for Engine<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("party", &self.ctx.me).finish_non_exhaustive()
+    }
+}
+
+fn decode_exact(peer: PartyId, frame: &[u8], n: usize, out: &mut [Fp]) -> Result<()> {
+    if frame.len() != n * Fp::BYTES {
+        return Err(ProtocolError::Malformed {
+            peer,
+            reason: format!("expected {} field elements, got {} bytes", n, frame.len()),
+        });
+    }
+    kernels::decode_into(frame, out)
+        .map_err(|e| ProtocolError::Malformed { peer, reason: e.to_string() })
+}
+
+fn encode(values: &[Fp]) -> Bytes {
+    let mut buf = Vec::with_capacity(values.len() * Fp::BYTES);
+    kernels::encode(values, &mut buf);
+    Bytes::from(buf)
+}
+
+impl<P: Preprocessing> Engine<P> {
+    /// A new engine for the party that owns `net`.
+    pub fn new(net: Network, prep: P, config: EngineConfig) -> Engine<P> {
+        let me = net.my_id();
+        let alpha = prep.mac_key_share();
+        let n = net.n_parties();
+        Engine {
+            net,
+            prep,
+            ctx: ShareCtx::new(me, alpha),
+            config,
+            pending: Pending::default(),
+            transcript: blake3::Hasher::new(),
+            rng: ChaCha20Rng::from_entropy(),
+            next_coin: None,
+            coin_commitments: vec![[0u8; 32]; n],
+            consumed: TupleCounts::default(),
+            poisoned: None,
+            checks: 0,
+            #[cfg(test)]
+            cheat: None,
+        }
+    }
+
+    /// This party's id.
+    pub fn party(&self) -> PartyId {
+        self.ctx.me
+    }
+
+    /// Number of parties.
+    pub fn n_parties(&self) -> usize {
+        self.net.n_parties()
+    }
+
+    /// Context for local operations with public constants.
+    pub fn ctx(&self) -> ShareCtx {
+        self.ctx
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Network counters (rounds, bytes).
+    pub fn net_stats(&self) -> NetStats {
+        self.net.stats()
+    }
+
+    /// Tuples consumed so far, per kind.
+    pub fn tuples_consumed(&self) -> &TupleCounts {
+        &self.consumed
+    }
+
+    /// Number of MAC checks run so far.
+    pub fn checks_run(&self) -> u64 {
+        self.checks
+    }
+
+    /// Access to the preprocessing source (for example to inspect what is left).
+    pub fn prep(&self) -> &P {
+        &self.prep
+    }
+
+    /// Runs `f`, poisoning the engine if it fails.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if let Some(why) = &self.poisoned {
+            return Err(ProtocolError::Aborted(why.clone()));
+        }
+        let r = f(self);
+        if let Err(e) = &r {
+            self.poisoned = Some(e.to_string());
+        }
+        r
+    }
+
+    // ----- preprocessing, counted --------------------------------------------------------------
+
+    pub(crate) fn take_triples(&mut self, n: usize) -> Result<Triples> {
+        let t = self.prep.triples(n)?;
+        self.consumed.add(TupleKind::Triple, n);
+        Ok(t)
+    }
+
+    pub(crate) fn take_bits(&mut self, n: usize) -> Result<ShareVec> {
+        let b = self.prep.bits(n)?;
+        self.consumed.add(TupleKind::Bit, n);
+        Ok(b)
+    }
+
+    pub(crate) fn take_squares(&mut self, n: usize) -> Result<crate::prep::Pairs> {
+        let b = self.prep.squares(n)?;
+        self.consumed.add(TupleKind::Square, n);
+        Ok(b)
+    }
+
+    pub(crate) fn take_inverses(&mut self, n: usize) -> Result<crate::prep::Pairs> {
+        let b = self.prep.inverses(n)?;
+        self.consumed.add(TupleKind::Inverse, n);
+        Ok(b)
+    }
+
+    /// `n` fresh shared random bits.
+    pub fn random_bits(&mut self, n: usize) -> Result<ShareVec> {
+        self.guarded(|e| e.take_bits(n))
+    }
+
+    // ----- opening -----------------------------------------------------------------------------
+
+    /// Opens several share vectors in ONE round, without a MAC check. The opened values are recorded
+    /// for the next check. Crate-private: nothing opened here may leave the engine unchecked.
+    pub(crate) fn open_many(&mut self, parts: &[&ShareVec]) -> Result<Vec<Vec<Fp>>> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut mine = Vec::with_capacity(total);
+        for p in parts {
+            mine.extend_from_slice(&p.v);
+        }
+        #[cfg(test)]
+        if self.cheat == Some(Cheat::AddToOpenedShare) && total > 0 {
+            mine[0] += Fp::ONE;
+            self.cheat = None;
+        }
+        let frames = self.net.broadcast_exchange(encode(&mine))?;
+        let mut sum = mine;
+        let mut buf = vec![Fp::ZERO; total];
+        for (p, f) in frames.iter().enumerate() {
+            if p != self.ctx.me {
+                decode_exact(p, f, total, &mut buf)?;
+                kernels::add_assign(&mut sum, &buf);
+            }
+        }
+        for p in parts {
+            self.pending.macs.extend_from_slice(&p.m);
+        }
+        self.record_opened(&sum);
+        let mut out = Vec::with_capacity(parts.len());
+        let mut rest = &sum[..];
+        for p in parts {
+            let (head, tail) = rest.split_at(p.len());
+            out.push(head.to_vec());
+            rest = tail;
+        }
+        if self.pending.values.len() >= self.config.auto_check_threshold {
+            self.check_inner()?;
+        }
+        Ok(out)
+    }
+
+    fn record_opened(&mut self, values: &[Fp]) {
+        let mut bytes = Vec::with_capacity(values.len() * Fp::BYTES);
+        kernels::encode(values, &mut bytes);
+        self.transcript.update(b"open");
+        self.transcript.update(&(values.len() as u64).to_le_bytes());
+        self.transcript.update(&bytes);
+        self.pending.values.extend_from_slice(values);
+        self.pending.dirty = true;
+    }
+
+    /// Opens `x` and MAC-checks everything opened so far, including `x`, before returning it.
+    pub fn reveal(&mut self, x: &ShareVec) -> Result<Vec<Fp>> {
+        self.guarded(|e| {
+            let mut v = e.open_many(&[x])?;
+            e.check_inner()?;
+            Ok(v.pop().unwrap_or_default())
+        })
+    }
+
+    /// Opens several vectors in one round, then MAC-checks, then returns them.
+    pub fn reveal_many(&mut self, xs: &[&ShareVec]) -> Result<Vec<Vec<Fp>>> {
+        self.guarded(|e| {
+            let v = e.open_many(xs)?;
+            e.check_inner()?;
+            Ok(v)
+        })
+    }
+
+    // ----- MAC check ---------------------------------------------------------------------------
+
+    /// Verifies the MACs of every value opened since the last check, and that all parties saw the
+    /// same broadcasts. See docs/PROTOCOL.md for the argument. Three rounds (four on the first
+    /// check, which also commits to the first coin shares).
+    pub fn check(&mut self) -> Result<()> {
+        self.guarded(|e| e.check_inner())
+    }
+
+    fn fresh_coin(&mut self) -> ([u8; 32], [u8; 32]) {
+        let mut coin = [0u8; 32];
+        let mut salt = [0u8; 32];
+        self.rng.fill_bytes(&mut coin);
+        self.rng.fill_bytes(&mut salt);
+        (coin, salt)
+    }
+
+    fn check_inner(&mut self) -> Result<()> {
+        if !self.pending.dirty {
+            return Ok(());
+        }
+        let me = self.ctx.me;
+        let n = self.net.n_parties();
+
+        // Round 0 (first check only): commit to the coin shares.
+        if self.next_coin.is_none() {
+            let (coin, salt) = self.fresh_coin();
+            let c = commit::commit(me, &salt, &coin);
+            let got = self.net.broadcast_exchange(Bytes::copy_from_slice(&c))?;
+            for (p, f) in got.iter().enumerate() {
+                self.coin_commitments[p] = f
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| ProtocolError::Malformed { peer: p, reason: "bad commitment length".into() })?;
+            }
+            self.next_coin = Some((coin, salt));
+        }
+
+        // Round 1: open the coin shares and exchange transcript hashes.
+        let (coin, salt) = self.next_coin.take().expect("coin committed above");
+        let my_hash = *self.transcript.finalize().as_bytes();
+        let mut msg = Vec::with_capacity(96);
+        msg.extend_from_slice(&coin);
+        msg.extend_from_slice(&salt);
+        msg.extend_from_slice(&my_hash);
+        let got = self.net.broadcast_exchange(Bytes::from(msg))?;
+        let mut coins = vec![[0u8; 32]; n];
+        for (p, f) in got.iter().enumerate() {
+            if f.len() != 96 {
+                return Err(ProtocolError::Malformed { peer: p, reason: "bad coin opening length".into() });
+            }
+            let c: [u8; 32] = f[0..32].try_into().expect("length checked");
+            let s: [u8; 32] = f[32..64].try_into().expect("length checked");
+            if !commit::verify(&self.coin_commitments[p], p, &s, &c) {
+                return Err(ProtocolError::CommitmentMismatch { party: p });
+            }
+            if f[64..96] != my_hash {
+                return Err(ProtocolError::BroadcastInconsistent { party: p });
+            }
+            coins[p] = c;
+        }
+        let seed = commit::joint_seed(&coins);
+
+        // Local: σ_i = Σ_j r_j·m_ij − α_i·Σ_j r_j·x_j with jointly random coefficients r_j.
+        let coeffs = coefficients(seed, self.pending.values.len());
+        let a = kernels::inner_product(&self.pending.values, &coeffs);
+        let gamma = kernels::inner_product(&self.pending.macs, &coeffs);
+        #[allow(unused_mut)]
+        let mut sigma = gamma - self.ctx.alpha * a;
+        #[cfg(test)]
+        if self.cheat == Some(Cheat::LieAboutSigma) {
+            sigma += Fp::ONE;
+            self.cheat = None;
+        }
+
+        // Round 2: commit to σ_i.
+        let (_, sigma_salt) = self.fresh_coin();
+        let sigma_bytes = sigma.to_mont_bytes();
+        let c = commit::commit(me, &sigma_salt, &sigma_bytes);
+        let got = self.net.broadcast_exchange(Bytes::copy_from_slice(&c))?;
+        let mut sigma_commitments = vec![[0u8; 32]; n];
+        for (p, f) in got.iter().enumerate() {
+            sigma_commitments[p] = f
+                .as_ref()
+                .try_into()
+                .map_err(|_| ProtocolError::Malformed { peer: p, reason: "bad commitment length".into() })?;
+        }
+
+        // Round 3: open σ_i, and commit to the next coin share.
+        let (next_coin, next_salt) = self.fresh_coin();
+        let next_commitment = commit::commit(me, &next_salt, &next_coin);
+        let mut msg = Vec::with_capacity(80);
+        msg.extend_from_slice(&sigma_bytes);
+        msg.extend_from_slice(&sigma_salt);
+        msg.extend_from_slice(&next_commitment);
+        let got = self.net.broadcast_exchange(Bytes::from(msg))?;
+        let mut total = Fp::ZERO;
+        for (p, f) in got.iter().enumerate() {
+            if f.len() != 80 {
+                return Err(ProtocolError::Malformed { peer: p, reason: "bad MAC check opening length".into() });
+            }
+            let sb: [u8; 16] = f[0..16].try_into().expect("length checked");
+            let ss: [u8; 32] = f[16..48].try_into().expect("length checked");
+            if !commit::verify(&sigma_commitments[p], p, &ss, &sb) {
+                return Err(ProtocolError::CommitmentMismatch { party: p });
+            }
+            let s = Fp::from_mont_bytes(&sb)
+                .map_err(|e| ProtocolError::Malformed { peer: p, reason: e.to_string() })?;
+            total += s;
+            self.coin_commitments[p] = f[48..80].try_into().expect("length checked");
+        }
+        self.next_coin = Some((next_coin, next_salt));
+        if !total.is_zero() {
+            return Err(ProtocolError::MacCheckFailed);
+        }
+        self.pending = Pending::default();
+        self.transcript = blake3::Hasher::new();
+        self.checks += 1;
+        Ok(())
+    }
+
+    // ----- multiplication ----------------------------------------------------------------------
+
+    /// First half of a batched Beaver multiplication: takes the triples and returns what must be
+    /// opened, `[x − a ‖ y − b]`.
+    pub(crate) fn beaver_prepare(&mut self, x: &ShareVec, y: &ShareVec) -> Result<(Triples, ShareVec)> {
+        if x.len() != y.len() {
+            return Err(ProtocolError::InvalidArgument(format!(
+                "multiplying vectors of different lengths ({} and {})",
+                x.len(),
+                y.len()
+            )));
+        }
+        let t = self.take_triples(x.len())?;
+        let mut to_open = x.sub(&t.a);
+        to_open.extend(&y.sub(&t.b));
+        Ok((t, to_open))
+    }
+
+    /// Second half: with d = x − a and e = y − b opened (concatenated in `de`),
+    /// [xy] = [c] + d·[b] + e·[a] + d·e.
+    pub(crate) fn beaver_finish(&self, t: Triples, de: &[Fp]) -> ShareVec {
+        let n = t.a.len();
+        let (d, e) = de.split_at(n);
+        let Triples { a, b, c } = t;
+        let mut z = c;
+        let alpha = self.ctx.alpha;
+        let lead = self.ctx.me == 0;
+        for i in 0..n {
+            let (di, ei) = (d[i], e[i]);
+            let dei = di * ei;
+            let mut v = z.v[i] + di * b.v[i] + ei * a.v[i];
+            if lead {
+                v += dei;
+            }
+            z.v[i] = v;
+            z.m[i] = z.m[i] + di * b.m[i] + ei * a.m[i] + alpha * dei;
+        }
+        z
+    }
+
+    /// Element-wise products of two equally long vectors, in one round.
+    pub fn mul(&mut self, x: &ShareVec, y: &ShareVec) -> Result<ShareVec> {
+        self.guarded(|e| e.mul_inner(x, y))
+    }
+
+    pub(crate) fn mul_inner(&mut self, x: &ShareVec, y: &ShareVec) -> Result<ShareVec> {
+        let (t, o) = self.beaver_prepare(x, y)?;
+        let de = self.open_many(&[&o])?.pop().unwrap_or_default();
+        Ok(self.beaver_finish(t, &de))
+    }
+
+    /// One round that opens `opens` and also performs the products `x ⊙ y`.
+    pub(crate) fn open_and_mul(
+        &mut self,
+        opens: &[&ShareVec],
+        x: &ShareVec,
+        y: &ShareVec,
+    ) -> Result<(Vec<Vec<Fp>>, ShareVec)> {
+        let (t, o) = self.beaver_prepare(x, y)?;
+        let mut refs: Vec<&ShareVec> = opens.to_vec();
+        refs.push(&o);
+        let mut opened = self.open_many(&refs)?;
+        let de = opened.pop().unwrap_or_default();
+        Ok((opened, self.beaver_finish(t, &de)))
+    }
+
+    /// Element-wise squares, in one round, from square pairs: with d = x − a opened,
+    /// x² = a² + 2d·a + d².
+    pub fn square(&mut self, x: &ShareVec) -> Result<ShareVec> {
+        self.guarded(|e| {
+            let sq = e.take_squares(x.len())?;
+            let masked = x.sub(&sq.a);
+            let d = e.open_many(&[&masked])?.pop().unwrap_or_default();
+            let mut z = sq.b;
+            let two_d: Vec<Fp> = d.iter().map(|v| v.double()).collect();
+            let d2: Vec<Fp> = d.iter().map(|v| v.square()).collect();
+            z.add_assign(&sq.a.mul_public(&two_d));
+            e.ctx.add_public_assign(&mut z, &d2);
+            Ok(z)
+        })
+    }
+
+    // ----- inputs ------------------------------------------------------------------------------
+
+    /// Private inputs from several parties in ONE round. `counts[p]` is how many values party p
+    /// inputs; `mine` are this party's values (its `counts[me]` of them). Returns one vector per
+    /// party. Party p broadcasts x − r for its masks [r]; everyone computes [x] = [r] + (x − r).
+    pub fn input(&mut self, counts: &[usize], mine: &[Fp]) -> Result<Vec<ShareVec>> {
+        self.guarded(|e| e.input_inner(counts, mine))
+    }
+
+    fn input_inner(&mut self, counts: &[usize], mine: &[Fp]) -> Result<Vec<ShareVec>> {
+        let n = self.net.n_parties();
+        let me = self.ctx.me;
+        if counts.len() != n {
+            return Err(ProtocolError::InvalidArgument(format!(
+                "input counts name {} parties, the network has {}",
+                counts.len(),
+                n
+            )));
+        }
+        if mine.len() != counts[me] {
+            return Err(ProtocolError::InvalidArgument(format!(
+                "party {me} must input {} values, got {}",
+                counts[me],
+                mine.len()
+            )));
+        }
+        let mut masks = Vec::with_capacity(n);
+        for (p, &c) in counts.iter().enumerate() {
+            let m = self.prep.input_masks(p, c)?;
+            self.consumed.add(TupleKind::InputMask(p), c);
+            masks.push(m);
+        }
+        let my_clear: &[Fp] = masks[me].clear.as_deref().unwrap_or(&[]);
+        if my_clear.len() != counts[me] {
+            return Err(ProtocolError::InvalidArgument(
+                "preprocessing gave no clear input masks to their owner".into(),
+            ));
+        }
+        let masked: Vec<Fp> = mine.iter().zip(my_clear).map(|(&x, &r)| x - r).collect();
+        let frame = encode(&masked);
+        #[cfg(test)]
+        let frames = if self.cheat == Some(Cheat::SplitInputBroadcast) && !masked.is_empty() {
+            self.cheat = None;
+            let mut other = masked.clone();
+            other[0] += Fp::ONE;
+            let mut v = vec![frame.clone(); n];
+            v[n - 1] = encode(&other);
+            self.net.exchange(v)?
+        } else {
+            self.net.broadcast_exchange(frame)?
+        };
+        #[cfg(not(test))]
+        let frames = self.net.broadcast_exchange(frame)?;
+        let mut out = Vec::with_capacity(n);
+        for (p, m) in masks.into_iter().enumerate() {
+            let c = counts[p];
+            let mut y = vec![Fp::ZERO; c];
+            if p == me {
+                y.copy_from_slice(&masked);
+            } else {
+                decode_exact(p, &frames[p], c, &mut y)?;
+            }
+            self.transcript.update(b"input");
+            self.transcript.update(&(p as u64).to_le_bytes());
+            self.transcript.update(&(c as u64).to_le_bytes());
+            let mut bytes = Vec::with_capacity(c * Fp::BYTES);
+            kernels::encode(&y, &mut bytes);
+            self.transcript.update(&bytes);
+            self.pending.dirty |= c > 0;
+            out.push(self.ctx.add_public(&m.shares, &y));
+        }
+        Ok(out)
+    }
+
+    /// Shares of public constants (no communication).
+    pub fn constant(&self, c: &[Fp]) -> ShareVec {
+        self.ctx.constant(c)
+    }
+
+    /// Ends a run: MAC-checks anything still pending. Call before trusting that a run was honest.
+    pub fn finish(mut self) -> Result<RunStats> {
+        self.check()?;
+        Ok(RunStats { net: self.net.stats(), tuples: self.consumed.clone(), checks: self.checks })
+    }
+
+    /// What this run cost so far.
+    pub fn run_stats(&self) -> RunStats {
+        RunStats { net: self.net.stats(), tuples: self.consumed.clone(), checks: self.checks }
+    }
+
+    pub(crate) fn poison_guard<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.guarded(f)
+    }
+}
+
+/// The cost of a run, for statistics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub net: NetStats,
+    pub tuples: TupleCounts,
+    pub checks: u64,
+}
+
+/// `n` MAC-check coefficients from a joint seed.
+///
+/// Each coefficient is a field element whose Montgomery representation is a uniform 64-bit integer,
+/// i.e. a uniform element of a fixed set of 2^64 distinct field elements. By Schwartz–Zippel, a
+/// non-zero error vector survives the random combination with probability at most 2^−64, which is
+/// below the statistical security parameter 2^−40 (see docs/PROTOCOL.md).
+fn coefficients(seed: [u8; 32], n: usize) -> Vec<Fp> {
+    let mut rng = ChaCha12Rng::from_seed(seed);
+    let mut out = Vec::with_capacity(n);
+    let mut bytes = [0u8; 16];
+    for _ in 0..n {
+        bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+        out.push(Fp::from_mont_bytes(&bytes).expect("a 64-bit value is below p"));
+    }
+    out
+}

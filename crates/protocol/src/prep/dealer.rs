@@ -1,0 +1,157 @@
+//! The insecure dealer: every party derives every tuple from one shared seed.
+//!
+//! **This is not secure.** Any party can recompute every other party's shares and the global MAC
+//! key from the seed, so it gives no privacy and no integrity against the parties themselves. It
+//! exists for tests and for benchmarks of the online phase (as MP-SPDZ's `-F` reads files made by
+//! `Fake-Offline.x`), and is selectable only through settings whose names contain `insecure`.
+//!
+//! Each tuple kind has its own ChaCha stream derived from the seed, so parties stay in step as long
+//! as they draw the same kinds in the same amounts and order, which the online protocol guarantees.
+
+use std::collections::BTreeMap;
+
+use field::Fp;
+use net::PartyId;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha12Rng;
+
+use super::{InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind};
+use crate::share::ShareVec;
+
+/// Seeded dealer; see the module docs. Not secure.
+pub struct InsecureDealer {
+    me: PartyId,
+    n: usize,
+    seed: [u8; 32],
+    alphas: Vec<Fp>,
+    alpha: Fp,
+    streams: BTreeMap<TupleKind, ChaCha12Rng>,
+}
+
+impl std::fmt::Debug for InsecureDealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InsecureDealer(party={}, parties={})", self.me, self.n)
+    }
+}
+
+fn derive(seed: &[u8; 32], label: &str) -> ChaCha12Rng {
+    let mut h = blake3::Hasher::new_derive_key("ephemeral insecure dealer v1");
+    h.update(seed);
+    h.update(label.as_bytes());
+    ChaCha12Rng::from_seed(*h.finalize().as_bytes())
+}
+
+impl InsecureDealer {
+    /// The dealer of party `me` among `n`, from the seed all parties share. Logs a loud warning.
+    pub fn new(me: PartyId, n: usize, seed: [u8; 32]) -> InsecureDealer {
+        assert!(me < n, "party id {me} out of range for {n} parties");
+        tracing::warn!(
+            party = me,
+            "INSECURE preprocessing: the dealer derives every party's tuples and MAC key from one shared seed; use only for tests and benchmarks"
+        );
+        let mut rng = derive(&seed, "mac-key");
+        let alphas: Vec<Fp> = (0..n).map(|_| Fp::random(&mut rng)).collect();
+        InsecureDealer { me, n, seed, alpha: alphas[me], alphas, streams: BTreeMap::new() }
+    }
+
+    /// The global MAC key α = Σ α_i. Only an insecure dealer can know it; for tests.
+    pub fn global_mac_key(&self) -> Fp {
+        self.alphas.iter().copied().sum()
+    }
+
+    fn stream(&mut self, kind: TupleKind) -> &mut ChaCha12Rng {
+        let seed = self.seed;
+        self.streams.entry(kind).or_insert_with(|| derive(&seed, &format!("{kind:?}")))
+    }
+
+    /// Shares `values` among all parties from `kind`'s stream and keeps this party's share.
+    fn share(&mut self, kind: TupleKind, values: &[Fp]) -> ShareVec {
+        let (me, n) = (self.me, self.n);
+        let alpha: Fp = self.alphas.iter().copied().sum();
+        let rng = self.stream(kind);
+        let mut out = ShareVec::with_capacity(values.len());
+        for &x in values {
+            let mac = alpha * x;
+            let (mut v0, mut m0) = (x, mac);
+            let (mut vi, mut mi) = (Fp::ZERO, Fp::ZERO);
+            for p in 1..n {
+                let (v, m) = (Fp::random(rng), Fp::random(rng));
+                v0 -= v;
+                m0 -= m;
+                if p == me {
+                    (vi, mi) = (v, m);
+                }
+            }
+            if me == 0 {
+                (vi, mi) = (v0, m0);
+            }
+            out.v.push(vi);
+            out.m.push(mi);
+        }
+        out
+    }
+
+    fn randoms(&mut self, kind: TupleKind, n: usize) -> Vec<Fp> {
+        let rng = self.stream(kind);
+        (0..n).map(|_| Fp::random(rng)).collect()
+    }
+}
+
+impl Preprocessing for InsecureDealer {
+    fn mac_key_share(&self) -> Fp {
+        self.alpha
+    }
+
+    fn triples(&mut self, n: usize) -> Result<Triples, PrepError> {
+        let k = TupleKind::Triple;
+        let a = self.randoms(k, n);
+        let b = self.randoms(k, n);
+        let c: Vec<Fp> = a.iter().zip(&b).map(|(&x, &y)| x * y).collect();
+        Ok(Triples { a: self.share(k, &a), b: self.share(k, &b), c: self.share(k, &c) })
+    }
+
+    fn squares(&mut self, n: usize) -> Result<Pairs, PrepError> {
+        let k = TupleKind::Square;
+        let a = self.randoms(k, n);
+        let b: Vec<Fp> = a.iter().map(|x| x.square()).collect();
+        Ok(Pairs { a: self.share(k, &a), b: self.share(k, &b) })
+    }
+
+    fn bits(&mut self, n: usize) -> Result<ShareVec, PrepError> {
+        let k = TupleKind::Bit;
+        let rng = self.stream(k);
+        let mut bits = Vec::with_capacity(n);
+        let mut word = 0u64;
+        for i in 0..n {
+            if i % 64 == 0 {
+                word = rand_chacha::rand_core::RngCore::next_u64(rng);
+            }
+            bits.push(Fp::from_u64((word >> (i % 64)) & 1));
+        }
+        Ok(self.share(k, &bits))
+    }
+
+    fn inverses(&mut self, n: usize) -> Result<Pairs, PrepError> {
+        let k = TupleKind::Inverse;
+        let rng = self.stream(k);
+        let mut a = Vec::with_capacity(n);
+        while a.len() < n {
+            let x = Fp::random(rng);
+            if !x.is_zero() {
+                a.push(x);
+            }
+        }
+        let b: Vec<Fp> = a.iter().map(|x| x.inverse().expect("non-zero")).collect();
+        Ok(Pairs { a: self.share(k, &a), b: self.share(k, &b) })
+    }
+
+    fn input_masks(&mut self, owner: PartyId, n: usize) -> Result<InputMasks, PrepError> {
+        if owner >= self.n {
+            return Err(PrepError::Source(format!("no party {owner} among {} parties", self.n)));
+        }
+        let k = TupleKind::InputMask(owner);
+        let r = self.randoms(k, n);
+        let shares = self.share(k, &r);
+        Ok(InputMasks { shares, clear: (owner == self.me).then_some(r) })
+    }
+}

@@ -1,0 +1,124 @@
+use std::time::{Duration, Instant};
+
+use field::Fp;
+
+use super::harness::*;
+use crate::engine::{Cheat, EngineConfig};
+use crate::error::ProtocolError;
+use crate::nonlinear::NonLinear;
+
+/// Runs a product-and-reveal where party `cheater` misbehaves; returns every party's outcome.
+fn run_with_cheat(n: usize, t: Transport, cheater: usize, cheat: Cheat) -> Vec<crate::Result<Vec<Fp>>> {
+    run_with(n, t, net_config(), EngineConfig::default(), move |me, e| {
+        if me == cheater {
+            e.cheat = Some(cheat);
+        }
+        let x = input_from(e, 0, &fps(&[6, 7]))?;
+        let y = input_from(e, 1, &fps(&[-2, 3]))?;
+        let z = e.mul(&x, &y)?;
+        e.reveal(&z)
+    })
+}
+
+fn assert_all_failed(results: &[crate::Result<Vec<Fp>>], expect: fn(&ProtocolError) -> bool) {
+    for (p, r) in results.iter().enumerate() {
+        match r {
+            Ok(v) => panic!("party {p} revealed {v:?} despite cheating"),
+            Err(e) => assert!(expect(e), "party {p}: unexpected error {e}"),
+        }
+    }
+}
+
+#[test]
+fn tampered_opened_share_fails_the_mac_check() {
+    for n in [2, 3, 5] {
+        for cheater in [0, n - 1] {
+            let res = run_with_cheat(n, Transport::Channels, cheater, Cheat::AddToOpenedShare);
+            assert_all_failed(&res, |e| matches!(e, ProtocolError::MacCheckFailed));
+        }
+    }
+}
+
+#[test]
+fn lying_about_sigma_fails_the_mac_check() {
+    for n in [2, 3, 5] {
+        let res = run_with_cheat(n, Transport::Channels, 1, Cheat::LieAboutSigma);
+        assert_all_failed(&res, |e| matches!(e, ProtocolError::MacCheckFailed));
+    }
+}
+
+#[test]
+fn inconsistent_input_broadcast_is_caught() {
+    for n in [3, 5] {
+        // Party 0 is the input party of x and cheats during its broadcast.
+        let res = run_with_cheat(n, Transport::Channels, 0, Cheat::SplitInputBroadcast);
+        assert_all_failed(&res, |e| matches!(e, ProtocolError::BroadcastInconsistent { .. }));
+    }
+}
+
+#[test]
+fn tampering_inside_a_comparison_is_caught_before_reveal() {
+    let res = run_with(3, Transport::Channels, net_config(), EngineConfig::default(), |me, e| {
+        let x = input_from(e, 0, &fps(&[5, -5]))?;
+        if me == 2 {
+            e.cheat = Some(Cheat::AddToOpenedShare);
+        }
+        let c = e.ltz(&x, 64)?;
+        e.reveal(&c)
+    });
+    assert_all_failed(&res, |e| matches!(e, ProtocolError::MacCheckFailed));
+}
+
+#[test]
+fn poisoned_engine_refuses_further_work() {
+    let res = run_with(2, Transport::Channels, net_config(), EngineConfig::default(), |me, e| {
+        if me == 1 {
+            e.cheat = Some(Cheat::LieAboutSigma);
+        }
+        let x = e.constant(&[Fp::ONE]);
+        let first = e.reveal(&x);
+        assert!(matches!(first, Err(ProtocolError::MacCheckFailed)));
+        e.reveal(&x)
+    });
+    for r in res {
+        assert!(matches!(r, Err(ProtocolError::Aborted(_))), "{r:?}");
+    }
+}
+
+#[test]
+fn killed_peer_ends_every_other_run_within_the_deadline() {
+    let deadline = Duration::from_millis(500);
+    let cfg = net::NetConfig { recv_deadline: deadline, ..net::NetConfig::default() };
+    let start = Instant::now();
+    let res = run_with(3, Transport::Channels, cfg, EngineConfig::default(), |me, e| {
+        let x = input_from(e, 0, &fps(&[1, 2, 3]))?;
+        if me == 2 {
+            // Party 2 dies mid-protocol: its thread ends and its links close.
+            return Err(ProtocolError::InvalidArgument("killed".into()));
+        }
+        let y = e.mul(&x, &x)?;
+        e.reveal(&y)
+    });
+    assert!(start.elapsed() < deadline * 4, "took {:?}", start.elapsed());
+    for r in &res[..2] {
+        assert!(
+            matches!(r, Err(ProtocolError::Net(net::NetError::Disconnected { .. } | net::NetError::Timeout { .. }))),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn silent_peer_times_out() {
+    let deadline = Duration::from_millis(300);
+    let cfg = net::NetConfig { recv_deadline: deadline, ..net::NetConfig::default() };
+    let res = run_with(2, Transport::Channels, cfg, EngineConfig::default(), move |me, e| {
+        if me == 1 {
+            std::thread::sleep(deadline * 3);
+            return Ok(vec![]);
+        }
+        let x = e.constant(&[Fp::ONE]);
+        e.reveal(&x)
+    });
+    assert!(matches!(res[0], Err(ProtocolError::Net(net::NetError::Timeout { peer: 1, .. }))), "{:?}", res[0]);
+}

@@ -1,0 +1,7 @@
+//! Protocol tests: every operation against its plaintext result for N = 2, 3, 5, over channels and
+//! over TLS on loopback; cheating parties; killed peers.
+
+mod arith;
+mod cheating;
+mod harness;
+mod nonlinear;
