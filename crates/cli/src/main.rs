@@ -1,1 +1,42 @@
-fn main() {}
+//! `ephemeral`: the one binary of Ephemeral.
+//!
+//! Subcommands today: `demo` (a 3-party computation over mutual TLS on loopback) and `bench` (the
+//! engine benchmarks, written to docs/BENCHMARKS.md). Later issues add `node`, `dev`, `run`,
+//! `compile` and the client commands.
+
+mod bench;
+mod demo;
+mod local;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "ephemeral", version, about = "Ephemeral: serverless secure multiparty computation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run N local parties over mutual TLS on loopback: each inputs a secret number; they compute
+    /// the product of all inputs and who holds the largest, and reveal only those.
+    Demo(demo::DemoArgs),
+    /// Run the engine benchmarks and write docs/BENCHMARKS.md.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Bench(args) => bench::run(args),
+    }
+}

@@ -6,9 +6,10 @@
 //! opened so far before returning anything. After any error the engine is poisoned and refuses all
 //! further work.
 //!
-//! **Architecture Invariant:** every broadcast (opened sums, input parties' masked values) is hashed
-//! into a transcript; the transcripts of all parties are compared in the next check, so a party that
-//! sends different values to different peers is caught before anything is revealed.
+//! **Architecture Invariant:** every input broadcast (an input party's masked values) is hashed into
+//! a transcript; the transcripts of all parties are compared in the next check, so an input party
+//! that sends different values to different peers is caught before anything is revealed. Openings
+//! need no echo: each party MAC-checks its own view of every opened value (docs/PROTOCOL.md).
 
 use bytes::Bytes;
 use field::{kernels, Fp};
@@ -216,49 +217,48 @@ impl<P: Preprocessing> Engine<P> {
     /// for the next check. Crate-private: nothing opened here may leave the engine unchecked.
     pub(crate) fn open_many(&mut self, parts: &[&ShareVec]) -> Result<Vec<Vec<Fp>>> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
-        let mut mine = Vec::with_capacity(total);
-        for p in parts {
-            mine.extend_from_slice(&p.v);
-        }
+        // This party's shares; the peers' shares are added to them below.
+        let mut out: Vec<Vec<Fp>> = parts.iter().map(|p| p.v.clone()).collect();
         #[cfg(test)]
         if self.cheat == Some(Cheat::AddToOpenedShare) && total > 0 {
-            mine[0] += Fp::ONE;
+            if let Some(first) = out.iter_mut().find(|o| !o.is_empty()) {
+                first[0] += Fp::ONE;
+            }
             self.cheat = None;
         }
-        let frames = self.net.broadcast_exchange(encode(&mine))?;
-        let mut sum = mine;
-        let mut buf = vec![Fp::ZERO; total];
-        for (p, f) in frames.iter().enumerate() {
-            if p != self.ctx.me {
-                decode_exact(p, f, total, &mut buf)?;
-                kernels::add_assign(&mut sum, &buf);
+        let mut frame = Vec::with_capacity(total * Fp::BYTES);
+        for o in &out {
+            kernels::encode(o, &mut frame);
+        }
+        let frames = self.net.broadcast_exchange(Bytes::from(frame))?;
+        for (peer, f) in frames.iter().enumerate() {
+            if peer == self.ctx.me {
+                continue;
+            }
+            if f.len() != total * Fp::BYTES {
+                return Err(ProtocolError::Malformed {
+                    peer,
+                    reason: format!("expected {} field elements, got {} bytes", total, f.len()),
+                });
+            }
+            let mut chunks = f.chunks_exact(Fp::BYTES);
+            for o in out.iter_mut() {
+                for (x, c) in o.iter_mut().zip(chunks.by_ref()) {
+                    let y = Fp::from_mont_bytes(c.try_into().expect("16 bytes"))
+                        .map_err(|e| ProtocolError::Malformed { peer, reason: e.to_string() })?;
+                    *x += y;
+                }
             }
         }
-        for p in parts {
+        for (p, o) in parts.iter().zip(&out) {
             self.pending.macs.extend_from_slice(&p.m);
+            self.pending.values.extend_from_slice(o);
         }
-        self.record_opened(&sum);
-        let mut out = Vec::with_capacity(parts.len());
-        let mut rest = &sum[..];
-        for p in parts {
-            let (head, tail) = rest.split_at(p.len());
-            out.push(head.to_vec());
-            rest = tail;
-        }
+        self.pending.dirty |= total > 0;
         if self.pending.values.len() >= self.config.auto_check_threshold {
             self.check_inner()?;
         }
         Ok(out)
-    }
-
-    fn record_opened(&mut self, values: &[Fp]) {
-        let mut bytes = Vec::with_capacity(values.len() * Fp::BYTES);
-        kernels::encode(values, &mut bytes);
-        self.transcript.update(b"open");
-        self.transcript.update(&(values.len() as u64).to_le_bytes());
-        self.transcript.update(&bytes);
-        self.pending.values.extend_from_slice(values);
-        self.pending.dirty = true;
     }
 
     /// Opens `x` and MAC-checks everything opened so far, including `x`, before returning it.
@@ -413,8 +413,12 @@ impl<P: Preprocessing> Engine<P> {
             )));
         }
         let t = self.take_triples(x.len())?;
-        let mut to_open = x.sub(&t.a);
-        to_open.extend(&y.sub(&t.b));
+        let n = x.len();
+        let mut to_open = ShareVec::with_capacity(2 * n);
+        for (s, a) in [(x, &t.a), (y, &t.b)] {
+            to_open.v.extend(s.v.iter().zip(&a.v).map(|(&u, &w)| u - w));
+            to_open.m.extend(s.m.iter().zip(&a.m).map(|(&u, &w)| u - w));
+        }
         Ok((t, to_open))
     }
 

@@ -1,0 +1,253 @@
+//! `ephemeral bench`: the engine benchmarks of docs/BENCHMARKS.md.
+//!
+//! Tuples come from the insecure dealer and are generated *before* the clock starts (as MP-SPDZ's
+//! `-F` reads ready-made files); their generation time is reported separately. The online time
+//! covers the operation and the MAC check of everything it opened.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use field::Fp;
+use protocol::prep::{InsecureDealer, Preprocessing, TupleBuffer, TuplePlan};
+use protocol::{Engine, EngineConfig, NonLinear, ShareVec};
+
+use crate::local::{self, Transport};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Smaller sizes (10^5 products, 10^4 comparisons) for a quick look.
+    #[arg(long)]
+    quick: bool,
+    /// Where to write the report (Markdown).
+    #[arg(long, default_value = "docs/BENCHMARKS.md")]
+    out: String,
+    /// Party counts to measure.
+    #[arg(long, value_delimiter = ',', default_value = "2,3")]
+    parties: Vec<usize>,
+    /// Transport between the local parties.
+    #[arg(long, value_enum, default_value_t = Transport::Tls)]
+    transport: Transport,
+    /// Which protocol benchmarks to run.
+    #[arg(long, value_delimiter = ',', default_value = "products,comparisons")]
+    ops: Vec<OpName>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OpName {
+    Products,
+    Comparisons,
+}
+
+/// One measured protocol benchmark.
+struct Measured {
+    name: String,
+    parties: usize,
+    size: usize,
+    prep_time: Duration,
+    online: Duration,
+    rounds: u64,
+    bytes_sent: u64,
+    triples: u64,
+    bits: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Products,
+    Comparisons,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Products => "products in one batch",
+            Op::Comparisons => "64-bit comparisons (<) in one batch",
+        }
+    }
+}
+
+/// What one element of `op` consumes, measured by running it once on one element.
+fn plan_for(op: Op, size: usize) -> anyhow::Result<TuplePlan> {
+    let nets = net::in_process(2, local::net_config());
+    let counts = local::run_parties(nets, move |me, net| {
+        let mut e = Engine::new(net, InsecureDealer::new(me, 2, [0; 32]), EngineConfig::default());
+        let x = e.constant(&[Fp::from_u64(3)]);
+        match op {
+            Op::Products => {
+                e.mul(&x, &x)?;
+            }
+            Op::Comparisons => {
+                e.lt(&x, &x, 64)?;
+            }
+        }
+        Ok(e.tuples_consumed().clone())
+    })?;
+    let c = &counts[0];
+    Ok(TuplePlan {
+        triples: c.triples as usize * size,
+        bits: c.bits as usize * size,
+        squares: c.squares as usize * size,
+        inverses: c.inverses as usize * size,
+        input_masks: vec![],
+    })
+}
+
+fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Result<Measured> {
+    let plan = plan_for(op, size)?;
+    let seed = [7u8; 32];
+    let nets = local::networks(n, transport, local::net_config())?;
+    // All parties start the clock together, after every party has its tuples.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let results = local::run_parties(nets, move |me, net| {
+        // Off the clock: the dealer's tuples, plus random shared operands.
+        let t0 = Instant::now();
+        let mut dealer = InsecureDealer::new(me, n, seed);
+        let operands = dealer.triples(size)?;
+        let buffer = TupleBuffer::fill_from(&mut dealer, &plan)?;
+        let prep_time = t0.elapsed();
+        let mut e = Engine::new(net, buffer, EngineConfig::default());
+        let (x, y) = match op {
+            Op::Products => (operands.a, operands.b),
+            Op::Comparisons => {
+                // Signed 64-bit operands (public here: the cost does not depend on the values).
+                let xs: Vec<Fp> = (0..size as i64).map(|i| Fp::from_i64(i.wrapping_mul(0x9E3779B97F4A7C15u64 as i64))).collect();
+                let ys: Vec<Fp> = (0..size as i64).map(|i| Fp::from_i64(-(i * 7919))).collect();
+                (e.constant(&xs), e.constant(&ys))
+            }
+        };
+        let before = e.net_stats();
+        barrier.wait();
+        let t1 = Instant::now();
+        let z: ShareVec = match op {
+            Op::Products => e.mul(&x, &y)?,
+            Op::Comparisons => e.lt(&x, &y, 64)?,
+        };
+        let t_op = t1.elapsed();
+        e.check()?;
+        let online = t1.elapsed();
+        if std::env::var_os("EPHEMERAL_BENCH_DEBUG").is_some() {
+            eprintln!("  party {me}: operation {:?}, then MAC check {:?}", t_op, online - t_op);
+        }
+        let stats = e.net_stats().since(&before);
+        std::hint::black_box(z);
+        let used = e.tuples_consumed().clone();
+        Ok((prep_time, online, stats, used))
+    })?;
+    // Report the slowest party's time (the computation ends when the last party is done).
+    let online = results.iter().map(|r| r.1).max().unwrap_or_default();
+    let prep_time = results.iter().map(|r| r.0).max().unwrap_or_default();
+    let (_, _, stats, used) = &results[0];
+    Ok(Measured {
+        name: op.name().into(),
+        parties: n,
+        size,
+        prep_time,
+        online,
+        rounds: stats.rounds,
+        bytes_sent: stats.bytes_sent,
+        triples: used.triples,
+        bits: used.bits,
+    })
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .map(|kb| format!("{:.0} GiB", kb as f64 / 1048576.0))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {mem}")
+}
+
+fn today() -> String {
+    std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown date".into())
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    eprintln!("WARNING: benchmarks use the INSECURE dealer for preprocessing (generated before the clock starts).");
+    let (products, comparisons) = if args.quick { (100_000, 10_000) } else { (1_000_000, 100_000) };
+
+    eprintln!("field inner product ...");
+    let ip_rate = field::bench_inner_product_rate(1 << 20, 20);
+
+    let mut rows = Vec::new();
+    for &n in &args.parties {
+        for (op, size) in [(Op::Products, products), (Op::Comparisons, comparisons)] {
+            let wanted = match op {
+                Op::Products => OpName::Products,
+                Op::Comparisons => OpName::Comparisons,
+            };
+            if !args.ops.contains(&wanted) {
+                continue;
+            }
+            eprintln!("{} parties: {size} {} ...", n, op.name());
+            let m = measure(op, n, size, args.transport).with_context(|| format!("{} with {n} parties", op.name()))?;
+            eprintln!("  online {:.3} s, {} rounds, {} MB sent per party", m.online.as_secs_f64(), m.rounds, m.bytes_sent / 1_000_000);
+            rows.push(m);
+        }
+    }
+
+    let mut md = String::new();
+    let cmd = format!(
+        "cargo run --release --bin ephemeral -- bench{}",
+        if args.quick { " --quick" } else { "" }
+    );
+    writeln!(md, "# Benchmarks\n")?;
+    writeln!(md, "Written by `{cmd}`.\n")?;
+    writeln!(md, "- Date: {}", today())?;
+    writeln!(md, "- Machine: {} (shared and noisy; compare ratios, not absolute times)", machine())?;
+    writeln!(md, "- Transport between the local parties: {:?} on loopback; all parties in one process, one thread each", args.transport)?;
+    writeln!(md, "- Preprocessing: the INSECURE dealer, generated before the clock starts (as MP-SPDZ's `-F`); generation time reported separately")?;
+    writeln!(md, "- Online time: from the first message of the operation to the end of the MAC check of everything it opened; the slowest party's time\n")?;
+    writeln!(md, "## Field\n")?;
+    writeln!(md, "| benchmark | measured | target |\n|---|---|---|")?;
+    writeln!(md, "| inner product, 2^20 elements, one core | {:.1} M mul+add/s | ≥ 80 M/s |\n", ip_rate / 1e6)?;
+    writeln!(md, "## Online protocol\n")?;
+    writeln!(md, "| benchmark | parties | online time | rounds | MB sent per party | triples | bits | dealer time (off the clock) | target | MP-SPDZ reference (issue 2, same machine class) |")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|")?;
+    for m in &rows {
+        let (target, reference) = match (m.name.starts_with("products"), m.parties, m.size) {
+            (true, 2, 1_000_000) => ("≤ 0.25 s", "mascot `-F` 2.25 s, semi `-F` 0.66 s"),
+            (false, 2, 100_000) => ("≤ 1 s", "mascot `-F` 9.9 s (2205 rounds), semi `-F` 3.7 s"),
+            _ => ("–", "–"),
+        };
+        writeln!(
+            md,
+            "| {} {} | {} | {:.3} s | {} | {:.1} | {} | {} | {:.2} s | {} | {} |",
+            m.size,
+            m.name,
+            m.parties,
+            m.online.as_secs_f64(),
+            m.rounds,
+            m.bytes_sent as f64 / 1e6,
+            m.triples,
+            m.bits,
+            m.prep_time.as_secs_f64(),
+            target,
+            reference
+        )?;
+    }
+    writeln!(md, "\nThe MP-SPDZ figures are the reference numbers given in issue 2 for this machine class; they were not re-measured in this run.")?;
+    if let Some(dir) = std::path::Path::new(&args.out).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    std::fs::write(&args.out, &md).with_context(|| format!("writing {}", args.out))?;
+    println!("{md}");
+    eprintln!("wrote {}", args.out);
+    Ok(())
+}
