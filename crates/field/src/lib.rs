@@ -11,6 +11,22 @@
 //!   ([`Fp::to_mont_bytes`]), compatible with MP-SPDZ and Carbyne Stack.
 //!
 //! `p − 1` is divisible by `2^18`, which [`Fp::sqrt`] (Tonelli–Shanks) uses.
+//!
+//! ```
+//! use field::{kernels, Fp};
+//!
+//! let a = Fp::from_i64(-3);
+//! let b = Fp::from_u64(5);
+//! assert_eq!((a * b).to_signed(), -15);
+//! assert_eq!(a * a.inverse().unwrap(), Fp::ONE);
+//! assert_eq!(Fp::from_u64(49).sqrt(), Some(Fp::from_u64(7)));
+//!
+//! let xs = [a, b];
+//! assert_eq!(kernels::inner_product(&xs, &xs).to_u128(), 34);
+//! let mut bytes = Vec::new();
+//! kernels::encode(&xs, &mut bytes);
+//! assert_eq!(kernels::decode(&bytes).unwrap(), xs);
+//! ```
 
 mod encoding;
 mod fp;
