@@ -15,11 +15,6 @@ use crate::error::Result;
 use crate::prep::Preprocessing;
 use crate::share::{ShareCtx, ShareVec};
 
-/// Bit `i` of each public value, as 0/1.
-fn bit(c: &[u128], i: usize) -> impl Iterator<Item = i64> + '_ {
-    c.iter().map(move |&x| ((x >> i) & 1) as i64)
-}
-
 /// Σ_t coef_t ⊙ X_t + konst, element-wise, with small integer coefficients.
 pub(crate) fn affine(ctx: &ShareCtx, n: usize, konst: &[i64], terms: &[(&[i64], &ShareVec)]) -> ShareVec {
     let mut out = ShareVec::zeros(n);
@@ -67,56 +62,97 @@ struct Node {
     eq: Option<ShareVec>,
 }
 
+/// Writes `sign_a·a + sign_b·b + sign_q·q + konst` (konst ∈ {0, 1}) into element `j` of `out`.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn put(out: &mut ShareVec, j: usize, ctx: &ShareCtx, konst: bool, terms: [(i8, &ShareVec, usize); 3]) {
+    let (mut v, mut m) = (Fp::ZERO, Fp::ZERO);
+    for (sign, x, i) in terms {
+        match sign {
+            1 => {
+                v += x.v[i];
+                m += x.m[i];
+            }
+            -1 => {
+                v -= x.v[i];
+                m -= x.m[i];
+            }
+            _ => {}
+        }
+    }
+    if konst {
+        if ctx.me == 0 {
+            v += Fp::ONE;
+        }
+        m += ctx.alpha;
+    }
+    out.v[j] = v;
+    out.m[j] = m;
+}
+
 /// Leaves of the comparison tree: pair leaves from `q` (concatenated pair products), plus a single
-/// leaf for an odd top bit. `need_eq_at_0` is false for BitLT, whose lowest node's eq is never used.
+/// leaf for an odd top bit. With `want_lt` (BitLT) the eq of the lowest node is skipped, as no
+/// later step uses it; without it (equality) only eq is computed.
+///
+/// For a pair with public bits (c_hi, c_lo) the affine forms are, with q = r_lo·r_hi:
+///
+/// | c_hi c_lo | lt = [c < r]          | eq = [c = r]          |
+/// |-----------|-----------------------|-----------------------|
+/// | 0 0       | r_hi + r_lo − q       | 1 − r_lo − r_hi + q   |
+/// | 0 1       | r_hi                  | r_lo − q              |
+/// | 1 0       | q                     | r_hi − q              |
+/// | 1 1       | 0                     | q                     |
 fn leaves(ctx: &ShareCtx, c: &[u128], bits: &[ShareVec], q: &ShareVec, want_lt: bool) -> Vec<Node> {
     let n = c.len();
     let m = bits.len();
     let mut nodes = Vec::with_capacity(m.div_ceil(2));
     for i in 0..m / 2 {
         let (lo, hi) = (2 * i, 2 * i + 1);
-        let qi = q.slice(i * n..(i + 1) * n);
-        let cl: Vec<i64> = bit(c, lo).collect();
-        let ch: Vec<i64> = bit(c, hi).collect();
-        let one_m_cl: Vec<i64> = cl.iter().map(|&b| 1 - b).collect();
-        let one_m_ch: Vec<i64> = ch.iter().map(|&b| 1 - b).collect();
-        let sgn_cl: Vec<i64> = cl.iter().map(|&b| 2 * b - 1).collect();
-        let sgn_ch: Vec<i64> = ch.iter().map(|&b| 2 * b - 1).collect();
-        let prod = |a: &[i64], b: &[i64]| -> Vec<i64> { a.iter().zip(b).map(|(x, y)| x * y).collect() };
-        let lt = want_lt.then(|| {
-            affine(
-                ctx,
-                n,
-                &vec![0; n],
-                &[
-                    (&one_m_ch, &bits[hi]),
-                    (&prod(&one_m_cl, &one_m_ch), &bits[lo]),
-                    (&prod(&one_m_cl, &sgn_ch), &qi),
-                ],
-            )
-        });
-        let eq = (i > 0 || !want_lt).then(|| {
-            affine(
-                ctx,
-                n,
-                &prod(&one_m_ch, &one_m_cl),
-                &[
-                    (&prod(&one_m_ch, &sgn_cl), &bits[lo]),
-                    (&prod(&sgn_ch, &one_m_cl), &bits[hi]),
-                    (&prod(&sgn_ch, &sgn_cl), &qi),
-                ],
-            )
-        });
-        nodes.push(Node { lt: lt.unwrap_or_default(), eq });
+        let (rl, rh) = (&bits[lo], &bits[hi]);
+        let mut lt = if want_lt { ShareVec::zeros(n) } else { ShareVec::default() };
+        let need_eq = i > 0 || !want_lt;
+        let mut eq = if need_eq { ShareVec::zeros(n) } else { ShareVec::default() };
+        for (j, &cj) in c.iter().enumerate() {
+            let qj = i * n + j;
+            let case = (((cj >> hi) & 1) << 1 | ((cj >> lo) & 1)) as u8;
+            if want_lt {
+                let t = match case {
+                    0 => [(1, rh, j), (1, rl, j), (-1, q, qj)],
+                    1 => [(1, rh, j), (0, rl, j), (0, q, qj)],
+                    2 => [(0, rh, j), (0, rl, j), (1, q, qj)],
+                    _ => [(0, rh, j), (0, rl, j), (0, q, qj)],
+                };
+                put(&mut lt, j, ctx, false, t);
+            }
+            if need_eq {
+                let (k, t) = match case {
+                    0 => (true, [(-1, rh, j), (-1, rl, j), (1, q, qj)]),
+                    1 => (false, [(0, rh, j), (1, rl, j), (-1, q, qj)]),
+                    2 => (false, [(1, rh, j), (0, rl, j), (-1, q, qj)]),
+                    _ => (false, [(0, rh, j), (0, rl, j), (1, q, qj)]),
+                };
+                put(&mut eq, j, ctx, k, t);
+            }
+        }
+        nodes.push(Node { lt, eq: need_eq.then_some(eq) });
     }
     if m % 2 == 1 {
+        // A single top bit: lt = (1 − c)·r, eq = c ? r : 1 − r.
         let top = m - 1;
-        let ct: Vec<i64> = bit(c, top).collect();
-        let one_m: Vec<i64> = ct.iter().map(|&b| 1 - b).collect();
-        let sgn: Vec<i64> = ct.iter().map(|&b| 2 * b - 1).collect();
-        let lt = if want_lt { affine(ctx, n, &vec![0; n], &[(&one_m, &bits[top])]) } else { ShareVec::default() };
-        let eq = (top > 0 || !want_lt).then(|| affine(ctx, n, &one_m, &[(&sgn, &bits[top])]));
-        nodes.push(Node { lt, eq });
+        let r = &bits[top];
+        let mut lt = if want_lt { ShareVec::zeros(n) } else { ShareVec::default() };
+        let need_eq = top > 0 || !want_lt;
+        let mut eq = if need_eq { ShareVec::zeros(n) } else { ShareVec::default() };
+        for (j, &cj) in c.iter().enumerate() {
+            let bit = (cj >> top) & 1 == 1;
+            if want_lt {
+                put(&mut lt, j, ctx, false, [(if bit { 0 } else { 1 }, r, j), (0, r, j), (0, r, j)]);
+            }
+            if need_eq {
+                put(&mut eq, j, ctx, !bit, [(if bit { 1 } else { -1 }, r, j), (0, r, j), (0, r, j)]);
+            }
+        }
+        nodes.push(Node { lt, eq: need_eq.then_some(eq) });
     }
     nodes
 }

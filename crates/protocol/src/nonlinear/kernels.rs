@@ -63,10 +63,14 @@ fn low_bits_of(c: &[Fp], m: u32) -> Vec<u128> {
     c.iter().map(|x| x.to_u128() & mask).collect()
 }
 
+/// Σ_i 2^i·[b_i], by Horner's rule from the top bit: doublings and additions only.
 fn compose(bits: &[ShareVec], n: usize) -> ShareVec {
     let mut acc = ShareVec::zeros(n);
-    for (i, b) in bits.iter().enumerate() {
-        acc.add_scaled(b, Fp::pow2(i as u32));
+    for b in bits.iter().rev() {
+        for j in 0..n {
+            acc.v[j] = acc.v[j].double() + b.v[j];
+            acc.m[j] = acc.m[j].double() + b.m[j];
+        }
     }
     acc
 }
