@@ -24,8 +24,7 @@ pub fn networks(n: usize, transport: Transport, cfg: NetConfig) -> anyhow::Resul
 }
 
 fn tls_networks(n: usize, cfg: NetConfig) -> anyhow::Result<Vec<Network>> {
-    let _ = (n, cfg);
-    anyhow::bail!("TLS transport not wired yet")
+    net::tls::loopback_cluster(n, cfg).context("connecting the local parties over mutual TLS")
 }
 
 /// Runs `f(party, network)` on one thread per party and collects the results in party order.
