@@ -46,7 +46,10 @@ pub struct NetConfig {
 
 impl Default for NetConfig {
     fn default() -> Self {
-        NetConfig { recv_deadline: DEFAULT_RECV_DEADLINE, max_frame: DEFAULT_MAX_FRAME }
+        NetConfig {
+            recv_deadline: DEFAULT_RECV_DEADLINE,
+            max_frame: DEFAULT_MAX_FRAME,
+        }
     }
 }
 
@@ -58,7 +61,11 @@ pub enum NetError {
     #[error("connection to party {peer} is closed; the peer has stopped or the network failed")]
     Disconnected { peer: PartyId },
     #[error("party {peer} sent a frame of {len} bytes, above the limit of {max} bytes")]
-    FrameTooLarge { peer: PartyId, len: usize, max: usize },
+    FrameTooLarge {
+        peer: PartyId,
+        len: usize,
+        max: usize,
+    },
     #[error("party {peer} sent a malformed frame: {reason}")]
     Malformed { peer: PartyId, reason: String },
     #[error("there is no party {peer} in a network of {n} parties")]
@@ -98,6 +105,9 @@ impl NetStats {
 /// Where outgoing frames for one peer go. Sending never blocks on the peer.
 pub trait FrameSink: Send {
     /// Queue one frame for the peer. Fails only if the link is already gone.
+    // The unit error is deliberate: the only failure is "link gone", which the caller turns into
+    // a `NetError` naming the peer.
+    #[allow(clippy::result_unit_err)]
     fn send_frame(&self, frame: Bytes) -> Result<(), ()>;
 }
 
@@ -125,11 +135,18 @@ pub struct Network {
     broken: Option<NetError>,
     config: NetConfig,
     stats: NetStats,
+    /// Whatever must outlive the links (a transport's runtime, task guards). Declared after
+    /// `links` on purpose: fields drop in declaration order, so the sinks are closed first and a
+    /// guard can let its writers drain before it tears anything down.
+    keep_alive: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Network").field("me", &self.me).field("n", &self.n).finish_non_exhaustive()
+        f.debug_struct("Network")
+            .field("me", &self.me)
+            .field("n", &self.n)
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,7 +159,9 @@ impl Network {
     ) -> Result<Network, NetError> {
         let n = links.len();
         if me >= n {
-            return Err(NetError::Config(format!("party id {me} is not below the party count {n}")));
+            return Err(NetError::Config(format!(
+                "party id {me} is not below the party count {n}"
+            )));
         }
         for (i, l) in links.iter().enumerate() {
             if (i == me) != l.is_none() {
@@ -151,7 +170,24 @@ impl Network {
                 )));
             }
         }
-        Ok(Network { me, n, links, broken: None, config, stats: NetStats::default() })
+        Ok(Network {
+            me,
+            n,
+            links,
+            broken: None,
+            config,
+            stats: NetStats::default(),
+            keep_alive: Vec::new(),
+        })
+    }
+
+    /// Keep `guard` alive exactly as long as this network, and drop it after the links.
+    ///
+    /// Transports use this to tie resources to the network's lifetime: [`tls::connect_blocking`]
+    /// hands over the tokio runtime that runs its socket tasks. Guards are dropped after every
+    /// link is closed, in the order they were added.
+    pub fn keep_alive(&mut self, guard: Box<dyn std::any::Any + Send>) {
+        self.keep_alive.push(guard);
     }
 
     /// This party's id.
@@ -227,9 +263,10 @@ impl Network {
                 Ok(frame)
             }
             Ok(Err(e)) => Err(self.fail(e)),
-            Err(RecvTimeoutError::Timeout) => {
-                Err(self.fail(NetError::Timeout { peer, after: deadline }))
-            }
+            Err(RecvTimeoutError::Timeout) => Err(self.fail(NetError::Timeout {
+                peer,
+                after: deadline,
+            })),
             Err(RecvTimeoutError::Disconnected) => Err(self.fail(NetError::Disconnected { peer })),
         }
     }
@@ -238,7 +275,10 @@ impl Network {
     /// from every peer. The result has one entry per party; entry `me` is empty.
     pub fn exchange(&mut self, frames: Vec<Bytes>) -> Result<Vec<Bytes>, NetError> {
         if frames.len() != self.n {
-            return Err(NetError::WrongFrameCount { expected: self.n, got: frames.len() });
+            return Err(NetError::WrongFrameCount {
+                expected: self.n,
+                got: frames.len(),
+            });
         }
         self.stats.rounds += 1;
         for (p, f) in frames.into_iter().enumerate() {
@@ -263,13 +303,15 @@ impl Network {
     }
 
     fn gather(&mut self) -> Result<Vec<Bytes>, NetError> {
-        let mut out = vec![Bytes::new(); self.n];
-        for p in 0..self.n {
-            if p != self.me {
-                out[p] = self.recv(p)?;
-            }
-        }
-        Ok(out)
+        (0..self.n)
+            .map(|p| {
+                if p == self.me {
+                    Ok(Bytes::new())
+                } else {
+                    self.recv(p)
+                }
+            })
+            .collect()
     }
 }
 
@@ -277,7 +319,8 @@ impl Network {
 /// its peers observe as [`NetError::Disconnected`].
 pub fn in_process(n: usize, config: NetConfig) -> Vec<Network> {
     // chan[i][j]: frames from i to j.
-    let mut senders: Vec<Vec<Option<Sender<Result<Bytes, NetError>>>>> =
+    type FrameSender = Sender<Result<Bytes, NetError>>;
+    let mut senders: Vec<Vec<Option<FrameSender>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
     let mut receivers: Vec<Vec<Option<FrameSource>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
@@ -296,9 +339,10 @@ pub fn in_process(n: usize, config: NetConfig) -> Vec<Network> {
             .into_iter()
             .zip(ins)
             .map(|(tx, rx)| match (tx, rx) {
-                (Some(tx), Some(rx)) => {
-                    Some(PeerLink { sink: Box::new(tx) as Box<dyn FrameSink>, source: rx })
-                }
+                (Some(tx), Some(rx)) => Some(PeerLink {
+                    sink: Box::new(tx) as Box<dyn FrameSink>,
+                    source: rx,
+                }),
                 _ => None,
             })
             .collect();
@@ -313,7 +357,10 @@ mod tests {
     use std::thread;
 
     fn quick() -> NetConfig {
-        NetConfig { recv_deadline: Duration::from_millis(200), ..NetConfig::default() }
+        NetConfig {
+            recv_deadline: Duration::from_millis(200),
+            ..NetConfig::default()
+        }
     }
 
     #[test]
@@ -324,7 +371,9 @@ mod tests {
             .map(|mut net| {
                 thread::spawn(move || {
                     let me = net.my_id();
-                    let got = net.broadcast_exchange(Bytes::from(vec![me as u8; me + 1])).unwrap();
+                    let got = net
+                        .broadcast_exchange(Bytes::from(vec![me as u8; me + 1]))
+                        .unwrap();
                     (me, got, net.stats())
                 })
             })
@@ -347,7 +396,9 @@ mod tests {
             .map(|mut net| {
                 thread::spawn(move || {
                     let me = net.my_id();
-                    let frames = (0..2).map(|p| Bytes::from(vec![(10 * me + p) as u8])).collect();
+                    let frames = (0..2)
+                        .map(|p| Bytes::from(vec![(10 * me + p) as u8]))
+                        .collect();
                     net.exchange(frames).unwrap()
                 })
             })
@@ -383,16 +434,31 @@ mod tests {
     fn wrong_frame_count_and_unknown_peer_are_errors() {
         let mut nets = in_process(2, quick());
         let a = &mut nets[0];
-        assert!(matches!(a.exchange(vec![]), Err(NetError::WrongFrameCount { .. })));
-        assert!(matches!(a.send(7, Bytes::new()), Err(NetError::UnknownPeer { peer: 7, n: 2 })));
-        assert!(matches!(a.send(0, Bytes::new()), Err(NetError::UnknownPeer { .. })));
+        assert!(matches!(
+            a.exchange(vec![]),
+            Err(NetError::WrongFrameCount { .. })
+        ));
+        assert!(matches!(
+            a.send(7, Bytes::new()),
+            Err(NetError::UnknownPeer { peer: 7, n: 2 })
+        ));
+        assert!(matches!(
+            a.send(0, Bytes::new()),
+            Err(NetError::UnknownPeer { .. })
+        ));
     }
 
     #[test]
     fn oversized_outgoing_frame_is_refused() {
-        let cfg = NetConfig { max_frame: 4, ..quick() };
+        let cfg = NetConfig {
+            max_frame: 4,
+            ..quick()
+        };
         let mut nets = in_process(2, cfg);
         let err = nets[0].send(1, Bytes::from(vec![0u8; 5])).unwrap_err();
-        assert!(matches!(err, NetError::FrameTooLarge { len: 5, max: 4, .. }));
+        assert!(matches!(
+            err,
+            NetError::FrameTooLarge { len: 5, max: 4, .. }
+        ));
     }
 }

@@ -1,0 +1,354 @@
+//! Length-prefixed frames over a byte stream, and the reader and writer task of one connection.
+//!
+//! **Wire format:** a frame is a `u32` little-endian payload length followed by that many payload
+//! bytes. Nothing else is on the wire after the connection handshake.
+//!
+//! **Invariants:**
+//! - A length above the receiver's `max_frame` is refused *before* anything is allocated
+//!   ([`NetError::FrameTooLarge`]), and the connection is closed.
+//! - A payload is read straight into one buffer of the announced size; a frame that ends early
+//!   (peer closed mid-frame) is [`NetError::Malformed`], never a short frame.
+//! - EOF exactly at a frame boundary is [`NetError::Disconnected`].
+//! - Nothing a peer sends can panic the reader: every length and read result is checked.
+//! - Frame contents are never logged.
+//!
+//! **Multiplexing later.** The reader hands each complete frame to an [`Inbox`]. Today the inbox
+//! is the `std::sync::mpsc::Sender` behind one [`crate::PeerLink`]. To run many games over one
+//! connection per peer, prefix every payload with a game id, and give the reader an inbox that
+//! strips the id and forwards the rest to that game's sender (a map from game id to
+//! `Sender<Result<Bytes, NetError>>`; `fail` fans the error out to every game). On the sending
+//! side a per-game [`crate::FrameSink`] prepends the id and feeds the shared writer channel. Each
+//! game then builds its own [`crate::Network`] with [`crate::Network::from_links`], and neither
+//! the frame codec nor the protocol layer changes.
+
+use std::io;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::Notify;
+
+use crate::{FrameSink, NetError, PartyId};
+
+/// Bytes in a frame header.
+pub(crate) const HEADER_LEN: usize = 4;
+
+/// Capacity of the writer's buffer: small frames (and every header) are coalesced up to this size
+/// into one TLS record; larger payloads bypass the buffer.
+const WRITE_BUFFER: usize = 64 << 10;
+
+/// Map an I/O error to a [`NetError`]. `at_boundary` says whether the stream was between frames.
+pub(crate) fn io_error(peer: PartyId, e: &io::Error, at_boundary: bool) -> NetError {
+    use io::ErrorKind::*;
+    match e.kind() {
+        UnexpectedEof if !at_boundary => NetError::Malformed {
+            peer,
+            reason: "the connection ended in the middle of a frame (truncated frame)".into(),
+        },
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe | NotConnected => {
+            NetError::Disconnected { peer }
+        }
+        _ => NetError::Io {
+            peer,
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// Read one frame of at most `max` payload bytes. `Ok(None)` means the peer closed the stream
+/// cleanly between frames.
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
+    r: &mut R,
+    peer: PartyId,
+    max: usize,
+) -> Result<Option<Bytes>, NetError> {
+    let mut header = [0u8; HEADER_LEN];
+    let mut got = 0;
+    while got < HEADER_LEN {
+        match r.read(&mut header[got..]).await {
+            Ok(0) if got == 0 => return Ok(None),
+            Ok(0) => {
+                return Err(NetError::Malformed {
+                    peer,
+                    reason: format!(
+                        "the connection ended after {got} of {HEADER_LEN} header bytes \
+                         (truncated frame)"
+                    ),
+                })
+            }
+            Ok(k) => got += k,
+            Err(e) if got == 0 && e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(io_error(peer, &e, got == 0)),
+        }
+    }
+    let len = u32::from_le_bytes(header) as usize;
+    if len > max {
+        return Err(NetError::FrameTooLarge { peer, len, max });
+    }
+    let mut buf = BytesMut::with_capacity(len);
+    // `take` keeps `read_buf` from reading past this frame into the next one.
+    let mut payload = (&mut *r).take(len as u64);
+    while buf.len() < len {
+        match payload.read_buf(&mut buf).await {
+            Ok(0) => {
+                return Err(NetError::Malformed {
+                    peer,
+                    reason: format!(
+                        "the connection ended after {} of {len} payload bytes (truncated frame)",
+                        buf.len()
+                    ),
+                })
+            }
+            Ok(_) => {}
+            Err(e) => return Err(io_error(peer, &e, false)),
+        }
+    }
+    Ok(Some(buf.freeze()))
+}
+
+/// Write one frame (header and payload); the caller flushes.
+pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, frame: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(frame.len()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "a frame of {} bytes does not fit the u32 length prefix",
+                frame.len()
+            ),
+        )
+    })?;
+    w.write_all(&len.to_le_bytes()).await?;
+    w.write_all(frame).await
+}
+
+/// Where a connection's reader delivers frames. See the module docs for the multiplexing plan.
+pub(crate) trait Inbox: Send + 'static {
+    /// Hand over one frame. `false` means nobody listens any more; the reader then stops.
+    fn deliver(&mut self, frame: Bytes) -> bool;
+    /// Report the error that ended the connection (best effort: nobody may be listening).
+    fn fail(&mut self, err: NetError);
+}
+
+impl Inbox for Sender<Result<Bytes, NetError>> {
+    fn deliver(&mut self, frame: Bytes) -> bool {
+        self.send(Ok(frame)).is_ok()
+    }
+
+    fn fail(&mut self, err: NetError) {
+        let _ = self.send(Err(err));
+    }
+}
+
+/// Read frames until the stream ends or an error occurs. On EOF or error, the inbox learns why
+/// and `stop` tells the writer of the same connection to give up, which closes the connection.
+///
+/// Once nobody listens (the network was dropped), the reader keeps reading and discarding until
+/// the peer closes too. Closing a socket with unread data makes the kernel send a reset, which
+/// can destroy frames this side sent last but the peer has not read yet; reading to the end
+/// (a "lingering close") avoids that. The owner bounds how long this may take.
+pub(crate) async fn run_reader<R, I>(
+    mut r: R,
+    peer: PartyId,
+    max: usize,
+    mut inbox: I,
+    stop: Arc<Notify>,
+) where
+    R: AsyncRead + Unpin,
+    I: Inbox,
+{
+    let mut listening = true;
+    loop {
+        match read_frame(&mut r, peer, max).await {
+            Ok(Some(frame)) => {
+                if listening && !inbox.deliver(frame) {
+                    tracing::debug!(
+                        peer,
+                        "frame receiver gone; discarding until the peer closes"
+                    );
+                    listening = false;
+                }
+            }
+            Ok(None) => {
+                tracing::debug!(peer, "peer closed the connection");
+                inbox.fail(NetError::Disconnected { peer });
+                break;
+            }
+            Err(e) => {
+                if listening {
+                    tracing::warn!(peer, error = %e, "closing the connection");
+                }
+                inbox.fail(e);
+                break;
+            }
+        }
+    }
+    stop.notify_one();
+}
+
+/// Write queued frames until the queue closes (then flush and close the TLS session), the reader
+/// asks to stop, or writing fails (then the inbox learns why).
+pub(crate) async fn run_writer<W, I>(
+    w: W,
+    peer: PartyId,
+    mut queue: UnboundedReceiver<Bytes>,
+    mut errors: I,
+    stop: Arc<Notify>,
+) where
+    W: AsyncWrite + Unpin,
+    I: Inbox,
+{
+    let mut w = BufWriter::with_capacity(WRITE_BUFFER, w);
+    let result: io::Result<()> = async {
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = stop.notified() => return Ok(()),
+                next = queue.recv() => next,
+            };
+            let Some(frame) = next else { break };
+            write_frame(&mut w, &frame).await?;
+            // Coalesce whatever else is already queued before paying for a flush.
+            while let Ok(frame) = queue.try_recv() {
+                write_frame(&mut w, &frame).await?;
+            }
+            w.flush().await?;
+        }
+        // Sends TLS close_notify, then shuts the TCP write side: the peer sees a clean EOF.
+        w.shutdown().await
+    }
+    .await;
+    if let Err(e) = result {
+        let err = io_error(peer, &e, true);
+        tracing::warn!(peer, error = %err, "writing to the peer failed");
+        errors.fail(err);
+    }
+}
+
+/// The [`FrameSink`] of a TLS link: queues frames for the connection's writer task.
+pub(crate) struct QueueSink(pub(crate) UnboundedSender<Bytes>);
+
+impl FrameSink for QueueSink {
+    fn send_frame(&self, frame: Bytes) -> Result<(), ()> {
+        self.0.send(frame).map_err(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::duplex;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn frames_round_trip_including_empty_ones() {
+        rt().block_on(async {
+            let (mut a, mut b) = duplex(1 << 10);
+            let big: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+            let big2 = big.clone();
+            let w = tokio::spawn(async move {
+                write_frame(&mut a, b"").await.unwrap();
+                write_frame(&mut a, b"hello").await.unwrap();
+                write_frame(&mut a, &big2).await.unwrap();
+                a.shutdown().await.unwrap();
+            });
+            assert_eq!(
+                read_frame(&mut b, 1, 1 << 20).await.unwrap().unwrap().len(),
+                0
+            );
+            assert_eq!(
+                read_frame(&mut b, 1, 1 << 20)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .as_ref(),
+                b"hello"
+            );
+            assert_eq!(
+                read_frame(&mut b, 1, 1 << 20)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .as_ref(),
+                &big[..]
+            );
+            assert_eq!(read_frame(&mut b, 1, 1 << 20).await.unwrap(), None);
+            w.await.unwrap();
+        });
+    }
+
+    #[test]
+    fn oversized_length_is_refused_before_reading_the_payload() {
+        rt().block_on(async {
+            let mut wire: &[u8] = &[0xff, 0xff, 0xff, 0xff];
+            let e = read_frame(&mut wire, 2, 1000).await.unwrap_err();
+            assert_eq!(
+                e,
+                NetError::FrameTooLarge {
+                    peer: 2,
+                    len: u32::MAX as usize,
+                    max: 1000
+                }
+            );
+        });
+    }
+
+    #[test]
+    fn truncated_header_and_payload_are_malformed() {
+        rt().block_on(async {
+            let mut wire: &[u8] = &[5, 0];
+            let e = read_frame(&mut wire, 1, 100).await.unwrap_err();
+            assert!(matches!(e, NetError::Malformed { peer: 1, .. }), "{e}");
+            let mut wire: &[u8] = &[5, 0, 0, 0, 1, 2];
+            let e = read_frame(&mut wire, 1, 100).await.unwrap_err();
+            assert!(e.to_string().contains("2 of 5 payload bytes"), "{e}");
+        });
+    }
+
+    #[test]
+    fn reader_reports_eof_and_stops_the_writer() {
+        rt().block_on(async {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let stop = Arc::new(Notify::new());
+            let wire: &[u8] = &[1, 0, 0, 0, 42];
+            run_reader(wire, 3, 10, tx, stop.clone()).await;
+            assert_eq!(rx.recv().unwrap().unwrap().as_ref(), &[42]);
+            assert_eq!(rx.recv().unwrap(), Err(NetError::Disconnected { peer: 3 }));
+            // The stored permit makes the writer return at once.
+            let (_q, queue) = tokio::sync::mpsc::unbounded_channel();
+            let (etx, erx) = std::sync::mpsc::channel();
+            run_writer(tokio::io::sink(), 3, queue, etx, stop).await;
+            assert!(erx.try_recv().is_err());
+        });
+    }
+
+    #[test]
+    fn writer_drains_the_queue_then_closes() {
+        rt().block_on(async {
+            let (a, mut b) = duplex(1 << 16);
+            let (q, queue) = tokio::sync::mpsc::unbounded_channel();
+            let sink = QueueSink(q);
+            sink.send_frame(Bytes::from_static(b"one")).unwrap();
+            sink.send_frame(Bytes::from_static(b"two")).unwrap();
+            drop(sink);
+            let (etx, _erx) = std::sync::mpsc::channel();
+            run_writer(a, 0, queue, etx, Arc::new(Notify::new())).await;
+            assert_eq!(
+                read_frame(&mut b, 0, 10).await.unwrap().unwrap().as_ref(),
+                b"one"
+            );
+            assert_eq!(
+                read_frame(&mut b, 0, 10).await.unwrap().unwrap().as_ref(),
+                b"two"
+            );
+            assert_eq!(read_frame(&mut b, 0, 10).await.unwrap(), None);
+        });
+    }
+}

@@ -1,0 +1,338 @@
+//! Establishing the authenticated connections: dialing lower ids, accepting higher ids.
+//!
+//! **Pattern:** for every pair of parties the higher id dials the lower id, so each pair has
+//! exactly one connection and nobody has to guess who goes first. Dialers retry refused TCP
+//! connections until the deadline (parties start in any order), but never retry a failed TLS
+//! handshake: that is a configuration problem, not a race.
+//!
+//! **After TLS** the dialer sends a hello frame `HELLO_MAGIC ‖ from ‖ to ‖ n` (`u32` LE each), and
+//! the acceptor answers with `ACK_MAGIC ‖ me` only if
+//! - `from` is the party that owns the client certificate (the certificate decides, the hello
+//!   only confirms),
+//! - `to` is the acceptor and `n` matches its table, and
+//! - it has not accepted that party yet (a duplicate is dropped, the first connection stays).
+//!
+//! A connection counts as established on the dialer only once the ack arrived, so a refusal is an
+//! error on both sides. An acceptor keeps serving other dialers after refusing one: garbage,
+//! unknown certificates and bad hellos are logged (without contents) and dropped.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, timeout_at, Instant};
+use tokio_rustls::{client, TlsAcceptor, TlsConnector, TlsStream};
+
+use super::certs::PinTable;
+use super::frame::{read_frame, write_frame};
+use super::verify::{client_config, server_config};
+use crate::{NetError, PartyId};
+
+const HELLO_MAGIC: [u8; 8] = *b"EPHNET1H";
+const ACK_MAGIC: [u8; 8] = *b"EPHNET1A";
+/// Upper bound on a handshake frame; a peer announcing more is refused at once.
+const HANDSHAKE_MAX: usize = 64;
+/// Pause between refused TCP connection attempts: doubles from the first to the last value.
+const RETRY_FIRST: Duration = Duration::from_millis(20);
+const RETRY_MAX: Duration = Duration::from_millis(500);
+
+/// Everything connection setup needs, validated once.
+pub(crate) struct Plan {
+    pub(crate) me: PartyId,
+    pub(crate) addrs: Vec<String>,
+    pub(crate) pins: PinTable,
+    pub(crate) my_cert: CertificateDer<'static>,
+    pub(crate) my_key: PrivateKeyDer<'static>,
+    pub(crate) connect_timeout: Duration,
+}
+
+impl Plan {
+    fn n(&self) -> usize {
+        self.pins.len()
+    }
+}
+
+fn hello(from: PartyId, to: PartyId, n: usize) -> Vec<u8> {
+    let mut h = HELLO_MAGIC.to_vec();
+    for v in [from, to, n] {
+        h.extend_from_slice(&(v as u32).to_le_bytes());
+    }
+    h
+}
+
+/// Parse a hello into `(from, to, n)`.
+fn parse_hello(b: &[u8]) -> Option<(usize, usize, usize)> {
+    let rest = b.strip_prefix(&HELLO_MAGIC)?;
+    if rest.len() != 12 {
+        return None;
+    }
+    let word = |i: usize| u32::from_le_bytes(rest[4 * i..4 * i + 4].try_into().unwrap()) as usize;
+    Some((word(0), word(1), word(2)))
+}
+
+fn ack(me: PartyId) -> Vec<u8> {
+    let mut a = ACK_MAGIC.to_vec();
+    a.extend_from_slice(&(me as u32).to_le_bytes());
+    a
+}
+
+/// Open a TCP connection to `peer`, retrying refused attempts until `deadline`.
+async fn connect_tcp(plan: &Plan, peer: PartyId, deadline: Instant) -> Result<TcpStream, NetError> {
+    let addr = &plan.addrs[peer];
+    let mut pause = RETRY_FIRST;
+    let mut last = None;
+    loop {
+        match timeout_at(deadline, TcpStream::connect(addr.as_str())).await {
+            Ok(Ok(tcp)) => return Ok(tcp),
+            Ok(Err(e)) => last = Some(e.to_string()),
+            // Keep the error of a finished attempt: it says more than the deadline does.
+            Err(_) => {
+                last.get_or_insert_with(|| "the connection attempt did not finish".to_string());
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(NetError::Io {
+                peer,
+                reason: format!(
+                    "could not reach party {peer} at {addr} within {:?} (last error: {}); \
+                     check that it is running and that its address is right",
+                    plan.connect_timeout,
+                    last.as_deref().unwrap_or("none")
+                ),
+            });
+        }
+        sleep_until((now + pause).min(deadline)).await;
+        pause = (pause * 2).min(RETRY_MAX);
+    }
+}
+
+/// Dial `peer`, authenticate it by its pinned certificate, and exchange hello and ack.
+pub(crate) async fn dial(
+    plan: &Plan,
+    peer: PartyId,
+    deadline: Instant,
+) -> Result<client::TlsStream<TcpStream>, NetError> {
+    let (me, n) = (plan.me, plan.n());
+    let addr = &plan.addrs[peer];
+    let expected = plan
+        .pins
+        .cert(peer)
+        .ok_or(NetError::UnknownPeer { peer, n })?
+        .clone();
+    let config = client_config(
+        peer,
+        expected,
+        plan.my_cert.clone(),
+        plan.my_key.clone_key(),
+    )?;
+    let name = ServerName::try_from(format!("party-{peer}"))
+        .map_err(|e| NetError::Config(format!("cannot name party {peer} for TLS: {e}")))?;
+
+    let tcp = connect_tcp(plan, peer, deadline).await?;
+    tcp.set_nodelay(true).map_err(|e| NetError::Io {
+        peer,
+        reason: format!("cannot set TCP_NODELAY: {e}"),
+    })?;
+    let mut tls = match timeout_at(deadline, TlsConnector::from(config).connect(name, tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            return Err(NetError::Tls(format!(
+                "TLS handshake with party {peer} at {addr} failed: {e}; check that the process \
+                 there is party {peer} and that both sides use the same certificate table"
+            )))
+        }
+        Err(_) => {
+            return Err(NetError::Tls(format!(
+                "TLS handshake with party {peer} at {addr} did not finish within {:?}; check that \
+                 the process there is an Ephemeral party",
+                plan.connect_timeout
+            )))
+        }
+    };
+
+    let refused = |why: String| {
+        NetError::Tls(format!(
+            "party {peer} at {addr} refused this party (party {me}) after the TLS handshake: \
+             {why}; check that its certificate table lists this party's certificate and that it \
+             is not already connected to another party {me}"
+        ))
+    };
+    let exchange = async {
+        write_frame(&mut tls, &hello(me, peer, n)).await?;
+        tls.flush().await?;
+        Ok::<_, std::io::Error>(())
+    };
+    match timeout_at(deadline, exchange).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(refused(e.to_string())),
+        Err(_) => return Err(refused("sending the hello timed out".into())),
+    }
+    match timeout_at(deadline, read_frame(&mut tls, peer, HANDSHAKE_MAX)).await {
+        Ok(Ok(Some(a))) if a.as_ref() == ack(peer).as_slice() => Ok(tls),
+        Ok(Ok(Some(_))) => Err(refused("its acknowledgement was malformed".into())),
+        Ok(Ok(None)) => Err(refused("it closed the connection".into())),
+        Ok(Err(e)) => Err(refused(e.to_string())),
+        Err(_) => Err(refused(
+            "no acknowledgement before the connect timeout".into(),
+        )),
+    }
+}
+
+/// Accept one connection from every party with a higher id, until `deadline`.
+pub(crate) async fn accept_all(
+    plan: Arc<Plan>,
+    listener: TcpListener,
+    deadline: Instant,
+) -> Result<Vec<(PartyId, TlsStream<TcpStream>)>, NetError> {
+    let (me, n) = (plan.me, plan.n());
+    let expected: Vec<PartyId> = (me + 1..n).collect();
+    if expected.is_empty() {
+        return Ok(Vec::new());
+    }
+    let allowed = expected
+        .iter()
+        .filter_map(|&p| plan.pins.cert(p).cloned())
+        .collect();
+    let acceptor = TlsAcceptor::from(server_config(
+        allowed,
+        plan.my_cert.clone(),
+        plan.my_key.clone_key(),
+    )?);
+    let claimed = Arc::new(Mutex::new(vec![false; n]));
+    let mut pending = JoinSet::new();
+    let mut done = Vec::with_capacity(expected.len());
+    loop {
+        tokio::select! {
+            incoming = listener.accept() => match incoming {
+                Ok((tcp, remote)) => {
+                    let (plan, acceptor, claimed) = (plan.clone(), acceptor.clone(), claimed.clone());
+                    pending.spawn(async move {
+                        let admitted = timeout_at(deadline, admit(&plan, tcp, &acceptor, &claimed));
+                        (remote, admitted.await)
+                    });
+                }
+                Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(RETRY_FIRST).await;
+                }
+            },
+            Some(joined) = pending.join_next(), if !pending.is_empty() => match joined {
+                Ok((_, Ok(Ok((peer, tls))))) => {
+                    tracing::debug!(me, peer, "accepted party");
+                    done.push((peer, TlsStream::Server(tls)));
+                    if done.len() == expected.len() {
+                        return Ok(done);
+                    }
+                }
+                Ok((remote, Ok(Err(e)))) => {
+                    tracing::warn!(me, %remote, error = %e, "refused an incoming connection");
+                }
+                Ok((remote, Err(_))) => {
+                    tracing::warn!(me, %remote, "incoming connection did not finish its handshake in time");
+                }
+                Err(e) => tracing::warn!(me, error = %e, "connection handshake task failed"),
+            },
+            _ = sleep_until(deadline) => {
+                let missing: Vec<PartyId> = expected
+                    .iter()
+                    .copied()
+                    .filter(|p| done.iter().all(|(q, _)| q != p))
+                    .collect();
+                let list = missing.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ");
+                return Err(NetError::Io {
+                    peer: missing[0],
+                    reason: format!(
+                        "party {list} did not connect within {:?}; check that it is running and \
+                         dials this party at {} with the same certificate table",
+                        plan.connect_timeout, plan.addrs[me]
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// TLS-accept one connection, identify the party by its certificate and check its hello.
+async fn admit(
+    plan: &Plan,
+    tcp: TcpStream,
+    acceptor: &TlsAcceptor,
+    claimed: &Mutex<Vec<bool>>,
+) -> Result<(PartyId, tokio_rustls::server::TlsStream<TcpStream>), NetError> {
+    let (me, n) = (plan.me, plan.n());
+    tcp.set_nodelay(true).map_err(|e| {
+        NetError::Tls(format!(
+            "cannot set TCP_NODELAY on an incoming connection: {e}"
+        ))
+    })?;
+    let mut tls = acceptor
+        .accept(tcp)
+        .await
+        .map_err(|e| NetError::Tls(format!("TLS handshake failed: {e}")))?;
+    let cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+    let peer = match cert.and_then(|c| plan.pins.party_of(c.as_ref())) {
+        Some(p) if p > me => p,
+        // Unreachable while the verifier pins exactly the higher parties; checked regardless.
+        _ => {
+            return Err(NetError::Tls(
+                "the client certificate is not a dialing party's".into(),
+            ))
+        }
+    };
+    let bad = |reason: String| NetError::Malformed { peer, reason };
+    let frame = read_frame(&mut tls, peer, HANDSHAKE_MAX)
+        .await?
+        .ok_or_else(|| bad("closed the connection before its hello".into()))?;
+    match parse_hello(&frame) {
+        Some((from, to, m)) if from == peer && to == me && m == n => {}
+        Some((from, to, m)) => {
+            return Err(bad(format!(
+                "hello claims to be from party {from} to party {to} of {m}, but the certificate \
+                 is party {peer}'s and this is party {me} of {n}"
+            )))
+        }
+        None => return Err(bad("the hello frame is malformed".into())),
+    }
+    {
+        let mut claimed = claimed.lock().unwrap_or_else(|p| p.into_inner());
+        if claimed[peer] {
+            return Err(bad(
+                "a second connection from this party; keeping the first".into(),
+            ));
+        }
+        claimed[peer] = true;
+    }
+    let sent = async {
+        write_frame(&mut tls, &ack(me)).await?;
+        tls.flush().await
+    };
+    if let Err(e) = sent.await {
+        claimed.lock().unwrap_or_else(|p| p.into_inner())[peer] = false;
+        return Err(NetError::Io {
+            peer,
+            reason: format!("cannot acknowledge the hello: {e}"),
+        });
+    }
+    Ok((peer, tls))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_round_trips_and_rejects_garbage() {
+        assert_eq!(parse_hello(&hello(3, 1, 5)), Some((3, 1, 5)));
+        assert_eq!(parse_hello(b""), None);
+        assert_eq!(parse_hello(&ack(1)), None);
+        let mut long = hello(3, 1, 5);
+        long.push(0);
+        assert_eq!(parse_hello(&long), None);
+        assert!(hello(3, 1, 5).len() <= HANDSHAKE_MAX);
+    }
+}
