@@ -431,15 +431,17 @@ impl<P: Preprocessing> Engine<P> {
         let mut z = c;
         let alpha = self.ctx.alpha;
         let lead = self.ctx.me == 0;
-        for i in 0..n {
-            let (di, ei) = (d[i], e[i]);
+        // Zipped iterators: no bounds checks in the hot loop.
+        let values = z.v.iter_mut().zip(a.v.iter().zip(&b.v));
+        let macs = z.m.iter_mut().zip(a.m.iter().zip(&b.m));
+        for (((zv, (av, bv)), (zm, (am, bm))), (&di, &ei)) in values.zip(macs).zip(d.iter().zip(e)) {
             let dei = di * ei;
-            let mut v = z.v[i] + di * b.v[i] + ei * a.v[i];
+            let mut v = *zv + di * *bv + ei * *av;
             if lead {
                 v += dei;
             }
-            z.v[i] = v;
-            z.m[i] = z.m[i] + di * b.m[i] + ei * a.m[i] + alpha * dei;
+            *zv = v;
+            *zm = *zm + di * *bm + ei * *am + alpha * dei;
         }
         z
     }
@@ -597,11 +599,14 @@ pub struct RunStats {
 /// below the statistical security parameter 2^−40 (see docs/PROTOCOL.md).
 fn coefficients(seed: [u8; 32], n: usize) -> Vec<Fp> {
     let mut rng = ChaCha12Rng::from_seed(seed);
-    let mut out = Vec::with_capacity(n);
+    let mut words = vec![0u8; 8 * n];
+    rng.fill_bytes(&mut words);
     let mut bytes = [0u8; 16];
-    for _ in 0..n {
-        bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
-        out.push(Fp::from_mont_bytes(&bytes).expect("a 64-bit value is below p"));
-    }
-    out
+    words
+        .chunks_exact(8)
+        .map(|w| {
+            bytes[..8].copy_from_slice(w);
+            Fp::from_mont_bytes(&bytes).expect("a 64-bit value is below p")
+        })
+        .collect()
 }
