@@ -12,7 +12,8 @@
 //! - [`connect`]: from async code, spawning the tasks on the caller's runtime.
 //!
 //! Tests and local runs bind `127.0.0.1:0` themselves and pass the listener
-//! ([`connect_blocking_with`], [`connect_with`]), so no port is ever guessed.
+//! ([`connect_blocking_with`], [`connect_with`]), so no port is ever guessed;
+//! [`loopback_cluster`] does all of that for a whole cloud in one process.
 //!
 //! **Closing:** dropping the [`Network`] closes every writer queue; each writer sends what is
 //! still queued, then closes its TLS session, which the peer sees as [`NetError::Disconnected`].
