@@ -3,7 +3,7 @@ use field::Fp;
 use super::harness::*;
 use crate::nonlinear::NonLinear;
 
-const ALL: [Transport; 1] = [Transport::Channels];
+const ALL: [Transport; 2] = [Transport::Channels, Transport::Tls];
 
 #[test]
 fn multiplication_matches_plaintext_for_2_3_5_parties() {

@@ -30,7 +30,7 @@ pub fn networks(n: usize, transport: Transport, cfg: NetConfig) -> Vec<Network> 
 }
 
 fn tls_networks(n: usize, cfg: NetConfig) -> Vec<Network> {
-    crate::tests::harness::tls_setup::connect_all(n, cfg)
+    net::tls::loopback_cluster(n, cfg).expect("loopback TLS cluster")
 }
 
 /// Runs `f` on every party with a shared dealer seed; returns each party's result.
@@ -109,14 +109,4 @@ pub fn edge_and_random_i64(count: usize, seed: u64) -> Vec<i128> {
         v.push((r >> shift) as i128);
     }
     v
-}
-
-pub mod tls_setup {
-    //! TLS loopback networks for tests (filled in with the net crate's TLS transport).
-    use net::{NetConfig, Network};
-
-    pub fn connect_all(n: usize, cfg: NetConfig) -> Vec<Network> {
-        let _ = (n, cfg);
-        unimplemented!("TLS transport not yet wired")
-    }
 }

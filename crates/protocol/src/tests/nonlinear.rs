@@ -34,12 +34,22 @@ fn unary_op(
 
 #[test]
 fn ltz_and_eqz_on_edge_and_random_values() {
-    for n in [2, 3, 5] {
-        let a = edge_and_random_i64(60, 7 + n as u64);
-        let lt = unary_op(n, Transport::Channels, a.clone(), |e, x, _| e.ltz(x, 64));
-        assert_eq!(lt, a.iter().map(|&x| (x < 0) as i128).collect::<Vec<_>>(), "LTZ, n = {n}");
-        let eq = unary_op(n, Transport::Channels, a.clone(), |e, x, _| e.eqz(x, 64));
-        assert_eq!(eq, a.iter().map(|&x| (x == 0) as i128).collect::<Vec<_>>(), "EQZ, n = {n}");
+    for t in [Transport::Channels, Transport::Tls] {
+        for n in [2, 3, 5] {
+            let a = edge_and_random_i64(60, 7 + n as u64);
+            let lt = unary_op(n, t, a.clone(), |e, x, _| e.ltz(x, 64));
+            assert_eq!(
+                lt,
+                a.iter().map(|&x| (x < 0) as i128).collect::<Vec<_>>(),
+                "LTZ, n = {n}, {t:?}"
+            );
+            let eq = unary_op(n, t, a.clone(), |e, x, _| e.eqz(x, 64));
+            assert_eq!(
+                eq,
+                a.iter().map(|&x| (x == 0) as i128).collect::<Vec<_>>(),
+                "EQZ, n = {n}, {t:?}"
+            );
+        }
     }
 }
 
@@ -50,8 +60,12 @@ fn comparisons_match_plaintext() {
     // Pairs that are equal, adjacent, and at the extremes.
     a.extend([5, 5, -(1 << 63), (1 << 63) - 1, 0, -1]);
     b.extend([5, 6, (1 << 63) - 1, -(1 << 63), -1, 0]);
-    for n in [2, 3] {
-        let t = Transport::Channels;
+    for (n, t) in [
+        (2, Transport::Channels),
+        (3, Transport::Channels),
+        (2, Transport::Tls),
+        (5, Transport::Tls),
+    ] {
         let lt = binary_op(n, t, a.clone(), b.clone(), |e, x, y| e.lt(x, y, 64));
         let le = binary_op(n, t, a.clone(), b.clone(), |e, x, y| e.le(x, y, 64));
         let gt = binary_op(n, t, a.clone(), b.clone(), |e, x, y| e.gt(x, y, 64));
@@ -71,10 +85,17 @@ fn comparisons_match_plaintext() {
 #[test]
 fn exact_truncation_and_mod2m() {
     let a = edge_and_random_i64(50, 17);
-    for n in [2, 3] {
-        let t = Transport::Channels;
-        let tr = binary_op(n, t, a.clone(), vec![0; a.len()], |e, x, _| e.trunc(x, 64, 5));
-        let md = binary_op(n, t, a.clone(), vec![0; a.len()], |e, x, _| e.mod2m(x, 64, 17));
+    for (n, t) in [
+        (2, Transport::Channels),
+        (3, Transport::Tls),
+        (5, Transport::Channels),
+    ] {
+        let tr = binary_op(n, t, a.clone(), vec![0; a.len()], |e, x, _| {
+            e.trunc(x, 64, 5)
+        });
+        let md = binary_op(n, t, a.clone(), vec![0; a.len()], |e, x, _| {
+            e.mod2m(x, 64, 17)
+        });
         for i in 0..a.len() {
             assert_eq!(tr[i], floor_div(a[i], 5), "{} >> 5", a[i]);
             assert_eq!(md[i], a[i].rem_euclid(1 << 17), "{} mod 2^17", a[i]);
@@ -100,9 +121,9 @@ fn probabilistic_truncation_is_floor_or_floor_plus_one() {
 #[test]
 fn bit_decomposition_gives_twos_complement_bits() {
     let a = edge_and_random_i64(30, 23);
-    for n in [2, 3] {
+    for (n, t) in [(2, Transport::Channels), (3, Transport::Tls)] {
         let a2 = a.clone();
-        let bits = agreed(run(n, Transport::Channels, move |e| {
+        let bits = agreed(run(n, t, move |e| {
             let x = input_from(e, 0, &fps(&a2))?;
             let bits = e.bit_dec(&x, 64, 64)?;
             let all = crate::ShareVec::concat(&bits.iter().collect::<Vec<_>>());
