@@ -71,7 +71,11 @@ impl Op {
 fn plan_for(op: Op, size: usize) -> anyhow::Result<TuplePlan> {
     let nets = net::in_process(2, local::net_config());
     let counts = local::run_parties(nets, move |me, net| {
-        let mut e = Engine::new(net, InsecureDealer::new(me, 2, [0; 32]), EngineConfig::default());
+        let mut e = Engine::new(
+            net,
+            InsecureDealer::new(me, 2, [0; 32]),
+            EngineConfig::default(),
+        );
         let x = e.constant(&[Fp::from_u64(3)]);
         match op {
             Op::Products => {
@@ -111,8 +115,12 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
             Op::Products => (operands.a, operands.b),
             Op::Comparisons => {
                 // Signed 64-bit operands (public here: the cost does not depend on the values).
-                let xs: Vec<Fp> = (0..size as i64).map(|i| Fp::from_i64(i.wrapping_mul(0x9E3779B97F4A7C15u64 as i64))).collect();
-                let ys: Vec<Fp> = (0..size as i64).map(|i| Fp::from_i64(-(i * 7919))).collect();
+                let xs: Vec<Fp> = (0..size as i64)
+                    .map(|i| Fp::from_i64(i.wrapping_mul(0x9E3779B97F4A7C15u64 as i64)))
+                    .collect();
+                let ys: Vec<Fp> = (0..size as i64)
+                    .map(|i| Fp::from_i64(-(i * 7919)))
+                    .collect();
                 (e.constant(&xs), e.constant(&ys))
             }
         };
@@ -127,7 +135,11 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
         e.check()?;
         let online = t1.elapsed();
         if std::env::var_os("EPHEMERAL_BENCH_DEBUG").is_some() {
-            eprintln!("  party {me}: operation {:?}, then MAC check {:?}", t_op, online - t_op);
+            eprintln!(
+                "  party {me}: operation {:?}, then MAC check {:?}",
+                t_op,
+                online - t_op
+            );
         }
         let stats = e.net_stats().since(&before);
         std::hint::black_box(z);
@@ -154,12 +166,26 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
         .map(|kb| format!("{:.0} GiB", kb as f64 / 1048576.0))
         .unwrap_or_default();
     format!("{cpu}, {cores} cores, {mem}")
@@ -178,7 +204,11 @@ fn today() -> String {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     eprintln!("WARNING: benchmarks use the INSECURE dealer for preprocessing (generated before the clock starts).");
-    let (products, comparisons) = if args.quick { (100_000, 10_000) } else { (1_000_000, 100_000) };
+    let (products, comparisons) = if args.quick {
+        (100_000, 10_000)
+    } else {
+        (1_000_000, 100_000)
+    };
 
     eprintln!("field inner product ...");
     let ip_rate = field::bench_inner_product_rate(1 << 20, 20);
@@ -194,8 +224,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 continue;
             }
             eprintln!("{} parties: {size} {} ...", n, op.name());
-            let m = measure(op, n, size, args.transport).with_context(|| format!("{} with {n} parties", op.name()))?;
-            eprintln!("  online {:.3} s, {} rounds, {} MB sent per party", m.online.as_secs_f64(), m.rounds, m.bytes_sent / 1_000_000);
+            let m = measure(op, n, size, args.transport)
+                .with_context(|| format!("{} with {n} parties", op.name()))?;
+            eprintln!(
+                "  online {:.3} s, {} rounds, {} MB sent per party",
+                m.online.as_secs_f64(),
+                m.rounds,
+                m.bytes_sent / 1_000_000
+            );
             rows.push(m);
         }
     }
@@ -208,13 +244,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     writeln!(md, "# Benchmarks\n")?;
     writeln!(md, "Written by `{cmd}`.\n")?;
     writeln!(md, "- Date: {}", today())?;
-    writeln!(md, "- Machine: {} (shared and noisy; compare ratios, not absolute times)", machine())?;
+    writeln!(
+        md,
+        "- Machine: {} (shared and noisy; compare ratios, not absolute times)",
+        machine()
+    )?;
     writeln!(md, "- Transport between the local parties: {:?} on loopback; all parties in one process, one thread each", args.transport)?;
     writeln!(md, "- Preprocessing: the INSECURE dealer, generated before the clock starts (as MP-SPDZ's `-F`); generation time reported separately")?;
     writeln!(md, "- Online time: from the first message of the operation to the end of the MAC check of everything it opened; the slowest party's time\n")?;
     writeln!(md, "## Field\n")?;
     writeln!(md, "| benchmark | measured | target |\n|---|---|---|")?;
-    writeln!(md, "| inner product, 2^20 elements, one core | {:.1} M mul+add/s | ≥ 80 M/s |\n", ip_rate / 1e6)?;
+    writeln!(
+        md,
+        "| inner product, 2^20 elements, one core | {:.1} M mul+add/s | ≥ 80 M/s |\n",
+        ip_rate / 1e6
+    )?;
     writeln!(md, "## Online protocol\n")?;
     writeln!(md, "| benchmark | parties | online time | rounds | MB sent per party | triples | bits | dealer time (off the clock) | target | MP-SPDZ reference (issue 2, same machine class) |")?;
     writeln!(md, "|---|---|---|---|---|---|---|---|---|---|")?;

@@ -37,8 +37,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     let inputs: Vec<i64> = match args.inputs {
         Some(v) if v.len() == n => v,
-        Some(v) => bail!("--inputs has {} values but there are {n} parties; give exactly one per party", v.len()),
-        None => (0..n as i64).map(|i| 1000 + 37 * i * (i + 3) % 101).collect(),
+        Some(v) => bail!(
+            "--inputs has {} values but there are {n} parties; give exactly one per party",
+            v.len()
+        ),
+        None => (0..n as i64)
+            .map(|i| 1000 + 37 * i * (i + 3) % 101)
+            .collect(),
     };
     eprintln!("WARNING: using the INSECURE dealer for preprocessing: every party can derive every tuple and the MAC key. Demo use only.");
     let seed: [u8; 32] = {
@@ -47,7 +52,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         s
     };
     let nets = local::networks(n, args.transport, local::net_config())?;
-    println!("{n} parties connected over {:?} on loopback", args.transport);
+    println!(
+        "{n} parties connected over {:?} on loopback",
+        args.transport
+    );
     for (i, x) in inputs.iter().enumerate() {
         println!("  party {i} holds the secret input {x}");
     }

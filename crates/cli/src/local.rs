@@ -47,7 +47,9 @@ where
         .collect();
     let mut out = Vec::new();
     for (p, h) in handles.into_iter().enumerate() {
-        let r = h.join().map_err(|_| anyhow::anyhow!("party {p} panicked"))?;
+        let r = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("party {p} panicked"))?;
         out.push(r.with_context(|| format!("party {p} failed"))?);
     }
     Ok(out)
@@ -55,5 +57,8 @@ where
 
 /// Default network settings for local runs.
 pub fn net_config() -> NetConfig {
-    NetConfig { recv_deadline: Duration::from_secs(60), ..NetConfig::default() }
+    NetConfig {
+        recv_deadline: Duration::from_secs(60),
+        ..NetConfig::default()
+    }
 }

@@ -11,7 +11,11 @@ mod local;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "ephemeral", version, about = "Ephemeral: serverless secure multiparty computation")]
+#[command(
+    name = "ephemeral",
+    version,
+    about = "Ephemeral: serverless secure multiparty computation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

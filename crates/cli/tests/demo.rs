@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn ephemeral(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ephemeral")).args(args).output().expect("run ephemeral");
+    let out = Command::new(env!("CARGO_BIN_EXE_ephemeral"))
+        .args(args)
+        .output()
+        .expect("run ephemeral");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -16,8 +19,14 @@ fn demo_over_tls_reveals_product_and_maximum() {
     let (ok, stdout, stderr) = ephemeral(&["demo", "--insecure-dealer", "--inputs", "6,-7,9"]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("product of all inputs = -378"), "{stdout}");
-    assert!(stdout.contains("largest input held by party [2]"), "{stdout}");
-    assert!(stderr.contains("INSECURE"), "the insecure dealer must announce itself: {stderr}");
+    assert!(
+        stdout.contains("largest input held by party [2]"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("INSECURE"),
+        "the insecure dealer must announce itself: {stderr}"
+    );
 }
 
 #[test]
@@ -25,7 +34,10 @@ fn demo_refuses_to_run_without_the_insecure_flag() {
     let (ok, _, stderr) = ephemeral(&["demo"]);
     assert!(!ok);
     assert!(stderr.contains("--insecure-dealer"), "{stderr}");
-    assert!(!stderr.contains("backtrace"), "user errors carry no backtrace: {stderr}");
+    assert!(
+        !stderr.contains("backtrace"),
+        "user errors carry no backtrace: {stderr}"
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ use rand_chacha::{ChaCha12Rng, ChaCha20Rng};
 
 use crate::commit::{self, Commitment};
 use crate::error::{ProtocolError, Result};
-use crate::prep::{Preprocessing, TupleCounts, TupleKind, Triples};
+use crate::prep::{Preprocessing, Triples, TupleCounts, TupleKind};
 use crate::share::{ShareCtx, ShareVec};
 
 /// Engine tunables.
@@ -35,7 +35,11 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { auto_check_threshold: 1 << 22, bit_length: 64, security: 40 }
+        EngineConfig {
+            auto_check_threshold: 1 << 22,
+            bit_length: 64,
+            security: 40,
+        }
     }
 }
 
@@ -83,7 +87,9 @@ pub struct Engine<P: Preprocessing> {
 
 impl<P: Preprocessing> std::fmt::Debug for Engine<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("party", &self.ctx.me).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("party", &self.ctx.me)
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,8 +100,10 @@ fn decode_exact(peer: PartyId, frame: &[u8], n: usize, out: &mut [Fp]) -> Result
             reason: format!("expected {} field elements, got {} bytes", n, frame.len()),
         });
     }
-    kernels::decode_into(frame, out)
-        .map_err(|e| ProtocolError::Malformed { peer, reason: e.to_string() })
+    kernels::decode_into(frame, out).map_err(|e| ProtocolError::Malformed {
+        peer,
+        reason: e.to_string(),
+    })
 }
 
 fn encode(values: &[Fp]) -> Bytes {
@@ -200,12 +208,6 @@ impl<P: Preprocessing> Engine<P> {
         Ok(b)
     }
 
-    pub(crate) fn take_inverses(&mut self, n: usize) -> Result<crate::prep::Pairs> {
-        let b = self.prep.inverses(n)?;
-        self.consumed.add(TupleKind::Inverse, n);
-        Ok(b)
-    }
-
     /// `n` fresh shared random bits.
     pub fn random_bits(&mut self, n: usize) -> Result<ShareVec> {
         self.guarded(|e| e.take_bits(n))
@@ -244,8 +246,12 @@ impl<P: Preprocessing> Engine<P> {
             let mut chunks = f.chunks_exact(Fp::BYTES);
             for o in out.iter_mut() {
                 for (x, c) in o.iter_mut().zip(chunks.by_ref()) {
-                    let y = Fp::from_mont_bytes(c.try_into().expect("16 bytes"))
-                        .map_err(|e| ProtocolError::Malformed { peer, reason: e.to_string() })?;
+                    let y = Fp::from_mont_bytes(c.try_into().expect("16 bytes")).map_err(|e| {
+                        ProtocolError::Malformed {
+                            peer,
+                            reason: e.to_string(),
+                        }
+                    })?;
                     *x += y;
                 }
             }
@@ -309,10 +315,13 @@ impl<P: Preprocessing> Engine<P> {
             let c = commit::commit(me, &salt, &coin);
             let got = self.net.broadcast_exchange(Bytes::copy_from_slice(&c))?;
             for (p, f) in got.iter().enumerate() {
-                self.coin_commitments[p] = f
-                    .as_ref()
-                    .try_into()
-                    .map_err(|_| ProtocolError::Malformed { peer: p, reason: "bad commitment length".into() })?;
+                self.coin_commitments[p] =
+                    f.as_ref()
+                        .try_into()
+                        .map_err(|_| ProtocolError::Malformed {
+                            peer: p,
+                            reason: "bad commitment length".into(),
+                        })?;
             }
             self.next_coin = Some((coin, salt));
         }
@@ -328,7 +337,10 @@ impl<P: Preprocessing> Engine<P> {
         let mut coins = vec![[0u8; 32]; n];
         for (p, f) in got.iter().enumerate() {
             if f.len() != 96 {
-                return Err(ProtocolError::Malformed { peer: p, reason: "bad coin opening length".into() });
+                return Err(ProtocolError::Malformed {
+                    peer: p,
+                    reason: "bad coin opening length".into(),
+                });
             }
             let c: [u8; 32] = f[0..32].try_into().expect("length checked");
             let s: [u8; 32] = f[32..64].try_into().expect("length checked");
@@ -364,7 +376,10 @@ impl<P: Preprocessing> Engine<P> {
             sigma_commitments[p] = f
                 .as_ref()
                 .try_into()
-                .map_err(|_| ProtocolError::Malformed { peer: p, reason: "bad commitment length".into() })?;
+                .map_err(|_| ProtocolError::Malformed {
+                    peer: p,
+                    reason: "bad commitment length".into(),
+                })?;
         }
 
         // Round 3: open σ_i, and commit to the next coin share.
@@ -378,15 +393,20 @@ impl<P: Preprocessing> Engine<P> {
         let mut total = Fp::ZERO;
         for (p, f) in got.iter().enumerate() {
             if f.len() != 80 {
-                return Err(ProtocolError::Malformed { peer: p, reason: "bad MAC check opening length".into() });
+                return Err(ProtocolError::Malformed {
+                    peer: p,
+                    reason: "bad MAC check opening length".into(),
+                });
             }
             let sb: [u8; 16] = f[0..16].try_into().expect("length checked");
             let ss: [u8; 32] = f[16..48].try_into().expect("length checked");
             if !commit::verify(&sigma_commitments[p], p, &ss, &sb) {
                 return Err(ProtocolError::CommitmentMismatch { party: p });
             }
-            let s = Fp::from_mont_bytes(&sb)
-                .map_err(|e| ProtocolError::Malformed { peer: p, reason: e.to_string() })?;
+            let s = Fp::from_mont_bytes(&sb).map_err(|e| ProtocolError::Malformed {
+                peer: p,
+                reason: e.to_string(),
+            })?;
             total += s;
             self.coin_commitments[p] = f[48..80].try_into().expect("length checked");
         }
@@ -404,7 +424,11 @@ impl<P: Preprocessing> Engine<P> {
 
     /// First half of a batched Beaver multiplication: takes the triples and returns what must be
     /// opened, `[x − a ‖ y − b]`.
-    pub(crate) fn beaver_prepare(&mut self, x: &ShareVec, y: &ShareVec) -> Result<(Triples, ShareVec)> {
+    pub(crate) fn beaver_prepare(
+        &mut self,
+        x: &ShareVec,
+        y: &ShareVec,
+    ) -> Result<(Triples, ShareVec)> {
         if x.len() != y.len() {
             return Err(ProtocolError::InvalidArgument(format!(
                 "multiplying vectors of different lengths ({} and {})",
@@ -434,7 +458,8 @@ impl<P: Preprocessing> Engine<P> {
         // Zipped iterators: no bounds checks in the hot loop.
         let values = z.v.iter_mut().zip(a.v.iter().zip(&b.v));
         let macs = z.m.iter_mut().zip(a.m.iter().zip(&b.m));
-        for (((zv, (av, bv)), (zm, (am, bm))), (&di, &ei)) in values.zip(macs).zip(d.iter().zip(e)) {
+        for (((zv, (av, bv)), (zm, (am, bm))), (&di, &ei)) in values.zip(macs).zip(d.iter().zip(e))
+        {
             let dei = di * ei;
             let mut v = *zv + di * *bv + ei * *av;
             if lead {
@@ -570,12 +595,20 @@ impl<P: Preprocessing> Engine<P> {
     /// Ends a run: MAC-checks anything still pending. Call before trusting that a run was honest.
     pub fn finish(mut self) -> Result<RunStats> {
         self.check()?;
-        Ok(RunStats { net: self.net.stats(), tuples: self.consumed.clone(), checks: self.checks })
+        Ok(RunStats {
+            net: self.net.stats(),
+            tuples: self.consumed.clone(),
+            checks: self.checks,
+        })
     }
 
     /// What this run cost so far.
     pub fn run_stats(&self) -> RunStats {
-        RunStats { net: self.net.stats(), tuples: self.consumed.clone(), checks: self.checks }
+        RunStats {
+            net: self.net.stats(),
+            tuples: self.consumed.clone(),
+            checks: self.checks,
+        }
     }
 
     pub(crate) fn poison_guard<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {

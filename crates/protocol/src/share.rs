@@ -52,7 +52,11 @@ impl ShareCtx {
 
     /// Shares of public constants: party 0 holds c, every party holds α_i·c as MAC share.
     pub fn constant(&self, c: &[Fp]) -> ShareVec {
-        let v = if self.me == 0 { c.to_vec() } else { vec![Fp::ZERO; c.len()] };
+        let v = if self.me == 0 {
+            c.to_vec()
+        } else {
+            vec![Fp::ZERO; c.len()]
+        };
         let m = c.iter().map(|&x| x * self.alpha).collect();
         ShareVec { v, m }
     }
@@ -94,18 +98,28 @@ impl ShareVec {
     /// Builds a vector from raw value and MAC shares. The caller vouches that they are this party's
     /// shares of some authenticated vector (as stored by a secret store or a tuple store).
     pub fn from_parts(values: Vec<Fp>, macs: Vec<Fp>) -> ShareVec {
-        assert_eq!(values.len(), macs.len(), "value and MAC share counts differ");
+        assert_eq!(
+            values.len(),
+            macs.len(),
+            "value and MAC share counts differ"
+        );
         ShareVec { v: values, m: macs }
     }
 
     /// An empty vector with room for `n` shares.
     pub fn with_capacity(n: usize) -> ShareVec {
-        ShareVec { v: Vec::with_capacity(n), m: Vec::with_capacity(n) }
+        ShareVec {
+            v: Vec::with_capacity(n),
+            m: Vec::with_capacity(n),
+        }
     }
 
     /// Shares of zero (a valid sharing for any party).
     pub fn zeros(n: usize) -> ShareVec {
-        ShareVec { v: vec![Fp::ZERO; n], m: vec![Fp::ZERO; n] }
+        ShareVec {
+            v: vec![Fp::ZERO; n],
+            m: vec![Fp::ZERO; n],
+        }
     }
 
     /// Number of shared elements.
@@ -161,7 +175,10 @@ impl ShareVec {
 
     /// −[x].
     pub fn neg(&self) -> ShareVec {
-        ShareVec { v: self.v.iter().map(|&x| -x).collect(), m: self.m.iter().map(|&x| -x).collect() }
+        ShareVec {
+            v: self.v.iter().map(|&x| -x).collect(),
+            m: self.m.iter().map(|&x| -x).collect(),
+        }
     }
 
     /// c·[x] for one public c.
@@ -188,7 +205,10 @@ impl ShareVec {
 
     /// Elements `range` as a new vector.
     pub fn slice(&self, range: std::ops::Range<usize>) -> ShareVec {
-        ShareVec { v: self.v[range.clone()].to_vec(), m: self.m[range].to_vec() }
+        ShareVec {
+            v: self.v[range.clone()].to_vec(),
+            m: self.m[range].to_vec(),
+        }
     }
 
     /// Appends all elements of `other`.
@@ -213,17 +233,12 @@ impl ShareVec {
         out
     }
 
-    /// Splits off the first `n` elements, leaving the rest in `self`.
-    pub fn take_front(&mut self, n: usize) -> ShareVec {
-        let rest_v = self.v.split_off(n);
-        let rest_m = self.m.split_off(n);
-        let front = ShareVec { v: std::mem::replace(&mut self.v, rest_v), m: std::mem::replace(&mut self.m, rest_m) };
-        front
-    }
-
     /// Σ_j c_j·[x_j]: a public linear combination, as one share.
     pub fn linear_combination(&self, c: &[Fp]) -> ShareVec {
-        ShareVec { v: vec![kernels::inner_product(&self.v, c)], m: vec![kernels::inner_product(&self.m, c)] }
+        ShareVec {
+            v: vec![kernels::inner_product(&self.v, c)],
+            m: vec![kernels::inner_product(&self.m, c)],
+        }
     }
 
     /// Wire/storage form: per element, 16 bytes of value share then 16 bytes of MAC share, both in
@@ -239,7 +254,7 @@ impl ShareVec {
 
     /// Parses [`ShareVec::to_bytes`] output.
     pub fn from_bytes(bytes: &[u8]) -> Result<ShareVec, ShareDecodeError> {
-        if bytes.len() % 32 != 0 {
+        if !bytes.len().is_multiple_of(32) {
             return Err(ShareDecodeError::Length(bytes.len()));
         }
         let all = kernels::decode(bytes).map_err(ShareDecodeError::Element)?;

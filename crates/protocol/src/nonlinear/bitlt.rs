@@ -16,7 +16,12 @@ use crate::prep::Preprocessing;
 use crate::share::{ShareCtx, ShareVec};
 
 /// Σ_t coef_t ⊙ X_t + konst, element-wise, with small integer coefficients.
-pub(crate) fn affine(ctx: &ShareCtx, n: usize, konst: &[i64], terms: &[(&[i64], &ShareVec)]) -> ShareVec {
+pub(crate) fn affine(
+    ctx: &ShareCtx,
+    n: usize,
+    konst: &[i64],
+    terms: &[(&[i64], &ShareVec)],
+) -> ShareVec {
     let mut out = ShareVec::zeros(n);
     for (coef, x) in terms {
         for j in 0..n {
@@ -65,7 +70,13 @@ struct Node {
 /// Writes `sign_a·a + sign_b·b + sign_q·q + konst` (konst ∈ {0, 1}) into element `j` of `out`.
 #[inline]
 #[allow(clippy::too_many_arguments)]
-fn put(out: &mut ShareVec, j: usize, ctx: &ShareCtx, konst: bool, terms: [(i8, &ShareVec, usize); 3]) {
+fn put(
+    out: &mut ShareVec,
+    j: usize,
+    ctx: &ShareCtx,
+    konst: bool,
+    terms: [(i8, &ShareVec, usize); 3],
+) {
     let (mut v, mut m) = (Fp::ZERO, Fp::ZERO);
     for (sign, x, i) in terms {
         match sign {
@@ -109,9 +120,17 @@ fn leaves(ctx: &ShareCtx, c: &[u128], bits: &[ShareVec], q: &ShareVec, want_lt: 
     for i in 0..m / 2 {
         let (lo, hi) = (2 * i, 2 * i + 1);
         let (rl, rh) = (&bits[lo], &bits[hi]);
-        let mut lt = if want_lt { ShareVec::zeros(n) } else { ShareVec::default() };
+        let mut lt = if want_lt {
+            ShareVec::zeros(n)
+        } else {
+            ShareVec::default()
+        };
         let need_eq = i > 0 || !want_lt;
-        let mut eq = if need_eq { ShareVec::zeros(n) } else { ShareVec::default() };
+        let mut eq = if need_eq {
+            ShareVec::zeros(n)
+        } else {
+            ShareVec::default()
+        };
         for (j, &cj) in c.iter().enumerate() {
             let qj = i * n + j;
             let case = (((cj >> hi) & 1) << 1 | ((cj >> lo) & 1)) as u8;
@@ -134,25 +153,51 @@ fn leaves(ctx: &ShareCtx, c: &[u128], bits: &[ShareVec], q: &ShareVec, want_lt: 
                 put(&mut eq, j, ctx, k, t);
             }
         }
-        nodes.push(Node { lt, eq: need_eq.then_some(eq) });
+        nodes.push(Node {
+            lt,
+            eq: need_eq.then_some(eq),
+        });
     }
     if m % 2 == 1 {
         // A single top bit: lt = (1 − c)·r, eq = c ? r : 1 − r.
         let top = m - 1;
         let r = &bits[top];
-        let mut lt = if want_lt { ShareVec::zeros(n) } else { ShareVec::default() };
+        let mut lt = if want_lt {
+            ShareVec::zeros(n)
+        } else {
+            ShareVec::default()
+        };
         let need_eq = top > 0 || !want_lt;
-        let mut eq = if need_eq { ShareVec::zeros(n) } else { ShareVec::default() };
+        let mut eq = if need_eq {
+            ShareVec::zeros(n)
+        } else {
+            ShareVec::default()
+        };
         for (j, &cj) in c.iter().enumerate() {
             let bit = (cj >> top) & 1 == 1;
             if want_lt {
-                put(&mut lt, j, ctx, false, [(if bit { 0 } else { 1 }, r, j), (0, r, j), (0, r, j)]);
+                put(
+                    &mut lt,
+                    j,
+                    ctx,
+                    false,
+                    [(if bit { 0 } else { 1 }, r, j), (0, r, j), (0, r, j)],
+                );
             }
             if need_eq {
-                put(&mut eq, j, ctx, !bit, [(if bit { 1 } else { -1 }, r, j), (0, r, j), (0, r, j)]);
+                put(
+                    &mut eq,
+                    j,
+                    ctx,
+                    !bit,
+                    [(if bit { 1 } else { -1 }, r, j), (0, r, j), (0, r, j)],
+                );
             }
         }
-        nodes.push(Node { lt, eq: need_eq.then_some(eq) });
+        nodes.push(Node {
+            lt,
+            eq: need_eq.then_some(eq),
+        });
     }
     nodes
 }
@@ -160,7 +205,12 @@ fn leaves(ctx: &ShareCtx, c: &[u128], bits: &[ShareVec], q: &ShareVec, want_lt: 
 impl<P: Preprocessing> Engine<P> {
     /// [c < r] for public c (each < 2^m) and secret r given by its m bits, with the pair products
     /// `q` already computed (see [`pair_factors`]). ⌈log2(⌈m/2⌉)⌉ rounds.
-    pub(crate) fn bit_lt_with_pairs(&mut self, c: &[u128], bits: &[ShareVec], q: &ShareVec) -> Result<ShareVec> {
+    pub(crate) fn bit_lt_with_pairs(
+        &mut self,
+        c: &[u128],
+        bits: &[ShareVec],
+        q: &ShareVec,
+    ) -> Result<ShareVec> {
         let ctx = self.ctx();
         let n = c.len();
         let mut nodes = leaves(&ctx, c, bits, q, true);
@@ -191,16 +241,26 @@ impl<P: Preprocessing> Engine<P> {
             }
             nodes = next;
         }
-        Ok(nodes.pop().map(|n| n.lt).unwrap_or_else(|| ShareVec::zeros(n)))
+        Ok(nodes
+            .pop()
+            .map(|n| n.lt)
+            .unwrap_or_else(|| ShareVec::zeros(n)))
     }
 
     /// [c = r] for public c and secret r given by its m bits, with pair products `q` precomputed.
     /// ⌈log2(⌈m/2⌉)⌉ rounds of a product tree.
-    pub(crate) fn bit_eq_with_pairs(&mut self, c: &[u128], bits: &[ShareVec], q: &ShareVec) -> Result<ShareVec> {
+    pub(crate) fn bit_eq_with_pairs(
+        &mut self,
+        c: &[u128],
+        bits: &[ShareVec],
+        q: &ShareVec,
+    ) -> Result<ShareVec> {
         let ctx = self.ctx();
         let n = c.len();
-        let mut level: Vec<ShareVec> =
-            leaves(&ctx, c, bits, q, false).into_iter().map(|nd| nd.eq.expect("eq requested")).collect();
+        let mut level: Vec<ShareVec> = leaves(&ctx, c, bits, q, false)
+            .into_iter()
+            .map(|nd| nd.eq.expect("eq requested"))
+            .collect();
         while level.len() > 1 {
             let pairs = level.len() / 2;
             let mut xs = ShareVec::with_capacity(pairs * n);
@@ -210,12 +270,15 @@ impl<P: Preprocessing> Engine<P> {
                 ys.extend(&level[2 * i + 1]);
             }
             let prod = self.mul_inner(&xs, &ys)?;
-            let mut next: Vec<ShareVec> = (0..pairs).map(|i| prod.slice(i * n..(i + 1) * n)).collect();
+            let mut next: Vec<ShareVec> =
+                (0..pairs).map(|i| prod.slice(i * n..(i + 1) * n)).collect();
             if level.len() % 2 == 1 {
                 next.push(level.pop().expect("odd node"));
             }
             level = next;
         }
-        Ok(level.pop().unwrap_or_else(|| ctx.constant(&vec![Fp::ONE; n])))
+        Ok(level
+            .pop()
+            .unwrap_or_else(|| ctx.constant(&vec![Fp::ONE; n])))
     }
 }

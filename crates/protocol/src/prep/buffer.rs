@@ -45,12 +45,19 @@ impl std::fmt::Debug for TupleBuffer {
 }
 
 fn exhausted(kind: TupleKind, needed: usize, available: usize) -> PrepError {
-    PrepError::Exhausted { kind, needed, available }
+    PrepError::Exhausted {
+        kind,
+        needed,
+        available,
+    }
 }
 
 impl TupleBuffer {
     /// Draws everything in `plan` from `source` now.
-    pub fn fill_from<P: Preprocessing>(source: &mut P, plan: &TuplePlan) -> Result<TupleBuffer, PrepError> {
+    pub fn fill_from<P: Preprocessing>(
+        source: &mut P,
+        plan: &TuplePlan,
+    ) -> Result<TupleBuffer, PrepError> {
         let mut masks = BTreeMap::new();
         for (p, &n) in plan.input_masks.iter().enumerate() {
             let m = source.input_masks(p, n)?;
@@ -121,7 +128,11 @@ impl Preprocessing for TupleBuffer {
             return Err(exhausted(TupleKind::Triple, n, have));
         }
         let [a, b, c] = &mut self.triples;
-        Ok(Triples { a: a.take(n), b: b.take(n), c: c.take(n) })
+        Ok(Triples {
+            a: a.take(n),
+            b: b.take(n),
+            c: c.take(n),
+        })
     }
 
     fn squares(&mut self, n: usize) -> Result<Pairs, PrepError> {
@@ -130,7 +141,10 @@ impl Preprocessing for TupleBuffer {
             return Err(exhausted(TupleKind::Square, n, have));
         }
         let [a, b] = &mut self.squares;
-        Ok(Pairs { a: a.take(n), b: b.take(n) })
+        Ok(Pairs {
+            a: a.take(n),
+            b: b.take(n),
+        })
     }
 
     fn bits(&mut self, n: usize) -> Result<ShareVec, PrepError> {
@@ -147,13 +161,20 @@ impl Preprocessing for TupleBuffer {
             return Err(exhausted(TupleKind::Inverse, n, have));
         }
         let [a, b] = &mut self.inverses;
-        Ok(Pairs { a: a.take(n), b: b.take(n) })
+        Ok(Pairs {
+            a: a.take(n),
+            b: b.take(n),
+        })
     }
 
     fn input_masks(&mut self, owner: PartyId, n: usize) -> Result<InputMasks, PrepError> {
         let kind = TupleKind::InputMask(owner);
         let Some((q, clear)) = self.masks.get_mut(&owner) else {
-            return if n == 0 { Ok(InputMasks::default()) } else { Err(exhausted(kind, n, 0)) };
+            return if n == 0 {
+                Ok(InputMasks::default())
+            } else {
+                Err(exhausted(kind, n, 0))
+            };
         };
         let have = q.len();
         if n > have {
@@ -174,7 +195,12 @@ mod tests {
     #[test]
     fn buffer_serves_each_tuple_once_then_reports_exhaustion() {
         let mut dealer = InsecureDealer::new(0, 2, [1; 32]);
-        let plan = TuplePlan { triples: 5, bits: 3, input_masks: vec![4, 0], ..TuplePlan::default() };
+        let plan = TuplePlan {
+            triples: 5,
+            bits: 3,
+            input_masks: vec![4, 0],
+            ..TuplePlan::default()
+        };
         let mut buf = TupleBuffer::fill_from(&mut dealer, &plan).unwrap();
         let mut reference = InsecureDealer::new(0, 2, [1; 32]);
         let _ = reference.input_masks(0, 4);
@@ -184,7 +210,14 @@ mod tests {
         let second = buf.triples(3).unwrap();
         assert_eq!(first.a, all.a.slice(0..2));
         assert_eq!(second.c, all.c.slice(2..5));
-        assert!(matches!(buf.triples(1), Err(PrepError::Exhausted { kind: TupleKind::Triple, needed: 1, available: 0 })));
+        assert!(matches!(
+            buf.triples(1),
+            Err(PrepError::Exhausted {
+                kind: TupleKind::Triple,
+                needed: 1,
+                available: 0
+            })
+        ));
         let m1 = buf.input_masks(0, 3).unwrap();
         let m2 = buf.input_masks(0, 1).unwrap();
         assert_eq!(m1.clear.as_ref().unwrap().len(), 3);

@@ -51,7 +51,14 @@ impl InsecureDealer {
         );
         let mut rng = derive(&seed, "mac-key");
         let alphas: Vec<Fp> = (0..n).map(|_| Fp::random(&mut rng)).collect();
-        InsecureDealer { me, n, seed, alpha: alphas[me], alphas, streams: BTreeMap::new() }
+        InsecureDealer {
+            me,
+            n,
+            seed,
+            alpha: alphas[me],
+            alphas,
+            streams: BTreeMap::new(),
+        }
     }
 
     /// The global MAC key α = Σ α_i. Only an insecure dealer can know it; for tests.
@@ -61,7 +68,9 @@ impl InsecureDealer {
 
     fn stream(&mut self, kind: TupleKind) -> &mut ChaCha12Rng {
         let seed = self.seed;
-        self.streams.entry(kind).or_insert_with(|| derive(&seed, &format!("{kind:?}")))
+        self.streams
+            .entry(kind)
+            .or_insert_with(|| derive(&seed, &format!("{kind:?}")))
     }
 
     /// Shares `values` among all parties from `kind`'s stream and keeps this party's share.
@@ -107,14 +116,21 @@ impl Preprocessing for InsecureDealer {
         let a = self.randoms(k, n);
         let b = self.randoms(k, n);
         let c: Vec<Fp> = a.iter().zip(&b).map(|(&x, &y)| x * y).collect();
-        Ok(Triples { a: self.share(k, &a), b: self.share(k, &b), c: self.share(k, &c) })
+        Ok(Triples {
+            a: self.share(k, &a),
+            b: self.share(k, &b),
+            c: self.share(k, &c),
+        })
     }
 
     fn squares(&mut self, n: usize) -> Result<Pairs, PrepError> {
         let k = TupleKind::Square;
         let a = self.randoms(k, n);
         let b: Vec<Fp> = a.iter().map(|x| x.square()).collect();
-        Ok(Pairs { a: self.share(k, &a), b: self.share(k, &b) })
+        Ok(Pairs {
+            a: self.share(k, &a),
+            b: self.share(k, &b),
+        })
     }
 
     fn bits(&mut self, n: usize) -> Result<ShareVec, PrepError> {
@@ -142,16 +158,25 @@ impl Preprocessing for InsecureDealer {
             }
         }
         let b: Vec<Fp> = a.iter().map(|x| x.inverse().expect("non-zero")).collect();
-        Ok(Pairs { a: self.share(k, &a), b: self.share(k, &b) })
+        Ok(Pairs {
+            a: self.share(k, &a),
+            b: self.share(k, &b),
+        })
     }
 
     fn input_masks(&mut self, owner: PartyId, n: usize) -> Result<InputMasks, PrepError> {
         if owner >= self.n {
-            return Err(PrepError::Source(format!("no party {owner} among {} parties", self.n)));
+            return Err(PrepError::Source(format!(
+                "no party {owner} among {} parties",
+                self.n
+            )));
         }
         let k = TupleKind::InputMask(owner);
         let r = self.randoms(k, n);
         let shares = self.share(k, &r);
-        Ok(InputMasks { shares, clear: (owner == self.me).then_some(r) })
+        Ok(InputMasks {
+            shares,
+            clear: (owner == self.me).then_some(r),
+        })
     }
 }

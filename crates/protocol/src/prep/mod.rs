@@ -18,7 +18,7 @@
 mod buffer;
 mod dealer;
 
-pub use buffer::{TuplePlan, TupleBuffer};
+pub use buffer::{TupleBuffer, TuplePlan};
 pub use dealer::InsecureDealer;
 
 use field::Fp;
@@ -30,7 +30,11 @@ use crate::share::ShareVec;
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum PrepError {
     #[error("out of {kind}: needed {needed}, {available} left; generate or reserve more preprocessing for this run")]
-    Exhausted { kind: TupleKind, needed: usize, available: usize },
+    Exhausted {
+        kind: TupleKind,
+        needed: usize,
+        available: usize,
+    },
     #[error("preprocessing source failed: {0}")]
     Source(String),
 }
@@ -82,7 +86,12 @@ pub struct InputMasks {
 
 impl std::fmt::Debug for InputMasks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "InputMasks(len={}, owner={})", self.shares.len(), self.clear.is_some())
+        write!(
+            f,
+            "InputMasks(len={}, owner={})",
+            self.shares.len(),
+            self.clear.is_some()
+        )
     }
 }
 

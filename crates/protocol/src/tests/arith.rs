@@ -9,8 +9,12 @@ const ALL: [Transport; 2] = [Transport::Channels, Transport::Tls];
 fn multiplication_matches_plaintext_for_2_3_5_parties() {
     for &t in &ALL {
         for n in [2, 3, 5] {
-            let a: Vec<Fp> = (0..100).map(|i| Fp::from_u64(i * 7919 + 3) * Fp::pow2(100)).collect();
-            let b: Vec<Fp> = (0..100).map(|i| Fp::from_i64(-(i as i64) * 104729 - 1)).collect();
+            let a: Vec<Fp> = (0..100)
+                .map(|i| Fp::from_u64(i * 7919 + 3) * Fp::pow2(100))
+                .collect();
+            let b: Vec<Fp> = (0..100)
+                .map(|i| Fp::from_i64(-(i as i64) * 104729 - 1))
+                .collect();
             let expect: Vec<Fp> = a.iter().zip(&b).map(|(x, y)| *x * *y).collect();
             let (a2, b2) = (a.clone(), b.clone());
             let got = agreed(run(n, t, move |e| {
@@ -18,7 +22,11 @@ fn multiplication_matches_plaintext_for_2_3_5_parties() {
                 let y = input_from(e, n - 1, &b2)?;
                 let before = e.net_stats().rounds;
                 let z = e.mul(&x, &y)?;
-                assert_eq!(e.net_stats().rounds - before, 1, "a batch of products is one round");
+                assert_eq!(
+                    e.net_stats().rounds - before,
+                    1,
+                    "a batch of products is one round"
+                );
                 e.reveal(&z)
             }));
             assert_eq!(got, expect, "n = {n}, {t:?}");
@@ -38,7 +46,10 @@ fn squares_linear_ops_and_constants() {
             y = ctx.add_scalar(&y, Fp::from_u64(5));
             e.reveal(&y)
         }));
-        let expect: Vec<i128> = [3i128, -4, 0, 1 << 40].iter().map(|&x| 2 * x * x - x + 5).collect();
+        let expect: Vec<i128> = [3i128, -4, 0, 1 << 40]
+            .iter()
+            .map(|&x| 2 * x * x - x + 5)
+            .collect();
         assert_eq!(signed(&got), expect);
     }
 }
@@ -59,7 +70,9 @@ fn inputs_from_several_parties_share_one_round() {
 
 #[test]
 fn wrong_input_count_is_an_error_not_a_panic() {
-    let res = run(2, Transport::Channels, |e| e.input(&[1, 0], &[]).map(|_| ()));
+    let res = run(2, Transport::Channels, |e| {
+        e.input(&[1, 0], &[]).map(|_| ())
+    });
     assert!(res[0].is_err());
 }
 

@@ -8,7 +8,12 @@ use crate::error::ProtocolError;
 use crate::nonlinear::NonLinear;
 
 /// Runs a product-and-reveal where party `cheater` misbehaves; returns every party's outcome.
-fn run_with_cheat(n: usize, t: Transport, cheater: usize, cheat: Cheat) -> Vec<crate::Result<Vec<Fp>>> {
+fn run_with_cheat(
+    n: usize,
+    t: Transport,
+    cheater: usize,
+    cheat: Cheat,
+) -> Vec<crate::Result<Vec<Fp>>> {
     run_with(n, t, net_config(), EngineConfig::default(), move |me, e| {
         if me == cheater {
             e.cheat = Some(cheat);
@@ -70,28 +75,40 @@ fn inconsistent_input_broadcast_is_caught() {
 
 #[test]
 fn tampering_inside_a_comparison_is_caught_before_reveal() {
-    let res = run_with(3, Transport::Channels, net_config(), EngineConfig::default(), |me, e| {
-        let x = input_from(e, 0, &fps(&[5, -5]))?;
-        if me == 2 {
-            e.cheat = Some(Cheat::AddToOpenedShare);
-        }
-        let c = e.ltz(&x, 64)?;
-        e.reveal(&c)
-    });
+    let res = run_with(
+        3,
+        Transport::Channels,
+        net_config(),
+        EngineConfig::default(),
+        |me, e| {
+            let x = input_from(e, 0, &fps(&[5, -5]))?;
+            if me == 2 {
+                e.cheat = Some(Cheat::AddToOpenedShare);
+            }
+            let c = e.ltz(&x, 64)?;
+            e.reveal(&c)
+        },
+    );
     assert_all_failed(&res, |e| matches!(e, ProtocolError::MacCheckFailed));
 }
 
 #[test]
 fn poisoned_engine_refuses_further_work() {
-    let res = run_with(2, Transport::Channels, net_config(), EngineConfig::default(), |me, e| {
-        if me == 1 {
-            e.cheat = Some(Cheat::LieAboutSigma);
-        }
-        let x = e.constant(&[Fp::ONE]);
-        let first = e.reveal(&x);
-        assert!(matches!(first, Err(ProtocolError::MacCheckFailed)));
-        e.reveal(&x)
-    });
+    let res = run_with(
+        2,
+        Transport::Channels,
+        net_config(),
+        EngineConfig::default(),
+        |me, e| {
+            if me == 1 {
+                e.cheat = Some(Cheat::LieAboutSigma);
+            }
+            let x = e.constant(&[Fp::ONE]);
+            let first = e.reveal(&x);
+            assert!(matches!(first, Err(ProtocolError::MacCheckFailed)));
+            e.reveal(&x)
+        },
+    );
     for r in res {
         assert!(matches!(r, Err(ProtocolError::Aborted(_))), "{r:?}");
     }
@@ -106,7 +123,10 @@ fn killed_peer_ends_every_other_run_within_the_deadline() {
 
 fn killed_peer(t: Transport) {
     let deadline = Duration::from_millis(500);
-    let cfg = net::NetConfig { recv_deadline: deadline, ..net::NetConfig::default() };
+    let cfg = net::NetConfig {
+        recv_deadline: deadline,
+        ..net::NetConfig::default()
+    };
     let start = Instant::now();
     let res = run_with(3, t, cfg, EngineConfig::default(), |me, e| {
         let x = input_from(e, 0, &fps(&[1, 2, 3]))?;
@@ -124,7 +144,12 @@ fn killed_peer(t: Transport) {
     );
     for r in &res[..2] {
         assert!(
-            matches!(r, Err(ProtocolError::Net(net::NetError::Disconnected { .. } | net::NetError::Timeout { .. }))),
+            matches!(
+                r,
+                Err(ProtocolError::Net(
+                    net::NetError::Disconnected { .. } | net::NetError::Timeout { .. }
+                ))
+            ),
             "{r:?}"
         );
     }
@@ -133,14 +158,30 @@ fn killed_peer(t: Transport) {
 #[test]
 fn silent_peer_times_out() {
     let deadline = Duration::from_millis(300);
-    let cfg = net::NetConfig { recv_deadline: deadline, ..net::NetConfig::default() };
-    let res = run_with(2, Transport::Channels, cfg, EngineConfig::default(), move |me, e| {
-        if me == 1 {
-            std::thread::sleep(deadline * 3);
-            return Ok(vec![]);
-        }
-        let x = e.constant(&[Fp::ONE]);
-        e.reveal(&x)
-    });
-    assert!(matches!(res[0], Err(ProtocolError::Net(net::NetError::Timeout { peer: 1, .. }))), "{:?}", res[0]);
+    let cfg = net::NetConfig {
+        recv_deadline: deadline,
+        ..net::NetConfig::default()
+    };
+    let res = run_with(
+        2,
+        Transport::Channels,
+        cfg,
+        EngineConfig::default(),
+        move |me, e| {
+            if me == 1 {
+                std::thread::sleep(deadline * 3);
+                return Ok(vec![]);
+            }
+            let x = e.constant(&[Fp::ONE]);
+            e.reveal(&x)
+        },
+    );
+    assert!(
+        matches!(
+            res[0],
+            Err(ProtocolError::Net(net::NetError::Timeout { peer: 1, .. }))
+        ),
+        "{:?}",
+        res[0]
+    );
 }

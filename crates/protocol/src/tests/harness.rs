@@ -19,7 +19,10 @@ pub enum Transport {
 pub type TestEngine = Engine<InsecureDealer>;
 
 pub fn net_config() -> NetConfig {
-    NetConfig { recv_deadline: Duration::from_secs(20), ..NetConfig::default() }
+    NetConfig {
+        recv_deadline: Duration::from_secs(20),
+        ..NetConfig::default()
+    }
 }
 
 pub fn networks(n: usize, transport: Transport, cfg: NetConfig) -> Vec<Network> {
@@ -39,11 +42,23 @@ where
     T: Send + 'static,
     F: Fn(&mut TestEngine) -> Result<T> + Send + Sync + 'static,
 {
-    run_with(n, transport, net_config(), EngineConfig::default(), move |_, e| f(e))
+    run_with(
+        n,
+        transport,
+        net_config(),
+        EngineConfig::default(),
+        move |_, e| f(e),
+    )
 }
 
 /// As [`run`], with explicit configs and the party id passed to `f`.
-pub fn run_with<T, F>(n: usize, transport: Transport, cfg: NetConfig, ecfg: EngineConfig, f: F) -> Vec<Result<T>>
+pub fn run_with<T, F>(
+    n: usize,
+    transport: Transport,
+    cfg: NetConfig,
+    ecfg: EngineConfig,
+    f: F,
+) -> Vec<Result<T>>
 where
     T: Send + 'static,
     F: Fn(usize, &mut TestEngine) -> Result<T> + Send + Sync + 'static,
@@ -65,12 +80,18 @@ where
             })
         })
         .collect();
-    handles.into_iter().map(|h| h.join().expect("party thread panicked")).collect()
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("party thread panicked"))
+        .collect()
 }
 
 /// Unwraps all results and checks that every party got the same value.
 pub fn agreed<T: PartialEq + std::fmt::Debug>(results: Vec<Result<T>>) -> T {
-    let mut it = results.into_iter().enumerate().map(|(p, r)| r.unwrap_or_else(|e| panic!("party {p} failed: {e}")));
+    let mut it = results
+        .into_iter()
+        .enumerate()
+        .map(|(p, r)| r.unwrap_or_else(|e| panic!("party {p} failed: {e}")));
     let first = it.next().expect("at least one party");
     for other in it {
         assert_eq!(first, other, "parties disagree");
@@ -97,7 +118,18 @@ pub fn signed(xs: &[Fp]) -> Vec<i128> {
 
 /// Edge values for signed 64-bit operations, plus deterministic pseudo-random ones.
 pub fn edge_and_random_i64(count: usize, seed: u64) -> Vec<i128> {
-    let mut v: Vec<i128> = vec![0, 1, -1, 2, -2, (1 << 63) - 1, -(1 << 63) + 1, -(1 << 63), 1 << 32, -(1 << 32)];
+    let mut v: Vec<i128> = vec![
+        0,
+        1,
+        -1,
+        2,
+        -2,
+        (1 << 63) - 1,
+        -(1 << 63) + 1,
+        -(1 << 63),
+        1 << 32,
+        -(1 << 32),
+    ];
     let mut x = seed | 1;
     while v.len() < count {
         // xorshift64*, enough for test data.

@@ -106,11 +106,22 @@ fn exact_truncation_and_mod2m() {
 #[test]
 fn probabilistic_truncation_is_floor_or_floor_plus_one() {
     let a = edge_and_random_i64(200, 19);
-    let got = binary_op(3, Transport::Channels, a.clone(), vec![0; a.len()], |e, x, _| e.trunc_pr(x, 64, 16));
+    let got = binary_op(
+        3,
+        Transport::Channels,
+        a.clone(),
+        vec![0; a.len()],
+        |e, x, _| e.trunc_pr(x, 64, 16),
+    );
     let mut ups = 0;
     for i in 0..a.len() {
         let f = floor_div(a[i], 16);
-        assert!(got[i] == f || got[i] == f + 1, "TruncPr({}) = {}", a[i], got[i]);
+        assert!(
+            got[i] == f || got[i] == f + 1,
+            "TruncPr({}) = {}",
+            a[i],
+            got[i]
+        );
         ups += (got[i] == f + 1) as usize;
     }
     // Rounding up happens with probability (a mod 2^16)/2^16; over 200 mostly random values some
@@ -144,8 +155,20 @@ fn wider_bit_lengths_work() {
     // k = 80 (the widest with s = 40 leaves 5 bits of headroom): values near ±2^79.
     let big = (1i128 << 79) - 1;
     let a = vec![big, -big - 1, 0, -1, 1, 1 << 70, -(1 << 70)];
-    let got = binary_op(2, Transport::Channels, a.clone(), vec![0; a.len()], |e, x, _| e.ltz(x, 80));
-    let eq = binary_op(2, Transport::Channels, a.clone(), vec![0; a.len()], |e, x, _| e.eqz(x, 80));
+    let got = binary_op(
+        2,
+        Transport::Channels,
+        a.clone(),
+        vec![0; a.len()],
+        |e, x, _| e.ltz(x, 80),
+    );
+    let eq = binary_op(
+        2,
+        Transport::Channels,
+        a.clone(),
+        vec![0; a.len()],
+        |e, x, _| e.eqz(x, 80),
+    );
     assert_eq!(eq, a.iter().map(|&x| (x == 0) as i128).collect::<Vec<_>>());
     assert_eq!(got, a.iter().map(|&x| (x < 0) as i128).collect::<Vec<_>>());
 }
