@@ -9,12 +9,32 @@ const ALL: [Transport; 2] = [Transport::Channels, Transport::Tls];
 fn multiplication_matches_plaintext_for_2_3_5_parties() {
     for &t in &ALL {
         for n in [2, 3, 5] {
-            let a: Vec<Fp> = (0..100)
+            let mut a: Vec<Fp> = (0..100)
                 .map(|i| Fp::from_u64(i * 7919 + 3) * Fp::pow2(100))
                 .collect();
-            let b: Vec<Fp> = (0..100)
+            let mut b: Vec<Fp> = (0..100)
                 .map(|i| Fp::from_i64(-(i as i64) * 104729 - 1))
                 .collect();
+            // Edge values: 0, ±1, ±(2^63 − 1), ±2^63, and the elements next to p/2.
+            let half = Fp::from_u128((field::MODULUS - 1) / 2);
+            let edges = [
+                Fp::ZERO,
+                Fp::ONE,
+                -Fp::ONE,
+                Fp::from_i64(i64::MAX),
+                -Fp::from_i64(i64::MAX),
+                Fp::from_i128(1 << 63),
+                Fp::from_i128(-(1 << 63)),
+                half,
+                half + Fp::ONE,
+                half - Fp::ONE,
+            ];
+            for (i, &x) in edges.iter().enumerate() {
+                a.push(x);
+                b.push(edges[(i + 3) % edges.len()]);
+                a.push(x);
+                b.push(x);
+            }
             let expect: Vec<Fp> = a.iter().zip(&b).map(|(x, y)| *x * *y).collect();
             let (a2, b2) = (a.clone(), b.clone());
             let got = agreed(run(n, t, move |e| {
