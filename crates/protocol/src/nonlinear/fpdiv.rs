@@ -5,7 +5,7 @@
 //! A fixed-point number x is the signed k-bit integer x̄ = x·2^f. For x̄ = a and ȳ = b the result
 //! approximates Q = a·2^f / b, i.e. the fixed-point encoding of a/b.
 //!
-//! # Norm(b, k) — ⌈log2(k − 1)⌉ + 8 rounds (13 for k = 31)
+//! # Norm(b, k) — BitDec, ⌈log2(k − 1)⌉ prefix rounds and 1 more (13 rounds for k = 31)
 //!
 //! Finds v = ±2^(k−1−m) with c = |b|·|v| ∈ [2^(k−1), 2^k], where 2^m is the leading power of two
 //! of |b| (of |b| − 1 for negative b, see below).
@@ -19,10 +19,11 @@
 //!   v' = Σ 2^(k−1−i)·z_i, and v = v' + 2^k·t·z_(−1) (so b = −1 gets v = 2^k, b = 0 gets v = 0).
 //!   For b < 0, 2^m < |b| ≤ 2^(m+1), so c ∈ (2^(k−1), 2^k]: c = 2^k exactly when |b| is a power
 //!   of two. The paper's c < 2^k is not needed, since AppRcr's error bound holds on [1/2, 1].
-//! - s·v = (1 − 2t)·v = v' − 2·t·v' − 2^k·t·z_(−1), and, since z is one-hot, v'^2 = Σ 2^(2(k−1−i))·z_i
-//!   is linear; b·v² = b·v'^2 − 2^(2k)·t·z_(−1) because b·t·z_(−1) = −t·z_(−1). So one last round of
-//!   products (t·v', t·z_(−1), b·v'^2) gives both s·v and b·v² (and c = b·v' − 2(b·t)·v' + 2^k·t·z_(−1)
-//!   for [`NonLinear::fp_norm`], with b·t from the first prefix round).
+//! - s·v = (1 − 2t)·v = v' − 2·t·v' − 2^k·t·z_(−1). Since z is one-hot, v'^2 = Σ 2^(2(k−1−i))·z_i
+//!   is linear, and b·v² = b·v'^2 − 2^(2k)·t·z_(−1) because b·t·z_(−1) = −t·z_(−1). So one last
+//!   round of products (t·v', t·z_(−1), b·v'^2) gives both s·v and b·v² (and, for
+//!   [`NonLinear::fp_norm`], c = b·v' − 2(b·t)·v' + 2^k·t·z_(−1) with b·t from the first prefix
+//!   round).
 //!
 //! # AppRcr(b, k, f) — the last Norm round plus a truncation
 //!
@@ -48,21 +49,25 @@
 //!
 //! # Cost for k = 31, f = 16, s = 40 (per element; every step is one round for the whole vector)
 //!
-//! - rounds: Norm 13 (BitDec 7, prefix-OR 5, last products 1) + 1 (open W's mask; a·w, b·w)
-//!   + θ = 4 (one per Goldschmidt step) + 1 (final truncation) = **19** (MP-SPDZ's sequence:
-//!   LTZ 6, s·b 1, BitDec 7, PreOR 5, products 2, then 11 for AppRcr/Goldschmidt — about 32).
-//! - triples: BitDec 172, prefix-OR 87 (incl. 30 for the XOR), last products 3, a·w and b·w 2,
-//!   Goldschmidt 4 + 3 = **271**.
+//! - rounds: Norm 13 (BitDec 7, prefix-OR 5, last products 1), then 1 (open W's mask; a·w,
+//!   b·w), θ = 4 (one per Goldschmidt step) and 1 (final truncation): **19**. The textbook sequence
+//!   (LTZ 5, s·b 1, BitDec 7, PreOR 5, c and s·v 1, d·v 1, then TruncPr and product rounds
+//!   alternating: 11) would take 31 rounds on this engine.
+//! - triples: BitDec 150, prefix-OR 101 (30 for the XOR, 15 + 56 for the ORs), last Norm
+//!   products 3, a·w and b·w 2, Goldschmidt θ + θ − 1 = 7: **263**.
 //! - bits: BitDec k + s = 71, W's mask 2k + 1 + s = 103, five y masks of k + 3f + 2 + s = 121
 //!   and three x masks of 4f + 2 + s = 106: **1097**.
 //!
 //! # Accuracy
 //!
 //! For k ≤ 2f − 1 every |w| > 3, so ε (approximation and rounding of w together) has |ε| ≤ 0.351.
-//! Each TruncPr adds an error in (−1, 1) units of 2^−f, multiplied by the remaining Goldschmidt
-//! factors (≤ 1.54 for y_0, ≤ 1.14 after); the three truncations of x add ≤ 2^(k−1−2f)·1.6 each;
-//! ε^16·|Q| < 0.01. In all |result − Q| < 7 units of 2^−f whenever |Q| < 2^(k−1) − 8, i.e. the
-//! quotient fits. Measured on random inputs: see the tests (typically ≤ 2).
+//! In units of 2^−f: each TruncPr of y errs by less than 1, multiplied by the Goldschmidt factors
+//! still to come (≤ 1/(1 − ε) = 1.54 for y_0, then ≤ 1.14, 1.02, 1, 1); each TruncPr of x perturbs
+//! a later factor by ≤ 1.25·2^−2f, which moves y (|y| ≲ |Q| < 2^(k−1)) by ≤ 0.83 in all; and
+//! the residue ε^16·|Q| < 0.01 (a large ε needs a large |b|, hence a small |Q|). In all
+//! |result − Q| < 6.6 units of 2^−f whenever the quotient fits (|Q| ≤ 2^(k−1) − 8); the tests
+//! assert 7. Measured (k = 31, f = 16, 30 000 divisions incl. large divisors and quotients near
+//! the top of the range): at most 3.4 units, mean 0.56.
 //!
 //! # Security
 //!
@@ -94,7 +99,7 @@ fn alpha_k(k: u32) -> u128 {
 }
 
 /// θ = ⌈log2(k / 3.5)⌉ (at least 1): the smallest θ with 3.5·2^θ ≥ k.
-pub(crate) fn goldschmidt_iterations(k: u32) -> u32 {
+fn goldschmidt_iterations(k: u32) -> u32 {
     let mut t = 0;
     while 7u64 << t < 2 * k as u64 {
         t += 1;
@@ -113,21 +118,29 @@ struct Widths {
 }
 
 fn fp_params(k: u32, f: u32, s: u32) -> Result<Widths> {
-    let widths = Widths { w: 2 * k + 1, y: k + 3 * f + 2, x: 4 * f + 2 };
-    let widest = widths.w.max(widths.y).max(widths.x);
-    if f < 3 || k < f + 2 || k + 1 > 2 * f || widest + s > MAX_WIDTH_PLUS_S {
+    // In u64, so that absurd parameters are an error rather than an overflow.
+    let (k64, f64, s64) = (u64::from(k), u64::from(f), u64::from(s));
+    let widest = (2 * k64 + 1).max(k64 + 3 * f64 + 2).max(4 * f64 + 2);
+    if f < 3 || k64 < f64 + 2 || k64 + 1 > 2 * f64 || widest + s64 > u64::from(MAX_WIDTH_PLUS_S) {
         return Err(ProtocolError::InvalidArgument(format!(
-            "fixed-point division with k = {k}, f = {f} and statistical security s = {s} is not supported: \
-             need f + 2 ≤ k ≤ 2f − 1 and max(2k + 1, k + 3f + 2, 4f + 2) + s ≤ {MAX_WIDTH_PLUS_S}"
+            "fixed-point division with k = {k}, f = {f} and statistical security s = {s} is \
+             not supported: need f + 2 ≤ k ≤ 2f − 1 and \
+             max(2k + 1, k + 3f + 2, 4f + 2) + s ≤ {MAX_WIDTH_PLUS_S}"
         )));
     }
-    Ok(widths)
+    Ok(Widths {
+        w: 2 * k + 1,
+        y: k + 3 * f + 2,
+        x: 4 * f + 2,
+    })
 }
 
 /// c mod 2^m for opened values, as field elements.
 fn low_part(c: &[Fp], m: u32) -> Vec<Fp> {
     let mask = (1u128 << m) - 1;
-    c.iter().map(|x| Fp::from_u128(x.to_u128() & mask)).collect()
+    c.iter()
+        .map(|x| Fp::from_u128(x.to_u128() & mask))
+        .collect()
 }
 
 fn inv_pow2(m: u32) -> Fp {
@@ -150,7 +163,11 @@ struct Trunc {
 impl Trunc {
     /// A value that needs no truncation (m = 0): nothing to open, Ũ = U and c' = 0.
     fn exact(u: ShareVec) -> Trunc {
-        Trunc { open: ShareVec::default(), tilde: u, m: 0 }
+        Trunc {
+            open: ShareVec::default(),
+            tilde: u,
+            m: 0,
+        }
     }
 
     /// c' for the opened `c`, or `None` when there is nothing to subtract.
@@ -187,7 +204,11 @@ impl<P: Preprocessing> Engine<P> {
         }
         let mut open = self.ctx().add_scalar(u, Fp::pow2(width));
         open.add_assign(&full);
-        Ok(Trunc { open, tilde: u.add(&low), m })
+        Ok(Trunc {
+            open,
+            tilde: u.add(&low),
+            m,
+        })
     }
 
     /// The Norm core (see the module documentation): BitDec, then the prefix-OR with the XOR by the
@@ -245,8 +266,10 @@ impl<P: Preprocessing> Engine<P> {
         let mut block = 4;
         while block / 2 < l {
             let half = block / 2;
-            let targets: Vec<(usize, usize)> =
-                (0..l).filter(|j| j % block >= half).map(|j| (j, j - j % block + half - 1)).collect();
+            let targets: Vec<(usize, usize)> = (0..l)
+                .filter(|j| j % block >= half)
+                .map(|j| (j, j - j % block + half - 1))
+                .collect();
             let mut xs = ShareVec::with_capacity(targets.len() * n);
             let mut ys = ShareVec::with_capacity(targets.len() * n);
             for &(j, src) in &targets {
@@ -312,9 +335,10 @@ impl<P: Preprocessing> Engine<P> {
 
     pub(crate) fn fp_norm_inner(&mut self, b: &ShareVec, k: u32) -> Result<(ShareVec, ShareVec)> {
         let s = self.config().security;
-        if k < 2 || k + s > MAX_WIDTH_PLUS_S {
+        if k < 2 || k.saturating_add(s) > MAX_WIDTH_PLUS_S {
             return Err(ProtocolError::InvalidArgument(format!(
-                "Norm with k = {k} and statistical security s = {s} is not supported: need 2 ≤ k and k + s ≤ {MAX_WIDTH_PLUS_S}"
+                "Norm with k = {k} and statistical security s = {s} is not supported: \
+                 need 2 ≤ k and k + s ≤ {MAX_WIDTH_PLUS_S}"
             )));
         }
         if b.is_empty() {
@@ -324,7 +348,13 @@ impl<P: Preprocessing> Engine<P> {
         Ok((out.c.expect("c requested"), out.sv))
     }
 
-    pub(crate) fn fp_div_inner(&mut self, a: &ShareVec, b: &ShareVec, k: u32, f: u32) -> Result<ShareVec> {
+    pub(crate) fn fp_div_inner(
+        &mut self,
+        a: &ShareVec,
+        b: &ShareVec,
+        k: u32,
+        f: u32,
+    ) -> Result<ShareVec> {
         if a.len() != b.len() {
             return Err(ProtocolError::InvalidArgument(format!(
                 "dividing vectors of different lengths ({} and {})",
@@ -372,13 +402,17 @@ impl<P: Preprocessing> Engine<P> {
             let (fx, fy) = if last {
                 (y.tilde.clone(), x_plus.clone())
             } else {
-                (ShareVec::concat(&[&y.tilde, &x.tilde]), ShareVec::concat(&[&x_plus, &x.tilde]))
+                (
+                    ShareVec::concat(&[&y.tilde, &x.tilde]),
+                    ShareVec::concat(&[&x_plus, &x.tilde]),
+                )
             };
             let (opened, prod) = self.open_and_mul(&[&y.open, &x.open], &fx, &fy)?;
             let cy = y.correction(&opened[0]).expect("m > 0");
             let cx = x.correction(&opened[1]);
 
-            // y·(A + x) = (Ỹ − c_y)(X̃⁺ − c_x)·2^−(my+mx) = (P − c_x·Ỹ − c_y·X̃⁺ + c_y·c_x)·2^−(my+mx).
+            // y·(A + x) = (Ỹ − c_y)(X̃⁺ − c_x)·2^−(my+mx)
+            //           = (P − c_x·Ỹ − c_y·X̃⁺ + c_y·c_x)·2^−(my+mx).
             let mut yx = prod.slice(0..n);
             yx.sub_assign(&x_plus.mul_public(&cy));
             if let Some(cx) = &cx {
@@ -405,6 +439,8 @@ impl<P: Preprocessing> Engine<P> {
         let y = self.trunc_start(&y_big, widths.y, y_shift)?;
         let opened = self.open_many(&[&y.open])?;
         let cy = y.correction(&opened[0]).expect("m > 0");
-        Ok(ctx.add_public(&y.tilde, &cy.iter().map(|&c| -c).collect::<Vec<_>>()).scale(inv_pow2(y.m)))
+        Ok(ctx
+            .add_public(&y.tilde, &cy.iter().map(|&c| -c).collect::<Vec<_>>())
+            .scale(inv_pow2(y.m)))
     }
 }

@@ -47,6 +47,17 @@ pub trait NonLinear {
     /// The m low bits of a (two's complement for negative a), least significant first; each entry
     /// is a vector over the elements.
     fn bit_dec(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<Vec<ShareVec>>;
+    /// Norm(b, k) of Catrina–Saxena: (c, v) with v = ±2^j (sign of b) and c = b·v = |b|·2^j ∈
+    /// [2^(k−1), 2^k] for b ≠ 0 (c = 2^k only for b = −2^i); (0, 0) for b = 0. BitDec, a prefix-OR
+    /// and one round of products: 13 rounds for k = 31. See `nonlinear/fpdiv.rs`.
+    fn fp_norm(&mut self, b: &ShareVec, k: u32) -> Result<(ShareVec, ShareVec)>;
+    /// Fixed-point a / b (FPDiv of Catrina–Saxena, as MP-SPDZ's `sfix`): a and b are signed k-bit
+    /// integers encoding a·2^−f and b·2^−f, and so is the result, within 7 units of 2^−f of
+    /// a·2^f/b when that quotient fits in k bits. Division by zero is not an error; its result is
+    /// unspecified (0 in this implementation). Needs f + 2 ≤ k ≤ 2f − 1 and k + 3f + 2 + s ≤ 125
+    /// (MP-SPDZ's defaults k = 31, f = 16 qualify). 19 rounds for k = 31; see
+    /// `nonlinear/fpdiv.rs` for the algorithm, its cost and its error bound.
+    fn fp_div(&mut self, a: &ShareVec, b: &ShareVec, k: u32, f: u32) -> Result<ShareVec>;
 }
 
 fn check_params(k: u32, m: u32, s: u32) -> Result<()> {
@@ -59,7 +70,11 @@ fn check_params(k: u32, m: u32, s: u32) -> Result<()> {
 }
 
 fn low_bits_of(c: &[Fp], m: u32) -> Vec<u128> {
-    let mask = if m >= 128 { u128::MAX } else { (1u128 << m) - 1 };
+    let mask = if m >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << m) - 1
+    };
     c.iter().map(|x| x.to_u128() & mask).collect()
 }
 
@@ -80,18 +95,30 @@ impl<P: Preprocessing> Engine<P> {
     fn mask(&mut self, n: usize, m: u32, high: u32) -> Result<Mask> {
         let m = m as usize;
         let all = self.take_bits(n * (m + high as usize))?;
-        let bits: Vec<ShareVec> = (0..m + high as usize).map(|i| all.slice(i * n..(i + 1) * n)).collect();
+        let bits: Vec<ShareVec> = (0..m + high as usize)
+            .map(|i| all.slice(i * n..(i + 1) * n))
+            .collect();
         let low = compose(&bits[..m], n);
         let mut full = low.clone();
         full.add_scaled(&compose(&bits[m..], n), Fp::pow2(m as u32));
         let mut low_bits = bits;
         low_bits.truncate(m);
-        Ok(Mask { low_bits, low, full })
+        Ok(Mask {
+            low_bits,
+            low,
+            full,
+        })
     }
 
     /// c = a + 2^k + r, opened; r's low m bits are kept. If `pairs`, the pair products of the low
     /// bits are computed in the same round.
-    fn mask_open(&mut self, a: &ShareVec, k: u32, m: u32, pairs: bool) -> Result<(Vec<Fp>, Mask, ShareVec)> {
+    fn mask_open(
+        &mut self,
+        a: &ShareVec,
+        k: u32,
+        m: u32,
+        pairs: bool,
+    ) -> Result<(Vec<Fp>, Mask, ShareVec)> {
         let s = self.config().security;
         check_params(k, m, s)?;
         let n = a.len();
@@ -99,7 +126,11 @@ impl<P: Preprocessing> Engine<P> {
         let ctx = self.ctx();
         let mut masked = ctx.add_scalar(a, Fp::pow2(k));
         masked.add_assign(&mask.full);
-        let (x, y) = if pairs { pair_factors(&mask.low_bits) } else { (ShareVec::default(), ShareVec::default()) };
+        let (x, y) = if pairs {
+            pair_factors(&mask.low_bits)
+        } else {
+            (ShareVec::default(), ShareVec::default())
+        };
         let (mut opened, q) = self.open_and_mul(&[&masked], &x, &y)?;
         Ok((opened.pop().unwrap_or_default(), mask, q))
     }
@@ -241,7 +272,9 @@ impl<P: Preprocessing> NonLinear for Engine<P> {
         // [a < 0] = −⌊a / 2^(k−1)⌋ for a ∈ [−2^(k−1), 2^(k−1)).
         self.poison_guard(|e| {
             if k < 2 {
-                return Err(ProtocolError::InvalidArgument(format!("LTZ needs k ≥ 2, got {k}")));
+                return Err(ProtocolError::InvalidArgument(format!(
+                    "LTZ needs k ≥ 2, got {k}"
+                )));
             }
             Ok(e.trunc_inner(a, k, k - 1)?.neg())
         })
@@ -275,5 +308,13 @@ impl<P: Preprocessing> NonLinear for Engine<P> {
 
     fn bit_dec(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<Vec<ShareVec>> {
         self.poison_guard(|e| e.bit_dec_inner(a, k, m))
+    }
+
+    fn fp_norm(&mut self, b: &ShareVec, k: u32) -> Result<(ShareVec, ShareVec)> {
+        self.poison_guard(|e| e.fp_norm_inner(b, k))
+    }
+
+    fn fp_div(&mut self, a: &ShareVec, b: &ShareVec, k: u32, f: u32) -> Result<ShareVec> {
+        self.poison_guard(|e| e.fp_div_inner(a, b, k, f))
     }
 }

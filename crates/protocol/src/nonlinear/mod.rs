@@ -11,6 +11,7 @@
 //! See docs/PROTOCOL.md for rounds, tuple counts and the security argument of each kernel.
 
 mod bitlt;
+mod fpdiv;
 mod kernels;
 
 pub use kernels::NonLinear;

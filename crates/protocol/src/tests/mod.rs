@@ -3,5 +3,7 @@
 
 mod arith;
 mod cheating;
+mod fpdiv;
 mod harness;
 mod nonlinear;
+mod props;
