@@ -47,6 +47,12 @@ use certs::PinTable;
 pub use certs::{dev_identity, PartyIdentity};
 use handshake::Plan;
 
+/// The byte stream under TLS: a TCP socket (with `TCP_NODELAY`) behind a read buffer.
+pub type Socket = tokio::io::BufReader<TcpStream>;
+
+/// The dialing end of an established connection, as [`dial_raw`] returns it.
+pub type RawClientStream = tokio_rustls::client::TlsStream<Socket>;
+
 /// Default bound on establishing all connections.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -195,10 +201,7 @@ pub fn connect_blocking_with(
 ///
 /// For tools and tests that speak the frame format themselves (a `u32` little-endian length,
 /// then the payload); the protocol layer uses [`connect`] or [`connect_blocking`].
-pub async fn dial_raw(
-    cfg: &TlsNetConfig,
-    peer: PartyId,
-) -> Result<tokio_rustls::client::TlsStream<TcpStream>, NetError> {
+pub async fn dial_raw(cfg: &TlsNetConfig, peer: PartyId) -> Result<RawClientStream, NetError> {
     let plan = cfg.plan()?;
     if peer >= cfg.me {
         return Err(NetError::Config(format!(
@@ -271,7 +274,7 @@ impl Drop for RuntimeGuard {
 }
 
 /// An established, authenticated connection to one peer.
-type Stream = tokio_rustls::TlsStream<TcpStream>;
+type Stream = tokio_rustls::TlsStream<Socket>;
 
 /// Establish every connection, then start the reader and writer task of each.
 async fn establish(
@@ -369,5 +372,70 @@ fn spawn_link(tls: Stream, peer: PartyId, max_frame: usize, tasks: &mut LinkTask
     PeerLink {
         sink: Box::new(frame::QueueSink(queue_tx)),
         source: frames_rx,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(n: usize) -> TlsNetConfig {
+        let ids: Vec<_> = (0..n).map(|i| dev_identity(i).unwrap()).collect();
+        let table = ids
+            .iter()
+            .map(|id| PartyEndpoint {
+                addr: "127.0.0.1:1".into(),
+                cert_pem: id.cert_pem.clone(),
+            })
+            .collect();
+        TlsNetConfig::new(0, table, ids[0].clone())
+    }
+
+    #[test]
+    fn plan_refuses_inconsistent_configurations() {
+        assert!(config(3).plan().is_ok());
+
+        let mut c = config(3);
+        c.me = 3;
+        assert!(matches!(c.plan(), Err(NetError::Config(m)) if m.contains("party count")));
+
+        let mut c = config(3);
+        c.parties[2].cert_pem = c.parties[1].cert_pem.clone();
+        assert!(matches!(c.plan(), Err(NetError::Config(m)) if m.contains("same certificate")));
+
+        let mut c = config(3);
+        c.identity = dev_identity(0).unwrap();
+        assert!(matches!(c.plan(), Err(NetError::Config(m)) if m.contains("identity")));
+
+        let mut c = config(2);
+        c.net.max_frame = u32::MAX as usize + 1;
+        assert!(matches!(c.plan(), Err(NetError::Config(m)) if m.contains("u32")));
+
+        let mut c = config(2);
+        c.parties[1].cert_pem = "not a certificate".into();
+        assert!(matches!(c.plan(), Err(NetError::Config(m)) if m.contains("party 1")));
+    }
+
+    #[test]
+    fn async_connect_outside_a_runtime_is_an_error() {
+        let fut = std::pin::pin!(connect(config(2)));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::future::Future::poll(fut, &mut cx) {
+            std::task::Poll::Ready(Err(NetError::Config(m))) => assert!(m.contains("runtime")),
+            other => panic!(
+                "expected a configuration error, got {:?}",
+                other.map(|r| r.map(drop))
+            ),
+        }
+    }
+
+    #[test]
+    fn dial_raw_only_dials_lower_ids() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt.block_on(dial_raw(&config(2), 1)).unwrap_err();
+        assert!(matches!(err, NetError::Config(_)), "{err}");
     }
 }

@@ -414,7 +414,7 @@ fn silent_peer_times_out_after_the_deadline() {
 /// then does `misbehave` on the wire. Returns what party 0 saw on its next receive from party 1.
 fn raw_party1<F, Fut>(max_frame: usize, misbehave: F) -> NetError
 where
-    F: FnOnce(tokio_rustls::client::TlsStream<tokio::net::TcpStream>) -> Fut,
+    F: FnOnce(net::tls::RawClientStream) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let net = NetConfig {
@@ -672,4 +672,36 @@ fn throughput_two_parties_32mib_frames() {
             2.0 * mb / slowest.as_secs_f64()
         );
     });
+}
+
+#[test]
+fn loopback_cluster_connects_every_party() {
+    bounded(Duration::from_secs(60), || {
+        let nets = net::tls::loopback_cluster(4, net_config(Duration::from_secs(10))).unwrap();
+        assert_eq!(nets.len(), 4);
+        let got = run_nets(nets, |mut net| {
+            let me = net.my_id();
+            net.broadcast_exchange(Bytes::from(vec![me as u8; 3]))
+                .unwrap()
+        });
+        for frames in got {
+            for (p, f) in frames.iter().enumerate() {
+                assert_eq!(f.as_ref(), &[p as u8; 3]);
+            }
+        }
+    });
+}
+
+fn run_nets<T: Send + 'static>(
+    nets: Vec<Network>,
+    body: impl Fn(Network) -> T + Clone + Send + 'static,
+) -> Vec<T> {
+    let handles: Vec<_> = nets
+        .into_iter()
+        .map(|net| {
+            let body = body.clone();
+            thread::spawn(move || body(net))
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, timeout_at, Instant};
@@ -29,6 +29,7 @@ use tokio_rustls::{client, TlsAcceptor, TlsConnector, TlsStream};
 use super::certs::PinTable;
 use super::frame::{read_frame, write_frame};
 use super::verify::{client_config, server_config};
+use super::Socket;
 use crate::{NetError, PartyId};
 
 const HELLO_MAGIC: [u8; 8] = *b"EPHNET1H";
@@ -38,6 +39,9 @@ const HANDSHAKE_MAX: usize = 64;
 /// Pause between refused TCP connection attempts: doubles from the first to the last value.
 const RETRY_FIRST: Duration = Duration::from_millis(20);
 const RETRY_MAX: Duration = Duration::from_millis(500);
+/// Read buffer between the socket and rustls. rustls reads 4 KiB at a time; this buffer turns
+/// those into a few large system calls, which matters for frames of many megabytes.
+const SOCKET_READ_BUFFER: usize = 256 << 10;
 
 /// Everything connection setup needs, validated once.
 pub(crate) struct Plan {
@@ -115,7 +119,7 @@ pub(crate) async fn dial(
     plan: &Plan,
     peer: PartyId,
     deadline: Instant,
-) -> Result<client::TlsStream<TcpStream>, NetError> {
+) -> Result<client::TlsStream<Socket>, NetError> {
     let (me, n) = (plan.me, plan.n());
     let addr = &plan.addrs[peer];
     let expected = plan
@@ -137,6 +141,7 @@ pub(crate) async fn dial(
         peer,
         reason: format!("cannot set TCP_NODELAY: {e}"),
     })?;
+    let tcp = BufReader::with_capacity(SOCKET_READ_BUFFER, tcp);
     let mut tls = match timeout_at(deadline, TlsConnector::from(config).connect(name, tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
@@ -187,7 +192,7 @@ pub(crate) async fn accept_all(
     plan: Arc<Plan>,
     listener: TcpListener,
     deadline: Instant,
-) -> Result<Vec<(PartyId, TlsStream<TcpStream>)>, NetError> {
+) -> Result<Vec<(PartyId, TlsStream<Socket>)>, NetError> {
     let (me, n) = (plan.me, plan.n());
     let expected: Vec<PartyId> = (me + 1..n).collect();
     if expected.is_empty() {
@@ -263,7 +268,7 @@ async fn admit(
     tcp: TcpStream,
     acceptor: &TlsAcceptor,
     claimed: &Mutex<Vec<bool>>,
-) -> Result<(PartyId, tokio_rustls::server::TlsStream<TcpStream>), NetError> {
+) -> Result<(PartyId, tokio_rustls::server::TlsStream<Socket>), NetError> {
     let (me, n) = (plan.me, plan.n());
     tcp.set_nodelay(true).map_err(|e| {
         NetError::Tls(format!(
@@ -271,7 +276,7 @@ async fn admit(
         ))
     })?;
     let mut tls = acceptor
-        .accept(tcp)
+        .accept(BufReader::with_capacity(SOCKET_READ_BUFFER, tcp))
         .await
         .map_err(|e| NetError::Tls(format!("TLS handshake failed: {e}")))?;
     let cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
@@ -334,5 +339,93 @@ mod tests {
         long.push(0);
         assert_eq!(parse_hello(&long), None);
         assert!(hello(3, 1, 5).len() <= HANDSHAKE_MAX);
+    }
+
+    fn plans(n: usize) -> Vec<Plan> {
+        let ids: Vec<_> = (0..n)
+            .map(|i| super::super::dev_identity(i).unwrap())
+            .collect();
+        let table: Vec<_> = ids
+            .iter()
+            .map(|id| super::super::PartyEndpoint {
+                addr: "127.0.0.1:1".into(),
+                cert_pem: id.cert_pem.clone(),
+            })
+            .collect();
+        ids.into_iter()
+            .enumerate()
+            .map(|(me, id)| {
+                super::super::TlsNetConfig::new(me, table.clone(), id)
+                    .plan()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    /// TLS-connect to `addr` as `plan.me`, send `wire`, close the sending side, and report
+    /// whether an ack came back.
+    async fn try_hello(plan: &Plan, to: PartyId, addr: &str, wire: &[u8]) -> bool {
+        let config = client_config(
+            to,
+            plan.pins.cert(to).unwrap().clone(),
+            plan.my_cert.clone(),
+            plan.my_key.clone_key(),
+        )
+        .unwrap();
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = ServerName::try_from("party-0").unwrap();
+        let mut tls = TlsConnector::from(config).connect(name, tcp).await.unwrap();
+        tls.write_all(wire).await.unwrap();
+        // Half-close: a truncated hello must end rather than stall until the deadline.
+        tls.shutdown().await.unwrap();
+        matches!(read_frame(&mut tls, to, HANDSHAKE_MAX).await, Ok(Some(a)) if a.as_ref() == ack(to).as_slice())
+    }
+
+    fn framed(payload: &[u8]) -> Vec<u8> {
+        let mut v = (payload.len() as u32).to_le_bytes().to_vec();
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// Every malformed or lying hello is refused without an ack; the acceptor keeps going and
+    /// admits the honest hello afterwards.
+    #[test]
+    fn acceptor_refuses_bad_hellos_and_then_admits_the_real_party() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut plans = plans(3).into_iter();
+            let (p0, p1, p2) = (
+                plans.next().unwrap(),
+                plans.next().unwrap(),
+                plans.next().unwrap(),
+            );
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap().to_string();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let acceptor = tokio::spawn(accept_all(Arc::new(p0), listener, deadline));
+
+            let bad: Vec<Vec<u8>> = vec![
+                framed(&hello(2, 0, 3)),          // claims party 2, certificate is party 1's
+                framed(&hello(1, 2, 3)),          // addressed to another party
+                framed(&hello(1, 0, 4)),          // different party count
+                framed(b"EPHNET1H-garbage"),      // malformed
+                (1000u32).to_le_bytes().to_vec(), // above the handshake frame limit
+                vec![1, 0],                       // truncated, then closed
+            ];
+            for wire in &bad {
+                assert!(!try_hello(&p1, 0, &addr, wire).await);
+            }
+            assert!(try_hello(&p1, 0, &addr, &framed(&hello(1, 0, 3))).await);
+            // A second honest-looking connection from party 1 is a duplicate.
+            assert!(!try_hello(&p1, 0, &addr, &framed(&hello(1, 0, 3))).await);
+            assert!(try_hello(&p2, 0, &addr, &framed(&hello(2, 0, 3))).await);
+            let done = acceptor.await.unwrap().unwrap();
+            let mut peers: Vec<_> = done.iter().map(|(p, _)| *p).collect();
+            peers.sort();
+            assert_eq!(peers, vec![1, 2]);
+        });
     }
 }
