@@ -3,7 +3,9 @@
 //! - [`share`]: authenticated additive shares and their local operations;
 //! - [`engine`]: openings with batched MAC checks, Beaver multiplication, private inputs;
 //! - [`nonlinear`]: vector kernels for comparison, equality, truncation and bit decomposition;
-//! - [`prep`]: the [`prep::Preprocessing`] trait and the insecure dealer.
+//! - [`prep`]: the [`prep::Preprocessing`] trait and the insecure dealer;
+//! - [`output`]: private outputs (reveal to one party); [`tuples`]: triples and random integers
+//!   for callers; `intdiv`: exact integer division ([`Engine::int_div`]).
 //!
 //! docs/PROTOCOL.md gives, for every operation, its messages, rounds, preprocessing and security
 //! argument.
@@ -11,9 +13,12 @@
 pub mod commit;
 pub mod engine;
 pub mod error;
+mod intdiv;
 pub mod nonlinear;
+pub mod output;
 pub mod prep;
 pub mod share;
+pub mod tuples;
 
 pub use engine::{Engine, EngineConfig, RunStats};
 pub use error::{ProtocolError, Result};
