@@ -207,6 +207,23 @@ err_ctor!(index_err, Index);
 err_ctor!(key_err, Key);
 err_ctor!(internal, Internal);
 
+/// What to do, for errors raised without specific advice.
+fn default_advice(kind: ErrorKind) -> Option<&'static str> {
+    Some(match kind {
+        ErrorKind::Type => "check the types of the values involved; docs/LANG.md lists the operations each type supports",
+        ErrorKind::Name => "define the name before using it, or check its spelling",
+        ErrorKind::Attribute => "check the attribute name; docs/LANG.md lists the supported MP-SPDZ API",
+        ErrorKind::Index => "use an index inside the sequence (0 <= i < len)",
+        ErrorKind::Key => "check that the key is in the dict, or use dict.get(key, default)",
+        ErrorKind::Value => "check the argument values",
+        ErrorKind::ZeroDivision => "make sure the divisor is not zero",
+        ErrorKind::Assertion => "the program's own assertion failed at compile time",
+        ErrorKind::Unsupported => "this construct is outside the supported subset; see docs/LANG.md",
+        ErrorKind::Internal => "this is a compiler bug; please report it with the program",
+        _ => return None,
+    })
+}
+
 /// Maps byte offsets to 1-based line/column, and renders errors.
 pub struct SourceMap<'a> {
     pub file: &'a str,
@@ -261,10 +278,13 @@ impl<'a> SourceMap<'a> {
     }
 
     pub fn render(&self, e: Error) -> CompileError {
+        let advice = e
+            .advice
+            .or_else(|| default_advice(e.kind).map(String::from));
         let mut out = CompileError {
             kind: e.kind,
             message: e.message,
-            advice: e.advice,
+            advice,
             location: None,
             source_line: None,
             caret: None,

@@ -626,8 +626,20 @@ fn print_value<'a>(
                 return Err(type_err("cannot print a secret Array")
                     .with_advice("use a.reveal() or a.print_reveal_nested()"));
             }
-            let items = crate::types::iterate(it, v)?;
-            print_value(it, &Value::list(items), to, parts)?;
+            if a.shape.len() == 1 && !a.elem.is_secret() {
+                // One vector load; the VM prints a vector as [a, b, c].
+                let r = array::load_all(it, a)?;
+                if r.n == 1 {
+                    parts.push(PrintPart::Text(it.b.string("[")));
+                }
+                print_value(it, &Value::Rt(r), to, parts)?;
+                if r.n == 1 {
+                    parts.push(PrintPart::Text(it.b.string("]")));
+                }
+            } else {
+                let items = crate::types::iterate(it, v)?;
+                print_value(it, &Value::list(items), to, parts)?;
+            }
         }
         Value::List(_) | Value::Tuple(_) => {
             let items = it.collect(v)?;
