@@ -126,6 +126,7 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
         };
         let before = e.net_stats();
         barrier.wait();
+        let cpu0 = thread_cpu_time();
         let t1 = Instant::now();
         let z: ShareVec = match op {
             Op::Products => e.mul(&x, &y)?,
@@ -136,9 +137,10 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
         let online = t1.elapsed();
         if std::env::var_os("EPHEMERAL_BENCH_DEBUG").is_some() {
             eprintln!(
-                "  party {me}: operation {:?}, then MAC check {:?}",
+                "  party {me}: operation {:?}, then MAC check {:?}; thread CPU time {:?}",
                 t_op,
-                online - t_op
+                online - t_op,
+                thread_cpu_time() - cpu0
             );
         }
         let stats = e.net_stats().since(&before);
@@ -161,6 +163,21 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
         triples: used.triples,
         bits: used.bits,
     })
+}
+
+/// CPU time consumed by the calling thread: unlike wall time, it does not grow when other
+/// processes compete for the cores.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn machine() -> String {
