@@ -725,8 +725,12 @@ pub fn call<'a>(
             match (&x, nd.as_ref().and_then(as_int).and_then(|i| i.as_i64())) {
                 (Value::Int(_) | Value::Bool(_), _) => Value::Int(as_int(&x).expect("int")),
                 (Value::Float(f), None) => Value::Int(ops::float_to_int(round_half_even(*f))?),
+                (Value::Float(f), Some(n)) if (0..=300).contains(&n) => {
+                    // Correctly rounded, as Python: via the exact decimal expansion.
+                    Value::Float(format!("{:.*}", n as usize, f).parse().unwrap_or(*f))
+                }
                 (Value::Float(f), Some(n)) => {
-                    let m = 10f64.powi(n as i32);
+                    let m = 10f64.powi(n.clamp(-400, 400) as i32);
                     Value::Float(round_half_even(f * m) / m)
                 }
                 _ => {
@@ -1194,6 +1198,9 @@ const INT_METHODS: &[&str] = &["bit_length", "to_bytes"];
 const FLOAT_METHODS: &[&str] = &["is_integer"];
 
 pub fn getattr<'a>(it: &mut Interp<'a>, v: &Value<'a>, name: &str) -> Result<Value<'a>> {
+    if name == "real" && matches!(v, Value::Int(_) | Value::Bool(_) | Value::Float(_)) {
+        return Ok(v.clone());
+    }
     let list = match v {
         Value::Str(_) => STR_METHODS,
         Value::List(_) => LIST_METHODS,

@@ -778,8 +778,14 @@ pub fn call_module_fn<'a>(
             Ok(acc)
         }
         "itertools" => {
-            let lists: Vec<Vec<Value<'a>>> =
-                a.pos.iter().map(|v| it.collect(v)).collect::<Result<_>>()?;
+            let n_iterables = match name {
+                "combinations" | "permutations" | "repeat" => 1.min(a.pos.len()),
+                _ => a.pos.len(),
+            };
+            let lists: Vec<Vec<Value<'a>>> = a.pos[..n_iterables]
+                .iter()
+                .map(|v| it.collect(v))
+                .collect::<Result<_>>()?;
             match name {
                 "chain" => Ok(Value::list(lists.into_iter().flatten().collect())),
                 "product" => {

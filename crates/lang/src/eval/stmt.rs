@@ -275,7 +275,17 @@ impl<'a> Interp<'a> {
                     };
                     if matches {
                         if let Some(n) = &h.name {
-                            self.store(n.id.as_str(), Value::str(e.message.clone()), env);
+                            // str(e) is the message without the "ClassName: " prefix.
+                            let msg = match e.message.split_once(": ") {
+                                Some((cls, rest))
+                                    if !cls.is_empty()
+                                        && cls.chars().all(|c| c.is_alphanumeric() || c == '_') =>
+                                {
+                                    rest.to_string()
+                                }
+                                _ => e.message.clone(),
+                            };
+                            self.store(n.id.as_str(), Value::str(msg), env);
                         }
                         handled = Some(self.exec_block(&h.body, env));
                         break;

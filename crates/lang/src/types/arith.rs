@@ -802,9 +802,9 @@ pub fn abs<'a>(it: &mut Interp<'a>, v: Value<'a>) -> Result<Value<'a>> {
     let zero = Value::int(0);
     let neg = compare(it, v.clone(), CmpOp::Lt, zero)?;
     // x * (1 - 2*[x < 0])
-    let two_neg = binop(it, neg, Operator::Mult, Value::int(2))?;
-    let sign = binop(it, Value::int(1), Operator::Sub, two_neg)?;
-    binop(it, v, Operator::Mult, sign)
+    let two_neg = it.binop(neg, Operator::Mult, Value::int(2))?;
+    let sign = it.binop(Value::int(1), Operator::Sub, two_neg)?;
+    it.binop(v, Operator::Mult, sign)
 }
 
 /// `cond.if_else(a, b)`: a where cond is 1, b where it is 0.
@@ -829,13 +829,48 @@ pub fn if_else<'a>(
         }
         return Ok(Value::list(out));
     }
-    let d = binop(it, a, Operator::Sub, b.clone())?;
-    let p = binop(it, cond, Operator::Mult, d)?;
-    binop(it, b, Operator::Add, p)
+    let d = it.binop(a, Operator::Sub, b.clone())?;
+    let p = it.binop(cond, Operator::Mult, d)?;
+    it.binop(b, Operator::Add, p)
 }
 
-/// max/min over a list with run-time values: a tree of vectorised comparisons.
+/// max/min over a list with run-time values: a tournament of vectorised comparisons.
 pub fn minmax<'a>(it: &mut Interp<'a>, items: Vec<Value<'a>>, is_max: bool) -> Result<Value<'a>> {
+    let op = if is_max { CmpOp::Gt } else { CmpOp::Lt };
+    // All scalars of one type: keep the candidates in one vector register.
+    let scalar_ty = |v: &Value| match v {
+        Value::Rt(r) if r.n == 1 => Some(r.ty),
+        _ => None,
+    };
+    let t0 = items.first().and_then(scalar_ty);
+    if items.len() > 2 && t0.is_some() && items.iter().all(|v| scalar_ty(v) == t0) {
+        let regs: Vec<Rt> = items
+            .iter()
+            .map(|v| match v {
+                Value::Rt(r) => *r,
+                _ => unreachable!(),
+            })
+            .collect();
+        let mut v = it.vec_concat(&regs)?;
+        while v.n > 1 {
+            let half = v.n / 2;
+            let evens: Vec<u32> = (0..half).map(|i| 2 * i).collect();
+            let odds: Vec<u32> = (0..half).map(|i| 2 * i + 1).collect();
+            let a = Value::Rt(super::array::gather(it, v, evens)?);
+            let b = Value::Rt(super::array::gather(it, v, odds)?);
+            let c = compare(it, a.clone(), op, b.clone())?;
+            let Value::Rt(m) = if_else(it, c, a, b)? else {
+                unreachable!()
+            };
+            v = if v.n % 2 == 1 {
+                let last = it.vec_slice(v, v.n - 1, 1)?;
+                it.vec_concat(&[m, Rt { ty: m.ty, ..last }])?
+            } else {
+                m
+            };
+        }
+        return Ok(Value::Rt(v));
+    }
     let mut level = items;
     while level.len() > 1 {
         let mut next = Vec::with_capacity(level.len() / 2 + 1);
@@ -844,66 +879,10 @@ pub fn minmax<'a>(it: &mut Interp<'a>, items: Vec<Value<'a>>, is_max: bool) -> R
         } else {
             None
         };
-        let (lefts, rights): (Vec<_>, Vec<_>) = level
-            .chunks(2)
-            .map(|c| (c[0].clone(), c[1].clone()))
-            .unzip();
-        // Vectorise when every element is a scalar register of one type.
-        let scalar_ty = |v: &Value| match v {
-            Value::Rt(r) if r.n == 1 => Some(r.ty),
-            _ => None,
-        };
-        let t0 = scalar_ty(&lefts[0]);
-        let uniform = t0.is_some()
-            && lefts
-                .iter()
-                .chain(rights.iter())
-                .all(|v| scalar_ty(v) == t0)
-            && lefts.len() > 1;
-        if uniform {
-            let ls: Vec<Rt> = lefts
-                .iter()
-                .map(|v| {
-                    if let Value::Rt(r) = v {
-                        *r
-                    } else {
-                        unreachable!()
-                    }
-                })
-                .collect();
-            let rs: Vec<Rt> = rights
-                .iter()
-                .map(|v| {
-                    if let Value::Rt(r) = v {
-                        *r
-                    } else {
-                        unreachable!()
-                    }
-                })
-                .collect();
-            let a = Value::Rt(it.vec_concat(&ls)?);
-            let b = Value::Rt(it.vec_concat(&rs)?);
-            let c = compare(
-                it,
-                a.clone(),
-                if is_max { CmpOp::Gt } else { CmpOp::Lt },
-                b.clone(),
-            )?;
-            let m = if_else(it, c, a, b)?;
-            let Value::Rt(m) = m else { unreachable!() };
-            for i in 0..m.n {
-                next.push(Value::Rt(it.vec_slice(m, i, 1)?));
-            }
-        } else {
-            for (a, b) in lefts.into_iter().zip(rights) {
-                let c = compare(
-                    it,
-                    a.clone(),
-                    if is_max { CmpOp::Gt } else { CmpOp::Lt },
-                    b.clone(),
-                )?;
-                next.push(if_else(it, c, a, b)?);
-            }
+        for pair in level.chunks(2) {
+            let (a, b) = (pair[0].clone(), pair[1].clone());
+            let c = compare(it, a.clone(), op, b.clone())?;
+            next.push(if_else(it, c, a, b)?);
         }
         if let Some(c) = carry {
             next.push(c);

@@ -386,8 +386,7 @@ pub fn matmul<'a>(it: &mut Interp<'a>, a: &ArrayV, b: &ArrayV) -> Result<Value<'
     }
     let ga = gather(it, va, ia)?;
     let gb = gather(it, vb, ib)?;
-    let prod = super::binop(
-        it,
+    let prod = it.binop(
         Value::Rt(ga),
         ruff_python_ast::Operator::Mult,
         Value::Rt(gb),

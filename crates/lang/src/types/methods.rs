@@ -343,7 +343,7 @@ pub fn call_method<'a>(
                         "isub" => Operator::Sub,
                         _ => Operator::Mult,
                     };
-                    let r = super::binop(it, cur, op, v)?;
+                    let r = it.binop(cur, op, v)?;
                     mem_write(it, &m, &r)?;
                     Ok(Value::None)
                 }
@@ -401,10 +401,10 @@ fn rt_method<'a>(
         "cond_swap" => {
             let x = a.req(0, "a", "cond_swap")?;
             let y = a.req(1, "b", "cond_swap")?;
-            let d = super::binop(it, x.clone(), Operator::Sub, y.clone())?;
-            let p = super::binop(it, me, Operator::Mult, d)?;
-            let first = super::binop(it, x, Operator::Sub, p.clone())?;
-            let second = super::binop(it, y, Operator::Add, p)?;
+            let d = it.binop(x.clone(), Operator::Sub, y.clone())?;
+            let p = it.binop(me, Operator::Mult, d)?;
+            let first = it.binop(x, Operator::Sub, p.clone())?;
+            let second = it.binop(y, Operator::Add, p)?;
             Value::tuple(vec![first, second])
         }
         "bit_decompose" => {
@@ -434,14 +434,14 @@ fn rt_method<'a>(
                 let n = r.n.max(if let super::Num::Rt(x) = on { x.n } else { 1 });
                 Value::Rt(arith::bit_op(it, super::Num::Rt(r), op, on, n)?)
             } else {
-                super::binop(it, me, op, o)?
+                it.binop(me, op, o)?
             }
         }
         "bit_not" => {
             if r.ty.is_secret() {
                 Value::Rt(arith::one_minus(it, r)?)
             } else {
-                super::binop(it, Value::int(1), Operator::Sub, me)?
+                it.binop(Value::int(1), Operator::Sub, me)?
             }
         }
         "int_div" => {
@@ -456,7 +456,7 @@ fn rt_method<'a>(
                     })? as u32,
             };
             if !r.ty.is_secret() {
-                return super::binop(it, me, Operator::FloorDiv, o);
+                return it.binop(me, Operator::FloorDiv, o);
             }
             let n = r.n;
             let x = convert(it, r, RtType::Sint)?;
@@ -475,7 +475,7 @@ fn rt_method<'a>(
         "update" | "iadd" => {
             let v = a.req(0, "other", name)?;
             let v = if name == "iadd" {
-                super::binop(it, me.clone(), Operator::Add, v)?
+                it.binop(me.clone(), Operator::Add, v)?
             } else {
                 v
             };
@@ -488,7 +488,7 @@ fn rt_method<'a>(
             it.update_rt(r, &v)?;
             me
         }
-        "square" => super::binop(it, me.clone(), Operator::Mult, me)?,
+        "square" => it.binop(me.clone(), Operator::Mult, me)?,
         "less_than" | "greater_than" | "less_equal" | "greater_equal" | "equal" | "not_equal" => {
             let o = a.req(0, "other", name)?;
             let bl = a.arg(1, "bit_length");
@@ -559,8 +559,7 @@ fn rt_method<'a>(
         }
         "right_shift" | "left_shift" => {
             let m = a.req(0, "m", name)?;
-            super::binop(
-                it,
+            it.binop(
                 me,
                 if name == "right_shift" {
                     Operator::RShift
@@ -575,7 +574,7 @@ fn rt_method<'a>(
                 .and_then(|i| i.as_i64())
                 .ok_or_else(|| type_err("mod2m needs a compile-time m"))?;
             let p = crate::eval::ops::int_pow(&Int::Small(2), m.max(0) as u64)?;
-            super::binop(it, me, Operator::Mod, Value::Int(p))?
+            it.binop(me, Operator::Mod, Value::Int(p))?
         }
         "pow2" | "round" | "print_reg" => {
             return Err(unsupported(format!("{}.{name}()", r.ty.name())))
@@ -615,8 +614,8 @@ pub fn bit_decompose<'a>(it: &mut Interp<'a>, r: Rt, m: u32) -> Result<Value<'a>
     // Public values: (x >> i) & 1.
     let mut out = Vec::new();
     for i in 0..m {
-        let sh = super::binop(it, Value::Rt(r), Operator::RShift, Value::int(i as i64))?;
-        out.push(super::binop(it, sh, Operator::BitAnd, Value::int(1))?);
+        let sh = it.binop(Value::Rt(r), Operator::RShift, Value::int(i as i64))?;
+        out.push(it.binop(sh, Operator::BitAnd, Value::int(1))?);
     }
     Ok(Value::list(out))
 }
@@ -1024,8 +1023,8 @@ fn type_method<'a>(
             let mut acc = Value::int(0);
             for (i, b) in items.into_iter().enumerate() {
                 let p = crate::eval::ops::int_pow(&Int::Small(2), i as u64)?;
-                let term = super::binop(it, b, Operator::Mult, Value::Int(p))?;
-                acc = super::binop(it, acc, Operator::Add, term)?;
+                let term = it.binop(b, Operator::Mult, Value::Int(p))?;
+                acc = it.binop(acc, Operator::Add, term)?;
             }
             let r = to_type(it, &acc, ty, 1)?;
             Value::Rt(r)
@@ -1064,8 +1063,8 @@ fn dot<'a>(it: &mut Interp<'a>, x: &Value<'a>, y: &Value<'a>) -> Result<Value<'a
             let mut acc = Value::int(0);
             let ys = it.collect(y)?;
             for (p, q) in items.into_iter().zip(ys) {
-                let m = super::binop(it, p, Operator::Mult, q)?;
-                acc = super::binop(it, acc, Operator::Add, m)?;
+                let m = it.binop(p, Operator::Mult, q)?;
+                acc = it.binop(acc, Operator::Add, m)?;
             }
             return Ok(acc);
         }
@@ -1078,7 +1077,7 @@ fn dot<'a>(it: &mut Interp<'a>, x: &Value<'a>, y: &Value<'a>) -> Result<Value<'a
             vx.n, vy.n
         )));
     }
-    let p = super::binop(it, Value::Rt(vx), Operator::Mult, Value::Rt(vy))?;
+    let p = it.binop(Value::Rt(vx), Operator::Mult, Value::Rt(vy))?;
     let Value::Rt(p) = p else { unreachable!() };
     let out = it.new_rt(p.ty, 1);
     let (d, s) = (it.b.any(out.reg)?, it.b.any(p.reg)?);
@@ -1410,10 +1409,10 @@ fn sort_array(it: &mut Interp, arr: &ArrayV) -> Result<()> {
         let b = array::gather(it, v, hi)?;
         // c = a > b; (min, max) = c.cond_swap(a, b)
         let c = super::compare(it, Value::Rt(a), CmpOp::Gt, Value::Rt(b))?;
-        let d = super::binop(it, Value::Rt(a), Operator::Sub, Value::Rt(b))?;
-        let prod = super::binop(it, c, Operator::Mult, d)?;
-        let mins = super::binop(it, Value::Rt(a), Operator::Sub, prod.clone())?;
-        let maxs = super::binop(it, Value::Rt(b), Operator::Add, prod)?;
+        let d = it.binop(Value::Rt(a), Operator::Sub, Value::Rt(b))?;
+        let prod = it.binop(c, Operator::Mult, d)?;
+        let mins = it.binop(Value::Rt(a), Operator::Sub, prod.clone())?;
+        let maxs = it.binop(Value::Rt(b), Operator::Add, prod)?;
         let (Value::Rt(mins), Value::Rt(maxs)) = (mins, maxs) else {
             unreachable!()
         };
