@@ -38,6 +38,7 @@ pub fn alloc(it: &mut Interp, elem: RtType, shape: Vec<usize>) -> Result<Rc<Arra
 pub fn addr(it: &mut Interp, a: &ArrayV, off: u64) -> Result<Addr> {
     match a.dyn_off {
         None => Ok(Addr::Static(a.base + off)),
+        Some(d) if a.base + off == 0 => Ok(Addr::Dyn(d)),
         Some(d) => {
             let out = it.b.new_reg(RegKind::Int);
             let (dr, s) = (it.b.r(out)?, it.b.r(d)?);
