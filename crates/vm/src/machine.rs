@@ -1,0 +1,318 @@
+//! The machine state of one run: frames, memories, the DAG, pending openings, counters; the
+//! main loop and the register accessors.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use field::Fp;
+use lang::bytecode::{RegKind, C, R, S};
+use lang::Bytecode;
+use protocol::prep::Preprocessing;
+use protocol::{Engine, ShareVec};
+
+use crate::dag::{CommKind, Dag, InputSpec, Op};
+use crate::error::{At, Result, VmError};
+use crate::host::Host;
+use crate::local::{self, LocalOp};
+use crate::memory::Memory;
+use crate::regs::Frame;
+use crate::stats::{tuples_since, VmStats};
+use crate::value::{ClearVal, NodeId, SecVec};
+use crate::VmConfig;
+
+/// An opening not performed yet: to everyone, or (with `private`) to one party.
+pub(crate) struct PendingOpen {
+    pub src: SecVec,
+    pub private: Option<PrivateOpen>,
+    pub result: Option<Vec<Fp>>,
+}
+
+/// The mask of an opening to one party: an input node of that party's random values.
+pub(crate) struct PrivateOpen {
+    pub player: usize,
+    pub mask_node: NodeId,
+    /// The mask values, on `player` only. Secret: never logged.
+    pub mask_clear: Option<Vec<Fp>>,
+}
+
+pub(crate) struct Machine<'a, P: Preprocessing> {
+    pub prog: &'a Bytecode,
+    pub engine: &'a mut Engine<P>,
+    pub host: &'a mut dyn Host,
+    pub config: VmConfig,
+    pub me: usize,
+    pub parties: usize,
+    pub frames: Vec<Frame>,
+    pub mem: Memory,
+    pub dag: Dag,
+    pub opens: Vec<PendingOpen>,
+    /// Elements in `opens`.
+    pub open_elems: usize,
+    pub private_consumed: u64,
+    pub public_consumed: u64,
+    pub timers: HashMap<u32, Instant>,
+    pub stats: VmStats,
+    /// (function, pc) of the instruction running, for error messages.
+    pub cur: (usize, usize),
+}
+
+impl<'a, P: Preprocessing> Machine<'a, P> {
+    pub(crate) fn new(
+        prog: &'a Bytecode,
+        engine: &'a mut Engine<P>,
+        host: &'a mut dyn Host,
+        config: VmConfig,
+    ) -> Result<Machine<'a, P>> {
+        let at0 = || At {
+            function: "main".into(),
+            pc: 0,
+            mnemonic: "-",
+        };
+        prog.validate()
+            .map_err(|message| VmError::Bytecode { at: at0(), message })?;
+        let params = &prog.params;
+        if params.prime != field::MODULUS {
+            return Err(VmError::Params {
+                what: format!(
+                    "the prime {}, but this engine works modulo {}",
+                    params.prime,
+                    field::MODULUS
+                ),
+            });
+        }
+        let s = engine.config().security;
+        if params.security != s {
+            return Err(VmError::Params {
+                what: format!(
+                    "statistical security {} (program.security), but the engine runs with {s}; \
+                     configure the engine with the program's parameters",
+                    params.security
+                ),
+            });
+        }
+        let m = &prog.memory;
+        let total = m.secret.saturating_add(m.clear).saturating_add(m.int);
+        if total > config.max_memory_elements {
+            return Err(VmError::Limit {
+                what: format!(
+                    "the program needs {total} memory elements, more than the VM limit of {} \
+                     (VmConfig::max_memory_elements)",
+                    config.max_memory_elements
+                ),
+            });
+        }
+        let main = &prog.functions[0];
+        Ok(Machine {
+            prog,
+            me: engine.party(),
+            parties: engine.n_parties(),
+            engine,
+            host,
+            config,
+            frames: vec![Frame::new(0, main, Vec::new())],
+            mem: Memory::new(m.secret as usize, m.clear as usize, m.int as usize),
+            dag: Dag::default(),
+            opens: Vec::new(),
+            open_elems: 0,
+            private_consumed: 0,
+            public_consumed: 0,
+            timers: HashMap::new(),
+            stats: VmStats::default(),
+            cur: (0, 0),
+        })
+    }
+
+    /// Runs to the end: the main loop, a final flush and a MAC check.
+    pub(crate) fn run(&mut self) -> Result<VmStats> {
+        let start = Instant::now();
+        let net0 = self.engine.net_stats();
+        let tuples0 = self.engine.tuples_consumed().clone();
+        let checks0 = self.engine.checks_run();
+        let prog = self.prog;
+        loop {
+            let Some(frame) = self.frames.last_mut() else {
+                break;
+            };
+            let (fi, pc) = (frame.func, frame.pc);
+            let code = &prog.functions[fi].code;
+            if pc >= code.len() {
+                // Falling off the end of a function returns from it.
+                self.cur = (fi, pc);
+                self.do_return()?;
+                continue;
+            }
+            frame.pc += 1;
+            self.cur = (fi, pc);
+            self.stats.instructions += 1;
+            if let Some(max) = self.config.max_steps {
+                if self.stats.instructions > max {
+                    return Err(VmError::Limit {
+                        what: format!(
+                            "the program ran more than {max} instructions (VmConfig::max_steps)"
+                        ),
+                    });
+                }
+            }
+            self.exec(&code[pc])?;
+        }
+        self.flush()?;
+        self.engine.check()?;
+        let net = self.engine.net_stats().since(&net0);
+        self.stats.elapsed = start.elapsed();
+        self.stats.rounds = net.rounds;
+        self.stats.bytes_sent = net.bytes_sent;
+        self.stats.tuples = tuples_since(self.engine.tuples_consumed(), &tuples0);
+        self.stats.mac_checks = self.engine.checks_run() - checks0;
+        Ok(self.stats.clone())
+    }
+
+    /// The site of the running instruction.
+    pub(crate) fn at(&self) -> At {
+        let (fi, pc) = self.cur;
+        let f = &self.prog.functions[fi];
+        At {
+            function: f.name.clone(),
+            pc,
+            mnemonic: f.code.get(pc).map_or("end", |i| i.mnemonic()),
+        }
+    }
+
+    pub(crate) fn bad(&self, message: impl Into<String>) -> VmError {
+        VmError::Bytecode {
+            at: self.at(),
+            message: message.into(),
+        }
+    }
+
+    fn frame(&self) -> &Frame {
+        self.frames.last().expect("a frame while running")
+    }
+
+    pub(crate) fn frame_mut(&mut self) -> &mut Frame {
+        self.frames.last_mut().expect("a frame while running")
+    }
+
+    fn size_error(&self, kind: RegKind, idx: u32, has: usize, n: usize) -> VmError {
+        self.bad(format!(
+            "register {}{idx} holds {has} element(s), the instruction uses {n}",
+            kind.prefix()
+        ))
+    }
+
+    // ----- secret registers ----------------------------------------------------------------
+
+    /// Secret register `r` with exactly `n` elements (a never-written register reads as zeros).
+    pub(crate) fn s_get(&self, r: S, n: usize) -> Result<SecVec> {
+        let v = &self.frame().s[r.0 as usize];
+        if v.len() == n {
+            Ok(v.clone())
+        } else if v.len() == 0 {
+            Ok(SecVec::from_shares(ShareVec::zeros(n)))
+        } else {
+            Err(self.size_error(RegKind::Secret, r.0, v.len(), n))
+        }
+    }
+
+    pub(crate) fn s_set(&mut self, r: S, v: SecVec) {
+        self.frame_mut().s[r.0 as usize] = v;
+    }
+
+    // ----- clear registers -----------------------------------------------------------------
+
+    /// Clear register `r` with `n` elements, performing pending openings if needed.
+    pub(crate) fn c_get(&mut self, r: C, n: usize) -> Result<Vec<Fp>> {
+        if matches!(self.frame().c[r.0 as usize], ClearVal::Pending { .. }) {
+            self.flush()?;
+        }
+        match &self.frame().c[r.0 as usize] {
+            ClearVal::Ready(v) if v.len() == n => Ok(v.clone()),
+            ClearVal::Ready(v) if v.is_empty() => Ok(vec![Fp::ZERO; n]),
+            ClearVal::Ready(v) => Err(self.size_error(RegKind::Clear, r.0, v.len(), n)),
+            ClearVal::Pending { .. } => unreachable!("flushed above"),
+        }
+    }
+
+    /// Clear register `r` as it is (possibly pending), checked to hold `n` elements.
+    pub(crate) fn c_get_lazy(&self, r: C, n: usize) -> Result<ClearVal> {
+        let v = &self.frame().c[r.0 as usize];
+        match v.len() {
+            l if l == n => Ok(v.clone()),
+            0 => Ok(ClearVal::Ready(vec![Fp::ZERO; n])),
+            l => Err(self.size_error(RegKind::Clear, r.0, l, n)),
+        }
+    }
+
+    pub(crate) fn c_set(&mut self, r: C, v: Vec<Fp>) {
+        self.frame_mut().c[r.0 as usize] = ClearVal::Ready(v);
+    }
+
+    pub(crate) fn c_set_val(&mut self, r: C, v: ClearVal) {
+        self.frame_mut().c[r.0 as usize] = v;
+    }
+
+    // ----- regint registers ----------------------------------------------------------------
+
+    pub(crate) fn r_get(&self, r: R, n: usize) -> Result<Vec<i64>> {
+        let v = &self.frame().r[r.0 as usize];
+        if v.len() == n {
+            Ok(v.clone())
+        } else if v.is_empty() {
+            Ok(vec![0; n])
+        } else {
+            Err(self.size_error(RegKind::Int, r.0, v.len(), n))
+        }
+    }
+
+    /// The first element of regint register `r` (conditions, addresses, client ids).
+    pub(crate) fn r_scalar(&self, r: R) -> i64 {
+        self.frame().r[r.0 as usize].first().copied().unwrap_or(0)
+    }
+
+    pub(crate) fn r_set(&mut self, r: R, v: Vec<i64>) {
+        self.frame_mut().r[r.0 as usize] = v;
+    }
+
+    // ----- secret operations -----------------------------------------------------------------
+
+    /// A local operation: evaluated now if every input is materialised, otherwise a DAG node.
+    pub(crate) fn local_op(
+        &mut self,
+        op: LocalOp,
+        inputs: Vec<SecVec>,
+        len: usize,
+    ) -> Result<SecVec> {
+        if inputs.iter().all(|v| !v.is_lazy()) {
+            let xs: Vec<ShareVec> = inputs.iter().map(|v| self.dag.materialize(v)).collect();
+            let ctx = self.engine.ctx();
+            return Ok(SecVec::from_shares(local::eval(&ctx, &op, &xs, len)));
+        }
+        let id = self.dag.add(Op::Local(op), inputs, len, None);
+        let v = SecVec::node(id, 0, len);
+        Ok(v)
+    }
+
+    /// A communication operation: always a DAG node. The caller stores the result and then
+    /// calls [`Machine::maybe_flush`].
+    pub(crate) fn comm_op(
+        &mut self,
+        kind: CommKind,
+        inputs: Vec<SecVec>,
+        len: usize,
+        input: Option<InputSpec>,
+    ) -> SecVec {
+        let id = self.dag.add(Op::Comm(kind), inputs, len, input);
+        SecVec::node(id, 0, len)
+    }
+
+    /// Flushes when the DAG or the pending openings exceed their bounds. The bounds count
+    /// elements and nodes, which are public, so every party flushes at the same point.
+    pub(crate) fn maybe_flush(&mut self) -> Result<()> {
+        let elems = self.dag.pending_elements() + self.open_elems;
+        if elems > self.config.max_pending_elements
+            || self.dag.nodes.len() + self.opens.len() > self.config.max_pending_nodes
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
