@@ -219,19 +219,28 @@ impl<P: Preprocessing> Engine<P> {
     /// for the next check. Crate-private: nothing opened here may leave the engine unchecked.
     pub(crate) fn open_many(&mut self, parts: &[&ShareVec]) -> Result<Vec<Vec<Fp>>> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
-        // This party's shares; the peers' shares are added to them below.
-        let mut out: Vec<Vec<Fp>> = parts.iter().map(|p| p.v.clone()).collect();
+        let mut own = Vec::with_capacity(total);
+        for p in parts {
+            own.extend_from_slice(&p.v);
+            self.pending.macs.extend_from_slice(&p.m);
+        }
+        let sums = self.open_raw(own)?;
+        Ok(split_by(&sums, parts.iter().map(|p| p.len())))
+    }
+
+    /// The core of every opening, in one round. `own` holds this party's value shares of every value
+    /// opened in the round; the caller has already appended the matching MAC shares to
+    /// `pending.macs`. Broadcasts `own`, adds every peer's shares into it, records the sums for the
+    /// next check and returns them.
+    fn open_raw(&mut self, mut own: Vec<Fp>) -> Result<Vec<Fp>> {
+        let total = own.len();
         #[cfg(test)]
         if self.cheat == Some(Cheat::AddToOpenedShare) && total > 0 {
-            if let Some(first) = out.iter_mut().find(|o| !o.is_empty()) {
-                first[0] += Fp::ONE;
-            }
+            own[0] += Fp::ONE;
             self.cheat = None;
         }
         let mut frame = Vec::with_capacity(total * Fp::BYTES);
-        for o in &out {
-            kernels::encode(o, &mut frame);
-        }
+        kernels::encode(&own, &mut frame);
         let frames = self.net.broadcast_exchange(Bytes::from(frame))?;
         for (peer, f) in frames.iter().enumerate() {
             if peer == self.ctx.me {
@@ -243,28 +252,23 @@ impl<P: Preprocessing> Engine<P> {
                     reason: format!("expected {} field elements, got {} bytes", total, f.len()),
                 });
             }
-            let mut chunks = f.chunks_exact(Fp::BYTES);
-            for o in out.iter_mut() {
-                for (x, c) in o.iter_mut().zip(chunks.by_ref()) {
-                    let y = Fp::from_mont_bytes(c.try_into().expect("16 bytes")).map_err(|e| {
-                        ProtocolError::Malformed {
-                            peer,
-                            reason: e.to_string(),
-                        }
-                    })?;
-                    *x += y;
-                }
+            for (x, c) in own.iter_mut().zip(f.chunks_exact(Fp::BYTES)) {
+                let y = Fp::from_mont_bytes(c.try_into().expect("16 bytes")).map_err(|e| {
+                    ProtocolError::Malformed {
+                        peer,
+                        reason: e.to_string(),
+                    }
+                })?;
+                *x += y;
             }
         }
-        for (p, o) in parts.iter().zip(&out) {
-            self.pending.macs.extend_from_slice(&p.m);
-            self.pending.values.extend_from_slice(o);
-        }
+        self.pending.values.extend_from_slice(&own);
         self.pending.dirty |= total > 0;
+        debug_assert_eq!(self.pending.values.len(), self.pending.macs.len());
         if self.pending.values.len() >= self.config.auto_check_threshold {
             self.check_inner()?;
         }
-        Ok(out)
+        Ok(own)
     }
 
     /// Opens `x` and MAC-checks everything opened so far, including `x`, before returning it.
@@ -422,31 +426,48 @@ impl<P: Preprocessing> Engine<P> {
 
     // ----- multiplication ----------------------------------------------------------------------
 
-    /// First half of a batched Beaver multiplication: takes the triples and returns what must be
-    /// opened, `[x − a ‖ y − b]`.
-    pub(crate) fn beaver_prepare(
+    /// One round that opens `opens` and also computes the element-wise products of the
+    /// concatenation of `xs` with the concatenation of `ys` (Beaver: d = x − a and e = y − b are
+    /// opened together with `opens`). The factors are read in place, never concatenated.
+    pub(crate) fn beaver_round(
         &mut self,
-        x: &ShareVec,
-        y: &ShareVec,
-    ) -> Result<(Triples, ShareVec)> {
-        if x.len() != y.len() {
+        opens: &[&ShareVec],
+        xs: &[&ShareVec],
+        ys: &[&ShareVec],
+    ) -> Result<(Vec<Vec<Fp>>, ShareVec)> {
+        let n: usize = xs.iter().map(|x| x.len()).sum();
+        let ny: usize = ys.iter().map(|y| y.len()).sum();
+        if n != ny {
             return Err(ProtocolError::InvalidArgument(format!(
-                "multiplying vectors of different lengths ({} and {})",
-                x.len(),
-                y.len()
+                "multiplying vectors of different lengths ({n} and {ny})"
             )));
         }
-        let t = self.take_triples(x.len())?;
-        let n = x.len();
-        let mut to_open = ShareVec::with_capacity(2 * n);
-        for (s, a) in [(x, &t.a), (y, &t.b)] {
-            to_open.v.extend(s.v.iter().zip(&a.v).map(|(&u, &w)| u - w));
-            to_open.m.extend(s.m.iter().zip(&a.m).map(|(&u, &w)| u - w));
+        let t = self.take_triples(n)?;
+        let extra: usize = opens.iter().map(|p| p.len()).sum();
+        let mut own = Vec::with_capacity(extra + 2 * n);
+        for p in opens {
+            own.extend_from_slice(&p.v);
+            self.pending.macs.extend_from_slice(&p.m);
         }
-        Ok((t, to_open))
+        for (factors, mask) in [(xs, &t.a), (ys, &t.b)] {
+            let mut off = 0;
+            for f in factors.iter() {
+                let len = f.len();
+                let (av, am) = (&mask.v[off..off + len], &mask.m[off..off + len]);
+                own.extend(f.v.iter().zip(av).map(|(&u, &w)| u - w));
+                self.pending
+                    .macs
+                    .extend(f.m.iter().zip(am).map(|(&u, &w)| u - w));
+                off += len;
+            }
+        }
+        let sums = self.open_raw(own)?;
+        let (opened, de) = sums.split_at(extra);
+        let opened = split_by(opened, opens.iter().map(|p| p.len()));
+        Ok((opened, self.beaver_finish(t, de)))
     }
 
-    /// Second half: with d = x − a and e = y − b opened (concatenated in `de`),
+    /// With d = x − a and e = y − b opened (concatenated in `de`),
     /// [xy] = [c] + d·[b] + e·[a] + d·e.
     pub(crate) fn beaver_finish(&self, t: Triples, de: &[Fp]) -> ShareVec {
         let n = t.a.len();
@@ -477,9 +498,12 @@ impl<P: Preprocessing> Engine<P> {
     }
 
     pub(crate) fn mul_inner(&mut self, x: &ShareVec, y: &ShareVec) -> Result<ShareVec> {
-        let (t, o) = self.beaver_prepare(x, y)?;
-        let de = self.open_many(&[&o])?.pop().unwrap_or_default();
-        Ok(self.beaver_finish(t, &de))
+        Ok(self.beaver_round(&[], &[x], &[y])?.1)
+    }
+
+    /// Products of the concatenations of `xs` and `ys`, in one round, without concatenating them.
+    pub(crate) fn mul_parts(&mut self, xs: &[&ShareVec], ys: &[&ShareVec]) -> Result<ShareVec> {
+        Ok(self.beaver_round(&[], xs, ys)?.1)
     }
 
     /// One round that opens `opens` and also performs the products `x ⊙ y`.
@@ -489,12 +513,7 @@ impl<P: Preprocessing> Engine<P> {
         x: &ShareVec,
         y: &ShareVec,
     ) -> Result<(Vec<Vec<Fp>>, ShareVec)> {
-        let (t, o) = self.beaver_prepare(x, y)?;
-        let mut refs: Vec<&ShareVec> = opens.to_vec();
-        refs.push(&o);
-        let mut opened = self.open_many(&refs)?;
-        let de = opened.pop().unwrap_or_default();
-        Ok((opened, self.beaver_finish(t, &de)))
+        self.beaver_round(opens, &[x], &[y])
     }
 
     /// Element-wise squares, in one round, from square pairs: with d = x − a opened,
@@ -614,6 +633,17 @@ impl<P: Preprocessing> Engine<P> {
     pub(crate) fn poison_guard<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.guarded(f)
     }
+}
+
+/// Splits `values` into consecutive vectors of the given lengths.
+fn split_by(values: &[Fp], lens: impl Iterator<Item = usize>) -> Vec<Vec<Fp>> {
+    let mut rest = values;
+    lens.map(|len| {
+        let (head, tail) = rest.split_at(len);
+        rest = tail;
+        head.to_vec()
+    })
+    .collect()
 }
 
 /// The cost of a run, for statistics.

@@ -160,6 +160,13 @@ impl ShareVec {
         kernels::add_assign(&mut self.m, &y.m);
     }
 
+    /// [x] += [y[offset .. offset + len(x)]], without copying the range out of `y`.
+    pub fn add_range(&mut self, y: &ShareVec, offset: usize) {
+        let n = self.len();
+        kernels::add_assign(&mut self.v, &y.v[offset..offset + n]);
+        kernels::add_assign(&mut self.m, &y.m[offset..offset + n]);
+    }
+
     /// [x] − [y].
     pub fn sub(&self, y: &ShareVec) -> ShareVec {
         let mut out = self.clone();

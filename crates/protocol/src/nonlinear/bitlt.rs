@@ -216,29 +216,29 @@ impl<P: Preprocessing> Engine<P> {
         let mut nodes = leaves(&ctx, c, bits, q, true);
         while nodes.len() > 1 {
             let pairs = nodes.len() / 2;
-            let mut xs = ShareVec::with_capacity(2 * pairs * n);
-            let mut ys = ShareVec::with_capacity(2 * pairs * n);
             // Products: eq_hi·lt_lo for every pair, then eq_hi·eq_lo for pairs other than the lowest.
-            for i in 0..pairs {
-                let eq_hi = nodes[2 * i + 1].eq.as_ref().expect("eq kept above index 0");
-                xs.extend(eq_hi);
-                ys.extend(&nodes[2 * i].lt);
-            }
-            for i in 1..pairs {
-                xs.extend(nodes[2 * i + 1].eq.as_ref().expect("eq kept above index 0"));
-                ys.extend(nodes[2 * i].eq.as_ref().expect("eq kept above index 0"));
-            }
-            let prod = self.mul_inner(&xs, &ys)?;
-            let mut next = Vec::with_capacity(nodes.len().div_ceil(2));
-            for i in 0..pairs {
-                let mut lt = nodes[2 * i + 1].lt.clone();
-                lt.add_assign(&prod.slice(i * n..(i + 1) * n));
+            let prod = {
+                let mut xs: Vec<&ShareVec> = Vec::with_capacity(2 * pairs);
+                let mut ys: Vec<&ShareVec> = Vec::with_capacity(2 * pairs);
+                for i in 0..pairs {
+                    xs.push(nodes[2 * i + 1].eq.as_ref().expect("eq kept above index 0"));
+                    ys.push(&nodes[2 * i].lt);
+                }
+                for i in 1..pairs {
+                    xs.push(nodes[2 * i + 1].eq.as_ref().expect("eq kept above index 0"));
+                    ys.push(nodes[2 * i].eq.as_ref().expect("eq kept above index 0"));
+                }
+                self.mul_parts(&xs, &ys)?
+            };
+            let odd = (nodes.len() % 2 == 1).then(|| nodes.pop().expect("odd node"));
+            let mut next = Vec::with_capacity(pairs + 1);
+            for (i, pair) in nodes.chunks_exact_mut(2).enumerate() {
+                let mut lt = std::mem::take(&mut pair[1].lt);
+                lt.add_range(&prod, i * n);
                 let eq = (i > 0).then(|| prod.slice((pairs + i - 1) * n..(pairs + i) * n));
                 next.push(Node { lt, eq });
             }
-            if nodes.len() % 2 == 1 {
-                next.push(nodes.pop().expect("odd node"));
-            }
+            next.extend(odd);
             nodes = next;
         }
         Ok(nodes
@@ -263,13 +263,9 @@ impl<P: Preprocessing> Engine<P> {
             .collect();
         while level.len() > 1 {
             let pairs = level.len() / 2;
-            let mut xs = ShareVec::with_capacity(pairs * n);
-            let mut ys = ShareVec::with_capacity(pairs * n);
-            for i in 0..pairs {
-                xs.extend(&level[2 * i]);
-                ys.extend(&level[2 * i + 1]);
-            }
-            let prod = self.mul_inner(&xs, &ys)?;
+            let xs: Vec<&ShareVec> = (0..pairs).map(|i| &level[2 * i]).collect();
+            let ys: Vec<&ShareVec> = (0..pairs).map(|i| &level[2 * i + 1]).collect();
+            let prod = self.mul_parts(&xs, &ys)?;
             let mut next: Vec<ShareVec> =
                 (0..pairs).map(|i| prod.slice(i * n..(i + 1) * n)).collect();
             if level.len() % 2 == 1 {
