@@ -1,0 +1,122 @@
+//! The program corpus: every `corpus/NAME.mpc` runs for N = 2 and N = 3 parties over in-process
+//! channels with the insecure dealer, and party 0's output (followed by the reconstructed socket
+//! writes, one line each) must equal `NAME.out` (or `NAME.outN` when the output depends on N).
+//!
+//! Optional files: `NAME.in0`, `NAME.in1`, ... (private inputs, MP-SPDZ text format),
+//! `NAME.pub` (public input), `NAME.sock` (socket input, see `vm::sockets`), `NAME.args`
+//! (compile-time arguments, whitespace-separated), `NAME.err` (a run that must fail: the text
+//! the root-cause error must contain; the output must still match `NAME.out` if present).
+//!
+//! `CORPUS_FILTER=substring` runs only matching programs; `CORPUS_SHOW=1` prints every output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use vm::runner::{root_cause, run_local_insecure, PartySetup};
+use vm::{reconstruct_writes, SocketScript, VmConfig};
+
+fn read_opt(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p).ok()
+}
+
+fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
+    let stem = mpc.with_extension("");
+    let with = |ext: &str| PathBuf::from(format!("{}.{ext}", stem.display()));
+    let src = read_opt(mpc).ok_or("unreadable source")?;
+    let name = mpc.file_name().unwrap().to_string_lossy().to_string();
+    let args: Vec<String> = read_opt(&with("args"))
+        .map(|a| a.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let prog = lang::compile(&src, &name, &args, &lang::CompileOptions::default())
+        .map_err(|e| format!("compile error:\n{e}"))?;
+    let script = match read_opt(&with("sock")) {
+        Some(s) => Some(SocketScript::parse(&s)?),
+        None => None,
+    };
+    let public = read_opt(&with("pub")).unwrap_or_default();
+    let setups = (0..n)
+        .map(|p| PartySetup {
+            private_input: read_opt(&with(&format!("in{p}"))).unwrap_or_default(),
+            public_input: public.clone(),
+            sockets: script.clone(),
+            echo: false,
+        })
+        .collect();
+    let results = run_local_insecure(
+        &prog.bytecode,
+        setups,
+        &VmConfig::default(),
+        common::net_config(),
+    );
+    let expected_err = read_opt(&with("err"));
+    let expected_out = read_opt(&with(&format!("out{n}"))).or_else(|| read_opt(&with("out")));
+    let got = match (root_cause(&results), expected_err) {
+        (None, None) => {
+            let outs: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+            let writes: Vec<_> = outs.iter().map(|o| o.socket_writes.clone()).collect();
+            let mut text = outs[0].output.clone();
+            for line in reconstruct_writes(&writes, None)? {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        }
+        (Some((p, e)), None) => return Err(format!("party {p} failed: {e}")),
+        (None, Some(want)) => return Err(format!("expected an error containing {want:?}")),
+        (Some((_, e)), Some(want)) => {
+            let want = want.trim();
+            if !e.to_string().contains(want) {
+                return Err(format!("error {e:?} does not contain {want:?}"));
+            }
+            // Party 0's output before the error, if it got that far.
+            match &results[0] {
+                Ok(o) => o.output.clone(),
+                Err(_) => match expected_out {
+                    Some(_) => return Ok(()),
+                    None => return Ok(()),
+                },
+            }
+        }
+    };
+    if std::env::var_os("CORPUS_SHOW").is_some() {
+        println!("=== {name} N={n}\n{got}");
+    }
+    match expected_out {
+        Some(want) if want == got => Ok(()),
+        Some(want) => Err(format!(
+            "output differs.\n--- expected\n{want}--- got\n{got}"
+        )),
+        None => Err(format!("no .out file; the output was:\n{got}")),
+    }
+}
+
+#[test]
+fn corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let filter = std::env::var("CORPUS_FILTER").unwrap_or_default();
+    let mut programs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpus directory")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mpc"))
+        .filter(|p| p.to_string_lossy().contains(&filter))
+        .collect();
+    programs.sort();
+    let mut failures = Vec::new();
+    for p in &programs {
+        for n in [2, 3] {
+            if let Err(e) = run_one(p, n) {
+                failures.push(format!(
+                    "{} (N = {n}): {e}",
+                    p.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "corpus: {} programs, {} runs failed",
+        programs.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
