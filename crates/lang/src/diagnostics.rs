@@ -307,8 +307,30 @@ impl<'a> SourceMap<'a> {
                 .chars()
                 .count();
             out.location = Some(loc);
-            out.source_line = Some(text.to_string());
-            out.caret = Some((col, width.max(1)));
+            // Show a window of long lines around the caret.
+            const WINDOW: usize = 120;
+            let chars: Vec<char> = text.chars().collect();
+            if chars.len() > WINDOW {
+                let from = col
+                    .saturating_sub(40)
+                    .min(chars.len().saturating_sub(WINDOW));
+                let to = (from + WINDOW).min(chars.len());
+                let mut shown: String = chars[from..to].iter().collect();
+                let mut c = col - from;
+                if from > 0 {
+                    shown = format!("...{shown}");
+                    c += 3;
+                }
+                if to < chars.len() {
+                    shown.push_str("...");
+                }
+                let w = width.min(to.saturating_sub(col)).max(1);
+                out.source_line = Some(shown);
+                out.caret = Some((c, w));
+            } else {
+                out.source_line = Some(text.to_string());
+                out.caret = Some((col, width.max(1)));
+            }
         }
         out
     }

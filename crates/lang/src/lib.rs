@@ -97,6 +97,7 @@ const COMPILER_STACK: usize = 256 << 20;
 
 /// Compiles `.mpc` source. `file_name` is used in error messages and for `program.name`;
 /// `args` become `program.args[1..]`.
+#[allow(clippy::result_large_err)]
 pub fn compile(
     source: &str,
     file_name: &str,
@@ -135,9 +136,11 @@ pub fn compile(
         std::thread::Builder::new()
             .name("lang-compile".into())
             .stack_size(COMPILER_STACK)
-            .spawn_scoped(s, || {
-                compile_on_this_thread(source, file_name, args, options)
-            })
+            .spawn_scoped(
+                s,
+                #[allow(clippy::result_large_err)]
+                || compile_on_this_thread(source, file_name, args, options),
+            )
             .map(|h| h.join())
     });
     match result {
@@ -178,6 +181,7 @@ fn too_deep(src: &str) -> Option<usize> {
     None
 }
 
+#[allow(clippy::result_large_err)]
 fn compile_on_this_thread(
     source: &str,
     file_name: &str,
@@ -221,6 +225,7 @@ fn compile_on_this_thread(
     let mut it = eval::Interp::new(source, file_name, tracker, builder, prog);
     let run = it.run_module(module);
     let run = run.map_err(|e| it.fix_budget(e));
+    it.break_cycles();
     if let Err(e) = run {
         return Err(smap.render(e));
     }

@@ -1154,6 +1154,16 @@ pub enum RetShape<'a> {
 }
 
 fn arg_key(v: &Value) -> String {
+    let mut budget = 100_000u32;
+    arg_key_depth(v, 0, &mut budget)
+}
+
+fn arg_key_depth(v: &Value, depth: u32, budget: &mut u32) -> String {
+    *budget = budget.saturating_sub(1);
+    if depth > 50 || *budget == 0 {
+        return format!("id{}", ops::identity(v).unwrap_or(0));
+    }
+    let arg_key = |x: &Value| arg_key_depth(x, depth + 1, budget);
     match v {
         Value::Rt(r) => format!("{}:{}", r.ty.name(), r.n),
         Value::Array(a) => format!(

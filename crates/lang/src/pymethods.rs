@@ -37,6 +37,7 @@ pub fn call<'a>(
         Value::Str(s) => str_method(it, &s.0, name, a),
         Value::List(l) => {
             let l = l.clone();
+            it.track_list(&l);
             match name {
                 "append" => {
                     a.done(1, "append")?;
@@ -142,6 +143,7 @@ pub fn call<'a>(
         },
         Value::Dict(d) => {
             let d = d.clone();
+            it.track_dict(&d);
             match name {
                 "keys" => Ok(Value::list(
                     d.m.borrow().values().map(|(k, _)| k.clone()).collect(),
@@ -225,6 +227,7 @@ pub fn call<'a>(
         }
         Value::Set(d) => {
             let d = d.clone();
+            it.track_dict(&d);
             match name {
                 "add" => {
                     let x = a.req(0, "elem", "add")?;

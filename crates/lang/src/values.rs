@@ -108,6 +108,8 @@ impl Drop for StrObj {
 pub struct ListObj<'a> {
     pub v: RefCell<Vec<Value<'a>>>,
     charged: Cell<usize>,
+    /// Registered with the evaluator's cycle breaker.
+    pub tracked: Cell<bool>,
 }
 
 impl<'a> ListObj<'a> {
@@ -117,6 +119,7 @@ impl<'a> ListObj<'a> {
         Rc::new(ListObj {
             v: RefCell::new(v),
             charged: Cell::new(c),
+            tracked: Cell::new(false),
         })
     }
     pub fn sync(&self) {
@@ -139,6 +142,7 @@ impl<'a> ListObj<'a> {
 impl Drop for ListObj<'_> {
     fn drop(&mut self) {
         mem_sub(self.charged.get());
+        drop_values(std::mem::take(self.v.get_mut()));
     }
 }
 
@@ -154,6 +158,7 @@ impl<'a> TupleObj<'a> {
 impl Drop for TupleObj<'_> {
     fn drop(&mut self) {
         mem_sub(self.0.len() * SLOT_BYTES + 32);
+        drop_values(std::mem::take(&mut self.0));
     }
 }
 
@@ -173,6 +178,8 @@ pub enum HKey {
 pub struct DictObj<'a> {
     pub m: RefCell<IndexMap<HKey, (Value<'a>, Value<'a>)>>,
     charged: Cell<usize>,
+    /// Registered with the evaluator's cycle breaker.
+    pub tracked: Cell<bool>,
 }
 
 impl<'a> DictObj<'a> {
@@ -182,6 +189,7 @@ impl<'a> DictObj<'a> {
         Rc::new(DictObj {
             m: RefCell::new(m),
             charged: Cell::new(c),
+            tracked: Cell::new(false),
         })
     }
     pub fn sync(&self) {
@@ -201,6 +209,64 @@ impl<'a> DictObj<'a> {
 impl Drop for DictObj<'_> {
     fn drop(&mut self) {
         mem_sub(self.charged.get());
+        let m = std::mem::take(self.m.get_mut());
+        drop_values(m.into_values().flat_map(|(k, v)| [k, v]).collect());
+    }
+}
+
+/// Drops values without recursion, so that deeply nested structures (a list nested a
+/// million levels deep, a long linked list of instances or closures) cannot overflow the
+/// stack: uniquely owned children are moved onto an explicit work list.
+pub fn drop_values(items: Vec<Value<'_>>) {
+    let mut stack = items;
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::List(rc) => {
+                if let Ok(obj) = Rc::try_unwrap(rc) {
+                    let mut obj = obj;
+                    stack.append(obj.v.get_mut());
+                }
+            }
+            Value::Tuple(rc) => {
+                if let Ok(obj) = Rc::try_unwrap(rc) {
+                    let mut obj = obj;
+                    stack.append(&mut obj.0);
+                }
+            }
+            Value::Dict(rc) | Value::Set(rc) => {
+                if let Ok(obj) = Rc::try_unwrap(rc) {
+                    let mut obj = obj;
+                    let m = std::mem::take(obj.m.get_mut());
+                    stack.extend(m.into_values().flat_map(|(k, v)| [k, v]));
+                }
+            }
+            Value::Instance(rc) => {
+                if let Ok(obj) = Rc::try_unwrap(rc) {
+                    let mut obj = obj;
+                    stack.extend(std::mem::take(obj.attrs.get_mut()).into_values());
+                }
+            }
+            Value::Bound(rc) => {
+                if let Ok((a, b)) = Rc::try_unwrap(rc) {
+                    stack.push(a);
+                    stack.push(b);
+                }
+            }
+            Value::Func(rc) => {
+                if let Ok(f) = Rc::try_unwrap(rc) {
+                    if let Ok(scope) = Rc::try_unwrap(f.env) {
+                        let mut scope = scope;
+                        stack.extend(std::mem::take(scope.vars.get_mut()).into_values());
+                    }
+                    for p in f.params.into_iter().chain(f.kwonly) {
+                        if let Some(d) = p.default {
+                            stack.push(d);
+                        }
+                    }
+                }
+            }
+            other => drop(other),
+        }
     }
 }
 
@@ -411,10 +477,13 @@ pub struct Scope<'a> {
 
 impl Drop for Scope<'_> {
     fn drop(&mut self) {
-        // Break reference cycles between a scope and the closures stored in it.
-        if let Ok(mut v) = self.vars.try_borrow_mut() {
-            v.clear();
-        }
+        drop_values(std::mem::take(self.vars.get_mut()).into_values().collect());
+    }
+}
+
+impl Drop for Instance<'_> {
+    fn drop(&mut self) {
+        drop_values(std::mem::take(self.attrs.get_mut()).into_values().collect());
     }
 }
 
@@ -460,6 +529,7 @@ pub enum Partial<'a> {
 // The value type
 
 #[derive(Clone)]
+#[allow(clippy::enum_variant_names)]
 pub enum Value<'a> {
     None,
     Bool(bool),

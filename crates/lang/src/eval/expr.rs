@@ -349,6 +349,7 @@ impl<'a> Interp<'a> {
             info: None,
             kind: ScopeKind::Function,
         });
+        self.track_scope(&scope);
         // The first iterable is evaluated in the enclosing scope.
         let first = self.eval(&gens[0].iter, env)?;
         self.comp_level(gens, 0, Some(first), &scope, body)
@@ -847,6 +848,11 @@ impl<'a> Interp<'a> {
     }
 
     pub fn set_item(&mut self, obj: &Value<'a>, idx: Value<'a>, v: Value<'a>) -> Result<()> {
+        match obj {
+            Value::List(l) => self.track_list(l),
+            Value::Dict(d) => self.track_dict(d),
+            _ => {}
+        }
         match obj {
             Value::List(l) => {
                 if let Value::Slice(s) = &idx {

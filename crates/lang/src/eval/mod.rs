@@ -20,6 +20,7 @@ use crate::budgets::{BudgetKind, Tracker};
 use crate::bytecode::Label;
 use crate::diagnostics::{type_err, Error, ErrorKind, Result};
 use crate::emit::Builder;
+use crate::values::drop_values;
 use crate::values::*;
 
 /// How a block of statements ended.
@@ -90,6 +91,13 @@ pub struct Interp<'a> {
     /// Nesting of run-time blocks being compiled (for diagnostics).
     pub rt_block_depth: u32,
     fninfo_cache: HashMap<usize, Rc<FnInfo>>,
+    /// Objects that may be part of reference cycles, cleared when compilation ends so that
+    /// nothing a program builds outlives its compilation.
+    cycle_scopes: Vec<std::rc::Weak<Scope<'a>>>,
+    cycle_instances: Vec<std::rc::Weak<Instance<'a>>>,
+    cycle_lists: Vec<std::rc::Weak<ListObj<'a>>>,
+    cycle_dicts: Vec<std::rc::Weak<DictObj<'a>>>,
+    pub cycle_classes: Vec<std::rc::Weak<Class<'a>>>,
 }
 
 impl<'a> Interp<'a> {
@@ -134,6 +142,11 @@ impl<'a> Interp<'a> {
             block_depth: 0,
             rt_block_depth: 0,
             fninfo_cache: HashMap::new(),
+            cycle_scopes: Vec::new(),
+            cycle_instances: Vec::new(),
+            cycle_lists: Vec::new(),
+            cycle_dicts: Vec::new(),
+            cycle_classes: Vec::new(),
         };
         crate::builtins::install(&mut it);
         it
@@ -161,6 +174,63 @@ impl<'a> Interp<'a> {
             );
         }
         Ok(())
+    }
+
+    pub fn track_scope(&mut self, s: &Rc<Scope<'a>>) {
+        self.cycle_scopes.push(Rc::downgrade(s));
+    }
+    pub fn track_instance(&mut self, i: &Rc<Instance<'a>>) {
+        self.cycle_instances.push(Rc::downgrade(i));
+    }
+    /// Registers a list being mutated (once per list).
+    pub fn track_list(&mut self, l: &Rc<ListObj<'a>>) {
+        if !l.tracked.replace(true) {
+            self.cycle_lists.push(Rc::downgrade(l));
+        }
+    }
+    pub fn track_dict(&mut self, d: &Rc<DictObj<'a>>) {
+        if !d.tracked.replace(true) {
+            self.cycle_dicts.push(Rc::downgrade(d));
+        }
+    }
+
+    /// Clears every object that could be part of a reference cycle (scopes, instances,
+    /// mutated containers): run when compilation ends.
+    pub fn break_cycles(&mut self) {
+        let globals = std::mem::take(&mut *self.globals.vars.borrow_mut());
+        drop_values(globals.into_values().collect());
+        for s in std::mem::take(&mut self.cycle_scopes) {
+            if let Some(s) = s.upgrade() {
+                let vars = std::mem::take(&mut *s.vars.borrow_mut());
+                drop_values(vars.into_values().collect());
+            }
+        }
+        for i in std::mem::take(&mut self.cycle_instances) {
+            if let Some(i) = i.upgrade() {
+                let attrs = std::mem::take(&mut *i.attrs.borrow_mut());
+                drop_values(attrs.into_values().collect());
+            }
+        }
+        for l in std::mem::take(&mut self.cycle_lists) {
+            if let Some(l) = l.upgrade() {
+                let v = std::mem::take(&mut *l.v.borrow_mut());
+                drop_values(v);
+            }
+        }
+        for d in std::mem::take(&mut self.cycle_dicts) {
+            if let Some(d) = d.upgrade() {
+                let m = std::mem::take(&mut *d.m.borrow_mut());
+                drop_values(m.into_values().flat_map(|(k, v)| [k, v]).collect());
+            }
+        }
+        for c in std::mem::take(&mut self.cycle_classes) {
+            if let Some(c) = c.upgrade() {
+                let attrs = std::mem::take(&mut *c.attrs.borrow_mut());
+                drop_values(attrs.into_values().collect());
+            }
+        }
+        self.builtins.clear();
+        self.tapes.clear();
     }
 
     /// "file:line:col" of the expression being compiled, as a string-table entry.
@@ -279,6 +349,7 @@ impl<'a> Interp<'a> {
             info: Some(func.info.clone()),
             kind: ScopeKind::Function,
         });
+        self.track_scope(&scope);
         self.bind_args(func, args, &scope)?;
         match &func.body {
             Body::Expr(e) => self.eval(e, &scope),
@@ -382,16 +453,19 @@ impl<'a> Interp<'a> {
                 class,
                 attrs: Default::default(),
             });
+            self.track_instance(&inst);
             inst.attrs
                 .borrow_mut()
                 .insert(Rc::from("args"), Value::str(msg));
             let _ = exc;
             return Ok(Value::Instance(inst));
         }
-        let inst = Value::Instance(Rc::new(Instance {
+        let inst_rc = Rc::new(Instance {
             class: class.clone(),
             attrs: Default::default(),
-        }));
+        });
+        self.track_instance(&inst_rc);
+        let inst = Value::Instance(inst_rc);
         if let Some(init) = class.lookup("__init__") {
             let mut a = args;
             a.pos.insert(0, inst.clone());

@@ -364,7 +364,17 @@ fn repeat_count(n: &Value, unit_bytes: usize) -> Result<usize> {
 
 /// Python `==` on compile-time values (run-time values compare by identity).
 pub fn py_eq<'a>(a: &Value<'a>, b: &Value<'a>) -> bool {
+    work_reset();
+    py_eq_depth(a, b, 0)
+}
+
+fn py_eq_depth<'a>(a: &Value<'a>, b: &Value<'a>, depth: u32) -> bool {
     use Value as V;
+    if depth > 200 || work_exhausted() {
+        // Cyclic or absurdly deep structures: fall back to identity.
+        return py_is(a, b);
+    }
+    let py_eq = |x: &Value<'a>, y: &Value<'a>| py_eq_depth(x, y, depth + 1);
     match (a, b) {
         (V::None, V::None) => true,
         (V::Str(x), V::Str(y)) => x.0 == y.0,
@@ -559,7 +569,37 @@ pub fn py_str(v: &Value) -> String {
     }
 }
 
+thread_local! {
+    /// Work done by one top-level structural operation (repr, ==): cyclic structures with
+    /// fan-out would otherwise take exponential time.
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Most nodes one repr/== visits before giving up on the rest.
+const MAX_WORK: u64 = 200_000;
+
+fn work_exhausted() -> bool {
+    WORK.with(|w| {
+        let n = w.get() + 1;
+        w.set(n);
+        n > MAX_WORK
+    })
+}
+
+fn work_reset() {
+    WORK.with(|w| w.set(0));
+}
+
 pub fn py_repr(v: &Value) -> String {
+    work_reset();
+    repr_depth(v, 0)
+}
+
+fn repr_depth(v: &Value, depth: u32) -> String {
+    if depth > 100 || work_exhausted() {
+        return "...".into();
+    }
+    let py_repr = |x: &Value| repr_depth(x, depth + 1);
     match v {
         Value::None => "None".into(),
         Value::Bool(true) => "True".into(),

@@ -59,11 +59,7 @@ fn stmt(s: &ast::Stmt, info: &mut FnInfo) {
         }
         S::Assign(a) => a.targets.iter().for_each(|t| target(t, info)),
         S::AugAssign(a) => target(&a.target, info),
-        S::AnnAssign(a) => {
-            if a.value.is_some() {
-                target(&a.target, info)
-            }
-        }
+        S::AnnAssign(a) if a.value.is_some() => target(&a.target, info),
         S::For(f) => {
             target(&f.target, info);
             stmts(&f.body, info);

@@ -376,6 +376,7 @@ impl<'a> Interp<'a> {
                 let rhs = self.eval(&a.value, env)?;
                 // Lists extend in place.
                 if let (Value::List(l), ruff_python_ast::Operator::Add) = (&cur, a.op) {
+                    self.track_list(l);
                     let items: Vec<Value<'a>> = self.iterate(&rhs)?.collect::<Result<_>>()?;
                     l.v.borrow_mut().extend(items);
                     l.sync();
@@ -474,13 +475,7 @@ impl<'a> Interp<'a> {
         &mut self,
         p: &'a ast::Parameters,
         env: &Rc<Scope<'a>>,
-    ) -> Result<(
-        usize,
-        Vec<Param<'a>>,
-        Option<Name>,
-        Vec<Param<'a>>,
-        Option<Name>,
-    )> {
+    ) -> Result<ParamSpec<'a>> {
         let mut params = Vec::new();
         for a in p.posonlyargs.iter().chain(&p.args) {
             let default = match &a.default {
@@ -605,6 +600,7 @@ impl<'a> Interp<'a> {
             info: None,
             kind: ScopeKind::Class,
         });
+        self.track_scope(&scope);
         self.exec_block(&c.body, &scope)?;
         let attrs: indexmap::IndexMap<Name, Value<'a>> = {
             let mut v: Vec<(Name, Value<'a>)> = scope.vars.borrow_mut().drain().collect();
@@ -612,11 +608,13 @@ impl<'a> Interp<'a> {
             v.sort_by(|a, b| a.0.cmp(&b.0));
             v.into_iter().collect()
         };
-        let mut v = Value::Class(Rc::new(Class {
+        let class = Rc::new(Class {
             name: Rc::from(c.name.id.as_str()),
             bases,
             attrs: std::cell::RefCell::new(attrs),
-        }));
+        });
+        self.cycle_classes.push(Rc::downgrade(&class));
+        let mut v = Value::Class(class);
         for d in c.decorator_list.iter().rev() {
             let dv = self.eval(&d.expression, env)?;
             v = self.call(&dv, Args::new(vec![v]), d.range)?;
@@ -625,6 +623,15 @@ impl<'a> Interp<'a> {
         Ok(())
     }
 }
+
+/// (positional-only count, parameters, *args name, keyword-only parameters, **kwargs name)
+type ParamSpec<'a> = (
+    usize,
+    Vec<Param<'a>>,
+    Option<Name>,
+    Vec<Param<'a>>,
+    Option<Name>,
+);
 
 fn import_error(name: &str) -> Error {
     Error::new(ErrorKind::Unsupported, format!("cannot import '{name}'")).with_advice(
@@ -644,8 +651,7 @@ fn exception_matches(tv: &Value, e: &Error) -> bool {
             match super::class_exception_kind(c) {
                 Some(k) => {
                     k == e.kind
-                        && (super::exception_kind(name).is_some()
-                            || e.message.starts_with(&format!("{name}")))
+                        && (super::exception_kind(name).is_some() || e.message.starts_with(name))
                 }
                 None => false,
             }

@@ -188,9 +188,7 @@ pub fn binop<'a>(it: &mut Interp<'a>, a: Num, op: Operator, b: Num) -> Result<Va
             // Division by a compile-time constant: multiply by its reciprocal.
             match b {
                 Num::Int(0) => return Err(crate::eval::ops::zero_div("fixed-point division")),
-                Num::Float(d) if d == 0.0 => {
-                    return Err(crate::eval::ops::zero_div("fixed-point division"))
-                }
+                Num::Float(0.0) => return Err(crate::eval::ops::zero_div("fixed-point division")),
                 Num::Int(c) if !secret && matches!(a, Num::Rt(_)) => {
                     // Clear / constant: exact integer division of v.
                     let x = as_fix(it, a, ty, n)?;

@@ -3,6 +3,7 @@
 
 use lang::{CompileError, CompileOptions, CompiledProgram};
 
+#[allow(clippy::result_large_err)]
 pub fn compile_with(src: &str, opts: &CompileOptions) -> Result<CompiledProgram, CompileError> {
     lang::compile(src, "test.mpc", &[], opts)
 }
