@@ -551,7 +551,13 @@ impl SecretError {
 pub trait SecretStore: Send + Sync {
     /// Stores a new secret. Fails with [`SecretError::SecretExists`] if the id is taken, and on
     /// any invalid tag or owner, without storing anything.
-    fn create(&self, secret: NewSecret) -> Result<SecretMeta, SecretError>;
+    fn create(&self, secret: NewSecret) -> Result<SecretMeta, SecretError> {
+        let mut v = self.create_many(vec![secret])?;
+        Ok(v.pop().expect("one secret in, one out"))
+    }
+    /// Stores several new secrets in one transaction: all or none (e.g. the outputs of a game, so
+    /// that a failed game leaves no partial output behind). Ids must be new and distinct.
+    fn create_many(&self, secrets: Vec<NewSecret>) -> Result<Vec<SecretMeta>, SecretError>;
     /// The secret with its shares.
     fn get(&self, id: SecretId) -> Result<Secret, SecretError>;
     /// Several secrets from one snapshot, in the order asked; fails on the first unknown id.

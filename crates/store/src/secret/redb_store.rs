@@ -309,50 +309,61 @@ impl RedbSecretStore {
 }
 
 impl SecretStore for RedbSecretStore {
-    fn create(&self, secret: NewSecret) -> Result<SecretMeta, SecretError> {
-        let NewSecret {
-            id,
-            owner,
-            shares,
-            tags,
-            created_at_ms,
-        } = secret;
-        validate_owner(&owner)?;
-        let tags = validate_tags(&tags)?;
-        if shares.is_empty() {
-            return Err(SecretError::EmptySecret { id });
+    fn create_many(&self, secrets: Vec<NewSecret>) -> Result<Vec<SecretMeta>, SecretError> {
+        let now = kv::now_ms();
+        let mut prepared = Vec::with_capacity(secrets.len());
+        for secret in secrets {
+            let NewSecret {
+                id,
+                owner,
+                shares,
+                tags,
+                created_at_ms,
+            } = secret;
+            validate_owner(&owner)?;
+            let tags = validate_tags(&tags)?;
+            if shares.is_empty() {
+                return Err(SecretError::EmptySecret { id });
+            }
+            let created_ms = created_at_ms.unwrap_or(now);
+            let rec = Record {
+                owner,
+                created_ms,
+                len: shares.len() as u64,
+                tags,
+            };
+            prepared.push((id, rec, shares.to_bytes()));
         }
-        let created_ms = created_at_ms.unwrap_or_else(kv::now_ms);
-        let rec = Record {
-            owner,
-            created_ms,
-            len: shares.len() as u64,
-            tags,
-        };
-        let bytes = shares.to_bytes();
-        let order = order_key(created_ms, id);
-        let key = id.to_key();
         let w = kv::begin_write(&self.db)?;
         {
             let mut secrets = w.open_table(SECRETS)?;
-            if secrets.get(key.as_slice())?.is_some() {
-                return Err(SecretError::SecretExists { id });
-            }
-            secrets.insert(key.as_slice(), encode_record(&rec)?.as_slice())?;
-            w.open_table(SHARES)?
-                .insert(key.as_slice(), bytes.as_slice())?;
-            w.open_table(ORDER)?.insert(order.as_slice(), ())?;
+            let mut shares = w.open_table(SHARES)?;
+            let mut order = w.open_table(ORDER)?;
             let mut index = w.open_table(TAG_INDEX)?;
-            for t in reserved_tags(&rec.owner, created_ms)
-                .iter()
-                .chain(rec.tags.iter())
-            {
-                index.insert(index_key(t, &order).as_slice(), ())?;
+            for (id, rec, bytes) in &prepared {
+                let key = id.to_key();
+                if secrets.get(key.as_slice())?.is_some() {
+                    // Dropping `w` uncommitted aborts: nothing of this batch is stored.
+                    return Err(SecretError::SecretExists { id: *id });
+                }
+                secrets.insert(key.as_slice(), encode_record(rec)?.as_slice())?;
+                shares.insert(key.as_slice(), bytes.as_slice())?;
+                let ok = order_key(rec.created_ms, *id);
+                order.insert(ok.as_slice(), ())?;
+                for t in reserved_tags(&rec.owner, rec.created_ms)
+                    .iter()
+                    .chain(rec.tags.iter())
+                {
+                    index.insert(index_key(t, &ok).as_slice(), ())?;
+                }
             }
         }
         w.commit()?;
-        tracing::debug!(secret = %id, values = rec.len, "secret created");
-        Ok(meta_of(id, rec))
+        tracing::debug!(secrets = prepared.len(), "secrets created");
+        Ok(prepared
+            .into_iter()
+            .map(|(id, rec, _)| meta_of(id, rec))
+            .collect())
     }
 
     fn get(&self, id: SecretId) -> Result<Secret, SecretError> {
