@@ -5,8 +5,10 @@
 //! `compile` and the client commands.
 
 mod bench;
+mod compile;
 mod demo;
 mod local;
+mod run;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +37,12 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the engine benchmarks and write docs/BENCHMARKS.md.
     Bench(bench::BenchArgs),
+    /// Compile a .mpc program and run it across N local parties (needs --insecure-dealer),
+    /// printing party 0's output.
+    Run(run::RunArgs),
+    /// Compile a .mpc program and print its instruction count and the preprocessing it needs;
+    /// --asm prints the bytecode.
+    Compile(compile::CompileArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -60,5 +68,7 @@ fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Compile(args) => compile::run(args),
     }
 }

@@ -32,6 +32,7 @@
 //! **API Boundary:** the VM never logs shares, MACs or private inputs; errors name sites and
 //! positions, not values.
 
+pub mod cost;
 pub mod error;
 pub mod format;
 pub mod host;

@@ -1,0 +1,209 @@
+//! `ephemeral run prog.mpc -N 3 --insecure-dealer [--input-file P=FILE]... [--socket-input FILE]
+//! [--stats] [-- args]`: compile a program and run it across N local parties, printing party 0's
+//! output as MP-SPDZ's `Scripts/mascot.sh` does, in one command.
+//!
+//! Preprocessing comes from the INSECURE dealer (the only generator until MASCOT lands), so the
+//! command requires `--insecure-dealer` and says so on every run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use protocol::prep::InsecureDealer;
+use vm::runner::{root_cause, run_party_insecure, PartyOutcome, PartySetup};
+use vm::{SocketScript, VmConfig};
+
+use crate::local::{self, Transport};
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The program, in MP-SPDZ's Python dialect.
+    program: PathBuf,
+    /// Number of parties.
+    #[arg(short = 'N', long = "parties", default_value_t = 2)]
+    parties: usize,
+    /// A party's private input file, as PARTY=FILE (MP-SPDZ's text format: whitespace-separated
+    /// numbers, decimals for sfix). Repeat for several parties.
+    #[arg(long = "input-file", value_name = "PARTY=FILE")]
+    input_files: Vec<String>,
+    /// The public input file (`public_input()`), read by every party.
+    #[arg(long, value_name = "FILE")]
+    public_input: Option<PathBuf>,
+    /// Values the clients send through sockets, one message per line (see `vm::sockets` for the
+    /// format; `3 4` is a message of two secret integers). The secret values are secret-shared
+    /// by party 0 before the program starts, and each party reads its own shares.
+    #[arg(long, value_name = "FILE")]
+    socket_input: Option<PathBuf>,
+    /// Use the INSECURE dealer for preprocessing (every party can derive every tuple and the MAC
+    /// key). It is the only preprocessing available until the MASCOT offline phase lands, so
+    /// `run` requires it.
+    #[arg(long)]
+    insecure_dealer: bool,
+    /// Print, per party, the online time, rounds, bytes sent and tuples consumed (and, apart,
+    /// the time the dealer spent making tuples).
+    #[arg(long)]
+    stats: bool,
+    /// Also show the other parties' output (prefixed with the party), e.g. of `print_ln_to`.
+    #[arg(long)]
+    all_output: bool,
+    /// How the local parties are connected.
+    #[arg(long, value_enum, default_value_t = Transport::Channels)]
+    transport: Transport,
+    /// Compile-time arguments (`program.args[1:]`), after `--`.
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+fn input_files(specs: &[String], n: usize) -> anyhow::Result<BTreeMap<usize, String>> {
+    let mut out = BTreeMap::new();
+    for s in specs {
+        let Some((p, file)) = s.split_once('=') else {
+            bail!("--input-file takes PARTY=FILE, got {s:?}");
+        };
+        let p: usize = p
+            .trim()
+            .parse()
+            .with_context(|| format!("--input-file {s:?}: the party must be a number"))?;
+        if p >= n {
+            bail!("--input-file {s:?}: there is no party {p} among {n} parties (0..{n})");
+        }
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading input file {file}"))?;
+        if out.insert(p, text).is_some() {
+            bail!("--input-file gives party {p} two input files");
+        }
+    }
+    Ok(out)
+}
+
+fn tuples(o: &PartyOutcome) -> String {
+    let t = &o.stats.tuples;
+    let masks: Vec<String> = t
+        .input_masks
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(p, c)| format!("{c} of party {p}"))
+        .collect();
+    format!(
+        "{} triples, {} squares, {} bits, {} inverses, input masks: {}",
+        t.triples,
+        t.squares,
+        t.bits,
+        t.inverses,
+        if masks.is_empty() {
+            "none".to_string()
+        } else {
+            masks.join(", ")
+        }
+    )
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let n = args.parties;
+    if n < 2 {
+        bail!("a computation needs at least 2 parties (got -N {n})");
+    }
+    if !args.insecure_dealer {
+        bail!(
+            "running a program needs preprocessing, and the only generator available yet is the \
+             INSECURE dealer (every party can derive every tuple and the MAC key). Re-run with \
+             --insecure-dealer to use it for this local run."
+        );
+    }
+    let prog = crate::compile::compile_file(&args.program, &args.args)?;
+    let inputs = input_files(&args.input_files, n)?;
+    let public = match &args.public_input {
+        Some(f) => std::fs::read_to_string(f)
+            .with_context(|| format!("reading public input {}", f.display()))?,
+        None => String::new(),
+    };
+    let script = match &args.socket_input {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("reading socket input {}", f.display()))?;
+            Some(SocketScript::parse(&text).map_err(anyhow::Error::msg)?)
+        }
+        None => None,
+    };
+    eprintln!(
+        "WARNING: using the INSECURE dealer for preprocessing: every party can derive every \
+         tuple and the MAC key. Local testing only."
+    );
+    let seed: [u8; 32] = {
+        let mut s = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut s);
+        s
+    };
+    let setups: Vec<PartySetup> = (0..n)
+        .map(|p| PartySetup {
+            private_input: inputs.get(&p).cloned().unwrap_or_default(),
+            public_input: public.clone(),
+            // Only party 0 needs the socket values (it secret-shares them); the others need the
+            // file's shape, which the values do not change.
+            sockets: script.clone(),
+            // Party 0's output streams as the program runs, as in MP-SPDZ.
+            echo: p == 0,
+        })
+        .collect();
+    let bytecode = std::sync::Arc::new(prog.bytecode.clone());
+    let config = VmConfig::default();
+    let nets = local::networks(n, args.transport, local::net_config())?;
+    let results = local::run_parties(nets, move |me, net| {
+        Ok(run_party_insecure(
+            net,
+            seed,
+            &bytecode,
+            setups[me].clone(),
+            &config,
+        ))
+    })?;
+    if let Some((p, e)) = root_cause(&results) {
+        let e = e.to_string();
+        if e.contains(&format!("party {p} ")) {
+            bail!("{e}");
+        }
+        bail!("{e} (reported by party {p})");
+    }
+    let outcomes: Vec<PartyOutcome> = results.into_iter().map(|r| r.expect("no error")).collect();
+    if args.all_output {
+        for (p, o) in outcomes.iter().enumerate().skip(1) {
+            for line in o.output.lines() {
+                println!("[party {p}] {line}");
+            }
+        }
+    }
+    if outcomes.iter().any(|o| !o.socket_writes.is_empty()) {
+        // The insecure dealer's MAC key lets us check the MACs the program wrote.
+        let alpha = InsecureDealer::new(0, n, seed).global_mac_key();
+        let writes: Vec<_> = outcomes.iter().map(|o| o.socket_writes.clone()).collect();
+        for line in vm::reconstruct_writes(&writes, Some(alpha)).map_err(anyhow::Error::msg)? {
+            println!("{line}");
+        }
+    }
+    if args.stats {
+        eprintln!("Statistics (online: run time minus the dealer's tuple generation):");
+        for (p, o) in outcomes.iter().enumerate() {
+            eprintln!(
+                "  party {p}: online {}, {} rounds, {} bytes sent, {} flushes, {} MAC checks; \
+                 {}; dealer time {}",
+                secs(o.online_time()),
+                o.stats.rounds,
+                o.stats.bytes_sent,
+                o.stats.flushes,
+                o.stats.mac_checks,
+                tuples(o),
+                secs(o.dealer_time),
+            );
+            for (id, t) in &o.stats.timers {
+                eprintln!("    timer {id}: {}", secs(*t));
+            }
+        }
+    }
+    Ok(())
+}
