@@ -111,6 +111,8 @@ pub struct Builder {
     mem: [u64; 3],
     pub instr_count: u64,
     pub max_instructions: u64,
+    /// Bytes of large instruction operands (gather indices, concatenations, ...).
+    pub operand_bytes: u64,
 }
 
 impl Builder {
@@ -124,6 +126,7 @@ impl Builder {
             mem: [0; 3],
             instr_count: 0,
             max_instructions,
+            operand_bytes: 0,
         }
     }
 
@@ -221,6 +224,16 @@ impl Builder {
                 String::new(),
             ));
         }
+        self.operand_bytes += match &i {
+            Instr::VecGather { indices, .. } => indices.len() as u64 * 4,
+            Instr::VecConcat { srcs, .. } => srcs.len() as u64 * 16,
+            Instr::BitDec { dsts, .. } => dsts.len() as u64 * 4,
+            Instr::Print { parts, .. } => parts.len() as u64 * 24,
+            Instr::SockRead { dsts, .. } => dsts.len() as u64 * 8,
+            Instr::SockWrite { srcs, .. } => srcs.len() as u64 * 8,
+            Instr::Call { args, rets, .. } => (args.len() + rets.len()) as u64 * 8,
+            _ => 0,
+        };
         let f = self.top();
         match f.multiplier() {
             (Some(m), _) => f.fixed.add_instr(&i, m),

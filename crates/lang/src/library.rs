@@ -146,7 +146,12 @@ pub fn call<'a>(
             })?;
             Ok(Value::Rt(out))
         }
-        "get_arg" | "get_cmdline_arg" => Err(unsupported(format!("{name}()"))
+        "get_arg" => {
+            // Tapes run inline, so the thread argument is a constant.
+            let arg = it.tape_args.last().copied().unwrap_or(0);
+            Ok(Value::Rt(it.load_const(RtType::Regint, arg as i128, 1)?))
+        }
+        "get_cmdline_arg" => Err(unsupported(format!("{name}()"))
             .with_advice("use program.args for compile-time arguments")),
 
         // ---- sockets ------------------------------------------------------------------------

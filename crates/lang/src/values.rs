@@ -350,6 +350,9 @@ pub struct ArrayV {
     pub dyn_off: Option<RegRef>,
     /// Dimensions; an Array has one, a Matrix two.
     pub shape: Vec<usize>,
+    /// A run-time length (a regint) for `get_sub(n)` with a run-time n; `shape[0]` is then the
+    /// capacity. Only client lists (`reveal_to_clients`) accept such arrays.
+    pub dyn_len: Option<RegRef>,
 }
 
 impl ArrayV {

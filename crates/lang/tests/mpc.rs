@@ -421,3 +421,68 @@ fn bit_length_and_security_settings() {
     let e = err("program.set_bit_length(100)\n");
     assert!(e.message.contains("bit length 100 is not supported"), "{e}");
 }
+
+#[test]
+fn create_from_nested_lists_and_views() {
+    let a = asm("m = Matrix.create_from([[sint(1), sint(2)], [sint(3), sint(4)]])\nv = Array.create_from([cint(5), cint(6)])\nr = m[1].to_row_matrix()\nc = v.to_column_matrix()\nprint_ln('%s', m.reveal()[1][1])\n");
+    assert_seq(
+        &a,
+        &[
+            "vconcat s4, [s0, s1, s2, s3], [1, 1, 1, 1]",
+            "stm s4, 0, n=4",
+            "vconcat c2, [c0, c1], [1, 1]",
+            "stm c2, 0, n=2",
+        ],
+    );
+    let t = log("m = Matrix.create_from([[1, 2, 3], [4, 5, 6]])\nprint(m.sizes, m.to_array().sizes, m.value_type.__name__)\n");
+    assert_eq!(t, "(2, 3) (6,) regint");
+}
+
+#[test]
+fn get_sub_with_a_runtime_length_for_client_lists() {
+    let a = asm("clients = Array(4, regint)\nn = MemValue(regint(2))\nx = sint(1)\nsint.reveal_to_clients(clients.get_sub(n), [x])\n");
+    // One message per connected client, in a run-time loop up to n.
+    assert_seq(
+        &a,
+        &[
+            "ldm r1, 4",
+            "triple s1, s2, s3",
+            "muls s4, s0, s1",
+            "rcmp lt, r4, r2, r3",
+            "ldmi r5, r2",
+            "sockwrite share, r5, 0, [s0, s1, s4]",
+            "jmp @8",
+        ],
+    );
+    let e = err("a = Array(4, regint)\nn = regint(2)\nb = a.get_sub(n)\nx = b[0]\n");
+    assert!(e.message.contains("run-time length"), "{e}");
+}
+
+#[test]
+fn round_and_tape_arguments() {
+    let a = asm("x = sint(100)\ny = x.round(32, 4)\nz = x.round(32, 4, nearest=True)\n");
+    assert_seq(
+        &a,
+        &[
+            "truncpr s1, s0, 32, 4",
+            "addsi s3, s0, 8",
+            "trunc s2, s3, 33, 4",
+        ],
+    );
+    let b = asm("def t():\n    print_ln('arg %s', get_arg())\ntape = program.new_tape(t)\nfor i in range(2):\n    program.run_tape(tape, i)\n");
+    assert_seq(
+        &b,
+        &[
+            "ldri r0, 0",
+            "print [\"arg \", r0, \"\\n\"]",
+            "ldri r1, 1",
+            "print [\"arg \", r1, \"\\n\"]",
+        ],
+    );
+}
+
+#[test]
+fn huge_matrix_products_hit_the_memory_budget() {
+    let e = err("a = sint.Matrix(1000, 1000)\nb = a * a\n");
+    assert_eq!(e.kind, lang::ErrorKind::Budget(lang::BudgetKind::Memory));
+}

@@ -75,6 +75,8 @@ pub struct Interp<'a> {
     pub cur_range: TextRange,
     /// `program.new_tape` functions.
     pub tapes: Vec<Value<'a>>,
+    /// Arguments of the `program.run_tape` calls being compiled (for `get_arg()`).
+    pub tape_args: Vec<i64>,
     pub globals: Rc<Scope<'a>>,
     pub builtins: HashMap<&'static str, Value<'a>>,
     pub tracker: Tracker,
@@ -127,6 +129,7 @@ impl<'a> Interp<'a> {
             line_starts,
             cur_range: TextRange::default(),
             tapes: Vec::new(),
+            tape_args: Vec::new(),
             globals,
             builtins: HashMap::new(),
             tracker,

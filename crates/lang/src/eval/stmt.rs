@@ -65,7 +65,8 @@ impl<'a> Interp<'a> {
     }
 
     fn exec_stmt(&mut self, s: &'a Stmt, env: &Rc<Scope<'a>>) -> Result<Flow<'a>> {
-        self.tracker.code_bytes = self.b.instr_count * crate::emit::INSTR_BYTES;
+        self.tracker.code_bytes =
+            self.b.instr_count * crate::emit::INSTR_BYTES + self.b.operand_bytes;
         self.tracker.step()?;
         match s {
             Stmt::Expr(e) => {

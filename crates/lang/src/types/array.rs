@@ -31,6 +31,7 @@ pub fn alloc(it: &mut Interp, elem: RtType, shape: Vec<usize>) -> Result<Rc<Arra
         base,
         dyn_off: None,
         shape,
+        dyn_len: None,
     }))
 }
 
@@ -94,7 +95,19 @@ pub fn store(it: &mut Interp, v: Rt, at: Addr) -> Result<()> {
     }
 }
 
+/// Refuses arrays with a run-time length outside the operations that support them.
+pub fn static_len(a: &ArrayV) -> Result<()> {
+    if a.dyn_len.is_some() {
+        return Err(unsupported(
+            "an array with a run-time length (get_sub with a run-time size) used here",
+        )
+        .with_advice("such sub-arrays are only supported as the client list of reveal_to_clients; use a @for_range loop up to the length instead"));
+    }
+    Ok(())
+}
+
 pub fn load_all(it: &mut Interp, a: &ArrayV) -> Result<Rt> {
+    static_len(a)?;
     let n = a.total();
     if n == 0 {
         return Err(value_err("empty array"));
@@ -147,6 +160,7 @@ enum Index {
 }
 
 fn index<'a>(it: &mut Interp<'a>, a: &ArrayV, idx: &Value<'a>) -> Result<Index> {
+    static_len(a)?;
     let len = a.len();
     match idx {
         Value::Int(_) | Value::Bool(_) => {
@@ -181,6 +195,7 @@ fn select(it: &mut Interp, a: &ArrayV, i: Index) -> Result<ArrayV> {
             base: a.base + i as u64 * stride,
             dyn_off: a.dyn_off,
             shape,
+            dyn_len: None,
         },
         Index::Dyn(r) => {
             let off = if stride == 1 {
@@ -217,6 +232,7 @@ fn select(it: &mut Interp, a: &ArrayV, i: Index) -> Result<ArrayV> {
                 base: a.base,
                 dyn_off: Some(off),
                 shape,
+                dyn_len: None,
             }
         }
     })
@@ -340,6 +356,7 @@ pub fn set_item<'a>(
 pub fn iterate<'a>(it: &mut Interp<'a>, v: &Value<'a>) -> Result<Vec<Value<'a>>> {
     match v {
         Value::Array(a) => {
+            static_len(a)?;
             let mut out = Vec::with_capacity(a.len());
             for i in 0..a.len() {
                 out.push(get_item(it, v, &Value::int(i as i64))?);
@@ -371,7 +388,8 @@ pub fn matmul<'a>(it: &mut Interp<'a>, a: &ArrayV, b: &ArrayV) -> Result<Value<'
         .and_then(|x| x.checked_mul(c))
         .filter(|x| *x < 1 << 30)
         .ok_or_else(|| value_err("matrix product too large"))?;
-    let _ = total;
+    // Two gathers of `total` indices each.
+    it.tracker.check_memory(total as u64 * 8)?;
     let va = load_all(it, a)?;
     let vb = load_all(it, b)?;
     // A' = rows repeated q times; B' = columns gathered; both of length r*q*c.

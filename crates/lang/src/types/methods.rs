@@ -52,6 +52,7 @@ const RT_METHODS: &[&str] = &[
     "to_regint",
     "read",
     "write",
+    "load_int",
 ];
 const ARRAY_METHODS: &[&str] = &[
     "assign_all",
@@ -85,6 +86,9 @@ const ARRAY_METHODS: &[&str] = &[
     "assign_part_vector",
     "randomize",
     "shuffle",
+    "to_row_matrix",
+    "to_column_matrix",
+    "get_sub",
 ];
 const MEM_METHODS: &[&str] = &["read", "write", "iadd", "reveal", "isub", "imul"];
 const TYPE_METHODS: &[&str] = &[
@@ -114,6 +118,9 @@ const TYPE_METHODS: &[&str] = &[
     "public_input",
     "conv",
     "malloc",
+    "get_random",
+    "set_precision_from_args",
+    "hard_conv",
 ];
 const PROGRAM_METHODS: &[&str] = &[
     "set_bit_length",
@@ -234,7 +241,8 @@ pub fn setattr<'a>(it: &mut Interp<'a>, obj: &Value<'a>, name: &str, v: Value<'a
         }
         (
             Value::Program,
-            "use_trunc_pr" | "use_edabit" | "use_split" | "use_dabit" | "use_square",
+            "use_trunc_pr" | "use_edabit" | "use_split" | "use_dabit" | "use_square" | "active"
+            | "verbose" | "budget" | "use_invperm" | "relevant_opts",
         ) => Ok(()),
         (Value::Program, "bit_length") => set_bit_length(it, &v),
         (Value::Program, "security") => set_security(it, &v),
@@ -483,6 +491,11 @@ fn rt_method<'a>(
             me
         }
         "read" => me,
+        "load_int" if r.ty.is_fix() => {
+            let v = a.req(0, "value", "load_int")?;
+            it.update_rt(r, &v)?;
+            me
+        }
         "write" => {
             let v = a.req(0, "other", "write")?;
             it.update_rt(r, &v)?;
@@ -575,6 +588,48 @@ fn rt_method<'a>(
                 .ok_or_else(|| type_err("mod2m needs a compile-time m"))?;
             let p = crate::eval::ops::int_pow(&Int::Small(2), m.max(0) as u64)?;
             it.binop(me, Operator::Mod, Value::Int(p))?
+        }
+        "round" if r.ty.is_secret() && !r.ty.is_fix() => {
+            // x.round(k, m, nearest=..., signed=...): truncation by m bits.
+            let k = as_int(&a.req(0, "k", "round")?)
+                .and_then(|i| i.as_i64())
+                .ok_or_else(|| type_err("round needs a compile-time k"))?;
+            let m = as_int(&a.req(1, "m", "round")?)
+                .and_then(|i| i.as_i64())
+                .ok_or_else(|| type_err("round needs a compile-time m"))?;
+            let nearest = match a.take_kw("nearest") {
+                Some(v) => it.truthy(&v)?,
+                None => false,
+            };
+            a.ignore_kw(&["signed", "kappa"]);
+            if !(1..=120).contains(&k) || m < 0 || m > k {
+                return Err(value_err(format!("round: bad k={k}, m={m}")));
+            }
+            let out = it.new_rt(RtType::Sint, r.n);
+            let x = if nearest {
+                arith::add_si(it, r, 1i128 << (m.max(1) - 1))?
+            } else {
+                r
+            };
+            let (d, s) = (it.b.s(out.reg)?, it.b.s(x.reg)?);
+            it.emit(if nearest {
+                Instr::Trunc {
+                    dst: d,
+                    src: s,
+                    k: k as u32 + 1,
+                    m: m as u32,
+                    n: Size(r.n),
+                }
+            } else {
+                Instr::TruncPr {
+                    dst: d,
+                    src: s,
+                    k: k as u32,
+                    m: m as u32,
+                    n: Size(r.n),
+                }
+            })?;
+            Value::Rt(out)
         }
         "pow2" | "round" | "print_reg" => {
             return Err(unsupported(format!("{}.{name}()", r.ty.name())))
@@ -758,21 +813,53 @@ fn type_method<'a>(
         }
         "create_from" => {
             let v = a.req(0, "value", "create_from")?;
-            let items = it.collect(&v)?;
-            if items.is_empty() {
+            // Shape from the nesting of lists; element type from the first element.
+            let mut shape = Vec::new();
+            let mut flat = Vec::new();
+            flatten(it, &v, 0, &mut shape, &mut flat)?;
+            if flat.is_empty() {
                 return Err(value_err("create_from needs values"));
             }
-            let ty = match (&items[0], t) {
-                (Value::Rt(r), TypeV::Array | TypeV::Matrix) => r.ty,
-                (_, TypeV::Array | TypeV::Matrix) => RtType::Regint,
+            if t == TypeV::Matrix && shape.len() != 2 {
+                return Err(value_err("Matrix.create_from needs a list of rows"));
+            }
+            let ty = match (&flat[0], t) {
+                (Value::Rt(r), TypeV::Array | TypeV::Matrix | TypeV::MultiArray) => r.ty,
+                (Value::Float(_), TypeV::Array | TypeV::Matrix | TypeV::MultiArray) => {
+                    it.default_cfix()
+                }
+                (_, TypeV::Array | TypeV::Matrix | TypeV::MultiArray) => RtType::Regint,
                 _ => elem_type(it, &tv)?,
             };
-            let arr = array::alloc(it, ty, vec![items.len()])?;
-            let av = Value::Array(arr);
-            for (i, x) in items.into_iter().enumerate() {
-                array::set_item(it, &av, Value::int(i as i64), x)?;
+            let arr = array::alloc(it, ty, shape)?;
+            let mut parts = Vec::new();
+            for x in &flat {
+                parts.push(to_type(it, x, ty, 1)?);
             }
-            return Ok(av);
+            let r = it.vec_concat(&parts)?;
+            let at = array::addr(it, &arr, 0)?;
+            array::store(it, r, at)?;
+            return Ok(Value::Array(arr));
+        }
+        "set_precision_from_args" => {
+            // Program arguments like f32 / k64 set the precision (as MP-SPDZ).
+            let (mut f, mut k) = (None, None);
+            for arg in it.prog.args.iter().skip(1) {
+                if let Some(x) = arg.strip_prefix('f').and_then(|x| x.parse::<i64>().ok()) {
+                    f = Some(x);
+                }
+                if let Some(x) = arg.strip_prefix('k').and_then(|x| x.parse::<i64>().ok()) {
+                    k = Some(x);
+                }
+            }
+            if let Some(f) = f {
+                let mut b = Args::new(vec![Value::int(f)]);
+                if let Some(k) = k {
+                    b.pos.push(Value::int(k));
+                }
+                return type_method(it, t, "set_precision", b, site);
+            }
+            return Ok(Value::None);
         }
         "set_precision" => {
             let f = as_int(&a.req(0, "f", "set_precision")?)
@@ -852,6 +939,33 @@ fn type_method<'a>(
                 })?;
                 Value::Rt(out)
             }
+        }
+        "get_random" => {
+            // A uniformly random field element: the first component of a triple.
+            let n = size_arg(a.take_kw("size"))?.unwrap_or(1);
+            if !ty.is_secret() {
+                return Err(unsupported(format!(
+                    "{}.get_random: public randomness",
+                    t.name()
+                )));
+            }
+            let (x, y, z) = (
+                it.new_rt(RtType::Sint, n),
+                it.new_rt(RtType::Sint, n),
+                it.new_rt(RtType::Sint, n),
+            );
+            let (xa, yb, zc) = (it.b.s(x.reg)?, it.b.s(y.reg)?, it.b.s(z.reg)?);
+            it.emit(Instr::Triple {
+                a: xa,
+                b: yb,
+                c: zc,
+                n: Size(n),
+            })?;
+            Value::Rt(x)
+        }
+        "hard_conv" => {
+            let v = a.req(0, "value", "hard_conv")?;
+            Value::Rt(to_type(it, &v, ty, 1)?)
         }
         "get_random_triple" => {
             let n = size_arg(a.take_kw("size"))?.unwrap_or(1);
@@ -982,8 +1096,35 @@ fn type_method<'a>(
             })?;
             let vr =
                 arith::secret_binop(it, super::Num::Rt(v), Operator::Mult, super::Num::Rt(x), n)?;
-            for c in it.collect(&clients)? {
-                socket_write(it, SockKind::SecretShare, &c, &[v, x, vr], 0)?;
+            match &clients {
+                // A client Array with a run-time length: a run-time loop over the clients.
+                Value::Array(arr) if arr.dyn_len.is_some() => {
+                    let len = arr.dyn_len.expect("checked");
+                    let full = Value::Array(Rc::new(ArrayV {
+                        dyn_len: None,
+                        ..(**arr).clone()
+                    }));
+                    let stop = Value::Rt(Rt {
+                        ty: RtType::Regint,
+                        reg: len,
+                        n: 1,
+                    });
+                    crate::library::for_range(
+                        it,
+                        Value::int(0),
+                        stop,
+                        Value::int(1),
+                        &mut |it, i| {
+                            let c = it.get_item(&full, &i)?;
+                            socket_write(it, SockKind::SecretShare, &c, &[v, x, vr], 0)
+                        },
+                    )?;
+                }
+                _ => {
+                    for c in it.collect(&clients)? {
+                        socket_write(it, SockKind::SecretShare, &c, &[v, x, vr], 0)?;
+                    }
+                }
             }
             Value::None
         }
@@ -1054,6 +1195,45 @@ fn type_method<'a>(
         "public_input" => crate::library::call(it, "public_input", a, site)?,
         _ => return Err(unsupported(format!("{}.{name}", t.name()))),
     })
+}
+
+/// Flattens nested lists (or a vector) into elements, recording the shape.
+fn flatten<'a>(
+    it: &mut Interp<'a>,
+    v: &Value<'a>,
+    depth: usize,
+    shape: &mut Vec<usize>,
+    out: &mut Vec<Value<'a>>,
+) -> Result<()> {
+    let items = match v {
+        Value::List(_) | Value::Tuple(_) => it.collect(v)?,
+        Value::Rt(r) if r.n > 1 => super::iterate(it, v)?,
+        Value::Array(a) => {
+            let r = load_all(it, a)?;
+            super::iterate(it, &Value::Rt(r))?
+        }
+        other => {
+            if depth == 0 {
+                return Err(type_err(format!(
+                    "create_from needs a list, not {}",
+                    other.type_name()
+                )));
+            }
+            out.push(other.clone());
+            return Ok(());
+        }
+    };
+    match shape.get(depth) {
+        None => shape.push(items.len()),
+        Some(&n) if n != items.len() => {
+            return Err(value_err("create_from needs rows of equal length"))
+        }
+        _ => {}
+    }
+    for x in &items {
+        flatten(it, x, depth + 1, shape, out)?;
+    }
+    Ok(())
 }
 
 fn dot<'a>(it: &mut Interp<'a>, x: &Value<'a>, y: &Value<'a>) -> Result<Value<'a>> {
@@ -1133,7 +1313,7 @@ fn array_method<'a>(
             array::store(it, r, at)?;
             Value::None
         }
-        "get_vector" | "get_part_vector" | "to_array" | "get_reverse_vector" => {
+        "get_vector" | "get_part_vector" | "get_reverse_vector" => {
             let base = a
                 .arg(0, "base")
                 .and_then(|b| as_int(&b))
@@ -1173,6 +1353,7 @@ fn array_method<'a>(
                 base: arr.base + base as u64,
                 dyn_off: arr.dyn_off,
                 shape: vec![size as usize],
+                dyn_len: None,
             }))
         }
         "input_from" => {
@@ -1250,6 +1431,42 @@ fn array_method<'a>(
             dot(it, &av, &other)?
         }
         "total_size" => Value::int(total as i64),
+        "get_sub" => {
+            let n = a.req(0, "size", "get_sub")?;
+            if arr.shape.len() != 1 {
+                return Err(type_err("get_sub needs a 1-D array"));
+            }
+            match as_int(&n).and_then(|i| i.as_i64()) {
+                Some(k) if k >= 0 && (k as usize) <= arr.len() => Value::Array(Rc::new(ArrayV {
+                    shape: vec![k as usize],
+                    ..(*arr).clone()
+                })),
+                Some(k) => {
+                    return Err(crate::diagnostics::index_err(format!(
+                        "get_sub({k}) on an array of length {}",
+                        arr.len()
+                    )))
+                }
+                None => {
+                    let r = crate::types::to_regint(it, &n)?;
+                    Value::Array(Rc::new(ArrayV {
+                        dyn_len: Some(r),
+                        ..(*arr).clone()
+                    }))
+                }
+            }
+        }
+        "to_row_matrix" | "to_column_matrix" | "to_array" => {
+            let shape = match name {
+                "to_row_matrix" => vec![1, total as usize],
+                "to_column_matrix" => vec![total as usize, 1],
+                _ => vec![total as usize],
+            };
+            Value::Array(Rc::new(ArrayV {
+                shape,
+                ..(*arr).clone()
+            }))
+        }
         "same_shape" => {
             let res = array::alloc(it, arr.elem, arr.shape.clone())?;
             Value::Array(res)
@@ -1378,6 +1595,9 @@ fn sort_array(it: &mut Interp, arr: &ArrayV) -> Result<()> {
     if n < 2 {
         return Ok(());
     }
+    // About n/2 * log2(n)^2 / 2 comparators, 16 bytes each, plus gather indices.
+    let lg = 64 - (n as u64).leading_zeros() as u64;
+    it.tracker.check_memory((n as u64 / 2) * lg * lg * 12)?;
     let mut layers: Vec<Vec<(usize, usize)>> = Vec::new();
     let mut p = 1;
     while p < n {
@@ -1401,6 +1621,9 @@ fn sort_array(it: &mut Interp, arr: &ArrayV) -> Result<()> {
         }
         p *= 2;
     }
+    let total_pairs: u64 = layers.iter().map(|l| l.len() as u64).sum();
+    it.tracker
+        .check_memory(total_pairs * 16 + n as u64 * 4 * layers.len() as u64)?;
     let mut v = load_all(it, arr)?;
     for layer in layers {
         let lo: Vec<u32> = layer.iter().map(|(x, _)| *x as u32).collect();
@@ -1468,7 +1691,15 @@ fn program_method<'a>(
                 .get(t as usize)
                 .cloned()
                 .ok_or_else(|| value_err("run_tape: unknown tape"))?;
-            it.call_pos(&f, vec![], site)?;
+            let arg = a
+                .arg(1, "arg")
+                .and_then(|v| as_int(&v))
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
+            it.tape_args.push(arg);
+            let r = it.call_pos(&f, vec![], site);
+            it.tape_args.pop();
+            r?;
             Value::int(t)
         }
         _ => Value::None,
