@@ -91,6 +91,15 @@ pub(crate) fn begin_write(db: &Database) -> Result<WriteTransaction, redb::Error
     Ok(w)
 }
 
+/// A write transaction that does not fsync on commit: it becomes durable with the next durable
+/// commit, and a crash before that undoes it. Only for writes that [`open`]-time recovery redoes
+/// anyway (releasing reservations, purging used-up data).
+pub(crate) fn begin_write_lazy(db: &Database) -> Result<WriteTransaction, redb::Error> {
+    let mut w = db.begin_write()?;
+    w.set_durability(Durability::None)?;
+    Ok(w)
+}
+
 /// Keys of `table` that start with `prefix`, in order.
 pub(crate) fn keys_with_prefix<T: ReadableTable<&'static [u8], ()>>(
     table: &T,

@@ -498,7 +498,9 @@ pub trait TupleStore: Send + Sync {
     /// The tuples of an applied reservation, in range order; once per reservation and run.
     fn read_reserved(&self, reservation: &Reservation) -> Result<TupleData, TupleError>;
     /// Forgets a reservation at the end of its game and drops the data of chunks it used up.
-    /// Unread tuples of the reservation are lost.
+    /// Unread tuples of the reservation are lost. Releasing an unknown id does nothing. The redb
+    /// store does not fsync this write: a crash may undo it, which is harmless because reopening
+    /// voids every reservation and drops the data of used-up chunks itself.
     fn release(&self, id: &ReservationId) -> Result<(), TupleError>;
 }
 

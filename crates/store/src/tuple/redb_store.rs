@@ -915,7 +915,9 @@ impl TupleStore for RedbTupleStore {
                 .collect();
             (gone, in_use)
         };
-        let result = Self::run(kv::begin_write(&self.db)?, |w| {
+        // Not fsynced: if the process dies before the next durable commit, `open` voids every
+        // reservation and purges every used-up chunk anyway. This keeps a game's end off the disk.
+        let result = Self::run(kv::begin_write_lazy(&self.db)?, |w| {
             w.open_table(RESERVATIONS)?.remove(id.as_str())?;
             let mut purged = 0;
             if let Some(l) = &gone {
