@@ -47,7 +47,10 @@ fn main() {
         s.create(NewSecret::new(*id, "bench", sh.clone()).tag(Tag::long("k", 1)))
             .unwrap();
     }
-    println!("create, 1000-share secret (one fsync each): {}", per(t.elapsed(), n));
+    println!(
+        "create, 1000-share secret (one fsync each): {}",
+        per(t.elapsed(), n)
+    );
     let reps = 2000;
     let t = Instant::now();
     for i in 0..reps {
@@ -68,7 +71,10 @@ fn main() {
             .collect();
         s.create_many(v).unwrap();
     }
-    println!("create_many, 10 batches of 1000 one-share secrets: {}", per(t.elapsed(), 10));
+    println!(
+        "create_many, 10 batches of 1000 one-share secrets: {}",
+        per(t.elapsed(), 10)
+    );
     let q = ListQuery::all()
         .filter(TagFilter::eq("bucket", "3"))
         .filter(TagFilter::lt("i", 5000))
@@ -78,19 +84,28 @@ fn main() {
     for _ in 0..reps {
         assert_eq!(s.list(&q).unwrap().total_items, 500);
     }
-    println!("list 10^4+ with 2 filters (index), page of 50: {}", per(t.elapsed(), reps));
+    println!(
+        "list 10^4+ with 2 filters (index), page of 50: {}",
+        per(t.elapsed(), reps)
+    );
     let q = ListQuery::all().filter(TagFilter::gt("i", -1)).page(0, 50);
     let t = Instant::now();
     for _ in 0..reps {
         assert_eq!(s.list(&q).unwrap().total_items, 10_000);
     }
-    println!("list 10^4+ with a filter matching all 10^4, page of 50: {}", per(t.elapsed(), reps));
+    println!(
+        "list 10^4+ with a filter matching all 10^4, page of 50: {}",
+        per(t.elapsed(), reps)
+    );
     let q = ListQuery::all().page(100, 50);
     let t = Instant::now();
     for _ in 0..reps {
         s.list(&q).unwrap();
     }
-    println!("list unfiltered, page 100 of 50: {}", per(t.elapsed(), reps));
+    println!(
+        "list unfiltered, page 100 of 50: {}",
+        per(t.elapsed(), reps)
+    );
     let t = Instant::now();
     for _ in 0..10 {
         s.list(&ListQuery::all()).unwrap();
@@ -102,7 +117,8 @@ fn main() {
 
     // ----- tuples -----
     let count = 100_000usize;
-    let mut dealers: Vec<InsecureDealer> = (0..2).map(|p| InsecureDealer::new(p, 2, [1; 32])).collect();
+    let mut dealers: Vec<InsecureDealer> =
+        (0..2).map(|p| InsecureDealer::new(p, 2, [1; 32])).collect();
     let stores: Vec<RedbTupleStore> = (0..2)
         .map(|p| {
             let st = RedbTupleStore::open(dir.path().join(format!("tuples-{p}.redb")), p).unwrap();
@@ -117,7 +133,10 @@ fn main() {
         .collect();
     let t = Instant::now();
     stores[0].store_chunk(chunk, &data[0]).unwrap();
-    println!("store_chunk, 10^5 triples (9.6 MB): {}", per(t.elapsed(), 1));
+    println!(
+        "store_chunk, 10^5 triples (9.6 MB): {}",
+        per(t.elapsed(), 1)
+    );
     stores[1].store_chunk(chunk, &data[1]).unwrap();
     for st in &stores {
         st.activate_chunk(chunk).unwrap();
@@ -131,10 +150,16 @@ fn main() {
         }])
         .unwrap()
         .remove(0);
-    println!("reserve (plan + apply), 10^5 triples, party 0: {}", per(t.elapsed(), 1));
+    println!(
+        "reserve (plan + apply), 10^5 triples, party 0: {}",
+        per(t.elapsed(), 1)
+    );
     let t = Instant::now();
     stores[1].apply_reservation(&r).unwrap();
-    println!("apply_reservation, 10^5 triples, party 1: {}", per(t.elapsed(), 1));
+    println!(
+        "apply_reservation, 10^5 triples, party 1: {}",
+        per(t.elapsed(), 1)
+    );
     let t = Instant::now();
     let got = stores[1].read_reserved(&r).unwrap();
     assert_eq!(got.len(), count);
@@ -143,8 +168,11 @@ fn main() {
     // Many small reservations, as games make them.
     let chunk2 = ChunkId::random();
     for (st, d) in stores.iter().zip(dealers.iter_mut()) {
-        st.store_chunk(chunk2, &TupleData::draw(d, TupleKind::Triple, 10_000).unwrap())
-            .unwrap();
+        st.store_chunk(
+            chunk2,
+            &TupleData::draw(d, TupleKind::Triple, 10_000).unwrap(),
+        )
+        .unwrap();
         st.activate_chunk(chunk2).unwrap();
     }
     let games = 200;

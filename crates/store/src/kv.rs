@@ -24,11 +24,16 @@ pub(crate) enum OpenProblem {
     Schema {
         found: u32,
     },
+    /// Another process (or another store in this one) has the file open.
+    Locked,
 }
 
 impl<E: Into<redb::Error>> From<E> for OpenProblem {
     fn from(e: E) -> Self {
-        OpenProblem::Backend(e.into())
+        match e.into() {
+            redb::Error::DatabaseAlreadyOpen => OpenProblem::Locked,
+            e => OpenProblem::Backend(e),
+        }
     }
 }
 

@@ -542,7 +542,9 @@ fn secrets_survive_reopening_and_the_file_kind_is_checked() {
     assert!(matches!(e, SecretError::WrongStore { .. }), "{e}");
     // The file is locked while open.
     let _s = RedbSecretStore::open(&path).unwrap();
-    assert!(RedbSecretStore::open(&path).is_err());
+    let e = RedbSecretStore::open(&path).unwrap_err();
+    assert!(matches!(e, SecretError::Locked { .. }), "{e}");
+    assert!(e.to_string().contains("another node"), "{e}");
 }
 
 #[test]

@@ -592,6 +592,18 @@ fn malformed_chunks_are_refused_and_store_nothing() {
         },
     };
     assert!(s1.store_chunk(id, &short_clear).is_err());
+    let far = TupleData::InputMasks {
+        owner: 1 << 24,
+        masks: InputMasks {
+            shares: common::counting_shares(0, 1),
+            clear: None,
+        },
+    };
+    assert!(s1.store_chunk(id, &far).is_err());
+    assert!(matches!(
+        s1.plan_reservation(rid("far"), TupleKind::InputMask(1 << 24), 1),
+        Err(TupleError::MalformedTuples { .. })
+    ));
     assert!(matches!(
         s1.chunk_info(id),
         Err(TupleError::UnknownChunk { .. })

@@ -508,6 +508,8 @@ pub enum SecretError {
         "{path} is a {found} database, not a secret store; point the secret store at its own file"
     )]
     WrongStore { path: String, found: String },
+    #[error("{path} is open in another process (is another node running with the same storage path?); stop it or use another path")]
+    Locked { path: String },
     #[error("{path} has schema version {found}, this build reads version {supported}; use a matching build or migrate the file")]
     UnsupportedSchema {
         path: String,
@@ -539,9 +541,11 @@ impl SecretError {
             | InvalidPage { .. } => ErrorClass::Invalid,
             SecretExists { .. } => ErrorClass::Conflict,
             UnknownSecret { .. } | UnknownTag { .. } => ErrorClass::NotFound,
-            WrongStore { .. } | UnsupportedSchema { .. } | Corrupt { .. } | Backend(_) => {
-                ErrorClass::Internal
-            }
+            WrongStore { .. }
+            | Locked { .. }
+            | UnsupportedSchema { .. }
+            | Corrupt { .. }
+            | Backend(_) => ErrorClass::Internal,
         }
     }
 }

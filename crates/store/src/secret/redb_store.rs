@@ -178,6 +178,9 @@ impl RedbSecretStore {
                 path: shown.clone(),
                 found,
             },
+            OpenProblem::Locked => SecretError::Locked {
+                path: shown.clone(),
+            },
             OpenProblem::Schema { found } => SecretError::UnsupportedSchema {
                 path: shown.clone(),
                 found,
@@ -272,7 +275,8 @@ impl RedbSecretStore {
         let bound = f.check()?;
         let mut out = Vec::new();
         let mut take = |k: &[u8]| {
-            if let Some(o) = k.get(k.len() - 24..).and_then(|o| o.try_into().ok()) {
+            let tail = k.len().checked_sub(24).and_then(|at| k.get(at..));
+            if let Some(o) = tail.and_then(|o| o.try_into().ok()) {
                 out.push(o);
             }
         };

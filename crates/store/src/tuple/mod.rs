@@ -103,7 +103,17 @@ pub fn arity(kind: TupleKind) -> usize {
     }
 }
 
-/// The stable numeric code of a kind in storage keys.
+/// Refuses kinds the store cannot encode (input masks of a party id ≥ 2^24).
+pub(crate) fn check_kind(kind: TupleKind) -> Result<(), TupleError> {
+    match kind {
+        TupleKind::InputMask(p) if p >= 1 << 24 => Err(TupleError::MalformedTuples {
+            reason: format!("input masks of party {p}: party ids above 16777215 are not supported"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The stable numeric code of a kind in storage keys (valid after [`check_kind`]).
 pub(crate) fn kind_code(kind: TupleKind) -> u32 {
     match kind {
         TupleKind::Triple => 1,
@@ -203,6 +213,7 @@ impl TupleData {
     /// Checks that every component has the same length and that clear mask values are present
     /// exactly when `me` owns the masks.
     pub fn check(&self, me: PartyId) -> Result<(), TupleError> {
+        check_kind(self.kind())?;
         let n = self.len();
         if self.components().iter().any(|c| c.len() != n) {
             return Err(TupleError::MalformedTuples {
@@ -407,6 +418,8 @@ pub enum TupleError {
         "{path} is a {found} database, not a tuple store; point the tuple store at its own file"
     )]
     WrongStore { path: String, found: String },
+    #[error("{path} is open in another process (is another node running with the same storage path?); stop it or use another path")]
+    Locked { path: String },
     #[error("{path} has schema version {found}, this build reads version {supported}; use a matching build or migrate the file")]
     UnsupportedSchema {
         path: String,
@@ -444,6 +457,7 @@ impl TupleError {
             MacKeyMissing
             | WrongParty { .. }
             | WrongStore { .. }
+            | Locked { .. }
             | UnsupportedSchema { .. }
             | Corrupt { .. }
             | Backend(_) => ErrorClass::Internal,

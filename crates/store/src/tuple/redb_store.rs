@@ -30,8 +30,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, Wr
 use serde::{Deserialize, Serialize};
 
 use super::{
-    codec, kind_code, kind_of_code, ChunkInfo, ChunkRange, Reservation, ReservationRequest,
-    TupleData, TupleError, TupleStats, TupleStore, MAX_CHUNK_TUPLES,
+    check_kind, codec, kind_code, kind_of_code, ChunkInfo, ChunkRange, Reservation,
+    ReservationRequest, TupleData, TupleError, TupleStats, TupleStore, MAX_CHUNK_TUPLES,
 };
 use crate::ids::{ChunkId, ReservationId};
 use crate::kv::{self, OpenProblem, META};
@@ -200,6 +200,7 @@ fn plan_ranges(
     kind: TupleKind,
     count: u64,
 ) -> Result<Vec<ChunkRange>, TupleError> {
+    check_kind(kind)?;
     let code = kind_code(kind);
     let lo = avail_key(code, 0);
     let hi = avail_key(code + 1, 0);
@@ -294,6 +295,7 @@ impl<'t> Txn<'t> {
 
     /// Checks and marks every range of `r`; an error leaves the transaction to be aborted.
     fn apply(&mut self, r: &Reservation) -> Result<(), TupleError> {
+        check_kind(r.kind)?;
         if !self.applied.insert(r.id.clone()) {
             return Err(TupleError::DuplicateReservation { id: r.id.clone() });
         }
@@ -450,6 +452,9 @@ impl RedbTupleStore {
             OpenProblem::WrongStore { found } => TupleError::WrongStore {
                 path: shown.clone(),
                 found,
+            },
+            OpenProblem::Locked => TupleError::Locked {
+                path: shown.clone(),
             },
             OpenProblem::Schema { found } => TupleError::UnsupportedSchema {
                 path: shown.clone(),
