@@ -15,7 +15,7 @@
 //!
 //! **Architecture Invariant:** no tuple is handed out twice, across crashes and restarts too: a
 //! range of a chunk is marked consumed, durably, before any of its tuples is read, and a consumed
-//! range never becomes available again (see [`tuple`]).
+//! range never becomes available again (see [`mod@tuple`]).
 //!
 //! **Architecture Invariant:** shares, MACs and the MAC key share never appear in logs, errors or
 //! `Debug` output; errors name ids, keys, counts and positions only.
