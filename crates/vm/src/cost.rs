@@ -89,9 +89,7 @@ pub fn requirements(counts: &Counts, security: u32) -> Result<Requirements, Stri
     );
     r.bits = r.bits.saturating_add(counts.random_bits);
     for (&bits, &n) in &counts.random_ints {
-        r.bits = r
-            .bits
-            .saturating_add(u64::from(bits).saturating_mul(n));
+        r.bits = r.bits.saturating_add(u64::from(bits).saturating_mul(n));
     }
     for (&p, &n) in &counts.inputs {
         *r.input_masks.entry(p).or_default() += n;

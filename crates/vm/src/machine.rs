@@ -129,10 +129,7 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         let tuples0 = self.engine.tuples_consumed().clone();
         let checks0 = self.engine.checks_run();
         let prog = self.prog;
-        loop {
-            let Some(frame) = self.frames.last_mut() else {
-                break;
-            };
+        while let Some(frame) = self.frames.last_mut() {
             let (fi, pc) = (frame.func, frame.pc);
             let code = &prog.functions[fi].code;
             if pc >= code.len() {

@@ -12,7 +12,7 @@ use net::{NetConfig, Network};
 use protocol::prep::InsecureDealer;
 use protocol::{Engine, EngineConfig, RunStats};
 
-use crate::error::Result;
+use crate::error::VmError;
 use crate::host::{LocalHost, SocketWrite, Tokens};
 use crate::sockets::{prepare_sockets, SocketScript};
 use crate::stats::{TimedPrep, VmStats};
@@ -45,6 +45,21 @@ pub struct PartyOutcome {
     pub engine: RunStats,
 }
 
+/// A party's run that failed, with what it printed before the error.
+#[derive(Debug)]
+pub struct PartyError {
+    pub error: Box<VmError>,
+    pub output: String,
+}
+
+impl std::fmt::Display for PartyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for PartyError {}
+
 impl PartyOutcome {
     /// Online time: the run's wall time minus the dealer's.
     pub fn online_time(&self) -> Duration {
@@ -68,7 +83,7 @@ pub fn run_party_insecure(
     program: &Bytecode,
     setup: PartySetup,
     config: &VmConfig,
-) -> Result<PartyOutcome> {
+) -> Result<PartyOutcome, PartyError> {
     let me = net.my_id();
     let n = net.n_parties();
     let prep = TimedPrep::new(InsecureDealer::new(me, n, seed));
@@ -80,13 +95,17 @@ pub fn run_party_insecure(
         echo: setup.echo,
         ..LocalHost::default()
     };
+    let fail = |error: VmError, host: &LocalHost| PartyError {
+        error: Box::new(error),
+        output: host.output.clone(),
+    };
     if let Some(script) = &setup.sockets {
-        host.sockets = prepare_sockets(&mut engine, script)?;
+        host.sockets = prepare_sockets(&mut engine, script).map_err(|e| fail(e, &host))?;
     }
     let before = timer.elapsed();
-    let stats = crate::run(program, &mut engine, &mut host, config)?;
+    let stats = crate::run(program, &mut engine, &mut host, config).map_err(|e| fail(e, &host))?;
     let dealer_time = timer.elapsed() - before;
-    let engine = engine.finish()?;
+    let engine = engine.finish().map_err(|e| fail(e.into(), &host))?;
     Ok(PartyOutcome {
         output: host.output,
         stats,
@@ -103,7 +122,7 @@ pub fn run_local_insecure(
     setups: Vec<PartySetup>,
     config: &VmConfig,
     net_config: NetConfig,
-) -> Vec<Result<PartyOutcome>> {
+) -> Vec<Result<PartyOutcome, PartyError>> {
     let n = setups.len();
     let nets = net::in_process(n, net_config);
     let program = Arc::new(program.clone());
@@ -124,8 +143,11 @@ pub fn run_local_insecure(
         .into_iter()
         .map(|h| match h.join() {
             Ok(r) => r,
-            Err(_) => Err(crate::VmError::Limit {
-                what: "a party thread panicked".into(),
+            Err(_) => Err(PartyError {
+                error: Box::new(VmError::Limit {
+                    what: "a party thread panicked".into(),
+                }),
+                output: String::new(),
             }),
         })
         .collect()
@@ -133,11 +155,11 @@ pub fn run_local_insecure(
 
 /// The error to show for a multi-party run: the first error that is not merely a consequence of
 /// another party stopping (a closed connection or a timeout), else the first error.
-pub fn root_cause<'a, T>(results: &'a [Result<T>]) -> Option<(usize, &'a crate::VmError)> {
-    let errors: Vec<(usize, &crate::VmError)> = results
+pub fn root_cause<T>(results: &[Result<T, PartyError>]) -> Option<(usize, &VmError)> {
+    let errors: Vec<(usize, &VmError)> = results
         .iter()
         .enumerate()
-        .filter_map(|(p, r)| r.as_ref().err().map(|e| (p, e)))
+        .filter_map(|(p, r)| r.as_ref().err().map(|e| (p, &*e.error)))
         .collect();
     errors
         .iter()

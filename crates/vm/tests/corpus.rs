@@ -50,6 +50,7 @@ fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
         common::net_config(),
     );
     let expected_err = read_opt(&with("err"));
+    let expected_err_given = expected_err.is_some();
     let expected_out = read_opt(&with(&format!("out{n}"))).or_else(|| read_opt(&with("out")));
     let got = match (root_cause(&results), expected_err) {
         (None, None) => {
@@ -69,13 +70,10 @@ fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
             if !e.to_string().contains(want) {
                 return Err(format!("error {e:?} does not contain {want:?}"));
             }
-            // Party 0's output before the error, if it got that far.
+            // Party 0's output before the error.
             match &results[0] {
                 Ok(o) => o.output.clone(),
-                Err(_) => match expected_out {
-                    Some(_) => return Ok(()),
-                    None => return Ok(()),
-                },
+                Err(e) => e.output.clone(),
             }
         }
     };
@@ -83,6 +81,7 @@ fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
         println!("=== {name} N={n}\n{got}");
     }
     match expected_out {
+        None if expected_err_given && got.is_empty() => Ok(()),
         Some(want) if want == got => Ok(()),
         Some(want) => Err(format!(
             "output differs.\n--- expected\n{want}--- got\n{got}"

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use net::NetConfig;
-use vm::runner::{run_local_insecure, PartyOutcome, PartySetup};
-use vm::{SocketScript, VmConfig, VmError};
+use vm::runner::{run_local_insecure, PartyError, PartyOutcome, PartySetup};
+use vm::{SocketScript, VmConfig};
 
 pub fn compile(src: &str, name: &str) -> lang::CompiledProgram {
     lang::compile(src, name, &[], &lang::CompileOptions::default())
@@ -28,7 +28,7 @@ pub fn run_with(
     inputs: &[&str],
     sockets: Option<&str>,
     config: &VmConfig,
-) -> Vec<Result<PartyOutcome, VmError>> {
+) -> Vec<Result<PartyOutcome, PartyError>> {
     let p = compile(src, "test.mpc");
     let script = sockets.map(|s| SocketScript::parse(s).expect("socket script"));
     let setups = (0..n)

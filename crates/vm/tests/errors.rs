@@ -1,0 +1,132 @@
+//! Run-time errors: their text, and that the other parties stop too (with a network error that
+//! `root_cause` ranks below the real one).
+
+mod common;
+
+use vm::runner::root_cause;
+use vm::{VmConfig, VmError};
+
+fn failure(
+    src: &str,
+    n: usize,
+    inputs: &[&str],
+    sockets: Option<&str>,
+) -> (usize, VmError, String) {
+    let res = common::run_with(src, n, inputs, sockets, &VmConfig::default());
+    let out0 = match &res[0] {
+        Ok(o) => o.output.clone(),
+        Err(e) => e.output.clone(),
+    };
+    let (p, e) = root_cause(&res).expect("the run fails");
+    (p, e.clone(), out0)
+}
+
+#[test]
+fn out_of_bounds_array_access_names_the_source_line() {
+    let src = "a = sint.Array(10)\n@for_range(12)\ndef _(i):\n    a[i] = sint(1)\n";
+    for n in [2, 3] {
+        let (_, e, _) = failure(src, n, &[], None);
+        assert!(
+            matches!(
+                e,
+                VmError::IndexOutOfRange {
+                    index: 10,
+                    bound: 10,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "test.mpc:4:5: index 10 is out of range for an array of length 10"
+        );
+    }
+    // Reads are checked too, with a regint index from a revealed secret.
+    let src = "a = cint.Array(3)\ni = regint(sint(-1).reveal())\nprint_ln('%s', a[i])\n";
+    let (_, e, _) = failure(src, 2, &[], None);
+    assert!(
+        e.to_string()
+            .contains("index -1 is out of range for an array of length 3"),
+        "{e}"
+    );
+}
+
+#[test]
+fn running_out_of_private_input_names_the_party() {
+    let src = "a = sint.get_input_from(0)\nb = sint.get_input_from(1, size=3)\nprint_ln('%s', (a + b).reveal())\n";
+    for n in [2, 3] {
+        let (p, e, _) = failure(src, n, &["1", "1 2"], None);
+        assert_eq!(p, 1);
+        assert_eq!(
+            e.to_string(),
+            "party 1 ran out of private input after 2 values; give it more input values \
+             (whitespace-separated numbers)"
+        );
+    }
+    let (p, e, _) = failure("x = sint.get_input_from(0)\n", 2, &["1.5"], None);
+    assert_eq!(p, 0);
+    assert_eq!(
+        e.to_string(),
+        "party 0: private input value number 1 is not an integer"
+    );
+}
+
+#[test]
+fn runtime_error_and_crash_texts() {
+    let src = "x = cint(7)\nprint_ln('start')\nruntime_error('bad value %s', x)\n";
+    let (_, e, out) = failure(src, 2, &[], None);
+    assert_eq!(out, "start\nUser exception: bad value 7\n");
+    assert_eq!(e.to_string(), "User exception: bad value %s");
+    let (_, e, _) = failure("crash()\n", 3, &[], None);
+    assert_eq!(e.to_string(), "crash() called");
+    // A crash that is not taken does nothing.
+    let out = common::output("crash(regint(0))\nprint_ln('fine')\n", 2, &[]);
+    assert_eq!(out, "fine\n");
+}
+
+#[test]
+fn socket_errors() {
+    let src =
+        "listen(1)\nc = regint()\nacceptclientconnection(c, 1)\nv = sint.read_from_socket(c, 2)\n";
+    // No client at all.
+    let (_, e, _) = failure(src, 2, &[], Some(""));
+    assert!(
+        e.to_string().contains("client 0 sent no more messages"),
+        "{e}"
+    );
+    // A message of the wrong length.
+    let (_, e, _) = failure(src, 2, &[], Some("1 2 3\n"));
+    assert!(
+        e.to_string()
+            .contains("client 0 sent a message of 96 bytes, but this read expects 64"),
+        "{e}"
+    );
+}
+
+#[test]
+fn division_by_zero_of_public_values() {
+    let (_, e, _) = failure(
+        "r = regint(0)\nprint_ln('%s', regint(5) / r)\n",
+        2,
+        &[],
+        None,
+    );
+    assert!(matches!(e, VmError::DivisionByZero { .. }), "{e:?}");
+    assert!(e.to_string().ends_with("division by zero"), "{e}");
+}
+
+#[test]
+fn step_limit_stops_endless_loops() {
+    let src = "@while_do(lambda: regint(1))\ndef _():\n    pass\n";
+    let config = VmConfig {
+        max_steps: Some(10_000),
+        ..VmConfig::default()
+    };
+    let res = common::run_with(src, 2, &[], None, &config);
+    let (_, e) = root_cause(&res).expect("stops");
+    assert!(
+        e.to_string().contains("more than 10000 instructions"),
+        "{e}"
+    );
+}
