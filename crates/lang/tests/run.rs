@@ -130,3 +130,34 @@ fn tour_program_up_to_the_sockets() {
          to 5\npub 42 0 2\n"
     );
 }
+
+#[test]
+fn mpc_math_on_secret_fixed_point() {
+    let src = "import mpc_math\nprint_float_precision(5)\nfor x in [0.5, 1.0, 2.0, 3.75, 100.0, 0.01]:\n    v = sfix(x)\n    print_ln('%s %s %s', mpc_math.sqrt(v).reveal(), mpc_math.log(v).reveal(), mpc_math.log2_fx(v).reveal())\nfor x in [-3.0, -0.5, 0.0, 0.25, 1.0, 4.5, -20.0]:\n    v = sfix(x)\n    print_ln('%s %s %s', mpc_math.exp(v).reveal(), mpc_math.sigmoid(v).reveal(), mpc_math.tanh(v).reveal())\nprint_ln('%s', mpc_math.pow_fx(sfix(2.0), 3).reveal())\n";
+    let out = run(src, &[]).expect("runs");
+    let lines: Vec<Vec<f64>> = out
+        .lines()
+        .map(|l| l.split(' ').map(|x| x.parse::<f64>().unwrap()).collect())
+        .collect();
+    let close = |got: f64, want: f64, tol: f64| {
+        assert!(
+            (got - want).abs() <= tol * want.abs().max(1.0),
+            "got {got}, want {want}\n{out}"
+        )
+    };
+    for (i, x) in [0.5f64, 1.0, 2.0, 3.75, 100.0, 0.01].iter().enumerate() {
+        close(lines[i][0], x.sqrt(), 2e-3);
+        close(lines[i][1], x.ln(), 2e-3);
+        close(lines[i][2], x.log2(), 2e-3);
+    }
+    for (j, x) in [-3.0f64, -0.5, 0.0, 0.25, 1.0, 4.5, -20.0]
+        .iter()
+        .enumerate()
+    {
+        let l = &lines[6 + j];
+        close(l[0], x.exp(), 2e-3);
+        close(l[1], 1.0 / (1.0 + (-x).exp()), 2e-3);
+        close(l[2], x.tanh(), 2e-3);
+    }
+    close(lines[13][0], 8.0, 5e-3);
+}

@@ -1734,7 +1734,34 @@ pub fn mpc_math<'a>(it: &mut Interp<'a>, name: &'static str, mut a: Args<'a>) ->
     }
     match name {
         "abs_fx" => super::abs(it, x),
-        _ => Err(unsupported(format!("mpc_math.{name} on run-time values"))
-            .with_advice("mpc_math functions are evaluated at compile time on constants; run-time sqrt/exp/log/sigmoid are not implemented yet")),
+        "floor_fx" => {
+            let r = match &x {
+                Value::Rt(r) if r.ty.is_fix() => *r,
+                _ => return Err(type_err("floor_fx needs a fixed-point value")),
+            };
+            let (f, k) = r.ty.fk().expect("fix");
+            if !r.ty.is_secret() {
+                return Err(unsupported("floor_fx on cfix"));
+            }
+            let out = it.new_rt(RtType::Sint, r.n);
+            let (d, s) = (it.b.s(out.reg)?, it.b.s(r.reg)?);
+            it.emit(Instr::Trunc {
+                dst: d,
+                src: s,
+                k,
+                m: f,
+                n: Size(r.n),
+            })?;
+            let v = arith::mul_si(it, out, 1i128 << f)?;
+            Ok(Value::Rt(Rt { ty: r.ty, ..v }))
+        }
+        _ => {
+            let y = a.arg(1, "y");
+            match super::mathfx::call(it, name, &x, y.as_ref())? {
+                Some(v) => Ok(v),
+                None => Err(unsupported(format!("mpc_math.{name} on run-time values"))
+                    .with_advice("supported at run time: exp, exp2_fx, log, log2_fx, log_fx, sqrt, InvertSqrt, pow_fx, sigmoid, tanh, abs_fx, floor_fx")),
+            }
+        }
     }
 }

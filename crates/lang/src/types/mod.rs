@@ -5,6 +5,7 @@ mod arith;
 pub mod array;
 mod conv;
 mod fix;
+mod mathfx;
 mod methods;
 
 use num_bigint::BigInt;
