@@ -537,6 +537,24 @@ impl<P: Preprocessing> Machine<'_, P> {
 
     /// Runs one instruction.
     pub(crate) fn exec(&mut self, ins: &Instr) -> Result<()> {
+        // Instructions that create vectors from scalars: bound the length first.
+        match ins {
+            Instr::LdiS { n, .. }
+            | Instr::LdiC { n, .. }
+            | Instr::LdiR { n, .. }
+            | Instr::IncR { n, .. }
+            | Instr::VecSplat { n, .. }
+            | Instr::Input { n, .. }
+            | Instr::RandBit { n, .. }
+            | Instr::RandInt { n, .. }
+            | Instr::Triple { n, .. }
+            | Instr::PublicInput { n, .. } => self.check_len(sz(n))?,
+            Instr::BitDec { dsts, n, .. } => self.check_len(sz(n).saturating_mul(dsts.len()))?,
+            Instr::VecSum { chunk, n, .. } => {
+                self.check_len((*chunk as usize).saturating_mul(sz(n)))?
+            }
+            _ => {}
+        }
         match ins {
             // ---- immediates and moves -------------------------------------------------------
             Instr::LdiS { dst, imm, n } => {

@@ -68,6 +68,8 @@ pub struct VmConfig {
     pub max_pending_nodes: usize,
     /// Refuse programs whose memories need more elements than this in all.
     pub max_memory_elements: u64,
+    /// Largest vector an instruction may create (elements).
+    pub max_vector_elements: usize,
     /// Deepest call nesting (`@function` recursion).
     pub max_call_depth: usize,
     /// Stop after this many instructions (`None`: no limit).
@@ -83,6 +85,7 @@ impl Default for VmConfig {
             max_pending_elements: 1 << 22,
             max_pending_nodes: 1 << 20,
             max_memory_elements: 1 << 28,
+            max_vector_elements: 1 << 26,
             max_call_depth: 10_000,
             max_steps: None,
             print_party: Some(0),

@@ -196,6 +196,21 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         ))
     }
 
+    /// Refuses vectors longer than [`VmConfig::max_vector_elements`] before allocating them.
+    pub(crate) fn check_len(&self, n: usize) -> Result<()> {
+        if n > self.config.max_vector_elements {
+            return Err(VmError::Limit {
+                what: format!(
+                    "{}: a vector of {n} elements is longer than the VM limit of {} \
+                     (VmConfig::max_vector_elements)",
+                    self.at(),
+                    self.config.max_vector_elements
+                ),
+            });
+        }
+        Ok(())
+    }
+
     // ----- secret registers ----------------------------------------------------------------
 
     /// Secret register `r` with exactly `n` elements (a never-written register reads as zeros).
@@ -204,6 +219,7 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         if v.len() == n {
             Ok(v.clone())
         } else if v.len() == 0 {
+            self.check_len(n)?;
             Ok(SecVec::from_shares(ShareVec::zeros(n)))
         } else {
             Err(self.size_error(RegKind::Secret, r.0, v.len(), n))
@@ -223,7 +239,10 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         }
         match &self.frame().c[r.0 as usize] {
             ClearVal::Ready(v) if v.len() == n => Ok(v.clone()),
-            ClearVal::Ready(v) if v.is_empty() => Ok(vec![Fp::ZERO; n]),
+            ClearVal::Ready(v) if v.is_empty() => {
+                self.check_len(n)?;
+                Ok(vec![Fp::ZERO; n])
+            }
             ClearVal::Ready(v) => Err(self.size_error(RegKind::Clear, r.0, v.len(), n)),
             ClearVal::Pending { .. } => unreachable!("flushed above"),
         }
@@ -234,7 +253,10 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         let v = &self.frame().c[r.0 as usize];
         match v.len() {
             l if l == n => Ok(v.clone()),
-            0 => Ok(ClearVal::Ready(vec![Fp::ZERO; n])),
+            0 => {
+                self.check_len(n)?;
+                Ok(ClearVal::Ready(vec![Fp::ZERO; n]))
+            }
             l => Err(self.size_error(RegKind::Clear, r.0, l, n)),
         }
     }
@@ -254,6 +276,7 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         if v.len() == n {
             Ok(v.clone())
         } else if v.is_empty() {
+            self.check_len(n)?;
             Ok(vec![0; n])
         } else {
             Err(self.size_error(RegKind::Int, r.0, v.len(), n))

@@ -130,3 +130,24 @@ fn step_limit_stops_endless_loops() {
         "{e}"
     );
 }
+
+#[test]
+fn vector_limit_is_checked_before_allocating() {
+    let config = VmConfig {
+        max_vector_elements: 10,
+        ..VmConfig::default()
+    };
+    let res = common::run_with(
+        "a = sint(1, size=100)\nprint_ln('%s', a.reveal())\n",
+        2,
+        &[],
+        None,
+        &config,
+    );
+    let (_, e) = root_cause(&res).expect("refused");
+    assert!(
+        e.to_string()
+            .contains("a vector of 100 elements is longer than the VM limit of 10"),
+        "{e}"
+    );
+}

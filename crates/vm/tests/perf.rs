@@ -11,7 +11,11 @@ fn time(name: &str, src: &str, n: usize) {
     let t = Instant::now();
     let res = common::run_with(src, n, &[], None, &VmConfig::default());
     let wall = t.elapsed();
-    let o = res.into_iter().next().unwrap().unwrap_or_else(|e| panic!("{e}"));
+    let o = res
+        .into_iter()
+        .next()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "{name} (N = {n}): wall {:.3?}, online {:.3?}, dealer {:.3?}, {} rounds, {} flushes, {} instructions; output {:?}",
         wall,
