@@ -66,7 +66,7 @@ impl Default for CompileOptions {
             bit_length: 64,
             security: 40,
             prime: DEFAULT_PRIME,
-            max_source_bytes: 4 << 20,
+            max_source_bytes: 1 << 20,
         }
     }
 }
@@ -92,8 +92,14 @@ impl CompiledProgram {
 /// Deepest bracket nesting accepted (the parser recurses on nesting).
 const MAX_NESTING: usize = 200;
 
-/// Stack for the compiler thread: deep but bounded recursion of the evaluator and parser.
-const COMPILER_STACK: usize = 256 << 20;
+/// Stack for the compiler thread. The parser recurses once per prefix operator (`- - - x`,
+/// `not not x`, `lambda: lambda: ...`), so its depth is bounded only by the source length;
+/// the stack grows with the source (address space only: untouched pages cost nothing).
+fn compiler_stack(source_len: usize) -> usize {
+    (64usize << 20)
+        .saturating_add(source_len.saturating_mul(640))
+        .min(3 << 30)
+}
 
 /// Compiles `.mpc` source. `file_name` is used in error messages and for `program.name`;
 /// `args` become `program.args[1..]`.
@@ -118,24 +124,21 @@ pub fn compile(
             .with_advice("raise `CompileOptions::max_source_bytes`"),
         ));
     }
-    if let Some(off) = too_deep(source) {
+    if let Some((off, what)) = too_deep(source) {
         let r = ruff_text_size::TextRange::new(
             ruff_text_size::TextSize::new(off as u32),
             ruff_text_size::TextSize::new(off as u32 + 1),
         );
         return Err(smap.render(
-            diagnostics::Error::new(
-                ErrorKind::Syntax,
-                format!("brackets nested more than {MAX_NESTING} levels deep"),
-            )
-            .with_advice("split the expression into smaller parts")
-            .at(r),
+            diagnostics::Error::new(ErrorKind::Syntax, what)
+                .with_advice("split the expression into smaller parts")
+                .at(r),
         ));
     }
     let result = std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("lang-compile".into())
-            .stack_size(COMPILER_STACK)
+            .stack_size(compiler_stack(source.len()))
             .spawn_scoped(
                 s,
                 #[allow(clippy::result_large_err)]
@@ -164,18 +167,40 @@ pub fn compile(
     }
 }
 
-fn too_deep(src: &str) -> Option<usize> {
+/// Longest accepted run of unary operators (`- - - x`): the parser recurses on each.
+const MAX_UNARY_RUN: usize = 1000;
+
+/// Refuses sources whose nesting would make the parser recurse too deeply: brackets, and long
+/// runs of `-`, `+`, `~` (with only whitespace between them).
+fn too_deep(src: &str) -> Option<(usize, String)> {
     let mut depth = 0usize;
+    let mut run = 0usize;
     for (i, b) in src.bytes().enumerate() {
         match b {
             b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some(i);
+                    return Some((
+                        i,
+                        format!("brackets nested more than {MAX_NESTING} levels deep"),
+                    ));
                 }
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
+        }
+        match b {
+            b'-' | b'+' | b'~' => {
+                run += 1;
+                if run > MAX_UNARY_RUN {
+                    return Some((
+                        i,
+                        format!("more than {MAX_UNARY_RUN} consecutive unary operators"),
+                    ));
+                }
+            }
+            b' ' | b'\t' | b'\n' | b'\r' | b'\\' | b'\x0c' => {}
+            _ => run = 0,
         }
     }
     None

@@ -246,7 +246,7 @@ fn recursion_budget() {
     );
     assert!(text.contains("`max_recursion_depth`"), "{text}");
     // Deeply nested expressions are bounded too.
-    let deep = format!("x = {}1\n", "-".repeat(5000));
+    let deep = format!("x = {}1\n", "not ".repeat(5000));
     let e = err(&deep);
     assert_eq!(e.kind, ErrorKind::Budget(BudgetKind::RecursionDepth));
     let e = err(&format!("x = {}1{}\n", "(".repeat(300), ")".repeat(300)));
@@ -325,4 +325,38 @@ fn hostile_inputs_fail_cleanly() {
         // Must return (Ok or Err), never panic or hang.
         let _ = common::compile_with(src, &opts);
     }
+}
+
+#[test]
+fn parser_recursion_is_bounded() {
+    // Each of these makes the parser recurse once per token; none may overflow the stack.
+    let n = 200_000;
+    let cases = [
+        format!("x = {}1\n", "-".repeat(n)),
+        format!("x = {}1\n", "~ ".repeat(n)),
+        format!("x = {}1\n", "not ".repeat(n / 4)),
+        format!("x = {}1\n", "lambda: ".repeat(n / 8)),
+        format!("x = {}2\n", "2**".repeat(n / 3)),
+        format!("x = {}1\n", "- not ".repeat(n / 6)),
+        format!("x = 1{}\n", " if 1 else 1".repeat(n / 12)),
+        format!("x = a{}\n", "[0]".repeat(n / 3)),
+    ];
+    for src in &cases {
+        let e = common::compile_with(src, &CompileOptions::default());
+        if let Err(e) = e {
+            assert!(
+                matches!(
+                    e.kind,
+                    ErrorKind::Syntax | ErrorKind::Budget(_) | ErrorKind::Name
+                ),
+                "{e}"
+            );
+        }
+    }
+    let e = err(&format!("x = {}1\n", "-".repeat(5000)));
+    assert!(
+        e.message
+            .contains("more than 1000 consecutive unary operators"),
+        "{e}"
+    );
 }
