@@ -151,3 +151,78 @@ fn vector_limit_is_checked_before_allocating() {
         "{e}"
     );
 }
+
+/// A share tampered with on its way into one party (here: through its socket) is caught by the
+/// MAC check when a value derived from it is revealed; the protocol error reaches the caller
+/// with its message, and nothing is printed.
+#[test]
+fn tampered_shares_fail_the_mac_check() {
+    use vm::runner::{run_party_insecure, PartySetup};
+
+    let src = "listen(1)\nc = regint()\nacceptclientconnection(c, 1)\nv = sint.read_from_socket(c, 1)\nprint_ln('%s', (v[0] * 2).reveal())\n";
+    let prog = common::compile(src, "tamper.mpc");
+    let script = vm::SocketScript::parse("21\n").unwrap();
+    let nets = net::in_process(2, common::net_config());
+    let handles: Vec<_> = nets
+        .into_iter()
+        .map(|net| {
+            let bc = prog.bytecode.clone();
+            let script = script.clone();
+            std::thread::spawn(move || {
+                let me = net.my_id();
+                // Party 1 runs with a host whose socket flips a bit of its value share.
+                if me == 1 {
+                    return tampered_run(net, &bc, &script);
+                }
+                let setup = PartySetup {
+                    sockets: Some(script),
+                    ..PartySetup::default()
+                };
+                run_party_insecure(net, [0x5e; 32], &bc, setup, &VmConfig::default())
+                    .map(|o| o.output)
+                    .map_err(|e| *e.error)
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    for r in &results {
+        let e = r.as_ref().expect_err("the run must abort");
+        assert!(
+            e.to_string().contains("MAC check failed") || e.is_network(),
+            "{e}"
+        );
+    }
+    assert!(results.iter().any(|r| r
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("MAC check failed")));
+}
+
+/// Party 1's run with the insecure dealer, whose socket message is altered before the program
+/// reads it.
+fn tampered_run(
+    net: net::Network,
+    bc: &lang::Bytecode,
+    script: &vm::SocketScript,
+) -> Result<String, VmError> {
+    use protocol::prep::InsecureDealer;
+    use protocol::Engine;
+
+    let n = net.n_parties();
+    let mut engine = Engine::new(
+        net,
+        InsecureDealer::new(1, n, [0x5e; 32]),
+        vm::runner::engine_config(bc),
+    );
+    let mut host = vm::LocalHost::default();
+    let mut sockets = vm::prepare_sockets(&mut engine, script)?;
+    // Take the queued message, add one to the value share's first byte (still canonical), and
+    // queue it again.
+    let mut msg = vm::Sockets::read(&mut sockets, 0).unwrap();
+    msg[0] ^= 1;
+    sockets.push_message(0, msg);
+    host.sockets = sockets;
+    vm::run(bc, &mut engine, &mut host, &VmConfig::default())?;
+    Ok(host.output)
+}
