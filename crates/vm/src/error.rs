@@ -94,4 +94,24 @@ impl VmError {
     }
 }
 
+impl VmError {
+    /// True when the error follows from the program and public values only, so that every party
+    /// meets it at the same instruction (and can still flush together).
+    pub fn is_public(&self) -> bool {
+        matches!(
+            self,
+            VmError::IndexOutOfRange { .. }
+                | VmError::MemoryOutOfRange { .. }
+                | VmError::OutOfPublicInput { .. }
+                | VmError::BadPublicInput { .. }
+                | VmError::Crash { .. }
+                | VmError::DivisionByZero { .. }
+                | VmError::Runtime { .. }
+                | VmError::Bytecode { .. }
+                | VmError::Unsupported { .. }
+                | VmError::Limit { .. }
+        )
+    }
+}
+
 pub type Result<T, E = VmError> = std::result::Result<T, E>;

@@ -14,14 +14,18 @@ use protocol::ShareVec;
 use crate::clear::{self, ArithError};
 use crate::dag::{CommKind, InputSpec};
 use crate::error::{Result, VmError};
-use crate::format::{format_fix, parse_fixed, parse_int};
+use crate::format::{parse_fixed, parse_int};
 use crate::host::SocketWrite;
 use crate::local::LocalOp;
 use crate::machine::{Machine, PendingOpen, PrivateOpen};
 use crate::memory::OutOfRange;
+use crate::print::{Part, QueuedPrint};
 use crate::regs::{AnyVal, Frame};
 use crate::sockets::element_bytes;
 use crate::value::{ClearVal, SecVec};
+
+/// Flush when this many prints wait for openings (a public count: all parties agree).
+const MAX_QUEUED_PRINTS: usize = 100_000;
 
 fn sz(n: &lang::bytecode::Size) -> usize {
     n.0 as usize
@@ -326,47 +330,40 @@ impl<P: Preprocessing> Machine<'_, P> {
     }
 
     fn print(&mut self, target: &PrintTarget, parts: &[PrintPart]) -> Result<()> {
-        let mut text = String::new();
-        let list = |items: Vec<String>| {
-            if items.len() == 1 {
-                items.into_iter().next().unwrap_or_default()
-            } else {
-                format!("[{}]", items.join(", "))
-            }
-        };
-        // Every party forces the values, printing or not, so that flushes stay in step.
+        let mut out = Vec::with_capacity(parts.len());
         for p in parts {
-            match p {
-                PrintPart::Text(s) => text.push_str(&self.prog.strings[s.0 as usize]),
-                PrintPart::Clear(c, n) => {
-                    let v = self.c_get(*c, sz(n))?;
-                    text.push_str(&list(v.iter().map(|x| x.to_signed().to_string()).collect()));
-                }
-                PrintPart::Int(r, n) => {
-                    let v = self.r_get(*r, sz(n))?;
-                    text.push_str(&list(v.iter().map(|x| x.to_string()).collect()));
-                }
+            out.push(match p {
+                PrintPart::Text(s) => Part::Text(self.prog.strings[s.0 as usize].clone()),
+                PrintPart::Clear(c, n) => Part::Clear {
+                    value: self.c_get_lazy(*c, sz(n))?,
+                    fix: None,
+                },
+                PrintPart::Int(r, n) => Part::Int(self.r_get(*r, sz(n))?),
                 PrintPart::Fix {
                     reg,
                     n,
                     f,
                     precision,
-                } => {
-                    let v = self.c_get(*reg, sz(n))?;
-                    text.push_str(&list(
-                        v.iter()
-                            .map(|x| format_fix(x.to_signed(), *f, *precision))
-                            .collect(),
-                    ));
-                }
-            }
+                } => Part::Clear {
+                    value: self.c_get_lazy(*reg, sz(n))?,
+                    fix: Some((*f, *precision)),
+                },
+            });
         }
         let show = match target {
             PrintTarget::Default => self.config.print_party.is_none_or(|p| p == self.me),
             PrintTarget::Party(p) => *p as usize == self.me,
         };
-        if show {
-            self.host.print(&text);
+        let q = QueuedPrint { show, parts: out };
+        if self.prints.is_empty() && q.is_ready() {
+            if q.show {
+                self.host.print(&q.render());
+            }
+            return Ok(());
+        }
+        self.prints.push(q);
+        if self.prints.len() > MAX_QUEUED_PRINTS {
+            self.flush()?;
         }
         Ok(())
     }

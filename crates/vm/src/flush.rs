@@ -30,7 +30,7 @@ use crate::value::{ClearVal, NodeId};
 impl<P: Preprocessing> Machine<'_, P> {
     /// Evaluates everything pending; see the module documentation.
     pub(crate) fn flush(&mut self) -> Result<()> {
-        if self.dag.is_empty() && self.opens.is_empty() {
+        if self.dag.is_empty() && self.opens.is_empty() && self.prints.is_empty() {
             return Ok(());
         }
         self.stats.flushes += 1;
@@ -257,6 +257,12 @@ impl<P: Preprocessing> Machine<'_, P> {
                         .expect("opening performed");
                     *c = ClearVal::Ready(v);
                 }
+            }
+        }
+        for mut p in std::mem::take(&mut self.prints) {
+            p.resolve(opens);
+            if p.show {
+                self.host.print(&p.render());
             }
         }
         self.mem.settle_secret(|id| &**dag.result(id));

@@ -18,9 +18,10 @@
 //! and parameters (all products, all `ltz k=64`, all inputs of all parties, ...) become ONE engine
 //! call, i.e. one vector kernel with one batched round per protocol step; then all pending
 //! openings become one `reveal` (one round and one MAC check). A flush happens only when a clear
-//! result is needed (printing, branching on a revealed value, writing shares to a socket), when
-//! the DAG exceeds its size bound, and at the end of the program. So a `@for_range(10000)` loop
-//! whose body multiplies costs a handful of rounds in all, not 10^4.
+//! result is needed (clear arithmetic or a branch on a revealed value, writing shares to a
+//! socket), when the DAG exceeds its size bound, and at the end of the program. Printing does not
+//! force one: prints of pending values wait, in order, for the next flush (`print.rs`). So a
+//! `@for_range(10000)` loop whose body multiplies costs a handful of rounds in all, not 10^4.
 //!
 //! **Architecture Invariant:** flush decisions depend only on the program and on public values
 //! (clear and regint registers, element counts), never on shares, private inputs or timing, so
@@ -46,6 +47,7 @@ mod flush;
 mod local;
 mod machine;
 mod memory;
+mod print;
 mod regs;
 mod stats;
 mod value;

@@ -15,6 +15,7 @@ use crate::error::{At, Result, VmError};
 use crate::host::Host;
 use crate::local::{self, LocalOp};
 use crate::memory::Memory;
+use crate::print::QueuedPrint;
 use crate::regs::Frame;
 use crate::stats::{tuples_since, VmStats};
 use crate::value::{ClearVal, NodeId, SecVec};
@@ -51,6 +52,8 @@ pub(crate) struct Machine<'a, P: Preprocessing> {
     pub private_consumed: u64,
     pub public_consumed: u64,
     pub timers: HashMap<u32, Instant>,
+    /// Prints waiting for pending openings, in order.
+    pub prints: Vec<QueuedPrint>,
     pub stats: VmStats,
     /// (function, pc) of the instruction running, for error messages.
     pub cur: (usize, usize),
@@ -117,6 +120,7 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
             private_consumed: 0,
             public_consumed: 0,
             timers: HashMap::new(),
+            prints: Vec::new(),
             stats: VmStats::default(),
             cur: (0, 0),
         })
@@ -150,7 +154,14 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
                     });
                 }
             }
-            self.exec(&code[pc])?;
+            if let Err(e) = self.exec(&code[pc]) {
+                // Every party stops at the same instruction for an error that depends only on
+                // public values, so all can flush together and emit what was printed before it.
+                if e.is_public() {
+                    let _ = self.flush();
+                }
+                return Err(e);
+            }
         }
         self.flush()?;
         self.engine.check()?;

@@ -85,3 +85,40 @@ print_ln('%s %s %s', a, b, c)
     // mul 1, open 1, first MAC check 4.
     assert!(stats.rounds <= 6, "{} rounds", stats.rounds);
 }
+
+/// Printing revealed values does not force a round: reveals and prints in a loop share one
+/// opening, and the lines still come out in order.
+#[test]
+fn prints_wait_for_the_next_flush() {
+    let src = r#"
+a = sint.Array(20)
+@for_range(20)
+def _(i):
+    a[i] = sint(i) * sint(i)
+print_ln('squares:')
+@for_range(20)
+def _(i):
+    print_ln('%s %s', i, a[i].reveal())
+print_ln('done')
+"#;
+    let (out, stats) = party0_stats(src, 3, &[]);
+    let mut want = String::from("squares:\n");
+    for i in 0..20 {
+        want.push_str(&format!("{i} {}\n", i * i));
+    }
+    want.push_str("done\n");
+    assert_eq!(out, want);
+    assert_eq!(stats.flushes, 1);
+    assert!(stats.rounds <= 6, "{} rounds", stats.rounds);
+}
+
+/// Queued prints still come out when the program stops with an error of its own.
+#[test]
+fn queued_prints_survive_a_crash() {
+    let src = "x = sint(5)\nprint_ln('x=%s', x.reveal())\ncrash()\n";
+    let res = common::run_with(src, 2, &[], None, &VmConfig::default());
+    match &res[0] {
+        Err(e) => assert_eq!(e.output, "x=5\n"),
+        Ok(_) => panic!("crash() must fail the run"),
+    }
+}
