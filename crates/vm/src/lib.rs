@@ -8,13 +8,13 @@
 //! ## Run-time batching
 //!
 //! Secret-valued instructions do not run when they are reached. Local operations on materialised
-//! shares run at once; everything else becomes a node of a lazy DAG ([`dag`]): communication
+//! shares run at once; everything else becomes a node of a lazy DAG (`dag.rs`): communication
 //! operations (multiplication, comparisons, truncations, bit decomposition, divisions, inputs)
 //! always, local operations when an input is still pending. Registers and memory cells hold
 //! pieces of node outputs, so moves, loads and stores stay lazy. Openings are lazy too: an `open`
 //! records a pending opening, and its clear destination is only forced when something reads it.
 //!
-//! A *flush* ([`flush`]) evaluates the DAG depth by depth. At each depth, all nodes of one kernel
+//! A *flush* (`flush.rs`) evaluates the DAG depth by depth. At each depth, all nodes of one kernel
 //! and parameters (all products, all `ltz k=64`, all inputs of all parties, ...) become ONE engine
 //! call, i.e. one vector kernel with one batched round per protocol step; then all pending
 //! openings become one `reveal` (one round and one MAC check). A flush happens only when a clear
