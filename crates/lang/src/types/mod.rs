@@ -3,10 +3,13 @@
 
 mod arith;
 pub mod array;
+mod array_methods;
+mod classmethods;
 mod conv;
 mod fix;
 mod mathfx;
 mod methods;
+mod socket;
 
 use num_bigint::BigInt;
 use num_integer::Integer;
