@@ -31,7 +31,7 @@ impl Default for Budgets {
             max_instructions: 5_000_000,
             max_memory_bytes: 1 << 30,
             max_recursion_depth: 200,
-            max_wall_time: Duration::from_secs(30),
+            max_wall_time: Duration::from_secs(10),
         }
     }
 }
@@ -148,7 +148,7 @@ impl Tracker {
         ))
     }
 
-    /// One evaluation step. Cheap; every 4096 steps also checks memory and wall time.
+    /// One evaluation step. Cheap; every 256 steps also checks memory and wall time.
     #[inline]
     pub fn step(&mut self) -> Result<(), Error> {
         self.steps += 1;
@@ -160,7 +160,7 @@ impl Tracker {
 
     #[cold]
     fn slow_check(&mut self) -> Result<(), Error> {
-        self.next_slow_check = self.steps + 4096;
+        self.next_slow_check = self.steps + 256;
         if self.steps > self.budgets.max_steps {
             return Err(self.exceeded(BudgetKind::Steps, format!("{} steps evaluated", self.steps)));
         }

@@ -12,7 +12,7 @@ use crate::diagnostics::{type_err, value_err, Error, ErrorKind, Result};
 use crate::values::*;
 
 /// Largest integer (in bits) the evaluator builds; protects against `2**10**9`.
-pub const MAX_INT_BITS: u64 = 1 << 20;
+pub const MAX_INT_BITS: u64 = 1 << 16;
 
 pub fn zero_div(what: &str) -> Error {
     Error::new(ErrorKind::ZeroDivision, format!("{what} by zero"))
@@ -604,6 +604,8 @@ fn repr_depth(v: &Value, depth: u32) -> String {
         Value::None => "None".into(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
+        // Decimal conversion is quadratic: refuse absurdly long ones, as Python does.
+        Value::Int(i) if i.bits() > 1 << 16 => format!("<int of {} bits>", i.bits()),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => float_repr(*f),
         Value::Str(s) => str_repr(&s.0),
@@ -872,6 +874,12 @@ pub fn format_value(v: &Value, spec: &str) -> Result<String> {
         }
         (Value::Int(_) | Value::Bool(_), None | Some('d' | 'n' | 'x' | 'X' | 'o' | 'b' | 'c')) => {
             let i = as_int(v).expect("int");
+            if i.bits() > 1 << 16 && !matches!(sp.ty, Some('x' | 'X' | 'o' | 'b')) {
+                return Err(value_err(format!(
+                    "integer of {} bits is too large to format in decimal",
+                    i.bits()
+                )));
+            }
             let b = i.to_big();
             let neg = b.is_negative();
             let m = b.abs();
