@@ -140,6 +140,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut s);
         s
     };
+    let clients = script.as_ref().map(|s| vm::SimClients::new(n, s));
     let setups: Vec<PartySetup> = (0..n)
         .map(|p| PartySetup {
             private_input: inputs.get(&p).cloned().unwrap_or_default(),
@@ -147,6 +148,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             // Only party 0 needs the socket values (it secret-shares them); the others need the
             // file's shape, which the values do not change.
             sockets: script.clone(),
+            clients: clients.clone(),
             // Party 0's output streams as the program runs, as in MP-SPDZ.
             echo: p == 0,
         })
@@ -182,7 +184,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         // The insecure dealer's MAC key lets us check the MACs the program wrote.
         let alpha = InsecureDealer::new(0, n, seed).global_mac_key();
         let writes: Vec<_> = outcomes.iter().map(|o| o.socket_writes.clone()).collect();
-        for line in vm::reconstruct_writes(&writes, Some(alpha)).map_err(anyhow::Error::msg)? {
+        let interactive = script
+            .as_ref()
+            .map(|s| s.interactive.clone())
+            .unwrap_or_default();
+        for line in vm::reconstruct_writes(
+            &writes,
+            &outcomes[0].socket_input_protocol,
+            &interactive,
+            Some(alpha),
+        )
+        .map_err(anyhow::Error::msg)?
+        {
             println!("{line}");
         }
     }

@@ -54,7 +54,7 @@ mod value;
 
 pub use error::{At, Result, VmError};
 pub use host::{Host, LocalHost, SocketWrite, Sockets};
-pub use sockets::{prepare_sockets, reconstruct_writes, MemSockets, SocketScript};
+pub use sockets::{prepare_sockets, reconstruct_writes, MemSockets, SimClients, SocketScript};
 pub use stats::{PrepTimer, TimedPrep, VmStats};
 
 use lang::Bytecode;

@@ -4,6 +4,7 @@
 //! **Not secure:** the insecure dealer derives every party's tuples and the MAC key from one seed
 //! (see `protocol::prep::InsecureDealer`). Everything here is named `insecure` accordingly.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use protocol::{Engine, EngineConfig, RunStats};
 
 use crate::error::VmError;
 use crate::host::{LocalHost, SocketWrite, Tokens};
-use crate::sockets::{prepare_sockets, SocketScript};
+use crate::sockets::{prepare_sockets, SimClients, SocketScript};
 use crate::stats::{TimedPrep, VmStats};
 use crate::VmConfig;
 
@@ -27,6 +28,9 @@ pub struct PartySetup {
     pub public_input: String,
     /// Messages the clients send (see [`crate::sockets`]); shares are made before the run.
     pub sockets: Option<SocketScript>,
+    /// The simulated clients of `sockets` (one object shared by all parties); made by
+    /// [`run_local_insecure`] when missing.
+    pub clients: Option<Arc<SimClients>>,
     /// Echo this party's prints to stdout as they happen.
     pub echo: bool,
 }
@@ -41,6 +45,8 @@ pub struct PartyOutcome {
     pub dealer_time: Duration,
     /// Messages the program wrote to client sockets.
     pub socket_writes: Vec<SocketWrite>,
+    /// Indices in `socket_writes` of the triple messages used by `receive_from_client`.
+    pub socket_input_protocol: BTreeSet<usize>,
     /// The engine's totals (including the socket input preparation).
     pub engine: RunStats,
 }
@@ -101,6 +107,9 @@ pub fn run_party_insecure(
     };
     if let Some(script) = &setup.sockets {
         host.sockets = prepare_sockets(&mut engine, script).map_err(|e| fail(e, &host))?;
+        if let Some(sim) = &setup.clients {
+            host.sockets.attach_clients(sim.clone(), me);
+        }
     }
     let before = timer.elapsed();
     let stats = crate::run(program, &mut engine, &mut host, config).map_err(|e| fail(e, &host))?;
@@ -111,6 +120,7 @@ pub fn run_party_insecure(
         stats,
         dealer_time,
         socket_writes: host.sockets.written,
+        socket_input_protocol: host.sockets.input_protocol,
         engine,
     })
 }
@@ -119,11 +129,20 @@ pub fn run_party_insecure(
 /// returns each party's result in party order.
 pub fn run_local_insecure(
     program: &Bytecode,
-    setups: Vec<PartySetup>,
+    mut setups: Vec<PartySetup>,
     config: &VmConfig,
     net_config: NetConfig,
 ) -> Vec<Result<PartyOutcome, PartyError>> {
     let n = setups.len();
+    let sim = setups
+        .iter()
+        .find_map(|s| s.sockets.as_ref())
+        .map(|script| SimClients::new(n, script));
+    for s in &mut setups {
+        if s.clients.is_none() {
+            s.clients = sim.clone();
+        }
+    }
     let nets = net::in_process(n, net_config);
     let program = Arc::new(program.clone());
     let seed = [0x5e; 32];

@@ -17,7 +17,11 @@
 //! - `3 4` or `sint 3 4`: a message of secret integers, read by `sint.read_from_socket`;
 //! - `sfix 1.5 -2` (or `sfix:20 ...` for 20 fractional bits; default 16): secret fixed-point;
 //! - `cint 5`, `regint 7`: public values;
-//! - `client 2`: the following messages come from client 2 (before any such line: client 0).
+//! - `client 2`: the following messages come from client 2 (before any such line: client 0);
+//! - `input 3 4` (or `input sfix 1.5`): values the client sends through `receive_from_client`;
+//!   a simulated client ([`SimClients`]) plays its side of the input protocol;
+//! - `interactive`: the current client is simulated even without `input` lines, so that the
+//!   share triples of `reveal_to_clients` it receives are checked and decoded.
 //!
 //! Clients connect in the order they first appear ([`crate::sockets::MemSockets::accept`]).
 //!
@@ -27,7 +31,9 @@
 //! party's resulting authenticated shares (value ‖ MAC) as that party's socket messages. Only
 //! party 0 needs the values; the other parties need the file's shape only.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use field::Fp;
 use lang::bytecode::SockKind;
@@ -56,6 +62,15 @@ pub struct MemSockets {
     closed: BTreeSet<i64>,
     /// Every message the program wrote, in order.
     pub written: Vec<SocketWrite>,
+    /// Indices in `written` of the triple messages the simulated clients used as input masks
+    /// (`receive_from_client`).
+    pub input_protocol: BTreeSet<usize>,
+    sim: Option<(Arc<SimClients>, usize)>,
+    /// Triple messages written to each simulated client so far.
+    requests: HashMap<i64, usize>,
+    /// The last write to a client, when it was a triple message not answered yet:
+    /// (request index, index in `written`).
+    open_request: HashMap<i64, (usize, usize)>,
 }
 
 impl MemSockets {
@@ -68,6 +83,12 @@ impl MemSockets {
     /// Queues a message (payload without length prefix) from `client`.
     pub fn push_message(&mut self, client: i64, payload: Vec<u8>) {
         self.inbox.entry(client).or_default().push_back(payload);
+    }
+
+    /// Lets the simulated clients answer this party's input-protocol requests; `party` is this
+    /// party's id.
+    pub fn attach_clients(&mut self, sim: Arc<SimClients>, party: usize) {
+        self.sim = Some((sim, party));
     }
 }
 
@@ -102,6 +123,11 @@ impl Sockets for MemSockets {
                 "reading from client {client}, whose connection is closed"
             ));
         }
+        if let (Some((sim, _)), Some((req, w))) = (&self.sim, self.open_request.remove(&client)) {
+            let answer = sim.answer(client, req)?;
+            self.input_protocol.insert(w);
+            return Ok(answer);
+        }
         let q = self
             .inbox
             .get_mut(&client)
@@ -118,9 +144,174 @@ impl Sockets for MemSockets {
                 msg.client
             ));
         }
+        self.open_request.remove(&msg.client);
+        if let Some((sim, party)) = &self.sim {
+            let triples = msg.kind == SockKind::SecretShare
+                && msg.elements > 0
+                && msg.elements.is_multiple_of(3);
+            if triples && sim.is_interactive(msg.client) {
+                let req = self.requests.entry(msg.client).or_default();
+                let skip = if msg.msg_type != 0 { 4 } else { 0 };
+                sim.deposit(msg.client, *req, *party, msg.payload[skip..].to_vec());
+                self.open_request
+                    .insert(msg.client, (*req, self.written.len()));
+                *req += 1;
+            }
+        }
         self.written.push(msg);
         Ok(())
     }
+}
+
+/// One input-protocol request: the triple shares every party wrote, and the client's answer.
+#[derive(Default)]
+struct Request {
+    parts: Vec<Option<Vec<u8>>>,
+    answer: Option<Result<Vec<u8>, String>>,
+}
+
+#[derive(Default)]
+struct SimState {
+    /// Values each interactive client sends through `receive_from_client`, in order.
+    inputs: HashMap<i64, VecDeque<Vec<Fp>>>,
+    requests: HashMap<i64, Vec<Request>>,
+}
+
+/// The client side of MP-SPDZ's input protocol (`receive_from_client`, eprint 2015/1006) for
+/// in-process runs, shared by all parties: each party writes its shares of n triples
+/// ([a], [b], [c]); once every party has, the client sums them, checks a·b = c, and answers every
+/// party with x + a for its next n input values x. The parties then compute [x] = (x + a) − [a].
+///
+/// Clients are declared by `input` lines of the socket input ([`SocketScript`]).
+pub struct SimClients {
+    parties: usize,
+    state: Mutex<SimState>,
+    ready: Condvar,
+    /// How long a party waits for the others' shares.
+    pub deadline: Duration,
+}
+
+impl std::fmt::Debug for SimClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SimClients(parties={}, <values redacted>)", self.parties)
+    }
+}
+
+impl SimClients {
+    /// The simulated clients of `script` for a run of `parties` parties.
+    pub fn new(parties: usize, script: &SocketScript) -> Arc<SimClients> {
+        let mut state = SimState::default();
+        for c in &script.interactive {
+            state.inputs.entry(*c).or_default();
+        }
+        for (client, values) in &script.client_inputs {
+            state
+                .inputs
+                .entry(*client)
+                .or_default()
+                .push_back(values.clone());
+        }
+        Arc::new(SimClients {
+            parties,
+            state: Mutex::new(state),
+            ready: Condvar::new(),
+            deadline: Duration::from_secs(30),
+        })
+    }
+
+    fn is_interactive(&self, client: i64) -> bool {
+        self.state
+            .lock()
+            .expect("client state")
+            .inputs
+            .contains_key(&client)
+    }
+
+    fn deposit(&self, client: i64, req: usize, party: usize, shares: Vec<u8>) {
+        let mut st = self.state.lock().expect("client state");
+        let reqs = st.requests.entry(client).or_default();
+        while reqs.len() <= req {
+            reqs.push(Request {
+                parts: vec![None; self.parties],
+                answer: None,
+            });
+        }
+        reqs[req].parts[party] = Some(shares);
+        self.ready.notify_all();
+    }
+
+    fn answer(&self, client: i64, req: usize) -> Result<Vec<u8>, String> {
+        let start = Instant::now();
+        let mut st = self.state.lock().expect("client state");
+        loop {
+            let complete = st
+                .requests
+                .get(&client)
+                .and_then(|r| r.get(req))
+                .is_some_and(|r| r.parts.iter().all(Option::is_some));
+            if complete {
+                break;
+            }
+            let left = self.deadline.checked_sub(start.elapsed()).ok_or_else(|| {
+                format!("client {client}: the other parties' triple shares did not arrive in time")
+            })?;
+            st = self.ready.wait_timeout(st, left).expect("client state").0;
+        }
+        let st = &mut *st;
+        let r = &mut st.requests.get_mut(&client).expect("checked")[req];
+        if r.answer.is_none() {
+            let inputs = st.inputs.get_mut(&client).expect("interactive client");
+            r.answer = Some(client_answer(client, &r.parts, inputs));
+        }
+        r.answer.clone().expect("set above")
+    }
+}
+
+/// What the client sends back for one request: x + a for its next input values x.
+fn client_answer(
+    client: i64,
+    parts: &[Option<Vec<u8>>],
+    inputs: &mut VecDeque<Vec<Fp>>,
+) -> Result<Vec<u8>, String> {
+    let mut sums: Vec<Fp> = Vec::new();
+    for p in parts.iter().flatten() {
+        if !p.len().is_multiple_of(16) {
+            return Err(format!("client {client}: malformed share message"));
+        }
+        let vals = field::kernels::decode(p).map_err(|e| e.to_string())?;
+        if sums.is_empty() {
+            sums = vals;
+        } else if sums.len() == vals.len() {
+            for (s, v) in sums.iter_mut().zip(vals) {
+                *s += v;
+            }
+        } else {
+            return Err(format!(
+                "client {client}: the parties sent different numbers of shares"
+            ));
+        }
+    }
+    let n = sums.len() / 3;
+    let x = inputs.pop_front().ok_or_else(|| {
+        format!("client {client} has no more values for receive_from_client (add an `input` line)")
+    })?;
+    if x.len() != n {
+        return Err(format!(
+            "client {client}: receive_from_client asks for {n} value(s), the socket input gives {}",
+            x.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(16 * n);
+    for (i, xi) in x.iter().enumerate() {
+        let (a, b, c) = (sums[3 * i], sums[3 * i + 1], sums[3 * i + 2]);
+        if a * b != c {
+            return Err(format!(
+                "client {client}: the servers' triple {i} does not check (a·b ≠ c); a server cheated"
+            ));
+        }
+        out.extend_from_slice(&(*xi + a).to_mont_bytes());
+    }
+    Ok(out)
 }
 
 /// The type of the values of one socket input message.
@@ -154,6 +345,10 @@ pub struct SocketScript {
     /// Clients in the order they connect.
     pub clients: Vec<i64>,
     pub messages: Vec<ScriptMessage>,
+    /// Values clients send through `receive_from_client` (`input` lines), in order.
+    pub client_inputs: Vec<(i64, Vec<Fp>)>,
+    /// Clients played by a simulated client (those with `input` lines, or marked `interactive`).
+    pub interactive: BTreeSet<i64>,
 }
 
 impl std::fmt::Debug for SocketScript {
@@ -171,6 +366,8 @@ impl SocketScript {
     pub fn parse(text: &str) -> Result<SocketScript, String> {
         let mut clients = Vec::new();
         let mut messages = Vec::new();
+        let mut client_inputs = Vec::new();
+        let mut interactive = BTreeSet::new();
         let mut client = 0i64;
         for (ln, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -195,6 +392,21 @@ impl SocketScript {
                 }
                 continue;
             }
+            if first == "interactive" {
+                if toks.nth(1).is_some() {
+                    return Err(err("`interactive` stands alone on its line".into()));
+                }
+                interactive.insert(client);
+                if !clients.contains(&client) {
+                    clients.push(client);
+                }
+                continue;
+            }
+            let is_input = first == "input";
+            if is_input {
+                toks.next();
+            }
+            let first = toks.peek().copied().unwrap_or("");
             let ty = if first.starts_with(|c: char| c.is_ascii_alphabetic()) {
                 toks.next();
                 match first {
@@ -235,12 +447,25 @@ impl SocketScript {
             if !clients.contains(&client) {
                 clients.push(client);
             }
+            if is_input {
+                interactive.insert(client);
+                if !matches!(ty, ValueType::Sint | ValueType::Sfix(_)) {
+                    return Err(err("`input` lines carry sint or sfix values".into()));
+                }
+                client_inputs.push((client, values));
+                continue;
+            }
             messages.push(ScriptMessage { client, ty, values });
         }
         if clients.is_empty() {
             clients.push(0);
         }
-        Ok(SocketScript { clients, messages })
+        Ok(SocketScript {
+            clients,
+            messages,
+            client_inputs,
+            interactive,
+        })
     }
 
     /// How many secret values the file holds (party 0 inputs them).
@@ -316,6 +541,8 @@ fn decode_fp(b: &[u8]) -> Result<Fp, String> {
 /// checked too. Clear and regint messages are read from party 0's copy.
 pub fn reconstruct_writes(
     per_party: &[Vec<SocketWrite>],
+    input_protocol: &BTreeSet<usize>,
+    interactive: &BTreeSet<i64>,
     mac_key: Option<Fp>,
 ) -> Result<Vec<String>, String> {
     let Some(first) = per_party.first() else {
@@ -326,6 +553,14 @@ pub fn reconstruct_writes(
     }
     let mut lines = Vec::new();
     for (i, m) in first.iter().enumerate() {
+        if input_protocol.contains(&i) {
+            lines.push(format!(
+                "client {} sent {} value(s) through receive_from_client",
+                m.client,
+                m.elements / 3
+            ));
+            continue;
+        }
         let skip = if m.msg_type != 0 { 4 } else { 0 };
         let size = element_bytes(m.kind);
         let body = |w: &SocketWrite| -> Result<Vec<u8>, String> {
@@ -355,6 +590,29 @@ pub fn reconstruct_writes(
                             "socket message {i}: the MACs do not match the values"
                         ));
                     }
+                }
+                // To a simulated client, share triples (v, r, v·r) are `reveal_to_clients`:
+                // the client checks each and keeps v.
+                if m.kind == SockKind::SecretShare
+                    && interactive.contains(&m.client)
+                    && m.elements.is_multiple_of(3)
+                {
+                    if v.chunks_exact(3).any(|t| t[0] * t[1] != t[2]) {
+                        return Err(format!(
+                            "socket message {i}: client {} got triples that do not check",
+                            m.client
+                        ));
+                    }
+                    let vals: Vec<String> = v
+                        .chunks_exact(3)
+                        .map(|t| t[0].to_signed().to_string())
+                        .collect();
+                    lines.push(format!(
+                        "client {} received (reveal_to_clients, checked): {}",
+                        m.client,
+                        vals.join(" ")
+                    ));
+                    continue;
                 }
                 values.extend(v.iter().map(|x| x.to_signed().to_string()));
             }

@@ -40,6 +40,7 @@ fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
             private_input: read_opt(&with(&format!("in{p}"))).unwrap_or_default(),
             public_input: public.clone(),
             sockets: script.clone(),
+            clients: None,
             echo: false,
         })
         .collect();
@@ -57,7 +58,13 @@ fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
             let outs: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
             let writes: Vec<_> = outs.iter().map(|o| o.socket_writes.clone()).collect();
             let mut text = outs[0].output.clone();
-            for line in reconstruct_writes(&writes, None)? {
+            let interactive = script
+                .as_ref()
+                .map(|s| s.interactive.clone())
+                .unwrap_or_default();
+            for line in
+                reconstruct_writes(&writes, &outs[0].socket_input_protocol, &interactive, None)?
+            {
                 text.push_str(&line);
                 text.push('\n');
             }
