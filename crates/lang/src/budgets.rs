@@ -29,7 +29,7 @@ impl Default for Budgets {
         Budgets {
             max_steps: 50_000_000,
             max_instructions: 5_000_000,
-            max_memory_bytes: 1 << 30,
+            max_memory_bytes: 512 << 20,
             max_recursion_depth: 200,
             max_wall_time: Duration::from_secs(10),
         }
