@@ -233,6 +233,25 @@ pub fn install(it: &mut Interp) {
         it.builtins.insert(n, Value::Type(t));
     }
     it.builtins.insert("program", Value::Program);
+    // Legacy socket message types (MP-SPDZ's ClientMessageType enum).
+    let cmt = Class {
+        name: Rc::from("ClientMessageType"),
+        bases: Vec::new(),
+        attrs: std::cell::RefCell::new(
+            [
+                ("NoType", 0),
+                ("TripleShares", 1),
+                ("ClearModpInt", 2),
+                ("Int32", 3),
+                ("ClearModpFix", 4),
+            ]
+            .into_iter()
+            .map(|(k, v)| (Rc::from(k), Value::int(v)))
+            .collect(),
+        ),
+    };
+    it.builtins
+        .insert("ClientMessageType", Value::Class(Rc::new(cmt)));
     for m in [
         "math",
         "mpc_math",

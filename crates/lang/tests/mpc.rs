@@ -354,7 +354,7 @@ fn reveal_and_print() {
 
 #[test]
 fn sockets_old_and_new_names() {
-    let a = asm("listen(14000)\nc = regint()\nacceptclientconnection(c, 14000)\nx = cint.read_from_socket(c, 2)\ny = regint.read_from_socket(c)\nz = sfix.read_from_socket(c, 1)\ns = sint.read_from_socket(c, 1, size=3)\nsint.write_to_socket(c, [s[0], s[0]])\nsint.write_shares_to_socket(c, [s[0]])\ncint.write_to_socket(c, x)\nregint.write_to_socket(c, [y], message_type=2)\nsfix.write_to_socket(c, [z])\ncloseclientconnection(c)\nlisten_for_clients(15000)\nd = accept_client_connection(15000)\n");
+    let a = asm("listen(14000)\nc = regint()\nacceptclientconnection(c, 14000)\nx = cint.read_from_socket(c, 2)\ny = regint.read_from_socket(c)\nz = sfix.read_from_socket(c, 1)\ns = sint.read_from_socket(c, 1, size=3)\nsint.write_to_socket(c, [s, s])\nsint.write_shares_to_socket(c, [s[0]])\nsint.write_to_socket(c, s)\ncint.write_to_socket(c, x)\nregint.write_to_socket(c, [y], message_type=2)\nsfix.write_to_socket(c, [z])\ncloseclientconnection(c)\nlisten_for_clients(15000)\nd = accept_client_connection(15000)\n");
     assert_seq(
         &a,
         &[
@@ -368,7 +368,9 @@ fn sockets_old_and_new_names() {
             "sockread share+mac, r1, [s0]",
             "sockread share+mac, r1, [s1], n=3",
             "sockwrite share+mac, r1, 0, [s1, s1], n=3",
-            "sockwrite share, r1, 0, [s1], n=3",
+            "vslice s2, s1, 0",
+            "sockwrite share, r1, 0, [s2]",
+            "sockwrite share+mac, r1, 0, [s1], n=3",
             "sockwrite clear, r1, 0, [c0, c1]",
             "sockwrite int, r1, 2, [r3]",
             "sockwrite share+mac, r1, 0, [s0]",

@@ -237,7 +237,7 @@ pub(super) fn type_method<'a>(
             a.ignore_kw(&["message_type"]);
             let kind = sock_kind_for(ty, false);
             let outs = socket_read(it, kind, ty, &client, count, size)?;
-            if a.pos.len() < 2 && count == 1 {
+            if count == 1 {
                 Value::Rt(outs[0])
             } else {
                 Value::list(outs.into_iter().map(Value::Rt).collect())
@@ -432,6 +432,10 @@ pub(super) fn type_method<'a>(
             dot(it, &x, &y)?
         }
         "public_input" => crate::library::call(it, "public_input", a, site)?,
+        "read_client_public_key" | "init_secure_socket" | "resp_secure_socket" => {
+            return Err(unsupported(format!("{}.{name}: VM-controlled encryption", t.name()))
+                .with_advice("client connections are secured by the host (TLS); read and write values with read_from_socket/write_to_socket"))
+        }
         _ => return Err(unsupported(format!("{}.{name}", t.name()))),
     })
 }

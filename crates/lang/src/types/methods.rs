@@ -125,6 +125,9 @@ const TYPE_METHODS: &[&str] = &[
     "get_random",
     "set_precision_from_args",
     "hard_conv",
+    "read_client_public_key",
+    "init_secure_socket",
+    "resp_secure_socket",
 ];
 const PROGRAM_METHODS: &[&str] = &[
     "set_bit_length",
