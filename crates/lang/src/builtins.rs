@@ -288,6 +288,7 @@ pub fn module<'a>(name: &str) -> Option<Value<'a>> {
         "Compiler.program" => "types",
         "operator" => "operator",
         "functools" => "functools",
+        "copy" => "copy",
         "itertools" => "itertools",
         _ => return None,
     }))
@@ -389,6 +390,8 @@ pub fn module_attr<'a>(it: &mut Interp<'a>, m: &str, name: &str) -> Option<Value
         "operator" => {
             find(OPERATOR_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("operator"), n))))
         }
+        "copy" => find(&["copy", "deepcopy"], name)
+            .map(|n| Value::Native(Rc::new((Value::Module("copy"), n)))),
         "functools" => find(FUNCTOOLS_FNS, name)
             .map(|n| Value::Native(Rc::new((Value::Module("functools"), n)))),
         "itertools" => find(ITERTOOLS_FNS, name)

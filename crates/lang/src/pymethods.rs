@@ -765,6 +765,10 @@ pub fn call_module_fn<'a>(
             };
             it.binop(x, op, y)
         }
+        "copy" => {
+            let v = a.req(0, "x", name)?;
+            Ok(copy_value(it, &v, name == "deepcopy", 0)?)
+        }
         "functools" => {
             let f = a.req(0, "function", "reduce")?;
             let seq = a.req(1, "iterable", "reduce")?;
@@ -895,4 +899,77 @@ fn gen_combos<'a>(
         used[i] = false;
     }
     Ok(())
+}
+
+/// copy.copy / copy.deepcopy for compile-time containers and instances (run-time values are
+/// handles and are shared, as MP-SPDZ registers are).
+fn copy_value<'a>(it: &mut Interp<'a>, v: &Value<'a>, deep: bool, depth: u32) -> Result<Value<'a>> {
+    if depth > 200 {
+        return Err(value_err("deepcopy: structure nested too deeply"));
+    }
+    it.tracker.step()?;
+    let mut c = |x: &Value<'a>| -> Result<Value<'a>> {
+        if deep {
+            copy_value(it, x, true, depth + 1)
+        } else {
+            Ok(x.clone())
+        }
+    };
+    Ok(match v {
+        Value::List(l) => {
+            let items = l.v.borrow().clone();
+            let mut out = Vec::with_capacity(items.len());
+            for x in &items {
+                out.push(c(x)?);
+            }
+            Value::list(out)
+        }
+        Value::Tuple(t) if deep => {
+            let mut out = Vec::with_capacity(t.0.len());
+            for x in &t.0 {
+                out.push(c(x)?);
+            }
+            Value::tuple(out)
+        }
+        Value::Dict(d) | Value::Set(d) => {
+            let items: Vec<(HKey, (Value<'a>, Value<'a>))> =
+                d.m.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+            let out = DictObj::new(Default::default());
+            for (hk, (k, x)) in items {
+                let x = c(&x)?;
+                out.insert(hk, k, x);
+            }
+            if matches!(v, Value::Set(_)) {
+                Value::Set(out)
+            } else {
+                Value::Dict(out)
+            }
+        }
+        Value::Instance(i) => {
+            let attrs: Vec<(Name, Value<'a>)> = i
+                .attrs
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let new = std::rc::Rc::new(Instance {
+                class: i.class.clone(),
+                attrs: Default::default(),
+            });
+            it.track_instance(&new);
+            for (k, x) in attrs {
+                let x = if deep {
+                    copy_value(it, &x, true, depth + 1)?
+                } else {
+                    x
+                };
+                new.attrs.borrow_mut().insert(k, x);
+            }
+            Value::Instance(new)
+        }
+        other => other.clone(),
+    })
 }

@@ -156,3 +156,10 @@ fn assert_passes_and_print_options() {
         "a-b!\n",
     );
 }
+
+#[test]
+fn copy_module_and_program_options() {
+    check("import copy\nfrom copy import deepcopy\na = [[1, 2], {'k': [3]}]\nb = copy.copy(a)\nc = deepcopy(a)\na[0].append(9)\na[1]['k'].append(4)\nprint(b, c)\nclass P:\n    pass\np = P()\np.v = [1]\nq = copy.copy(p)\nq.v.append(2)\nr = deepcopy(p)\nr.v.append(3)\nprint(p.v, r.v)",
+        "[[1, 2, 9], {'k': [3, 4]}] [[1, 2], {'k': [3]}]\n[1, 2] [1, 2, 3]");
+    check("program.options.merge_opens = False\nprogram.options.binary = 32\nprint(program.options.binary)\nArray.check_indices = False\nMultiArray.disable_index_checks()", "32");
+}

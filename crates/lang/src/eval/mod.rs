@@ -236,6 +236,29 @@ impl<'a> Interp<'a> {
         self.tapes.clear();
     }
 
+    /// `program.options`: an object whose attributes programs may set (they have no effect).
+    pub fn program_options(&mut self) -> Value<'a> {
+        if let Some(v) = self.globals.vars.borrow().get("__program_options__") {
+            return v.clone();
+        }
+        let class = Rc::new(Class {
+            name: Rc::from("Options"),
+            bases: Vec::new(),
+            attrs: Default::default(),
+        });
+        let inst = Rc::new(Instance {
+            class,
+            attrs: Default::default(),
+        });
+        self.track_instance(&inst);
+        let v = Value::Instance(inst);
+        self.globals
+            .vars
+            .borrow_mut()
+            .insert(Rc::from("__program_options__"), v.clone());
+        v
+    }
+
     /// "file:line:col" of the expression being compiled, as a string-table entry.
     pub fn site_str(&mut self) -> crate::bytecode::Str {
         let off = self.cur_range.start().to_usize().min(self.src.len());

@@ -128,6 +128,7 @@ const TYPE_METHODS: &[&str] = &[
     "read_client_public_key",
     "init_secure_socket",
     "resp_secure_socket",
+    "disable_index_checks",
 ];
 const PROGRAM_METHODS: &[&str] = &[
     "set_bit_length",
@@ -220,7 +221,8 @@ pub fn getattr<'a>(it: &mut Interp<'a>, v: &Value<'a>, name: &str) -> Result<Val
             "prime" => Ok(Value::Int(Int::from_big(num_bigint::BigInt::from(
                 it.prog.prime,
             )))),
-            "options" | "use_trunc_pr" | "use_edabit_flag" => Ok(Value::Bool(false)),
+            "options" => Ok(it.program_options()),
+            "use_trunc_pr" | "use_edabit_flag" => Ok(Value::Bool(false)),
             _ => find(PROGRAM_METHODS, name).map(native).ok_or_else(missing),
         },
         _ => Err(missing()),
@@ -240,6 +242,10 @@ pub(super) fn type_of_elem(t: RtType) -> TypeV {
 
 pub fn setattr<'a>(it: &mut Interp<'a>, obj: &Value<'a>, name: &str, v: Value<'a>) -> Result<()> {
     match (obj, name) {
+        (Value::Type(_), "check_indices") => {
+            // Run-time index checks stay on: they are what makes out-of-range accesses errors.
+            Ok(())
+        }
         (Value::Type(TypeV::Sfix), "round_nearest") => {
             if it.truthy(&v)? {
                 it.log.push("note: sfix.round_nearest is ignored; multiplication uses probabilistic truncation".into());
