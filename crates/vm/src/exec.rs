@@ -6,26 +6,18 @@
 use std::time::Instant;
 
 use field::Fp;
-use lang::bytecode::{AnyReg, Instr, PrintPart, PrintTarget, RegKind, SockKind, C, R, S};
+use lang::bytecode::{AnyReg, Instr, RegKind, C, R, S};
 use protocol::output::fresh_mask_values;
 use protocol::prep::Preprocessing;
-use protocol::ShareVec;
 
 use crate::clear::{self, ArithError};
 use crate::dag::{CommKind, InputSpec};
 use crate::error::{Result, VmError};
-use crate::format::{parse_fixed, parse_int};
-use crate::host::SocketWrite;
 use crate::local::LocalOp;
 use crate::machine::{Machine, PendingOpen, PrivateOpen};
 use crate::memory::OutOfRange;
-use crate::print::{Part, QueuedPrint};
 use crate::regs::{AnyVal, Frame};
-use crate::sockets::element_bytes;
 use crate::value::{ClearVal, SecVec};
-
-/// Flush when this many prints wait for openings (a public count: all parties agree).
-const MAX_QUEUED_PRINTS: usize = 100_000;
 
 fn sz(n: &lang::bytecode::Size) -> usize {
     n.0 as usize
@@ -42,7 +34,7 @@ impl<P: Preprocessing> Machine<'_, P> {
         }
     }
 
-    fn runtime(&self, message: impl Into<String>) -> VmError {
+    pub(crate) fn runtime(&self, message: impl Into<String>) -> VmError {
         VmError::Runtime {
             at: self.at(),
             message: message.into(),
@@ -63,15 +55,8 @@ impl<P: Preprocessing> Machine<'_, P> {
         }
     }
 
-    fn socket_err(&self, message: String) -> VmError {
-        VmError::Socket {
-            at: self.at(),
-            message,
-        }
-    }
-
     /// A register of any kind with exactly `n` elements (clear values are forced).
-    fn any_get(&mut self, r: AnyReg, n: usize) -> Result<AnyVal> {
+    pub(crate) fn any_get(&mut self, r: AnyReg, n: usize) -> Result<AnyVal> {
         Ok(match r.kind {
             RegKind::Secret => AnyVal::S(self.s_get(S(r.idx), n)?),
             RegKind::Clear => AnyVal::C(ClearVal::Ready(self.c_get(C(r.idx), n)?)),
@@ -80,7 +65,7 @@ impl<P: Preprocessing> Machine<'_, P> {
     }
 
     /// A register of any kind with whatever length it has (clear values are forced).
-    fn any_get_whole(&mut self, r: AnyReg) -> Result<AnyVal> {
+    pub(crate) fn any_get_whole(&mut self, r: AnyReg) -> Result<AnyVal> {
         let len = match self.frame_mut().get(r) {
             AnyVal::S(v) => v.len(),
             AnyVal::C(v) => v.len(),
@@ -89,11 +74,11 @@ impl<P: Preprocessing> Machine<'_, P> {
         self.any_get(r, len)
     }
 
-    fn any_set(&mut self, r: AnyReg, v: AnyVal) {
+    pub(crate) fn any_set(&mut self, r: AnyReg, v: AnyVal) {
         self.frame_mut().set(r, v);
     }
 
-    fn same_kind(&self, a: AnyReg, b: AnyReg) -> Result<()> {
+    pub(crate) fn same_kind(&self, a: AnyReg, b: AnyReg) -> Result<()> {
         if a.kind != b.kind {
             return Err(self.bad(format!("registers {a} and {b} are of different kinds")));
         }
@@ -114,7 +99,13 @@ impl<P: Preprocessing> Machine<'_, P> {
         self.maybe_flush()
     }
 
-    fn local(&mut self, op: LocalOp, dst: S, inputs: Vec<SecVec>, n: usize) -> Result<()> {
+    pub(crate) fn local(
+        &mut self,
+        op: LocalOp,
+        dst: S,
+        inputs: Vec<SecVec>,
+        n: usize,
+    ) -> Result<()> {
         let v = self.local_op(op, inputs, n)?;
         self.s_set(dst, v);
         self.maybe_flush()
@@ -251,50 +242,6 @@ impl<P: Preprocessing> Machine<'_, P> {
         self.maybe_flush()
     }
 
-    fn input(&mut self, dst: S, player: u32, f: u32, n: usize) -> Result<()> {
-        let player = player as usize;
-        if player >= self.parties {
-            return Err(self.runtime(format!(
-                "input from party {player}, but there are {} parties",
-                self.parties
-            )));
-        }
-        let values = if player == self.me {
-            let mut vals = Vec::with_capacity(n);
-            for _ in 0..n {
-                let tok = self
-                    .host
-                    .private_token()
-                    .ok_or(VmError::OutOfPrivateInput {
-                        party: self.me,
-                        consumed: self.private_consumed,
-                    })?;
-                self.private_consumed += 1;
-                let v = if f == 0 {
-                    parse_int(&tok)
-                } else {
-                    parse_fixed(&tok, f)
-                };
-                vals.push(v.ok_or(VmError::BadPrivateInput {
-                    party: self.me,
-                    index: self.private_consumed,
-                    expected: if f == 0 {
-                        "an integer"
-                    } else {
-                        "a decimal number"
-                    },
-                })?);
-            }
-            Some(vals)
-        } else {
-            None
-        };
-        let spec = InputSpec { player, values };
-        let v = self.comm_op(CommKind::Input, Vec::new(), n, Some(spec));
-        self.s_set(dst, v);
-        self.maybe_flush()
-    }
-
     fn call(&mut self, func: u32, args: &[AnyReg], rets: &[AnyReg]) -> Result<()> {
         if self.frames.len() >= self.config.max_call_depth {
             return Err(VmError::Limit {
@@ -327,209 +274,6 @@ impl<P: Preprocessing> Machine<'_, P> {
             }
         }
         Ok(())
-    }
-
-    fn print(&mut self, target: &PrintTarget, parts: &[PrintPart]) -> Result<()> {
-        let mut out = Vec::with_capacity(parts.len());
-        for p in parts {
-            out.push(match p {
-                PrintPart::Text(s) => Part::Text(self.prog.strings[s.0 as usize].clone()),
-                PrintPart::Clear(c, n) => Part::Clear {
-                    value: self.c_get_lazy(*c, sz(n))?,
-                    fix: None,
-                },
-                PrintPart::Int(r, n) => Part::Int(self.r_get(*r, sz(n))?),
-                PrintPart::Fix {
-                    reg,
-                    n,
-                    f,
-                    precision,
-                } => Part::Clear {
-                    value: self.c_get_lazy(*reg, sz(n))?,
-                    fix: Some((*f, *precision)),
-                },
-            });
-        }
-        let show = match target {
-            PrintTarget::Default => self.config.print_party.is_none_or(|p| p == self.me),
-            PrintTarget::Party(p) => *p as usize == self.me,
-        };
-        let q = QueuedPrint { show, parts: out };
-        if self.prints.is_empty() && q.is_ready() {
-            if q.show {
-                self.host.print(&q.render());
-            }
-            return Ok(());
-        }
-        self.prints.push(q);
-        if self.prints.len() > MAX_QUEUED_PRINTS {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn sock_read(&mut self, kind: SockKind, client: R, dsts: &[AnyReg], n: usize) -> Result<()> {
-        let want = match kind {
-            SockKind::SecretWithMac => RegKind::Secret,
-            SockKind::Clear => RegKind::Clear,
-            SockKind::Int => RegKind::Int,
-            SockKind::SecretShare => {
-                return Err(VmError::Unsupported {
-                    at: self.at(),
-                    what: "reading value shares without MACs from a socket".into(),
-                })
-            }
-        };
-        if let Some(d) = dsts.iter().find(|d| d.kind != want) {
-            return Err(self.bad(format!("socket read of {kind:?} into register {d}")));
-        }
-        let id = self.r_scalar(client);
-        let msg = self
-            .host
-            .sockets()
-            .read(id)
-            .map_err(|e| self.socket_err(e))?;
-        let size = element_bytes(kind);
-        let expected = n * dsts.len() * size;
-        if msg.len() != expected {
-            return Err(self.socket_err(format!(
-                "client {id} sent a message of {} bytes, but this read expects {expected} \
-                 ({} value(s) of {size} bytes)",
-                msg.len(),
-                n * dsts.len()
-            )));
-        }
-        let decode = |b: &[u8]| Fp::from_mont_bytes(b.try_into().expect("16 bytes"));
-        let mut chunks = msg.chunks_exact(size);
-        let k = dsts.len();
-        match kind {
-            SockKind::SecretWithMac => {
-                let mut vs = vec![Vec::with_capacity(n); k];
-                let mut ms = vec![Vec::with_capacity(n); k];
-                for _ in 0..n {
-                    for i in 0..k {
-                        let c = chunks.next().expect("length checked");
-                        let (v, m) = (decode(&c[..16]), decode(&c[16..]));
-                        let (v, m) = v.and_then(|v| m.map(|m| (v, m))).map_err(|e| {
-                            self.socket_err(format!("client {id} sent an invalid share: {e}"))
-                        })?;
-                        vs[i].push(v);
-                        ms[i].push(m);
-                    }
-                }
-                for ((d, v), m) in dsts.iter().zip(vs).zip(ms) {
-                    self.s_set(S(d.idx), SecVec::from_shares(ShareVec::from_parts(v, m)));
-                }
-            }
-            SockKind::Clear => {
-                let mut out = vec![Vec::with_capacity(n); k];
-                for _ in 0..n {
-                    for o in out.iter_mut() {
-                        let c = chunks.next().expect("length checked");
-                        o.push(decode(c).map_err(|e| {
-                            self.socket_err(format!("client {id} sent an invalid value: {e}"))
-                        })?);
-                    }
-                }
-                for (d, v) in dsts.iter().zip(out) {
-                    self.c_set(C(d.idx), v);
-                }
-            }
-            SockKind::Int => {
-                let mut out = vec![Vec::with_capacity(n); k];
-                for _ in 0..n {
-                    for o in out.iter_mut() {
-                        let c = chunks.next().expect("length checked");
-                        o.push(i64::from_le_bytes(c.try_into().expect("8 bytes")));
-                    }
-                }
-                for (d, v) in dsts.iter().zip(out) {
-                    self.r_set(R(d.idx), v);
-                }
-            }
-            SockKind::SecretShare => unreachable!("refused above"),
-        }
-        Ok(())
-    }
-
-    fn sock_write(
-        &mut self,
-        kind: SockKind,
-        client: R,
-        msg_type: i64,
-        srcs: &[AnyReg],
-        n: usize,
-    ) -> Result<()> {
-        let want = match kind {
-            SockKind::SecretWithMac | SockKind::SecretShare => RegKind::Secret,
-            SockKind::Clear => RegKind::Clear,
-            SockKind::Int => RegKind::Int,
-        };
-        if let Some(s) = srcs.iter().find(|s| s.kind != want) {
-            return Err(self.bad(format!("socket write of {kind:?} from register {s}")));
-        }
-        let mut payload = Vec::with_capacity(4 + n * srcs.len() * element_bytes(kind));
-        if msg_type != 0 {
-            payload.extend_from_slice(&(msg_type as i32).to_le_bytes());
-        }
-        match kind {
-            SockKind::SecretWithMac | SockKind::SecretShare => {
-                let mut vals = Vec::with_capacity(srcs.len());
-                for s in srcs {
-                    vals.push(self.s_get(S(s.idx), n)?);
-                }
-                if vals.iter().any(|v| v.is_lazy()) {
-                    self.flush()?;
-                    vals.clear();
-                    for s in srcs {
-                        vals.push(self.s_get(S(s.idx), n)?);
-                    }
-                }
-                let shares: Vec<ShareVec> = vals.iter().map(|v| self.dag.materialize(v)).collect();
-                for j in 0..n {
-                    for s in &shares {
-                        payload.extend_from_slice(&s.value_shares()[j].to_mont_bytes());
-                        if kind == SockKind::SecretWithMac {
-                            payload.extend_from_slice(&s.mac_shares()[j].to_mont_bytes());
-                        }
-                    }
-                }
-            }
-            SockKind::Clear => {
-                let mut vals = Vec::with_capacity(srcs.len());
-                for s in srcs {
-                    vals.push(self.c_get(C(s.idx), n)?);
-                }
-                for j in 0..n {
-                    for v in &vals {
-                        payload.extend_from_slice(&v[j].to_mont_bytes());
-                    }
-                }
-            }
-            SockKind::Int => {
-                let mut vals = Vec::with_capacity(srcs.len());
-                for s in srcs {
-                    vals.push(self.r_get(R(s.idx), n)?);
-                }
-                for j in 0..n {
-                    for v in &vals {
-                        payload.extend_from_slice(&v[j].to_le_bytes());
-                    }
-                }
-            }
-        }
-        let id = self.r_scalar(client);
-        let msg = SocketWrite {
-            client: id,
-            kind,
-            msg_type,
-            elements: n * srcs.len(),
-            payload,
-        };
-        self.host
-            .sockets()
-            .write(msg)
-            .map_err(|e| self.socket_err(e))
     }
 
     /// Runs one instruction.
@@ -707,145 +451,19 @@ impl<P: Preprocessing> Machine<'_, P> {
                 self.r_set(*dst, out);
             }
             Instr::VecSlice { dst, src, start, n } => {
-                self.same_kind(*dst, *src)?;
-                let (start, n) = (*start as usize, sz(n));
-                let whole = self.any_get_whole(*src)?;
-                let len = match &whole {
-                    AnyVal::S(v) => v.len(),
-                    AnyVal::C(v) => v.len(),
-                    AnyVal::R(v) => v.len(),
-                };
-                if start + n > len {
-                    return Err(self.bad(format!(
-                        "slice {start}..{} of register {src}, which holds {len} element(s)",
-                        start + n
-                    )));
-                }
-                let v = match whole {
-                    AnyVal::S(v) => AnyVal::S(v.slice(start, n)),
-                    AnyVal::C(ClearVal::Ready(v)) => {
-                        AnyVal::C(ClearVal::Ready(v[start..start + n].to_vec()))
-                    }
-                    AnyVal::C(ClearVal::Pending { .. }) => unreachable!("forced"),
-                    AnyVal::R(v) => AnyVal::R(v[start..start + n].to_vec()),
-                };
-                self.any_set(*dst, v);
+                self.vec_slice(*dst, *src, *start as usize, sz(n))?
             }
-            Instr::VecConcat { dst, srcs, sizes } => {
-                let mut parts = Vec::with_capacity(srcs.len());
-                for (s, &k) in srcs.iter().zip(sizes) {
-                    self.same_kind(*dst, *s)?;
-                    parts.push(self.any_get(*s, k as usize)?);
-                }
-                let v = match dst.kind {
-                    RegKind::Secret => {
-                        let mut out = SecVec::default();
-                        for p in &parts {
-                            if let AnyVal::S(v) = p {
-                                out.extend(v);
-                            }
-                        }
-                        AnyVal::S(out)
-                    }
-                    RegKind::Clear => {
-                        let mut out = Vec::new();
-                        for p in parts {
-                            if let AnyVal::C(ClearVal::Ready(v)) = p {
-                                out.extend(v);
-                            }
-                        }
-                        AnyVal::C(ClearVal::Ready(out))
-                    }
-                    RegKind::Int => {
-                        let mut out = Vec::new();
-                        for p in parts {
-                            if let AnyVal::R(v) = p {
-                                out.extend(v);
-                            }
-                        }
-                        AnyVal::R(out)
-                    }
-                };
-                self.any_set(*dst, v);
-            }
-            Instr::VecSplat { dst, src, n } => {
-                self.same_kind(*dst, *src)?;
-                let n = sz(n);
-                match self.any_get_whole(*src)? {
-                    AnyVal::S(v) => {
-                        let first = if v.len() == 0 {
-                            SecVec::from_shares(ShareVec::zeros(1))
-                        } else {
-                            v.slice(0, 1)
-                        };
-                        self.local(LocalOp::Splat, S(dst.idx), vec![first], n)?;
-                    }
-                    AnyVal::C(ClearVal::Ready(v)) => {
-                        self.c_set(C(dst.idx), vec![v.first().copied().unwrap_or(Fp::ZERO); n])
-                    }
-                    AnyVal::C(ClearVal::Pending { .. }) => unreachable!("forced"),
-                    AnyVal::R(v) => {
-                        self.r_set(R(dst.idx), vec![v.first().copied().unwrap_or(0); n])
-                    }
-                }
-            }
+            Instr::VecConcat { dst, srcs, sizes } => self.vec_concat(*dst, srcs, sizes)?,
+            Instr::VecSplat { dst, src, n } => self.vec_splat(*dst, *src, sz(n))?,
             Instr::VecSum { dst, src, chunk, n } => {
-                self.same_kind(*dst, *src)?;
-                let (chunk, n) = (*chunk as usize, sz(n));
-                match self.any_get(*src, chunk * n)? {
-                    AnyVal::S(v) => self.local(LocalOp::Sum { chunk }, S(dst.idx), vec![v], n)?,
-                    AnyVal::C(ClearVal::Ready(v)) => {
-                        let out = v.chunks(chunk.max(1)).map(|c| c.iter().sum()).collect();
-                        self.c_set(C(dst.idx), out);
-                    }
-                    AnyVal::C(ClearVal::Pending { .. }) => unreachable!("forced"),
-                    AnyVal::R(v) => {
-                        let out = v
-                            .chunks(chunk.max(1))
-                            .map(|c| c.iter().fold(0i64, |a, &b| a.wrapping_add(b)))
-                            .collect();
-                        self.r_set(R(dst.idx), out);
-                    }
-                }
+                self.vec_sum(*dst, *src, *chunk as usize, sz(n))?
             }
-
             Instr::VecGather {
                 dst,
                 src,
                 indices,
                 n,
-            } => {
-                self.same_kind(*dst, *src)?;
-                if indices.len() != sz(n) {
-                    return Err(self.bad("gather with a wrong number of indices"));
-                }
-                let whole = self.any_get_whole(*src)?;
-                let len = match &whole {
-                    AnyVal::S(v) => v.len(),
-                    AnyVal::C(v) => v.len(),
-                    AnyVal::R(v) => v.len(),
-                };
-                if let Some(i) = indices.iter().find(|&&i| i as usize >= len) {
-                    return Err(self.bad(format!(
-                        "gather of element {i} of register {src}, which holds {len} element(s)"
-                    )));
-                }
-                let v = match whole {
-                    AnyVal::S(v) => {
-                        let mut out = SecVec::default();
-                        for &i in indices {
-                            out.extend(&v.slice(i as usize, 1));
-                        }
-                        AnyVal::S(out)
-                    }
-                    AnyVal::C(ClearVal::Ready(v)) => AnyVal::C(ClearVal::Ready(
-                        indices.iter().map(|&i| v[i as usize]).collect(),
-                    )),
-                    AnyVal::C(ClearVal::Pending { .. }) => unreachable!("forced"),
-                    AnyVal::R(v) => AnyVal::R(indices.iter().map(|&i| v[i as usize]).collect()),
-                };
-                self.any_set(*dst, v);
-            }
+            } => self.vec_gather(*dst, *src, indices, sz(n))?,
 
             // ---- memory -------------------------------------------------------------------
             Instr::LdM { dst, addr, n } => self.load(*dst, *addr, sz(n))?,
@@ -950,20 +568,7 @@ impl<P: Preprocessing> Machine<'_, P> {
 
             // ---- input/output and environment ---------------------------------------------
             Instr::Print { target, parts } => self.print(target, parts)?,
-            Instr::PublicInput { dst, n } => {
-                let mut out = Vec::with_capacity(sz(n));
-                for _ in 0..sz(n) {
-                    let tok = self.host.public_token().ok_or(VmError::OutOfPublicInput {
-                        consumed: self.public_consumed,
-                    })?;
-                    self.public_consumed += 1;
-                    out.push(parse_int(&tok).ok_or_else(|| VmError::BadPublicInput {
-                        index: self.public_consumed,
-                        token: tok.chars().take(40).collect(),
-                    })?);
-                }
-                self.c_set(*dst, out);
-            }
+            Instr::PublicInput { dst, n } => self.public_input(*dst, sz(n))?,
             Instr::PlayerId { dst } => self.r_set(*dst, vec![self.me as i64]),
             Instr::NumPlayers { dst } => self.r_set(*dst, vec![self.parties as i64]),
             Instr::Crash { msg } => {

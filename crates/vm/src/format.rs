@@ -152,11 +152,6 @@ pub fn format_fix(v: i128, f: u32, precision: u32) -> String {
     format!("{sign}{body}")
 }
 
-/// The signed integer a clear value stands for.
-pub fn signed(x: Fp) -> i128 {
-    x.to_signed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,11 +44,14 @@ mod clear;
 mod dag;
 mod exec;
 mod flush;
+mod io;
 mod local;
 mod machine;
 mod memory;
 mod print;
 mod regs;
+mod shape;
+mod simclient;
 mod stats;
 mod value;
 
@@ -85,7 +88,7 @@ impl Default for VmConfig {
     fn default() -> Self {
         VmConfig {
             max_pending_elements: 1 << 22,
-            max_pending_nodes: 1 << 20,
+            max_pending_nodes: 1 << 18,
             max_memory_elements: 1 << 28,
             max_vector_elements: 1 << 26,
             max_call_depth: 10_000,

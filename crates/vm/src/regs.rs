@@ -41,6 +41,16 @@ pub(crate) enum AnyVal {
     R(Vec<i64>),
 }
 
+impl AnyVal {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            AnyVal::S(v) => v.len(),
+            AnyVal::C(v) => v.len(),
+            AnyVal::R(v) => v.len(),
+        }
+    }
+}
+
 impl Frame {
     pub(crate) fn get(&self, r: AnyReg) -> AnyVal {
         let i = r.idx as usize;

@@ -52,3 +52,18 @@ fn benchmarks() {
         2,
     );
 }
+
+#[test]
+#[ignore]
+fn interpreter_speed() {
+    time(
+        "10^6-iteration regint loop",
+        "acc = MemValue(regint(0))\n@for_range(1000000)\ndef _(i):\n    acc.iadd(i * 3 % 7)\nprint_ln('%s', acc.read())\n",
+        2,
+    );
+    time(
+        "10^5-iteration loop, one multiplication each, then a reveal",
+        "n = 100000\na = sint.Array(n)\nc = sint.Array(n)\na.assign_all(3)\n@for_range(n)\ndef _(i):\n    c[i] = a[i] * a[i]\nprint_ln('%s', sum(c.reveal()))\n",
+        2,
+    );
+}
