@@ -269,3 +269,27 @@ fn if_else_arms_count_the_larger_arm() {
     let src = "c = regint(1)\na = sint(1)\n@if_e(c)\ndef _():\n    x = a * a * a\n@else_\ndef _():\n    x = a * a\n";
     assert_eq!(ok(src).summary.fixed.multiplications, 2);
 }
+
+#[test]
+fn decoding_mutated_bytecode_never_panics() {
+    let bytes = ok(include_str!("programs/tour.mpc")).bytecode.encode();
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..3000 {
+        let mut m = bytes.clone();
+        for _ in 0..(next() % 4 + 1) {
+            let i = (next() as usize) % m.len();
+            m[i] = next() as u8;
+        }
+        if let Ok(bc) = Bytecode::decode(&m) {
+            // Whatever decodes is structurally valid and re-encodes identically.
+            assert!(bc.validate().is_ok());
+            assert_eq!(bc.encode(), m);
+        }
+    }
+}
