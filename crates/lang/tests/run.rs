@@ -161,3 +161,9 @@ fn mpc_math_on_secret_fixed_point() {
     }
     close(lines[13][0], 8.0, 5e-3);
 }
+
+#[test]
+fn nested_branches_inside_loops_and_functions() {
+    check("@for_range(4)\ndef _(i):\n    @if_e(i == 1)\n    def _():\n        print_str('one ')\n    @else_\n    def _():\n        @if_e(i > 2)\n        def _():\n            print_str('big ')\n        @else_\n        def _():\n            print_str('small ')\n    print_str('| ')\nprint_ln()", &[], "small | one | small | big | \n");
+    check("@function\ndef classify(x):\n    r = MemValue(regint(0))\n    @if_e(x < 0)\n    def _():\n        r.write(-1)\n    @else_\n    def _():\n        @if_(x > 0)\n        def _():\n            r.write(1)\n    return r.read()\nfor v in [-5, 0, 7]:\n    print_str('%s ', classify(regint(v)))\nprint_ln()", &[], "-1 0 1 \n");
+}
