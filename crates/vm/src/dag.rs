@@ -83,6 +83,8 @@ pub(crate) struct Node {
     pub depth: u32,
     pub input: Option<InputSpec>,
     pub result: Option<Rc<ShareVec>>,
+    /// (function, instruction) that created the node, for error messages.
+    pub site: (u32, u32),
 }
 
 /// The DAG; see the module documentation.
@@ -121,6 +123,7 @@ impl Dag {
         inputs: Vec<SecVec>,
         len: usize,
         input: Option<InputSpec>,
+        site: (u32, u32),
     ) -> NodeId {
         let base = inputs.iter().map(|v| self.depth_of(v)).max().unwrap_or(0);
         let depth = match op {
@@ -135,6 +138,7 @@ impl Dag {
             depth,
             input,
             result: None,
+            site,
         });
         self.pending_elems += len;
         id

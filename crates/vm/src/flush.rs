@@ -19,10 +19,10 @@ use std::rc::Rc;
 use field::Fp;
 use protocol::output::{OutputMask, PrivateOutput};
 use protocol::prep::Preprocessing;
-use protocol::{NonLinear, ShareVec};
+use protocol::{NonLinear, ProtocolError, ShareVec};
 
 use crate::dag::{CommKind, Op};
-use crate::error::Result;
+use crate::error::{Result, VmError};
 use crate::local;
 use crate::machine::Machine;
 use crate::value::{ClearVal, NodeId};
@@ -55,7 +55,9 @@ impl<P: Preprocessing> Machine<'_, P> {
         }
         for d in 0..=max_depth {
             for (kind, ids) in std::mem::take(&mut comm[d]) {
-                self.run_group(kind, &ids)?;
+                if let Err(e) = self.run_group(kind, &ids) {
+                    return Err(self.kernel_error(e, &ids));
+                }
             }
             let ctx = self.engine.ctx();
             for &id in &locals[d] {
@@ -73,6 +75,21 @@ impl<P: Preprocessing> Machine<'_, P> {
             }
         }
         Ok(())
+    }
+
+    /// A kernel refusing its parameters is the program's error: name the instruction that made
+    /// the first node of the batch. Other errors (network, MAC check) pass unchanged.
+    fn kernel_error(&self, e: VmError, ids: &[NodeId]) -> VmError {
+        match e {
+            VmError::Protocol(ProtocolError::InvalidArgument(message)) => {
+                let (fi, pc) = self.dag.nodes[ids[0] as usize].site;
+                VmError::Runtime {
+                    at: self.at_site(fi as usize, pc as usize),
+                    message,
+                }
+            }
+            e => e,
+        }
     }
 
     /// Input `j` of every node in `ids`, concatenated.

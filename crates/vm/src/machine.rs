@@ -176,7 +176,11 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
 
     /// The site of the running instruction.
     pub(crate) fn at(&self) -> At {
-        let (fi, pc) = self.cur;
+        self.at_site(self.cur.0, self.cur.1)
+    }
+
+    /// The site of instruction `pc` of function `fi`.
+    pub(crate) fn at_site(&self, fi: usize, pc: usize) -> At {
         let f = &self.prog.functions[fi];
         At {
             function: f.name.clone(),
@@ -317,7 +321,8 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
             let ctx = self.engine.ctx();
             return Ok(SecVec::from_shares(local::eval(&ctx, &op, &xs, len)));
         }
-        let id = self.dag.add(Op::Local(op), inputs, len, None);
+        let site = (self.cur.0 as u32, self.cur.1 as u32);
+        let id = self.dag.add(Op::Local(op), inputs, len, None, site);
         let v = SecVec::node(id, 0, len);
         Ok(v)
     }
@@ -331,7 +336,8 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         len: usize,
         input: Option<InputSpec>,
     ) -> SecVec {
-        let id = self.dag.add(Op::Comm(kind), inputs, len, input);
+        let site = (self.cur.0 as u32, self.cur.1 as u32);
+        let id = self.dag.add(Op::Comm(kind), inputs, len, input, site);
         SecVec::node(id, 0, len)
     }
 

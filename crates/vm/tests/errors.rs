@@ -226,3 +226,15 @@ fn tampered_run(
     vm::run(bc, &mut engine, &mut host, &VmConfig::default())?;
     Ok(host.output)
 }
+
+/// A kernel that refuses its parameters names the instruction that asked for it.
+#[test]
+fn unsupported_kernel_parameters_name_the_instruction() {
+    let src = "sfix.set_precision(20, 40)\nx = sfix(1) / sfix(3)\nprint_ln('%s', x.reveal())\n";
+    let (_, e, _) = failure(src, 2, &[], None);
+    let text = e.to_string();
+    assert!(
+        text.contains("fixdiv") && text.contains("not supported"),
+        "{text}"
+    );
+}
