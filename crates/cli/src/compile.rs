@@ -67,7 +67,7 @@ pub fn run(args: CompileArgs) -> anyhow::Result<()> {
             println!("{r:>12} rounds for {k}");
         }
     }
-    if let Some(d) = &s.runtime_dependent {
+    if let Some(d) = s.runtime_dependent.as_ref().filter(|d| !d.is_empty()) {
         let dreq = vm::cost::requirements(d, security).map_err(anyhow::Error::msg)?;
         println!("plus, per execution of code repeated a run-time number of times:");
         print!("{dreq}");
