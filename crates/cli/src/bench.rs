@@ -46,6 +46,8 @@ struct Measured {
     size: usize,
     prep_time: Duration,
     online: Duration,
+    /// The largest per-party CPU time of the online phase (robust to other load on the machine).
+    cpu: Duration,
     rounds: u64,
     bytes_sent: u64,
     triples: u64,
@@ -135,29 +137,32 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
         let t_op = t1.elapsed();
         e.check()?;
         let online = t1.elapsed();
+        let cpu = thread_cpu_time() - cpu0;
         if std::env::var_os("EPHEMERAL_BENCH_DEBUG").is_some() {
             eprintln!(
                 "  party {me}: operation {:?}, then MAC check {:?}; thread CPU time {:?}",
                 t_op,
                 online - t_op,
-                thread_cpu_time() - cpu0
+                cpu
             );
         }
         let stats = e.net_stats().since(&before);
         std::hint::black_box(z);
         let used = e.tuples_consumed().clone();
-        Ok((prep_time, online, stats, used))
+        Ok((prep_time, online, cpu, stats, used))
     })?;
     // Report the slowest party's time (the computation ends when the last party is done).
     let online = results.iter().map(|r| r.1).max().unwrap_or_default();
     let prep_time = results.iter().map(|r| r.0).max().unwrap_or_default();
-    let (_, _, stats, used) = &results[0];
+    let cpu = results.iter().map(|r| r.2).max().unwrap_or_default();
+    let (_, _, _, stats, used) = &results[0];
     Ok(Measured {
         name: op.name().into(),
         parties: n,
         size,
         prep_time,
         online,
+        cpu,
         rounds: stats.rounds,
         bytes_sent: stats.bytes_sent,
         triples: used.triples,
@@ -261,6 +266,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     writeln!(md, "# Benchmarks\n")?;
     writeln!(md, "Written by `{cmd}`.\n")?;
     writeln!(md, "- Date: {}", today())?;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    writeln!(
+        md,
+        "- Load average when the report was written (1, 5, 15 min): {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
     writeln!(
         md,
         "- Machine: {} (shared and noisy; compare ratios, not absolute times)",
@@ -268,7 +282,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     )?;
     writeln!(md, "- Transport between the local parties: {:?} on loopback; all parties in one process, one thread each", args.transport)?;
     writeln!(md, "- Preprocessing: the INSECURE dealer, generated before the clock starts (as MP-SPDZ's `-F`); generation time reported separately")?;
-    writeln!(md, "- Online time: from the first message of the operation to the end of the MAC check of everything it opened; the slowest party's time\n")?;
+    writeln!(md, "- Online time: from the first message of the operation to the end of the MAC check of everything it opened; the slowest party's wall time. Online CPU time: the largest CPU time one party's protocol thread spent in that phase (TLS encryption and socket I/O run on the transport's own threads and are not included); under load the wall time grows and this CPU time does not\n")?;
     writeln!(md, "## Field\n")?;
     writeln!(md, "| benchmark | measured | target |\n|---|---|---|")?;
     writeln!(
@@ -277,8 +291,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         ip_rate / 1e6
     )?;
     writeln!(md, "## Online protocol\n")?;
-    writeln!(md, "| benchmark | parties | online time | rounds | MB sent per party | triples | bits | dealer time (off the clock) | target | MP-SPDZ reference (issue 2, same machine class) |")?;
-    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(md, "| benchmark | parties | online time | online CPU time per party | rounds | MB sent per party | triples | bits | dealer time (off the clock) | target | MP-SPDZ reference (issue 2, same machine class) |")?;
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|")?;
     for m in &rows {
         let (target, reference) = match (m.name.starts_with("products"), m.parties, m.size) {
             (true, 2, 1_000_000) => ("≤ 0.25 s", "mascot `-F` 2.25 s, semi `-F` 0.66 s"),
@@ -287,11 +301,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         };
         writeln!(
             md,
-            "| {} {} | {} | {:.3} s | {} | {:.1} | {} | {} | {:.2} s | {} | {} |",
+            "| {} {} | {} | {:.3} s | {:.3} s | {} | {:.1} | {} | {} | {:.2} s | {} | {} |",
             m.size,
             m.name,
             m.parties,
             m.online.as_secs_f64(),
+            m.cpu.as_secs_f64(),
             m.rounds,
             m.bytes_sent as f64 / 1e6,
             m.triples,
