@@ -232,6 +232,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         (1_000_000, 100_000)
     };
 
+    // First, so that the peak RSS it reports is the compiler's.
+    eprintln!("compiler ...");
+    let mut compile_md = String::new();
+    crate::bench_dialect::compile_section(&mut compile_md)?;
+
     eprintln!("field inner product ...");
     let ip_rate = field::bench_inner_product_rate(1 << 20, 20);
 
@@ -316,7 +321,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             reference
         )?;
     }
-    writeln!(md, "\nThe MP-SPDZ figures are the reference numbers given in issue 2 for this machine class; they were not re-measured in this run.")?;
+    writeln!(md, "\nThe MP-SPDZ figures are the reference numbers given in issues 2 and 3 for this machine class; they were not re-measured in this run.\n")?;
+    md.push_str(&compile_md);
+    crate::bench_dialect::run_section(&mut md, args.quick)?;
     if let Some(dir) = std::path::Path::new(&args.out).parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -5,6 +5,7 @@
 //! `compile` and the client commands.
 
 mod bench;
+mod bench_dialect;
 mod compile;
 mod demo;
 mod local;
