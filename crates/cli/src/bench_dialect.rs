@@ -164,6 +164,16 @@ fn run(src: &str, name: &str, args: &[&str], n: usize, inputs: &[&str]) -> anyho
     })
 }
 
+/// One benchmark program.
+struct Case<'a> {
+    label: &'a str,
+    src: &'a str,
+    name: &'a str,
+    args: Vec<&'a str>,
+    inputs: Vec<&'a str>,
+    target: &'a str,
+}
+
 /// Runs the dialect programs for 2 parties.
 pub fn run_section(md: &mut String, quick: bool) -> anyhow::Result<()> {
     let (products, comparisons) = if quick {
@@ -179,53 +189,56 @@ pub fn run_section(md: &mut String, quick: bool) -> anyhow::Result<()> {
         md,
         "| program | rounds | online time | target / reference (issue 3) |\n|---|---|---|---|"
     )?;
-    let cases: [(&str, &str, &str, Vec<&str>, Vec<&str>, &str); 4] = [
-        (
-            "tutorial-style program mixing tier-1 features (corpus `tutorial.mpc`)",
-            TUTORIAL,
-            "tutorial.mpc",
-            vec![],
-            vec![TUTORIAL_IN0, TUTORIAL_IN1],
-            "MP-SPDZ's tutorial: 298 VM rounds",
-        ),
-        (
-            "products `a[:] * b[:]`",
-            PRODUCTS,
-            "products.mpc",
-            vec![products],
-            vec![],
-            "–",
-        ),
-        (
-            "64-bit comparisons `a[:] < b[:]`",
-            COMPARISONS,
-            "comparisons.mpc",
-            vec![comparisons],
-            vec![],
-            "–",
-        ),
-        (
-            "`@for_range(10^4)` with one independent product per iteration",
-            LOOP,
-            "loop.mpc",
-            vec![],
-            vec![],
-            "≤ 10 rounds; MP-SPDZ needs 10^4 without hand tuning",
-        ),
+    let cases = [
+        Case {
+            label: "tutorial-style program mixing tier-1 features (corpus `tutorial.mpc`)",
+            src: TUTORIAL,
+            name: "tutorial.mpc",
+            args: vec![],
+            inputs: vec![TUTORIAL_IN0, TUTORIAL_IN1],
+            target: "MP-SPDZ's tutorial: 298 VM rounds",
+        },
+        Case {
+            label: "products `a[:] * b[:]`",
+            src: PRODUCTS,
+            name: "products.mpc",
+            args: vec![products],
+            inputs: vec![],
+            target: "–",
+        },
+        Case {
+            label: "64-bit comparisons `a[:] < b[:]`",
+            src: COMPARISONS,
+            name: "comparisons.mpc",
+            args: vec![comparisons],
+            inputs: vec![],
+            target: "–",
+        },
+        Case {
+            label: "`@for_range(10^4)` with one independent product per iteration",
+            src: LOOP,
+            name: "loop.mpc",
+            args: vec![],
+            inputs: vec![],
+            target: "≤ 10 rounds; MP-SPDZ needs 10^4 without hand tuning",
+        },
     ];
-    for (label, src, name, args, inputs, target) in cases {
-        eprintln!("dialect: {name} {} ...", args.join(" "));
-        let r = run(src, name, &args, 2, &inputs)?;
-        anyhow::ensure!(!r.output.is_empty(), "{name} printed nothing");
-        let size = args
+    for c in cases {
+        eprintln!("dialect: {} {} ...", c.name, c.args.join(" "));
+        let r = run(c.src, c.name, &c.args, 2, &c.inputs)?;
+        anyhow::ensure!(!r.output.is_empty(), "{} printed nothing", c.name);
+        let size = c
+            .args
             .first()
             .map(|a| format!(" ({a} elements)"))
             .unwrap_or_default();
         writeln!(
             md,
-            "| {label}{size} | {} | {:.3} s | {target} |",
+            "| {}{size} | {} | {:.3} s | {} |",
+            c.label,
             r.rounds,
-            r.online.as_secs_f64()
+            r.online.as_secs_f64(),
+            c.target
         )?;
     }
     writeln!(md)?;
