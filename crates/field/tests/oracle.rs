@@ -521,10 +521,10 @@ fn random_is_uniform_by_rejection() {
     struct Scripted(Vec<u128>);
     impl rand_core::RngCore for Scripted {
         fn next_u32(&mut self) -> u32 {
-            unimplemented!()
+            unreachable!("Fp::random draws through fill_bytes only")
         }
         fn next_u64(&mut self) -> u64 {
-            unimplemented!()
+            unreachable!("Fp::random draws through fill_bytes only")
         }
         fn fill_bytes(&mut self, dest: &mut [u8]) {
             let v = self.0.remove(0);
