@@ -28,6 +28,11 @@ pub struct BenchArgs {
     /// Transport between the local parties.
     #[arg(long, value_enum, default_value_t = Transport::Tls)]
     transport: Transport,
+    /// Use the INSECURE dealer for preprocessing (every party can derive every tuple). The
+    /// benchmarks measure the online phase on dealer tuples, as MP-SPDZ's `-F` does, so they
+    /// require it.
+    #[arg(long)]
+    insecure_dealer: bool,
     /// Which protocol benchmarks to run.
     #[arg(long, value_delimiter = ',', default_value = "products,comparisons")]
     ops: Vec<OpName>,
@@ -225,6 +230,12 @@ fn today() -> String {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if !args.insecure_dealer {
+        anyhow::bail!(
+            "the benchmarks measure the online phase on tuples from the INSECURE dealer (every party \
+             can derive every tuple), as MP-SPDZ's -F does. Re-run with --insecure-dealer."
+        );
+    }
     eprintln!("WARNING: benchmarks use the INSECURE dealer for preprocessing (generated before the clock starts).");
     let (products, comparisons) = if args.quick {
         (100_000, 10_000)
@@ -265,7 +276,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let mut md = String::new();
     let cmd = format!(
-        "cargo run --release --bin ephemeral -- bench{}",
+        "cargo run --release --bin ephemeral -- bench --insecure-dealer{}",
         if args.quick { " --quick" } else { "" }
     );
     writeln!(md, "# Benchmarks\n")?;

@@ -49,3 +49,10 @@ fn demo_rejects_mismatched_inputs_with_advice() {
     assert!(!ok);
     assert!(stderr.contains("at least 2 parties"), "{stderr}");
 }
+
+#[test]
+fn bench_refuses_to_run_without_the_insecure_flag() {
+    let (ok, _, stderr) = ephemeral(&["bench", "--quick", "--out", "/dev/null"]);
+    assert!(!ok);
+    assert!(stderr.contains("--insecure-dealer"), "{stderr}");
+}
