@@ -185,3 +185,82 @@ fn silent_peer_times_out() {
         res[0]
     );
 }
+
+/// Party 1 is a raw network that answers party 0's rounds with `frames`, one per round; party 0
+/// runs `op` on a real engine. Returns party 0's result.
+fn against_raw_peer(
+    frames: Vec<Vec<u8>>,
+    op: fn(&mut TestEngine) -> crate::Result<Vec<Fp>>,
+) -> crate::Result<Vec<Fp>> {
+    let cfg = net::NetConfig {
+        recv_deadline: Duration::from_secs(5),
+        ..net::NetConfig::default()
+    };
+    let mut nets = net::in_process(2, cfg);
+    let mut raw = nets.pop().expect("two networks");
+    let honest = nets.pop().expect("two networks");
+    let peer = std::thread::spawn(move || {
+        for f in frames {
+            if raw.recv(0).is_err() {
+                return;
+            }
+            let _ = raw.send(0, net::Bytes::from(f));
+        }
+        // Stay connected until party 0 has judged the last frame.
+        let _ = raw.recv(0);
+    });
+    let dealer = crate::prep::InsecureDealer::new(0, 2, [42; 32]);
+    let mut e = crate::Engine::new(honest, dealer, EngineConfig::default());
+    let r = op(&mut e);
+    drop(e);
+    peer.join().expect("raw peer thread");
+    r
+}
+
+fn product(e: &mut TestEngine) -> crate::Result<Vec<Fp>> {
+    let x = e.constant(&fps(&[2, 3]));
+    let z = e.mul(&x, &x)?;
+    e.reveal(&z)
+}
+
+#[test]
+fn short_or_non_canonical_opening_frames_are_malformed_errors() {
+    // The product opens 4 values (d and e of two elements): 64 bytes are expected.
+    let short = against_raw_peer(vec![vec![0u8; 5]], product);
+    assert!(
+        matches!(&short, Err(ProtocolError::Malformed { peer: 1, reason }) if reason.contains("expected 4 field elements")),
+        "{short:?}"
+    );
+    // Right length, but an element ≥ p.
+    let bad = against_raw_peer(vec![vec![0xFF; 64]], product);
+    assert!(
+        matches!(bad, Err(ProtocolError::Malformed { peer: 1, .. })),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn malformed_mac_check_messages_are_errors_and_reveal_nothing() {
+    // Round 1 opens 1 value (16 bytes); the first check then starts with a 32-byte coin commitment.
+    let reveal_one = |e: &mut TestEngine| {
+        let x = e.constant(&[Fp::ONE]);
+        e.reveal(&x)
+    };
+    let bad_commitment = against_raw_peer(vec![vec![0u8; 16], vec![1, 2, 3]], reveal_one);
+    assert!(
+        matches!(&bad_commitment, Err(ProtocolError::Malformed { peer: 1, reason }) if reason.contains("commitment")),
+        "{bad_commitment:?}"
+    );
+    // A well-formed commitment whose opening does not match it.
+    let mismatch = against_raw_peer(
+        vec![vec![0u8; 16], vec![7u8; 32], vec![0u8; 96]],
+        reveal_one,
+    );
+    assert!(
+        matches!(
+            mismatch,
+            Err(ProtocolError::CommitmentMismatch { party: 1 })
+        ),
+        "{mismatch:?}"
+    );
+}
