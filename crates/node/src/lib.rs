@@ -1,0 +1,44 @@
+//! The Ephemeral party node: one process per party of a virtual cloud.
+//!
+//! ```text
+//!  client ──HTTP──▶ http (axum) ──▶ Node services ──▶ secret store, tuple store (redb)
+//!                                     │
+//!                                     ├─ games: compile (cache) → discovery (party 0 leads)
+//!                                     │         → VM on the SPDZ engine over a gateway channel
+//!                                     ├─ secrets: input-mask upload, verified download
+//!                                     └─ tuplegen: party 0 schedules tuple generation
+//!                                                   ▲
+//!  peers ◀──────── mutual TLS, one port, channels by game ─────┘ (net::Gateway)
+//! ```
+//!
+//! Entry point: [`Node::start`]. Modules:
+//! - [`config`]: `party.toml`;
+//! - [`http`], [`auth`], [`metrics`]: the HTTP API, bearer tokens, Prometheus metrics;
+//! - [`functions`], [`programs`]: deployed functions and the compile cache;
+//! - [`coord`]: how parties agree on a request (party 0 decides, the others follow), over gateway
+//!   channels;
+//! - [`delivery`]: the output-delivery protocol (ePrint 2015/1006);
+//! - [`secrets`]: upload and download;
+//! - [`games`]: discovery and execution;
+//! - [`tuplegen`]: filling the tuple store.
+//!
+//! **Architecture Invariant:** every service method returns an [`api::ApiError`] with a 4xx code
+//! for what the client can fix and a 5xx code for faults; nothing a client or peer sends can panic
+//! the node.
+//!
+//! **Architecture Invariant:** shares, MACs and keys never appear in logs, errors or metrics.
+
+pub mod auth;
+pub mod config;
+pub mod coord;
+pub mod delivery;
+pub mod functions;
+pub mod games;
+pub mod http;
+pub mod metrics;
+mod node;
+pub mod programs;
+pub mod secrets;
+pub mod tuplegen;
+
+pub use node::{Node, RunningNode, User};
