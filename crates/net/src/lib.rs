@@ -215,6 +215,12 @@ impl Network {
         &self.config
     }
 
+    /// Changes the deadline of later receives (e.g. a long wait for a party to join, then the
+    /// normal deadline for the protocol).
+    pub fn set_recv_deadline(&mut self, deadline: Duration) {
+        self.config.recv_deadline = deadline;
+    }
+
     fn link(&self, peer: PartyId) -> Result<&PeerLink, NetError> {
         if let Some(e) = &self.broken {
             return Err(e.clone());

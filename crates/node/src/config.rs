@@ -188,6 +188,11 @@ pub struct NodeConfig {
     pub timeouts: TimeoutConfig,
     #[serde(default)]
     pub tuples: TupleConfig,
+    /// INSECURE, for tests of cheating detection only: make this party tamper at one stage
+    /// (`upload`: mask shares; `store`: the masked values it claims; `download`: delivered shares;
+    /// `execution`: its input shares in games). The node warns loudly at start.
+    #[serde(default)]
+    pub insecure_tamper: Option<String>,
 }
 
 impl NodeConfig {

@@ -1,5 +1,307 @@
-//! How the parties agree on a request: party 0 decides, the others follow, over gateway channels.
-// (being written)
+//! How the parties agree on one request: **party 0 decides, the others follow**, over a gateway
+//! channel of its own.
+//!
+//! Every request that needs all parties (an upload, a download, a game) runs a *session*:
+//! 1. each party opens the channel named by (purpose, request name) — the gateway buffers frames
+//!    that arrive before a party has opened it;
+//! 2. every party sends every other party `Join { digest }`, the BLAKE3 digest of what it was
+//!    asked to do (program hash, inputs, arguments, masked values, …), and each compares all
+//!    digests with its own;
+//! 3. party 0 waits for every party until the join deadline, compares the digests with its own,
+//!    reserves the tuples the request needs in one durable transaction, and sends `Go` with the
+//!    reservations — or `Abort` with a reason naming the party that is missing or differs;
+//! 4. the others apply the reservations (durably marking the ranges consumed) and the session's
+//!    network is handed to the protocol.
+//!
+//! **Architecture Invariant:** no party computes on a request before party 0 has seen identical
+//! digests from every party; a mismatch or a missing party aborts the request everywhere.
+//!
+//! **Architecture Invariant:** every wait has a deadline (`join` for the joins, the receive
+//! deadline afterwards); a closed connection ends the session at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use api::{ApiError, ErrorCode};
+use bytes::Bytes;
+use net::{NetConfig, NetError, Network, PartyId};
+use serde::{Deserialize, Serialize};
+use store::{Reservation, ReservationRequest};
+
+/// Opens the channels of sessions. The node's implementation is the gateway; tests use
+/// [`InProcessChannels`].
+pub trait Channels: Send + Sync {
+    /// Opens channel (purpose, name) to every party, with `net` as its settings.
+    fn open(&self, purpose: &str, name: &str, net: NetConfig) -> Result<Network, NetError>;
+}
+
+// GATEWAY-IMPL
+
+/// Channels between parties of one process, for tests: the first party to open a name creates
+/// the connected networks of all parties and each party takes its own.
+pub struct InProcessChannels {
+    me: PartyId,
+    n: usize,
+    shared: Arc<Mutex<HashMap<String, Vec<Option<Network>>>>>,
+}
+
+impl InProcessChannels {
+    /// One `InProcessChannels` per party, all connected.
+    pub fn cluster(n: usize) -> Vec<InProcessChannels> {
+        let shared = Arc::new(Mutex::new(HashMap::new()));
+        (0..n)
+            .map(|me| InProcessChannels {
+                me,
+                n,
+                shared: shared.clone(),
+            })
+            .collect()
+    }
+}
+
+impl Channels for InProcessChannels {
+    fn open(&self, purpose: &str, name: &str, cfg: NetConfig) -> Result<Network, NetError> {
+        let key = format!("{purpose}\u{0}{name}");
+        let mut map = self
+            .shared
+            .lock()
+            .map_err(|_| NetError::Config("channel registry poisoned".into()))?;
+        let entry = map.entry(key).or_insert_with(|| {
+            net::in_process(self.n, cfg.clone())
+                .into_iter()
+                .map(Some)
+                .collect()
+        });
+        let mut net = entry
+            .get_mut(self.me)
+            .and_then(Option::take)
+            .ok_or_else(|| NetError::Config(format!("channel {purpose}/{name} is open already")))?;
+        net.set_recv_deadline(cfg.recv_deadline);
+        Ok(net)
+    }
+}
+
+/// What a party sends in a session before the protocol starts.
+#[derive(Debug, Serialize, Deserialize)]
+enum CoordMsg {
+    Join {
+        digest: [u8; 32],
+    },
+    Go {
+        reservations: Vec<Reservation>,
+    },
+    Abort {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+fn encode(msg: &CoordMsg) -> Bytes {
+    Bytes::from(postcard::to_allocvec(msg).expect("coordination messages always serialize"))
+}
+
+fn decode(peer: PartyId, frame: &[u8]) -> Result<CoordMsg, ApiError> {
+    postcard::from_bytes(frame).map_err(|_| {
+        ApiError::new(
+            ErrorCode::IntegrityViolation,
+            format!("party {peer} sent a malformed coordination message; is it running the same Ephemeral version?"),
+        )
+    })
+}
+
+/// What a session needs.
+pub struct SessionSpec<'a> {
+    /// What kind of request (`upload`, `store`, `download`, `game`): part of the channel name.
+    pub purpose: &'static str,
+    /// The request's name (request id, game id).
+    pub name: &'a str,
+    /// Digest of everything the parties must agree on.
+    pub digest: [u8; 32],
+    /// Deadline for all parties to join.
+    pub join: Duration,
+    /// Receive deadline once the session runs.
+    pub recv: Duration,
+    /// Tuples party 0 reserves for the request (ignored on the other parties).
+    pub reserve: Vec<ReservationRequest>,
+}
+
+/// An agreed session: its network and the tuples reserved for it.
+pub struct Session {
+    pub net: Network,
+    pub reservations: Vec<Reservation>,
+}
+
+/// Where a session's tuples come from and go: the node's tuple store and generator.
+pub trait TupleSource: Send + Sync {
+    /// Party 0: plans and applies the reservations durably, in one transaction.
+    fn reserve(&self, requests: &[ReservationRequest]) -> Result<Vec<Reservation>, ApiError>;
+    /// The other parties: applies party 0's reservations durably (all or nothing).
+    fn apply(&self, reservations: &[Reservation]) -> Result<(), ApiError>;
+}
+
+/// Describes a network error of a session in words a client can act on.
+pub fn net_error(e: &NetError, during: &str) -> ApiError {
+    match e {
+        NetError::Timeout { peer, after } => ApiError::new(
+            ErrorCode::PeerUnavailable,
+            format!("party {peer} did not answer within {after:?} during {during}; it may be down, overloaded or not have received the request"),
+        ),
+        NetError::Disconnected { peer } => ApiError::new(
+            ErrorCode::PeerUnavailable,
+            format!("the connection to party {peer} closed during {during}; the party stopped or the network failed; retry when it is back"),
+        ),
+        other => ApiError::new(
+            ErrorCode::PeerUnavailable,
+            format!("network failure during {during}: {other}"),
+        ),
+    }
+}
+
+/// Runs the agreement step of a session (blocking; call from a blocking thread).
+pub fn agree(
+    channels: &dyn Channels,
+    tuples: &dyn TupleSource,
+    me: PartyId,
+    spec: SessionSpec<'_>,
+) -> Result<Session, ApiError> {
+    let during = format!("{} {}", spec.purpose, spec.name);
+    let cfg = NetConfig {
+        recv_deadline: spec.join,
+        ..NetConfig::default()
+    };
+    let mut net = channels
+        .open(spec.purpose, spec.name, cfg)
+        .map_err(|e| match e {
+            NetError::Config(m) => ApiError::new(
+                ErrorCode::Conflict,
+                format!("{during} is already in progress on this party ({m}); use a fresh id"),
+            ),
+            other => net_error(&other, &during),
+        })?;
+    let n = net.n_parties();
+    // Every party tells every other party what it was asked, so that each can compare for itself.
+    let join = encode(&CoordMsg::Join {
+        digest: spec.digest,
+    });
+    for p in (0..n).filter(|&p| p != me) {
+        net.send(p, join.clone())
+            .map_err(|e| net_error(&e, &during))?;
+    }
+    if me == 0 {
+        let deadline = Instant::now() + spec.join;
+        let mut problem: Option<ApiError> = None;
+        for p in 1..n {
+            net.set_recv_deadline(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
+            let frame = match net.recv(p) {
+                Ok(f) => f,
+                Err(NetError::Timeout { .. }) => {
+                    problem = Some(ApiError::new(
+                        ErrorCode::PeerUnavailable,
+                        format!("party {p} did not join {during} within {:?}; check that the request was sent to every party and that party {p} is up", spec.join),
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    problem = Some(net_error(&e, &during));
+                    break;
+                }
+            };
+            match decode(p, &frame)? {
+                CoordMsg::Join { digest } if digest == spec.digest => {}
+                CoordMsg::Join { .. } => {
+                    problem = Some(ApiError::new(
+                        ErrorCode::Conflict,
+                        format!("party {p} was asked something different for {during} (program, inputs, arguments, output mode or data differ); send the same request to every party"),
+                    ));
+                    break;
+                }
+                _ => {
+                    problem = Some(ApiError::new(
+                        ErrorCode::IntegrityViolation,
+                        format!("party {p} sent an unexpected message while joining {during}"),
+                    ));
+                    break;
+                }
+            }
+        }
+        let decision = match problem {
+            Some(e) => Err(e),
+            None => tuples.reserve(&spec.reserve),
+        };
+        let msg = match &decision {
+            Ok(reservations) => CoordMsg::Go {
+                reservations: reservations.clone(),
+            },
+            Err(e) => CoordMsg::Abort {
+                code: e.code,
+                message: e.message.clone(),
+            },
+        };
+        let frame = encode(&msg);
+        for p in 1..n {
+            // Best effort for an abort: a party that left cannot be told.
+            if let Err(e) = net.send(p, frame.clone()) {
+                if decision.is_ok() {
+                    return Err(net_error(&e, &during));
+                }
+            }
+        }
+        let reservations = decision?;
+        net.set_recv_deadline(spec.recv);
+        Ok(Session { net, reservations })
+    } else {
+        // Party 0 waits up to `join` for the slowest party, then reserves.
+        net.set_recv_deadline(spec.join + spec.recv);
+        for p in (0..n).filter(|&p| p != me) {
+            let frame = net.recv(p).map_err(|e| net_error(&e, &during))?;
+            match decode(p, &frame)? {
+                CoordMsg::Join { digest } if digest == spec.digest => {}
+                CoordMsg::Join { .. } => {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        format!("party {p} was asked something different for {during} (program, inputs, arguments, output mode or data differ); send the same request to every party"),
+                    ))
+                }
+                CoordMsg::Abort { code, message } if p == 0 => {
+                    return Err(ApiError::new(code, format!("party 0 aborted {during}: {message}")))
+                }
+                _ => {
+                    return Err(ApiError::new(
+                        ErrorCode::IntegrityViolation,
+                        format!("party {p} sent an unexpected message while joining {during}"),
+                    ))
+                }
+            }
+        }
+        let frame = net.recv(0).map_err(|e| net_error(&e, &during))?;
+        match decode(0, &frame)? {
+            CoordMsg::Go { reservations } => {
+                tuples.apply(&reservations)?;
+                net.set_recv_deadline(spec.recv);
+                Ok(Session { net, reservations })
+            }
+            CoordMsg::Abort { code, message } => Err(ApiError::new(
+                code,
+                format!("party 0 aborted {during}: {message}"),
+            )),
+            CoordMsg::Join { .. } => Err(ApiError::new(
+                ErrorCode::IntegrityViolation,
+                format!("party 0 sent an unexpected message while {during} was starting"),
+            )),
+        }
+    }
+}
+
+/// BLAKE3 digest of length-prefixed parts (so that part boundaries count).
+pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key("ephemeral coordination digest v1");
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    *h.finalize().as_bytes()
+}
 
 /// Placeholder until `net::Gateway` lands.
 #[derive(Clone)]

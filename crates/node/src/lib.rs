@@ -37,6 +37,7 @@ pub mod games;
 pub mod http;
 pub mod metrics;
 mod node;
+pub mod prep;
 pub mod programs;
 pub mod secrets;
 pub mod tuplegen;

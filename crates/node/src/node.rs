@@ -17,6 +17,8 @@ pub struct Node {
     pub secrets: Arc<store::RedbSecretStore>,
     pub tuples: Arc<store::RedbTupleStore>,
     pub gateway: crate::coord::GatewayPlaceholder,
+    /// How sessions reach the other parties (the gateway; in-process channels in tests).
+    pub channels: Arc<dyn crate::coord::Channels>,
     pub programs: crate::programs::ProgramCache,
     pub functions: crate::functions::FunctionRegistry,
     pub auth: crate::auth::Tokens,

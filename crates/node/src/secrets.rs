@@ -1,43 +1,369 @@
-//! Secret upload (input-mask protocol) and verified download.
+//! Secret upload (the input-mask protocol) and verified download.
+//!
+//! **Upload.** `input_masks`: the parties agree on the request, take k fresh random shared
+//! masks [r] (the `a` of k triples: uniformly random, authenticated, known to nobody) and deliver
+//! them to the client through the output-delivery protocol ([`crate::delivery`]), which lets the
+//! client detect a party handing out a wrong share. Each party keeps its shares of [r] under the
+//! request id for [`MASK_TTL`]. `create_secret`: the client sends m = x − r; the parties agree
+//! that they all received the same (secret id, m, tags) — every party compares the digests of
+//! every other — and only then each stores [x] = [r] + m: party 0 adds m to its value share, and
+//! every party adds α_i·m to its MAC share. Cost: 3 triples per value.
+//!
+//! **Download.** The parties agree on (secret id, request id) and deliver the secret's shares
+//! through the output-delivery protocol. Cost: 2 triples per value.
+//!
+//! **Architecture Invariant:** a mask is used for at most one secret (it is taken out of the
+//! pending table before the agreement starts); masks and shares never leave a party except as
+//! the value shares of an output delivery.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use api::{
     ApiError, DownloadRequest, ErrorCode, MaskRequest, MaskedInput, OutputDelivery, SecretCreated,
 };
-use std::sync::Arc;
+use field::Fp;
+use protocol::{Engine, EngineConfig, ShareVec};
+use store::{NewSecret, ReservationId, ReservationRequest, SecretId, SecretStore, TupleStore};
 use uuid::Uuid;
 
+use crate::coord::{agree, digest, SessionSpec};
+use crate::prep::StorePrep;
+use crate::tuplegen::tuple_error;
 use crate::{Node, User};
+
+/// How long handed-out masks wait for their masked values.
+pub const MASK_TTL: Duration = Duration::from_secs(600);
+
+/// Most values in one upload or download.
+pub const MAX_VALUES: u64 = 1 << 20;
+
+struct Pending {
+    owner: String,
+    masks: ShareVec,
+    created: Instant,
+}
 
 /// Mask shares handed out and not yet used, by request id.
 #[derive(Default)]
-pub struct PendingMasks {}
+pub struct PendingMasks {
+    inner: Mutex<HashMap<Uuid, Pending>>,
+}
+
+impl PendingMasks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Pending>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn insert(&self, id: Uuid, p: Pending) {
+        let mut m = self.lock();
+        m.retain(|_, v| v.created.elapsed() < MASK_TTL);
+        m.insert(id, p);
+    }
+
+    fn take(&self, id: &Uuid) -> Option<Pending> {
+        self.lock()
+            .remove(id)
+            .filter(|p| p.created.elapsed() < MASK_TTL)
+    }
+
+    fn contains(&self, id: &Uuid) -> bool {
+        self.lock().contains_key(id)
+    }
+
+    /// Requests waiting for their masked values.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Maps a secret store error to an API error.
+pub fn secret_error(e: store::SecretError) -> ApiError {
+    let code = match e.class() {
+        store::ErrorClass::Invalid => ErrorCode::BadRequest,
+        store::ErrorClass::NotFound => ErrorCode::NotFound,
+        store::ErrorClass::Conflict => ErrorCode::Conflict,
+        store::ErrorClass::Exhausted => ErrorCode::InsufficientTuples,
+        store::ErrorClass::Internal => ErrorCode::Internal,
+    };
+    ApiError::new(code, e.to_string())
+}
+
+/// Maps a protocol error to an API error.
+pub(crate) fn protocol_error(e: protocol::ProtocolError, during: &str) -> ApiError {
+    use protocol::ProtocolError as P;
+    let code = match &e {
+        P::Net(_) => ErrorCode::PeerUnavailable,
+        P::Prep(_) => ErrorCode::InsufficientTuples,
+        P::MacCheckFailed | P::BroadcastInconsistent { .. } | P::CommitmentMismatch { .. } | P::Malformed { .. } => {
+            ErrorCode::IntegrityViolation
+        }
+        P::InvalidArgument(_) | P::Aborted(_) => ErrorCode::Internal,
+    };
+    ApiError::new(code, format!("{during}: {e}"))
+}
+
+pub(crate) fn join_error(e: tokio::task::JoinError) -> ApiError {
+    ApiError::new(ErrorCode::Internal, format!("a worker task failed: {e}"))
+}
 
 impl Node {
+    /// Whether this party is configured to tamper at `stage` (tests of cheating detection only).
+    pub(crate) fn tampers(&self, stage: &str) -> bool {
+        self.config.insecure_tamper.as_deref() == Some(stage)
+    }
+
     /// `POST /v1/input-masks`.
     pub async fn input_masks(
         self: &Arc<Self>,
-        _user: &User,
-        _req: MaskRequest,
+        user: &User,
+        req: MaskRequest,
     ) -> Result<OutputDelivery, ApiError> {
-        Err(ApiError::new(ErrorCode::Internal, "input masks: being written"))
+        if req.count == 0 || req.count > MAX_VALUES {
+            return Err(ApiError::bad_request(format!(
+                "count must be between 1 and {MAX_VALUES} values, got {}; split larger secrets",
+                req.count
+            )));
+        }
+        if self.pending_masks.contains(&req.request_id) {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "input masks for request {} were already handed out; use a fresh request id",
+                    req.request_id
+                ),
+            ));
+        }
+        let node = self.clone();
+        let owner = user.name.clone();
+        tokio::task::spawn_blocking(move || {
+            let k = req.count as usize;
+            let name = req.request_id.to_string();
+            let rid = ReservationId::new(format!("masks/{name}"))
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let session = agree(
+                &*node.channels,
+                &node.tuple_source(),
+                node.me,
+                SessionSpec {
+                    purpose: "input-masks",
+                    name: &name,
+                    digest: digest(&[b"input-masks", name.as_bytes(), &req.count.to_le_bytes()]),
+                    join: node.config.timeouts.join(),
+                    recv: node.config.timeouts.recv(),
+                    reserve: vec![ReservationRequest {
+                        id: rid,
+                        kind: protocol::prep::TupleKind::Triple,
+                        count: 3 * req.count,
+                    }],
+                },
+            )?;
+            let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            let mut engine = Engine::new(session.net, prep, EngineConfig::default());
+            let during = format!("input masks {name}");
+            let masks = engine
+                .triples(k)
+                .map_err(|e| protocol_error(e, &during))?
+                .a;
+            let mut delivery = crate::delivery::deliver(&mut engine, &masks, req.request_id)
+                .map_err(|e| protocol_error(e, &during))?;
+            engine.finish().map_err(|e| protocol_error(e, &during))?;
+            if node.tampers("upload") {
+                tracing::warn!("INSECURE test setting: tampering with the mask shares of an upload");
+                delivery.s = tamper(&delivery.s);
+            }
+            node.pending_masks.insert(
+                req.request_id,
+                Pending {
+                    owner,
+                    masks,
+                    created: Instant::now(),
+                },
+            );
+            Ok(delivery)
+        })
+        .await
+        .map_err(join_error)?
     }
 
     /// `POST /v1/secrets`.
     pub async fn create_secret(
         self: &Arc<Self>,
-        _user: &User,
-        _req: MaskedInput,
+        user: &User,
+        req: MaskedInput,
     ) -> Result<SecretCreated, ApiError> {
-        Err(ApiError::new(ErrorCode::Internal, "upload: being written"))
+        let masked = req
+            .masked
+            .to_elements()
+            .map_err(|e| ApiError::bad_request(format!("masked: {e}")))?;
+        let secret_id = SecretId::from_uuid(req.secret_id)
+            .map_err(|e| ApiError::bad_request(format!("secret_id: {e}")))?;
+        let tags: Vec<store::Tag> = req.tags.iter().map(to_store_tag).collect();
+        store::secret::validate_tags(&tags).map_err(secret_error)?;
+        let Some(pending) = self.pending_masks.take(&req.request_id) else {
+            return Err(ApiError::not_found(format!(
+                "no input masks for request {} on this party; ask for masks first (POST {}), and send the masked values within {} s",
+                req.request_id,
+                api::paths::INPUT_MASKS,
+                MASK_TTL.as_secs()
+            )));
+        };
+        if pending.owner != user.name {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("the input masks of request {} belong to another user", req.request_id),
+            ));
+        }
+        if pending.masks.len() != masked.len() {
+            let n = pending.masks.len();
+            self.pending_masks.insert(req.request_id, pending);
+            return Err(ApiError::bad_request(format!(
+                "{} masked values sent for {n} input masks; send exactly one per mask",
+                masked.len()
+            )));
+        }
+        let node = self.clone();
+        let owner = user.name.clone();
+        tokio::task::spawn_blocking(move || {
+            let name = req.request_id.to_string();
+            let tags_json = serde_json::to_vec(&req.tags).unwrap_or_default();
+            let mut dg = vec![
+                b"store".as_slice(),
+                name.as_bytes(),
+                req.secret_id.as_bytes().as_slice(),
+                req.masked.as_bytes(),
+                &tags_json,
+            ];
+            let tampered;
+            if node.tampers("store") {
+                tracing::warn!("INSECURE test setting: claiming other masked values than received");
+                tampered = b"tampered".to_vec();
+                dg.push(&tampered);
+            }
+            agree(
+                &*node.channels,
+                &node.tuple_source(),
+                node.me,
+                SessionSpec {
+                    purpose: "store",
+                    name: &name,
+                    digest: digest(&dg),
+                    join: node.config.timeouts.join(),
+                    recv: node.config.timeouts.recv(),
+                    reserve: vec![],
+                },
+            )?;
+            let alpha = node.tuples.mac_key_share().map_err(tuple_error)?;
+            let (mut v, mut m) = pending.masks.into_parts();
+            for i in 0..masked.len() {
+                if node.me == 0 {
+                    v[i] += masked[i];
+                }
+                m[i] += alpha * masked[i];
+            }
+            let mut secret = NewSecret::new(secret_id, owner, ShareVec::from_parts(v, m));
+            secret.tags = tags;
+            node.secrets.create(secret).map_err(secret_error)?;
+            node.metrics.record_values("upload", masked.len() as u64);
+            Ok(SecretCreated { id: req.secret_id })
+        })
+        .await
+        .map_err(join_error)?
     }
 
     /// `POST /v1/secrets/{id}/download`.
     pub async fn download_secret(
         self: &Arc<Self>,
-        _user: &User,
-        _id: Uuid,
-        _req: DownloadRequest,
+        user: &User,
+        id: Uuid,
+        req: DownloadRequest,
     ) -> Result<OutputDelivery, ApiError> {
-        Err(ApiError::new(ErrorCode::Internal, "download: being written"))
+        let sid = SecretId::from_uuid(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let node = self.clone();
+        let user = user.clone();
+        tokio::task::spawn_blocking(move || {
+            let secret = node.secrets.get(sid).map_err(secret_error)?;
+            if secret.meta.owner != user.name {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!("secret {id} belongs to another user; only its owner may read it"),
+                ));
+            }
+            let k = secret.shares.len() as u64;
+            let name = req.request_id.to_string();
+            let rid = ReservationId::new(format!("download/{name}"))
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let session = agree(
+                &*node.channels,
+                &node.tuple_source(),
+                node.me,
+                SessionSpec {
+                    purpose: "download",
+                    name: &name,
+                    digest: digest(&[b"download", name.as_bytes(), id.as_bytes().as_slice()]),
+                    join: node.config.timeouts.join(),
+                    recv: node.config.timeouts.recv(),
+                    reserve: vec![ReservationRequest {
+                        id: rid,
+                        kind: protocol::prep::TupleKind::Triple,
+                        count: crate::delivery::triples_needed(k),
+                    }],
+                },
+            )?;
+            let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            let mut engine = Engine::new(session.net, prep, EngineConfig::default());
+            let during = format!("download of secret {id}");
+            let mut delivery = crate::delivery::deliver(&mut engine, &secret.shares, req.request_id)
+                .map_err(|e| protocol_error(e, &during))?;
+            engine.finish().map_err(|e| protocol_error(e, &during))?;
+            if node.tampers("download") {
+                tracing::warn!("INSECURE test setting: tampering with the shares of a download");
+                delivery.s = tamper(&delivery.s);
+            }
+            node.metrics.record_values("download", k);
+            Ok(delivery)
+        })
+        .await
+        .map_err(join_error)?
     }
 }
+
+/// Adds 1 to the first element (the `insecure_tamper` test setting).
+fn tamper(v: &api::FieldVec) -> api::FieldVec {
+    let mut e = v.to_elements().unwrap_or_default();
+    if let Some(x) = e.first_mut() {
+        *x += Fp::ONE;
+    }
+    api::FieldVec::from_elements(&e)
+}
+
+/// An API tag as a store tag.
+pub fn to_store_tag(t: &api::Tag) -> store::Tag {
+    store::Tag {
+        key: t.key.clone(),
+        value: t.value.clone(),
+        value_type: match t.value_type {
+            api::TagType::String => store::TagType::String,
+            api::TagType::Long => store::TagType::Long,
+        },
+    }
+}
+
+/// A store tag as an API tag.
+pub fn to_api_tag(t: &store::Tag) -> api::Tag {
+    api::Tag {
+        key: t.key.clone(),
+        value: t.value.clone(),
+        value_type: match t.value_type {
+            store::TagType::String => api::TagType::String,
+            store::TagType::Long => api::TagType::Long,
+        },
+    }
+}
+

@@ -23,6 +23,9 @@ pub struct InsecureDealer {
     me: PartyId,
     n: usize,
     seed: [u8; 32],
+    /// Prefix of the stream labels; empty for [`InsecureDealer::new`], the chunk label for
+    /// [`InsecureDealer::for_chunk`].
+    stream_prefix: String,
     alphas: Vec<Fp>,
     alpha: Fp,
     streams: BTreeMap<TupleKind, ChaCha12Rng>,
@@ -55,6 +58,26 @@ impl InsecureDealer {
             me,
             n,
             seed,
+            stream_prefix: String::new(),
+            alpha: alphas[me],
+            alphas,
+            streams: BTreeMap::new(),
+        }
+    }
+
+    /// The dealer of one chunk of tuples: the same MAC key as [`InsecureDealer::new`] with this
+    /// seed, but tuple streams of their own, derived from `chunk_label`. Every party calling this
+    /// with the same seed and label gets its share of the same tuples, so a node can fill its
+    /// tuple store chunk by chunk. Does not log (the node warns once when it enables the dealer).
+    pub fn for_chunk(me: PartyId, n: usize, seed: [u8; 32], chunk_label: &str) -> InsecureDealer {
+        assert!(me < n, "party id {me} out of range for {n} parties");
+        let mut rng = derive(&seed, "mac-key");
+        let alphas: Vec<Fp> = (0..n).map(|_| Fp::random(&mut rng)).collect();
+        InsecureDealer {
+            me,
+            n,
+            seed,
+            stream_prefix: format!("chunk:{chunk_label}:"),
             alpha: alphas[me],
             alphas,
             streams: BTreeMap::new(),
@@ -68,9 +91,10 @@ impl InsecureDealer {
 
     fn stream(&mut self, kind: TupleKind) -> &mut ChaCha12Rng {
         let seed = self.seed;
+        let prefix = &self.stream_prefix;
         self.streams
             .entry(kind)
-            .or_insert_with(|| derive(&seed, &format!("{kind:?}")))
+            .or_insert_with(|| derive(&seed, &format!("{prefix}{kind:?}")))
     }
 
     /// Shares `values` among all parties from `kind`'s stream and keeps this party's share.
