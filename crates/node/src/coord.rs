@@ -85,16 +85,9 @@ impl Channels for InProcessChannels {
 /// What a party sends in a session before the protocol starts.
 #[derive(Debug, Serialize, Deserialize)]
 enum CoordMsg {
-    Join {
-        digest: [u8; 32],
-    },
-    Go {
-        reservations: Vec<Reservation>,
-    },
-    Abort {
-        code: ErrorCode,
-        message: String,
-    },
+    Join { digest: [u8; 32] },
+    Go { reservations: Vec<Reservation> },
+    Abort { code: ErrorCode, message: String },
 }
 
 fn encode(msg: &CoordMsg) -> Bytes {
@@ -192,7 +185,11 @@ pub fn agree(
         let deadline = Instant::now() + spec.join;
         let mut problem: Option<ApiError> = None;
         for p in 1..n {
-            net.set_recv_deadline(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
+            net.set_recv_deadline(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1)),
+            );
             let frame = match net.recv(p) {
                 Ok(f) => f,
                 Err(NetError::Timeout { .. }) => {
@@ -303,6 +300,16 @@ pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-/// Placeholder until `net::Gateway` lands.
+/// TEMPORARY stand-in until `net::Gateway` lands.
 #[derive(Clone)]
-pub struct GatewayPlaceholder;
+pub struct Gateway;
+/// TEMPORARY stand-in.
+pub struct PeerStatusTmp {
+    pub party: usize,
+    pub connected: bool,
+}
+impl Gateway {
+    pub fn peer_status(&self) -> Vec<PeerStatusTmp> {
+        Vec::new()
+    }
+}

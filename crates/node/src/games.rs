@@ -1,33 +1,560 @@
-//! Games: discovery (party 0 leads) and execution.
+//! Games: discovery (party 0 leads, see [`crate::coord`]) and execution on the VM.
+//!
+//! Life of a game on one party:
+//! 1. **register** the game id in the [`GameTable`] — an id that is running, or finished less
+//!    than the grace period ago, is refused (409), so a retry never meets a stale channel;
+//! 2. **compile** (cached by hash of source and arguments) and **authorise** every input secret:
+//!    its owner may use it, and so may any program whose hash its `authorizedPrograms` tag lists;
+//! 3. **agree** with the other parties on (game id, program hash, inputs, arguments, output mode,
+//!    public input); party 0 reserves the tuples the compiler counted;
+//! 4. **run** the VM on the SPDZ engine over the game's gateway channel; tuples beyond the count
+//!    come in batches through the top-up channel ([`crate::prep`]);
+//! 5. **deliver** the outputs — the values the program wrote to its client socket — only after
+//!    the run's final MAC check: opened (PLAINTEXT), through output delivery (SECRETSHARE), or
+//!    stored as one new secret in one transaction (AMPHORASECRET);
+//! 6. **record** the outcome; the entry is forgotten after the grace period.
+//!
+//! **Architecture Invariant:** a failed game stores nothing and reveals nothing.
 
-use api::{Activation, ApiError, ErrorCode, GameResult, GameSummary};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use api::{
+    Activation, ApiError, ErrorCode, GameOutput, GameResult, GameStats, GameStatus, GameSummary,
+    OutputKind,
+};
+use field::Fp;
+use lang::bytecode::SockKind;
+use protocol::prep::TupleKind;
+use protocol::{Engine, ShareVec};
+use store::{NewSecret, ReservationId, ReservationRequest, SecretId, SecretStore, Tag};
+use uuid::Uuid;
+use vm::host::Tokens;
+use vm::VmConfig;
+
+use crate::coord::{agree, digest, SessionSpec};
+use crate::host::{GameHost, GameSockets};
+use crate::prep::StorePrep;
+use crate::secrets::{join_error, protocol_error, secret_error, to_store_tag};
 use crate::{Node, User};
+
+/// Longest game id.
+pub const MAX_GAME_ID: usize = 128;
+
+struct Entry {
+    summary: GameSummary,
+    finished: Option<Instant>,
+}
 
 /// The games this node knows: running ones, and finished ones for a grace period.
 #[derive(Default)]
-pub struct GameTable {}
+pub struct GameTable {
+    inner: Mutex<HashMap<String, Entry>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
 
 impl GameTable {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a new game, or refuses an id in use.
+    fn register(&self, id: &str, grace: Duration) -> Result<(), ApiError> {
+        let mut m = self.lock();
+        m.retain(|_, e| e.finished.is_none_or(|t| t.elapsed() < grace));
+        if let Some(e) = m.get(id) {
+            let what = match e.summary.status {
+                GameStatus::Registering | GameStatus::Running => "is running",
+                GameStatus::Succeeded | GameStatus::Failed => "has just finished",
+            };
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!("game {id:?} {what} on this party; every game needs a fresh id (e.g. a random UUID)"),
+            ));
+        }
+        m.insert(
+            id.to_string(),
+            Entry {
+                summary: GameSummary {
+                    game_id: id.to_string(),
+                    status: GameStatus::Registering,
+                    program_hash: None,
+                    started_at_ms: now_ms(),
+                    finished_at_ms: None,
+                    error: None,
+                },
+                finished: None,
+            },
+        );
+        Ok(())
+    }
+
+    fn update(&self, id: &str, f: impl FnOnce(&mut Entry)) {
+        if let Some(e) = self.lock().get_mut(id) {
+            f(e);
+        }
+    }
+
+    fn finish(&self, id: &str, result: &Result<GameResult, ApiError>) {
+        self.update(id, |e| {
+            e.finished = Some(Instant::now());
+            e.summary.finished_at_ms = Some(now_ms());
+            match result {
+                Ok(_) => e.summary.status = GameStatus::Succeeded,
+                Err(err) => {
+                    e.summary.status = GameStatus::Failed;
+                    e.summary.error = Some(err.message.clone());
+                }
+            }
+        });
+    }
+
     /// Number of games registering or running.
     pub fn running(&self) -> u64 {
-        0
+        self.lock()
+            .values()
+            .filter(|e| e.finished.is_none())
+            .count() as u64
     }
+
+    fn get(&self, id: &str) -> Option<GameSummary> {
+        self.lock().get(id).map(|e| e.summary.clone())
+    }
+}
+
+fn check_game_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_GAME_ID
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "game_id {:?} is invalid: use 1 to {MAX_GAME_ID} characters of letters, digits, '-', '_', '.', ':' (a random UUID is best)",
+            id.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+/// The id of a game's stored output secret: the same on every party.
+pub fn output_secret_id(game_id: &str) -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("ephemeral game output {game_id}").as_bytes(),
+    )
+}
+
+/// One output value: a share (value, MAC) or a public value.
+enum Out {
+    Secret(Fp, Fp),
+    Public(Fp),
+}
+
+/// The game's outputs from what the program wrote to its socket.
+fn outputs(written: &[vm::host::SocketWrite]) -> Result<Vec<Out>, ApiError> {
+    let mut out = Vec::new();
+    let bad = |m: String| ApiError::new(ErrorCode::ProgramFailed, m);
+    for (i, w) in written.iter().enumerate() {
+        let skip = if w.msg_type != 0 { 4 } else { 0 };
+        let body = w.payload.get(skip..).unwrap_or_default();
+        let dec = |b: &[u8]| {
+            Fp::from_mont_bytes(b.try_into().expect("16 bytes"))
+                .map_err(|_| bad(format!("output message {i} holds an invalid field element")))
+        };
+        match w.kind {
+            SockKind::SecretWithMac => {
+                for c in body.chunks_exact(32) {
+                    out.push(Out::Secret(dec(&c[..16])?, dec(&c[16..])?));
+                }
+            }
+            SockKind::Clear => {
+                for c in body.chunks_exact(16) {
+                    out.push(Out::Public(dec(c)?));
+                }
+            }
+            SockKind::Int => {
+                for c in body.chunks_exact(8) {
+                    let x = i64::from_le_bytes(c.try_into().expect("8 bytes"));
+                    out.push(Out::Public(Fp::from_i64(x)));
+                }
+            }
+            SockKind::SecretShare => {
+                return Err(bad(
+                    "the program writes value shares without MACs (write_shares_to_socket); a node can only return authenticated outputs: use write_to_socket".into(),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn vm_error(e: vm::error::VmError, game: &str) -> ApiError {
+    use vm::error::VmError as V;
+    match e {
+        V::Protocol(p) => protocol_error(p, &format!("game {game}")),
+        other => {
+            let code = if other.is_public()
+                || matches!(
+                    other,
+                    V::OutOfPrivateInput { .. } | V::BadPrivateInput { .. } | V::Socket { .. }
+                ) {
+                ErrorCode::ProgramFailed
+            } else {
+                ErrorCode::Internal
+            };
+            ApiError::new(code, format!("game {game}: {other}"))
+        }
+    }
+}
+
+/// Everything a game needs once compiled and authorised.
+struct Prepared {
+    game_id: String,
+    program: Arc<lang::CompiledProgram>,
+    cache_hit: bool,
+    activation: Activation,
+    owner: String,
+    input_shares: Vec<u8>,
+    reserve: Vec<ReservationRequest>,
+    digest: [u8; 32],
+    started: Instant,
 }
 
 impl Node {
     /// `POST /v1/games` (and the Carbyne-compatible `POST /`).
     pub async fn execute(
         self: &Arc<Self>,
-        _user: &User,
-        _activation: Activation,
+        user: &User,
+        activation: Activation,
     ) -> Result<GameResult, ApiError> {
-        Err(ApiError::new(ErrorCode::Internal, "execute: being written"))
+        let started = Instant::now();
+        let Some(game_id) = activation.game_id.clone() else {
+            return Err(ApiError::bad_request(
+                "game_id is required: choose a fresh id (a random UUID) and send the same activation to every party",
+            ));
+        };
+        check_game_id(&game_id)?;
+        self.games
+            .register(&game_id, self.config.timeouts.grace())?;
+        self.metrics.set_games_running(self.games.running());
+        let result = self
+            .execute_registered(user, activation, game_id.clone(), started)
+            .await;
+        self.games.finish(&game_id, &result);
+        self.metrics.set_games_running(self.games.running());
+        self.metrics
+            .record_game(result.is_ok(), started.elapsed().as_secs_f64());
+        match &result {
+            Ok(_) => {
+                tracing::info!(game = %game_id, ms = started.elapsed().as_secs_f64() * 1e3, "game succeeded")
+            }
+            Err(e) => {
+                tracing::warn!(game = %game_id, code = ?e.code, error = %e.message, "game failed")
+            }
+        }
+        result
+    }
+
+    async fn execute_registered(
+        self: &Arc<Self>,
+        user: &User,
+        activation: Activation,
+        game_id: String,
+        started: Instant,
+    ) -> Result<GameResult, ApiError> {
+        let (code, args) = match (&activation.code, &activation.function) {
+            (Some(code), None) => (code.clone(), activation.args.clone()),
+            (None, Some(f)) => {
+                if !activation.args.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "args cannot be given with a deployed function: its arguments were fixed when it was deployed",
+                    ));
+                }
+                let (_info, code, args) = self.functions.get(f)?;
+                (code, args)
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    "give exactly one of code (the program source) and function (a deployed function's name)",
+                ))
+            }
+        };
+        let (program, cache_hit) = self.programs.get_or_compile(&code, &args).await?;
+        let hash = program.hash_hex();
+        self.games
+            .update(&game_id, |e| e.summary.program_hash = Some(hash.clone()));
+        let node = self.clone();
+        let owner = user.name.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            node.prepare(game_id, program, cache_hit, activation, owner, started)
+        })
+        .await
+        .map_err(join_error)??;
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || node.run_game(prepared))
+            .await
+            .map_err(join_error)?
+    }
+
+    /// Loads and authorises the inputs and works out the reservation (blocking).
+    fn prepare(
+        &self,
+        game_id: String,
+        program: Arc<lang::CompiledProgram>,
+        cache_hit: bool,
+        activation: Activation,
+        owner: String,
+        started: Instant,
+    ) -> Result<Prepared, ApiError> {
+        let hash = program.hash_hex();
+        let mut ids = Vec::with_capacity(activation.inputs.len());
+        for u in &activation.inputs {
+            ids.push(
+                SecretId::from_uuid(*u)
+                    .map_err(|e| ApiError::bad_request(format!("inputs: {e}")))?,
+            );
+        }
+        let secrets = self.secrets.get_many(&ids).map_err(secret_error)?;
+        let mut input_shares = Vec::new();
+        for s in &secrets {
+            let allowed = s.meta.owner == owner
+                || s.meta
+                    .tag(api::secrets::AUTHORIZED_PROGRAMS_TAG)
+                    .is_some_and(|t| t.value.split(',').any(|h| h.trim() == hash));
+            if !allowed {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!(
+                        "secret {} belongs to another user and does not authorise program {hash}; its owner can add the hash to its {} tag",
+                        s.meta.id,
+                        api::secrets::AUTHORIZED_PROGRAMS_TAG
+                    ),
+                ));
+            }
+            let (v, m) = (s.shares.value_shares(), s.shares.mac_shares());
+            for i in 0..v.len() {
+                let mut value = v[i];
+                if i == 0 && input_shares.is_empty() && self.tampers("execution") {
+                    tracing::warn!(
+                        "INSECURE test setting: tampering with an input share of a game"
+                    );
+                    value += Fp::ONE;
+                }
+                input_shares.extend_from_slice(&value.to_mont_bytes());
+                input_shares.extend_from_slice(&m[i].to_mont_bytes());
+            }
+        }
+        let req = vm::cost::requirements(&program.summary.fixed, program.bytecode.params.security)
+            .map_err(|e| ApiError::new(ErrorCode::ProgramFailed, e))?;
+        let mut reserve = Vec::new();
+        let mut add = |kind: TupleKind, count: u64, label: String| -> Result<(), ApiError> {
+            if count > 0 {
+                reserve.push(ReservationRequest {
+                    id: ReservationId::new(format!("game/{game_id}/{label}"))
+                        .map_err(|e| ApiError::bad_request(e.to_string()))?,
+                    kind,
+                    count,
+                });
+            }
+            Ok(())
+        };
+        add(TupleKind::Triple, req.triples, "triple".into())?;
+        add(TupleKind::Square, req.squares, "square".into())?;
+        add(TupleKind::Bit, req.bits, "bit".into())?;
+        add(TupleKind::Inverse, req.inverses, "inverse".into())?;
+        for (&p, &c) in &req.input_masks {
+            if p as usize >= self.n {
+                return Err(ApiError::new(
+                    ErrorCode::ProgramFailed,
+                    format!("the program takes private input from party {p}, but the virtual cloud has {} parties", self.n),
+                ));
+            }
+            add(
+                TupleKind::InputMask(p as usize),
+                c,
+                format!("input-mask-{p}"),
+            )?;
+        }
+        let out_tags = serde_json::to_vec(&activation.output).unwrap_or_default();
+        let ids_bytes: Vec<u8> = activation
+            .inputs
+            .iter()
+            .flat_map(|u| *u.as_bytes())
+            .collect();
+        let public = activation.public_input.clone().unwrap_or_default();
+        let digest = digest(&[
+            b"game",
+            game_id.as_bytes(),
+            &program.hash,
+            &ids_bytes,
+            &out_tags,
+            public.as_bytes(),
+        ]);
+        Ok(Prepared {
+            game_id,
+            program,
+            cache_hit,
+            activation,
+            owner,
+            input_shares,
+            reserve,
+            digest,
+            started,
+        })
+    }
+
+    /// Agrees, runs and delivers (blocking).
+    fn run_game(self: Arc<Self>, p: Prepared) -> Result<GameResult, ApiError> {
+        let g = p.game_id.as_str();
+        let session = agree(
+            &*self.channels,
+            &self.tuple_source(),
+            self.me,
+            SessionSpec {
+                purpose: "game",
+                name: g,
+                digest: p.digest,
+                join: self.config.timeouts.join(),
+                recv: self.config.timeouts.recv(),
+                reserve: p.reserve.clone(),
+            },
+        )?;
+        let join_ms = p.started.elapsed().as_secs_f64() * 1e3;
+        self.games
+            .update(g, |e| e.summary.status = GameStatus::Running);
+        let ctl = self
+            .channels
+            .open(
+                "game-topup",
+                g,
+                net::NetConfig {
+                    recv_deadline: self.config.timeouts.recv(),
+                    ..net::NetConfig::default()
+                },
+            )
+            .map_err(|e| crate::coord::net_error(&e, &format!("game {g}")))?;
+        let prep = StorePrep::new(self.clone(), &session.reservations, Some(ctl), g)?;
+        let bytecode = &p.program.bytecode;
+        let mut engine = Engine::new(session.net, prep, vm::runner::engine_config(bytecode));
+        let mut host = GameHost {
+            private_input: Tokens::new(p.activation.private_input.as_deref().unwrap_or("")),
+            public_input: Tokens::new(p.activation.public_input.as_deref().unwrap_or("")),
+            output: String::new(),
+            sockets: GameSockets::new(p.input_shares),
+        };
+        let config = VmConfig {
+            print_party: Some(0),
+            ..VmConfig::default()
+        };
+        vm::run(bytecode, &mut engine, &mut host, &config).map_err(|e| vm_error(e, g))?;
+        // The run ended with a MAC check of everything opened: the outputs may now be used.
+        let outs = outputs(&host.sockets.written)?;
+        let during = format!("game {g}");
+        let output = match p.activation.output.kind {
+            OutputKind::Plaintext => {
+                let secret: Vec<(Fp, Fp)> = outs
+                    .iter()
+                    .filter_map(|o| match o {
+                        Out::Secret(v, m) => Some((*v, *m)),
+                        Out::Public(_) => None,
+                    })
+                    .collect();
+                let (v, m): (Vec<Fp>, Vec<Fp>) = secret.into_iter().unzip();
+                let opened = engine
+                    .reveal(&ShareVec::from_parts(v, m))
+                    .map_err(|e| protocol_error(e, &during))?;
+                let mut opened = opened.into_iter();
+                let values = outs
+                    .iter()
+                    .map(|o| match o {
+                        Out::Secret(..) => opened.next().unwrap_or(Fp::ZERO),
+                        Out::Public(c) => *c,
+                    })
+                    .map(|x| x.to_signed().to_string())
+                    .collect();
+                GameOutput::Plaintext { values }
+            }
+            OutputKind::SecretShare | OutputKind::AmphoraSecret => {
+                let ctx = engine.ctx();
+                let mut shares = ShareVec::with_capacity(outs.len());
+                for o in &outs {
+                    let one = match o {
+                        Out::Secret(v, m) => ShareVec::from_parts(vec![*v], vec![*m]),
+                        Out::Public(c) => ctx.constant(&[*c]),
+                    };
+                    shares.extend(&one);
+                }
+                if p.activation.output.kind == OutputKind::SecretShare {
+                    let rid = Uuid::new_v5(
+                        &Uuid::NAMESPACE_OID,
+                        format!("ephemeral game delivery {g}").as_bytes(),
+                    );
+                    let delivery = crate::delivery::deliver(&mut engine, &shares, rid)
+                        .map_err(|e| protocol_error(e, &during))?;
+                    GameOutput::SecretShare { delivery }
+                } else if shares.is_empty() {
+                    GameOutput::AmphoraSecret { ids: vec![] }
+                } else {
+                    let id = output_secret_id(g);
+                    let sid = SecretId::from_uuid(id)
+                        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+                    let mut tags = vec![Tag::string("gameID", g)];
+                    if !p.activation.inputs.is_empty() {
+                        let from: Vec<String> =
+                            p.activation.inputs.iter().map(|u| u.to_string()).collect();
+                        let joined = from.join(",");
+                        if joined.chars().count() <= 256 {
+                            tags.push(Tag::string("derived-from", joined));
+                        }
+                    }
+                    for t in &p.activation.output.tags {
+                        if !tags.iter().any(|x| x.key == t.key) {
+                            tags.push(to_store_tag(t));
+                        }
+                    }
+                    let tags = store::secret::validate_tags(&tags).map_err(secret_error)?;
+                    // Final check before anything is stored.
+                    engine.check().map_err(|e| protocol_error(e, &during))?;
+                    let mut secret = NewSecret::new(sid, p.owner.clone(), shares);
+                    secret.tags = tags;
+                    self.secrets.create(secret).map_err(secret_error)?;
+                    GameOutput::AmphoraSecret { ids: vec![id] }
+                }
+            }
+        };
+        let run = engine.finish().map_err(|e| protocol_error(e, &during))?;
+        let t = &run.tuples;
+        Ok(GameResult {
+            game_id: p.game_id.clone(),
+            party: self.me,
+            program_hash: p.program.hash_hex(),
+            output,
+            printed: host.output,
+            stats: GameStats {
+                rounds: run.net.rounds,
+                bytes_sent: run.net.bytes_sent,
+                elapsed_ms: p.started.elapsed().as_secs_f64() * 1e3,
+                join_ms,
+                cache_hit: p.cache_hit,
+                triples: t.triples,
+                bits: t.bits,
+                squares: t.squares,
+                inverses: t.inverses,
+            },
+        })
     }
 
     /// `GET /v1/games/{id}`.
-    pub fn game_summary(&self, _id: &str) -> Option<GameSummary> {
-        None
+    pub fn game_summary(&self, id: &str) -> Option<GameSummary> {
+        self.games.get(id)
     }
 }

@@ -34,6 +34,7 @@ pub mod coord;
 pub mod delivery;
 pub mod functions;
 pub mod games;
+pub mod host;
 pub mod http;
 pub mod metrics;
 mod node;
@@ -43,3 +44,6 @@ pub mod secrets;
 pub mod tuplegen;
 
 pub use node::{Node, RunningNode, User};
+
+#[cfg(test)]
+mod tests;

@@ -73,7 +73,10 @@ impl StorePrep {
         };
         for r in reservations {
             prep.load(r).map_err(|e| {
-                api::ApiError::new(api::ErrorCode::Internal, format!("reading reserved tuples: {e}"))
+                api::ApiError::new(
+                    api::ErrorCode::Internal,
+                    format!("reading reserved tuples: {e}"),
+                )
             })?;
         }
         Ok(prep)
@@ -122,7 +125,8 @@ impl StorePrep {
             };
             let frame = Bytes::from(postcard::to_allocvec(&msg).expect("serializable"));
             for p in 1..ctl.n_parties() {
-                ctl.send(p, frame.clone()).map_err(|e| PrepError::Source(e.to_string()))?;
+                ctl.send(p, frame.clone())
+                    .map_err(|e| PrepError::Source(e.to_string()))?;
             }
             match res {
                 Ok(mut r) => r.remove(0),
@@ -130,9 +134,8 @@ impl StorePrep {
             }
         } else {
             let frame = ctl.recv(0).map_err(|e| PrepError::Source(e.to_string()))?;
-            let msg: TopUp = postcard::from_bytes(&frame).map_err(|_| {
-                PrepError::Source("party 0 sent a malformed top-up message".into())
-            })?;
+            let msg: TopUp = postcard::from_bytes(&frame)
+                .map_err(|_| PrepError::Source("party 0 sent a malformed top-up message".into()))?;
             match msg {
                 TopUp::Reserved(r) => {
                     if r.kind != kind || r.count() < need || r.id != rid {
@@ -150,7 +153,9 @@ impl StorePrep {
                     r
                 }
                 TopUp::Failed(m) => {
-                    return Err(PrepError::Source(format!("party 0 could not reserve more tuples: {m}")))
+                    return Err(PrepError::Source(format!(
+                        "party 0 could not reserve more tuples: {m}"
+                    )))
                 }
             }
         };

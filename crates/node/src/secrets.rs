@@ -101,9 +101,10 @@ pub(crate) fn protocol_error(e: protocol::ProtocolError, during: &str) -> ApiErr
     let code = match &e {
         P::Net(_) => ErrorCode::PeerUnavailable,
         P::Prep(_) => ErrorCode::InsufficientTuples,
-        P::MacCheckFailed | P::BroadcastInconsistent { .. } | P::CommitmentMismatch { .. } | P::Malformed { .. } => {
-            ErrorCode::IntegrityViolation
-        }
+        P::MacCheckFailed
+        | P::BroadcastInconsistent { .. }
+        | P::CommitmentMismatch { .. }
+        | P::Malformed { .. } => ErrorCode::IntegrityViolation,
         P::InvalidArgument(_) | P::Aborted(_) => ErrorCode::Internal,
     };
     ApiError::new(code, format!("{during}: {e}"))
@@ -167,15 +168,14 @@ impl Node {
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
             let during = format!("input masks {name}");
-            let masks = engine
-                .triples(k)
-                .map_err(|e| protocol_error(e, &during))?
-                .a;
+            let masks = engine.triples(k).map_err(|e| protocol_error(e, &during))?.a;
             let mut delivery = crate::delivery::deliver(&mut engine, &masks, req.request_id)
                 .map_err(|e| protocol_error(e, &during))?;
             engine.finish().map_err(|e| protocol_error(e, &during))?;
             if node.tampers("upload") {
-                tracing::warn!("INSECURE test setting: tampering with the mask shares of an upload");
+                tracing::warn!(
+                    "INSECURE test setting: tampering with the mask shares of an upload"
+                );
                 delivery.s = tamper(&delivery.s);
             }
             node.pending_masks.insert(
@@ -217,7 +217,10 @@ impl Node {
         if pending.owner != user.name {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
-                format!("the input masks of request {} belong to another user", req.request_id),
+                format!(
+                    "the input masks of request {} belong to another user",
+                    req.request_id
+                ),
             ));
         }
         if pending.masks.len() != masked.len() {
@@ -319,8 +322,9 @@ impl Node {
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
             let during = format!("download of secret {id}");
-            let mut delivery = crate::delivery::deliver(&mut engine, &secret.shares, req.request_id)
-                .map_err(|e| protocol_error(e, &during))?;
+            let mut delivery =
+                crate::delivery::deliver(&mut engine, &secret.shares, req.request_id)
+                    .map_err(|e| protocol_error(e, &during))?;
             engine.finish().map_err(|e| protocol_error(e, &during))?;
             if node.tampers("download") {
                 tracing::warn!("INSECURE test setting: tampering with the shares of a download");
@@ -366,4 +370,3 @@ pub fn to_api_tag(t: &store::Tag) -> api::Tag {
         },
     }
 }
-

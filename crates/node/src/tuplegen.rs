@@ -25,9 +25,7 @@ use api::{ApiError, ErrorCode, TupleKindStats, TupleStatsResponse};
 use net::PartyId;
 use protocol::prep::{InsecureDealer, Preprocessing, TupleKind};
 use store::tuple::kind_label;
-use store::{
-    ChunkId, Reservation, ReservationRequest, TupleData, TupleError, TupleStore,
-};
+use store::{ChunkId, Reservation, ReservationRequest, TupleData, TupleError, TupleStore};
 
 use crate::config::{NodeConfig, PoolPolicy};
 use crate::coord::TupleSource;
@@ -147,9 +145,7 @@ impl Generator {
         h.update(kind_label(kind).as_bytes());
         h.update(&index.to_le_bytes());
         h.update(&DEALER_CHUNK.to_le_bytes());
-        let b: [u8; 16] = h.finalize().as_bytes()[..16]
-            .try_into()
-            .expect("16 bytes");
+        let b: [u8; 16] = h.finalize().as_bytes()[..16].try_into().expect("16 bytes");
         let mut u = uuid::Builder::from_random_bytes(b);
         u.set_version(uuid::Version::Random);
         ChunkId::from_uuid(u.into_uuid()).expect("a v4 uuid is never nil")
@@ -332,7 +328,9 @@ pub fn tuple_error(e: TupleError) -> ApiError {
         store::ErrorClass::Internal => ErrorCode::Internal,
     };
     let msg = match &e {
-        TupleError::Insufficient { .. } => format!("{e}; the tuple generator has not caught up, retry shortly"),
+        TupleError::Insufficient { .. } => {
+            format!("{e}; the tuple generator has not caught up, retry shortly")
+        }
         _ => format!("tuple store: {e}"),
     };
     ApiError::new(code, msg)

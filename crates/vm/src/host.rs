@@ -65,6 +65,13 @@ pub trait Sockets {
     fn close(&mut self, client: i64) -> Result<(), String>;
     /// The next message from `client`: its payload, without the length prefix.
     fn read(&mut self, client: i64) -> Result<Vec<u8>, String>;
+    /// The next message from `client` for a read that expects `expected` bytes. The default is
+    /// [`Sockets::read`]; a host whose clients send one stream of values (the node's input
+    /// secrets) can cut exactly the bytes the program asks for.
+    fn read_expecting(&mut self, client: i64, expected: usize) -> Result<Vec<u8>, String> {
+        let _ = expected;
+        self.read(client)
+    }
     fn write(&mut self, msg: SocketWrite) -> Result<(), String>;
 }
 

@@ -135,13 +135,13 @@ impl<P: Preprocessing> Machine<'_, P> {
             return Err(self.bad(format!("socket read of {kind:?} into register {d}")));
         }
         let id = self.r_scalar(client);
+        let size = element_bytes(kind);
+        let expected = n * dsts.len() * size;
         let msg = self
             .host
             .sockets()
-            .read(id)
+            .read_expecting(id, expected)
             .map_err(|e| self.socket_err(e))?;
-        let size = element_bytes(kind);
-        let expected = n * dsts.len() * size;
         if msg.len() != expected {
             return Err(self.socket_err(format!(
                 "client {id} sent a message of {} bytes, but this read expects {expected} \
