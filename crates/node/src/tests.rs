@@ -315,3 +315,22 @@ async fn mismatched_activations_and_reused_game_ids_are_refused() {
     assert_eq!(e.code, ErrorCode::Conflict);
     assert!(e.message.contains("fresh id"), "{}", e.message);
 }
+
+/// Latency of the seed example through the node services (no HTTP, no TLS), warm. Run with
+/// `cargo test --release -p node --lib -- --ignored --nocapture seed_latency`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore]
+async fn seed_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(2, dir.path(), &[]);
+    let a = upload(&nodes, &[42, -7]).await.unwrap();
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let t = std::time::Instant::now();
+        let res = execute(&nodes, activation(SEED_PROGRAM, vec![a], OutputKind::Plaintext)).await;
+        times.push(t.elapsed());
+        assert!(res.iter().all(|r| r.is_ok()));
+    }
+    times.sort();
+    println!("seed example in-process: median {:?}, p90 {:?}", times[100], times[180]);
+}
