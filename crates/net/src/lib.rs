@@ -10,8 +10,10 @@
 //! - [`tls`] runs one mutually authenticated TLS connection per pair of parties, with a reader and
 //!   a writer task per connection that move length-prefixed frames between socket and channels.
 //!
-//! A later multiplexer (many games over one connection per peer) feeds the same channels from a
-//! demultiplexer keyed by game id, so the protocol layer never changes.
+//! - [`gateway`] runs one mutually authenticated TLS connection per pair of parties for the
+//!   party's whole life and multiplexes any number of *channels* (games, control conversations)
+//!   over it; each channel is an ordinary `Network`, fed by a demultiplexer keyed by channel id,
+//!   so the protocol layer never changes.
 //!
 //! **Architecture Invariant:** every receive has a deadline ([`NetConfig::recv_deadline`]). A dead
 //! or silent peer ends the caller's run with [`NetError::Timeout`] or [`NetError::Disconnected`],
@@ -25,7 +27,10 @@ use std::time::Duration;
 
 pub use bytes::Bytes;
 
+pub mod gateway;
 pub mod tls;
+
+pub use gateway::{ChannelId, Gateway, GatewayConfig, PeerStatus};
 
 /// Index of a party in the virtual cloud, `0..n`.
 pub type PartyId = usize;
@@ -109,6 +114,11 @@ pub trait FrameSink: Send {
     // a `NetError` naming the peer.
     #[allow(clippy::result_unit_err)]
     fn send_frame(&self, frame: Bytes) -> Result<(), ()>;
+
+    /// Told the receive deadline in force whenever it changes ([`Network::set_recv_deadline`]).
+    /// A sink that holds frames while its peer is unreachable (the [`gateway`]'s) keeps them no
+    /// longer than this, since the peer would have given up on them. Most sinks ignore it.
+    fn set_recv_deadline(&self, _deadline: Duration) {}
 }
 
 impl FrameSink for Sender<Result<Bytes, NetError>> {
@@ -219,6 +229,9 @@ impl Network {
     /// normal deadline for the protocol).
     pub fn set_recv_deadline(&mut self, deadline: Duration) {
         self.config.recv_deadline = deadline;
+        for link in self.links.iter().flatten() {
+            link.sink.set_recv_deadline(deadline);
+        }
     }
 
     fn link(&self, peer: PartyId) -> Result<&PeerLink, NetError> {

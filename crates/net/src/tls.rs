@@ -21,9 +21,8 @@
 //! reset destroys frames in flight. All of this is bounded by [`NetConfig::recv_deadline`]; with
 //! [`connect_blocking`] the drop waits for it, which is quick unless a peer is unreachable.
 //!
-//! **Many games per connection (later):** the reader delivers frames to a small trait
-//! (`frame::Inbox`); a demultiplexer keyed by a game id in front of each payload can implement it
-//! and feed per-game channels into [`Network::from_links`]. See `tls/frame.rs` for the sketch.
+//! **Many channels per connection:** that is the [`crate::gateway`], which reuses this module's
+//! pinning, handshake and frame codec for long-lived connections carrying many channels.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +35,8 @@ use tokio::time::{timeout_at, Instant};
 use crate::{NetConfig, NetError, Network, PartyId, PeerLink};
 
 mod certs;
-mod frame;
-mod handshake;
+pub(crate) mod frame;
+pub(crate) mod handshake;
 mod loopback;
 mod verify;
 
@@ -93,7 +92,7 @@ impl TlsNetConfig {
     }
 
     /// Check the configuration and turn it into a connection plan.
-    fn plan(&self) -> Result<Plan, NetError> {
+    pub(crate) fn plan(&self) -> Result<Plan, NetError> {
         let n = self.parties.len();
         if self.me >= n {
             return Err(NetError::Config(format!(
@@ -331,7 +330,7 @@ async fn establish(
 }
 
 /// The listener to accept on: the given one, or a fresh bind of `parties[me].addr`.
-async fn bind(
+pub(crate) async fn bind(
     cfg: &TlsNetConfig,
     given: Option<std::net::TcpListener>,
 ) -> Result<tokio::net::TcpListener, NetError> {

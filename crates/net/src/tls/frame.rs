@@ -12,14 +12,10 @@
 //! - Nothing a peer sends can panic the reader: every length and read result is checked.
 //! - Frame contents are never logged.
 //!
-//! **Multiplexing later.** The reader hands each complete frame to an [`Inbox`]. Today the inbox
-//! is the `std::sync::mpsc::Sender` behind one [`crate::PeerLink`]. To run many games over one
-//! connection per peer, prefix every payload with a game id, and give the reader an inbox that
-//! strips the id and forwards the rest to that game's sender (a map from game id to
-//! `Sender<Result<Bytes, NetError>>`; `fail` fans the error out to every game). On the sending
-//! side a per-game [`crate::FrameSink`] prepends the id and feeds the shared writer channel. Each
-//! game then builds its own [`crate::Network`] with [`crate::Network::from_links`], and neither
-//! the frame codec nor the protocol layer changes.
+//! **Multiplexing.** The reader hands each complete frame to an [`Inbox`]; here the inbox is the
+//! `std::sync::mpsc::Sender` behind one [`crate::PeerLink`]. The [`crate::gateway`] reuses
+//! [`read_frame`] and [`io_error`] (and the handshake [`write_frame`]) but runs its own reader and
+//! writer tasks, which put a channel id in front of every payload and demultiplex on it.
 
 use std::io;
 use std::sync::mpsc::Sender;

@@ -13,7 +13,12 @@
 //! - it has not accepted that party yet (a duplicate is dropped, the first connection stays).
 //!
 //! A connection counts as established on the dialer only once the ack arrived, so a refusal is an
-//! error on both sides. An acceptor keeps serving other dialers after refusing one: garbage,
+//! error on both sides.
+//!
+//! The [`crate::gateway`] uses the same steps with its own magic strings ([`GATEWAY`]; a plain
+//! network uses [`NETWORK`]), its own acceptor loop (there a second connection from a party
+//! *replaces* the first: the party restarted) and its own dial loop (one TCP attempt per try,
+//! retried forever), built from [`dial_over`], [`admit_hello`] and [`send_ack`]. An acceptor keeps serving other dialers after refusing one: garbage,
 //! unknown certificates and bad hellos are logged (without contents) and dropped.
 
 use std::sync::{Arc, Mutex};
@@ -32,8 +37,26 @@ use super::verify::{client_config, server_config};
 use super::Socket;
 use crate::{NetError, PartyId};
 
-const HELLO_MAGIC: [u8; 8] = *b"EPHNET1H";
-const ACK_MAGIC: [u8; 8] = *b"EPHNET1A";
+/// The magic strings of one kind of connection. A plain [`crate::tls`] network and a
+/// [`crate::gateway`] use different ones, so neither ever mistakes the other for a peer of its own
+/// kind: the hello is refused as malformed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Magic {
+    hello: [u8; 8],
+    ack: [u8; 8],
+}
+
+/// Connections of a [`crate::tls`] network.
+pub(crate) const NETWORK: Magic = Magic {
+    hello: *b"EPHNET1H",
+    ack: *b"EPHNET1A",
+};
+
+/// Connections of a [`crate::gateway`].
+pub(crate) const GATEWAY: Magic = Magic {
+    hello: *b"EPHGW01H",
+    ack: *b"EPHGW01A",
+};
 /// Upper bound on a handshake frame; a peer announcing more is refused at once.
 const HANDSHAKE_MAX: usize = 64;
 /// Pause between refused TCP connection attempts: doubles from the first to the last value.
@@ -41,7 +64,7 @@ const RETRY_FIRST: Duration = Duration::from_millis(20);
 const RETRY_MAX: Duration = Duration::from_millis(500);
 /// Read buffer between the socket and rustls. rustls reads 4 KiB at a time; this buffer turns
 /// those into a few large system calls, which matters for frames of many megabytes.
-const SOCKET_READ_BUFFER: usize = 256 << 10;
+pub(crate) const SOCKET_READ_BUFFER: usize = 256 << 10;
 
 /// Everything connection setup needs, validated once.
 pub(crate) struct Plan {
@@ -54,13 +77,13 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    fn n(&self) -> usize {
+    pub(crate) fn n(&self) -> usize {
         self.pins.len()
     }
 }
 
-fn hello(from: PartyId, to: PartyId, n: usize) -> Vec<u8> {
-    let mut h = HELLO_MAGIC.to_vec();
+fn hello(magic: Magic, from: PartyId, to: PartyId, n: usize) -> Vec<u8> {
+    let mut h = magic.hello.to_vec();
     for v in [from, to, n] {
         h.extend_from_slice(&(v as u32).to_le_bytes());
     }
@@ -68,8 +91,8 @@ fn hello(from: PartyId, to: PartyId, n: usize) -> Vec<u8> {
 }
 
 /// Parse a hello into `(from, to, n)`.
-fn parse_hello(b: &[u8]) -> Option<(usize, usize, usize)> {
-    let rest = b.strip_prefix(&HELLO_MAGIC)?;
+fn parse_hello(magic: Magic, b: &[u8]) -> Option<(usize, usize, usize)> {
+    let rest = b.strip_prefix(&magic.hello)?;
     if rest.len() != 12 {
         return None;
     }
@@ -77,8 +100,8 @@ fn parse_hello(b: &[u8]) -> Option<(usize, usize, usize)> {
     Some((word(0), word(1), word(2)))
 }
 
-fn ack(me: PartyId) -> Vec<u8> {
-    let mut a = ACK_MAGIC.to_vec();
+fn ack(magic: Magic, me: PartyId) -> Vec<u8> {
+    let mut a = magic.ack.to_vec();
     a.extend_from_slice(&(me as u32).to_le_bytes());
     a
 }
@@ -120,6 +143,22 @@ pub(crate) async fn dial(
     peer: PartyId,
     deadline: Instant,
 ) -> Result<client::TlsStream<Socket>, NetError> {
+    if peer >= plan.n() {
+        return Err(NetError::UnknownPeer { peer, n: plan.n() });
+    }
+    let tcp = connect_tcp(plan, peer, deadline).await?;
+    dial_over(plan, peer, tcp, deadline, NETWORK).await
+}
+
+/// Run the dialer's side of the handshake with `peer` over an open TCP connection: TLS with the
+/// pinned certificate, then hello and ack with `magic`.
+pub(crate) async fn dial_over(
+    plan: &Plan,
+    peer: PartyId,
+    tcp: TcpStream,
+    deadline: Instant,
+    magic: Magic,
+) -> Result<client::TlsStream<Socket>, NetError> {
     let (me, n) = (plan.me, plan.n());
     let addr = &plan.addrs[peer];
     let expected = plan
@@ -136,7 +175,6 @@ pub(crate) async fn dial(
     let name = ServerName::try_from(format!("party-{peer}"))
         .map_err(|e| NetError::Config(format!("cannot name party {peer} for TLS: {e}")))?;
 
-    let tcp = connect_tcp(plan, peer, deadline).await?;
     tcp.set_nodelay(true).map_err(|e| NetError::Io {
         peer,
         reason: format!("cannot set TCP_NODELAY: {e}"),
@@ -167,7 +205,7 @@ pub(crate) async fn dial(
         ))
     };
     let exchange = async {
-        write_frame(&mut tls, &hello(me, peer, n)).await?;
+        write_frame(&mut tls, &hello(magic, me, peer, n)).await?;
         tls.flush().await?;
         Ok::<_, std::io::Error>(())
     };
@@ -177,7 +215,7 @@ pub(crate) async fn dial(
         Err(_) => return Err(refused("sending the hello timed out".into())),
     }
     match timeout_at(deadline, read_frame(&mut tls, peer, HANDSHAKE_MAX)).await {
-        Ok(Ok(Some(a))) if a.as_ref() == ack(peer).as_slice() => Ok(tls),
+        Ok(Ok(Some(a))) if a.as_ref() == ack(magic, peer).as_slice() => Ok(tls),
         Ok(Ok(Some(_))) => Err(refused("its acknowledgement was malformed".into())),
         Ok(Ok(None)) => Err(refused("it closed the connection".into())),
         Ok(Err(e)) => Err(refused(e.to_string())),
@@ -198,15 +236,7 @@ pub(crate) async fn accept_all(
     if expected.is_empty() {
         return Ok(Vec::new());
     }
-    let allowed = expected
-        .iter()
-        .filter_map(|&p| plan.pins.cert(p).cloned())
-        .collect();
-    let acceptor = TlsAcceptor::from(server_config(
-        allowed,
-        plan.my_cert.clone(),
-        plan.my_key.clone_key(),
-    )?);
+    let acceptor = acceptor(&plan)?;
     let claimed = Arc::new(Mutex::new(vec![false; n]));
     let mut pending = JoinSet::new();
     let mut done = Vec::with_capacity(expected.len());
@@ -262,12 +292,51 @@ pub(crate) async fn accept_all(
     }
 }
 
+/// The TLS acceptor of `plan.me`: it admits exactly the parties with a higher id (the ones that
+/// dial this party), each by its pinned certificate.
+pub(crate) fn acceptor(plan: &Plan) -> Result<TlsAcceptor, NetError> {
+    let allowed = (plan.me + 1..plan.n())
+        .filter_map(|p| plan.pins.cert(p).cloned())
+        .collect();
+    Ok(TlsAcceptor::from(server_config(
+        allowed,
+        plan.my_cert.clone(),
+        plan.my_key.clone_key(),
+    )?))
+}
+
 /// TLS-accept one connection, identify the party by its certificate and check its hello.
 async fn admit(
     plan: &Plan,
     tcp: TcpStream,
     acceptor: &TlsAcceptor,
     claimed: &Mutex<Vec<bool>>,
+) -> Result<(PartyId, tokio_rustls::server::TlsStream<Socket>), NetError> {
+    let (peer, mut tls) = admit_hello(plan, tcp, acceptor, NETWORK).await?;
+    {
+        let mut claimed = claimed.lock().unwrap_or_else(|p| p.into_inner());
+        if claimed[peer] {
+            return Err(NetError::Malformed {
+                peer,
+                reason: "a second connection from this party; keeping the first".into(),
+            });
+        }
+        claimed[peer] = true;
+    }
+    if let Err(e) = send_ack(plan, peer, &mut tls, NETWORK).await {
+        claimed.lock().unwrap_or_else(|p| p.into_inner())[peer] = false;
+        return Err(e);
+    }
+    Ok((peer, tls))
+}
+
+/// The acceptor's side of the handshake up to (not including) the ack: TLS-accept, identify the
+/// party by its certificate, and check its hello (with `magic`).
+pub(crate) async fn admit_hello(
+    plan: &Plan,
+    tcp: TcpStream,
+    acceptor: &TlsAcceptor,
+    magic: Magic,
 ) -> Result<(PartyId, tokio_rustls::server::TlsStream<Socket>), NetError> {
     let (me, n) = (plan.me, plan.n());
     tcp.set_nodelay(true).map_err(|e| {
@@ -293,37 +362,31 @@ async fn admit(
     let frame = read_frame(&mut tls, peer, HANDSHAKE_MAX)
         .await?
         .ok_or_else(|| bad("closed the connection before its hello".into()))?;
-    match parse_hello(&frame) {
-        Some((from, to, m)) if from == peer && to == me && m == n => {}
-        Some((from, to, m)) => {
-            return Err(bad(format!(
-                "hello claims to be from party {from} to party {to} of {m}, but the certificate \
-                 is party {peer}'s and this is party {me} of {n}"
-            )))
-        }
-        None => return Err(bad("the hello frame is malformed".into())),
+    match parse_hello(magic, &frame) {
+        Some((from, to, m)) if from == peer && to == me && m == n => Ok((peer, tls)),
+        Some((from, to, m)) => Err(bad(format!(
+            "hello claims to be from party {from} to party {to} of {m}, but the certificate \
+             is party {peer}'s and this is party {me} of {n}"
+        ))),
+        None => Err(bad("the hello frame is malformed".into())),
     }
-    {
-        let mut claimed = claimed.lock().unwrap_or_else(|p| p.into_inner());
-        if claimed[peer] {
-            return Err(bad(
-                "a second connection from this party; keeping the first".into(),
-            ));
-        }
-        claimed[peer] = true;
-    }
+}
+
+/// Acknowledge `peer`'s hello: from now on the dialer counts the connection as established.
+pub(crate) async fn send_ack(
+    plan: &Plan,
+    peer: PartyId,
+    tls: &mut tokio_rustls::server::TlsStream<Socket>,
+    magic: Magic,
+) -> Result<(), NetError> {
     let sent = async {
-        write_frame(&mut tls, &ack(me)).await?;
+        write_frame(tls, &ack(magic, plan.me)).await?;
         tls.flush().await
     };
-    if let Err(e) = sent.await {
-        claimed.lock().unwrap_or_else(|p| p.into_inner())[peer] = false;
-        return Err(NetError::Io {
-            peer,
-            reason: format!("cannot acknowledge the hello: {e}"),
-        });
-    }
-    Ok((peer, tls))
+    sent.await.map_err(|e| NetError::Io {
+        peer,
+        reason: format!("cannot acknowledge the hello: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -332,13 +395,21 @@ mod tests {
 
     #[test]
     fn hello_round_trips_and_rejects_garbage() {
-        assert_eq!(parse_hello(&hello(3, 1, 5)), Some((3, 1, 5)));
-        assert_eq!(parse_hello(b""), None);
-        assert_eq!(parse_hello(&ack(1)), None);
-        let mut long = hello(3, 1, 5);
+        let h = |from, to, n| hello(NETWORK, from, to, n);
+        assert_eq!(parse_hello(NETWORK, &h(3, 1, 5)), Some((3, 1, 5)));
+        assert_eq!(parse_hello(NETWORK, b""), None);
+        assert_eq!(parse_hello(NETWORK, &ack(NETWORK, 1)), None);
+        let mut long = h(3, 1, 5);
         long.push(0);
-        assert_eq!(parse_hello(&long), None);
-        assert!(hello(3, 1, 5).len() <= HANDSHAKE_MAX);
+        assert_eq!(parse_hello(NETWORK, &long), None);
+        assert!(h(3, 1, 5).len() <= HANDSHAKE_MAX);
+        // The two kinds of connection never accept each other's hello.
+        assert_eq!(parse_hello(GATEWAY, &h(3, 1, 5)), None);
+        assert_eq!(
+            parse_hello(GATEWAY, &hello(GATEWAY, 3, 1, 5)),
+            Some((3, 1, 5))
+        );
+        assert_ne!(ack(GATEWAY, 1), ack(NETWORK, 1));
     }
 
     fn plans(n: usize) -> Vec<Plan> {
@@ -378,7 +449,7 @@ mod tests {
         tls.write_all(wire).await.unwrap();
         // Half-close: a truncated hello must end rather than stall until the deadline.
         tls.shutdown().await.unwrap();
-        matches!(read_frame(&mut tls, to, HANDSHAKE_MAX).await, Ok(Some(a)) if a.as_ref() == ack(to).as_slice())
+        matches!(read_frame(&mut tls, to, HANDSHAKE_MAX).await, Ok(Some(a)) if a.as_ref() == ack(NETWORK, to).as_slice())
     }
 
     fn framed(payload: &[u8]) -> Vec<u8> {
@@ -408,9 +479,9 @@ mod tests {
             let acceptor = tokio::spawn(accept_all(Arc::new(p0), listener, deadline));
 
             let bad: Vec<Vec<u8>> = vec![
-                framed(&hello(2, 0, 3)),          // claims party 2, certificate is party 1's
-                framed(&hello(1, 2, 3)),          // addressed to another party
-                framed(&hello(1, 0, 4)),          // different party count
+                framed(&hello(NETWORK, 2, 0, 3)), // claims party 2, certificate is party 1's
+                framed(&hello(NETWORK, 1, 2, 3)), // addressed to another party
+                framed(&hello(NETWORK, 1, 0, 4)), // different party count
                 framed(b"EPHNET1H-garbage"),      // malformed
                 (1000u32).to_le_bytes().to_vec(), // above the handshake frame limit
                 vec![1, 0],                       // truncated, then closed
@@ -418,10 +489,10 @@ mod tests {
             for wire in &bad {
                 assert!(!try_hello(&p1, 0, &addr, wire).await);
             }
-            assert!(try_hello(&p1, 0, &addr, &framed(&hello(1, 0, 3))).await);
+            assert!(try_hello(&p1, 0, &addr, &framed(&hello(NETWORK, 1, 0, 3))).await);
             // A second honest-looking connection from party 1 is a duplicate.
-            assert!(!try_hello(&p1, 0, &addr, &framed(&hello(1, 0, 3))).await);
-            assert!(try_hello(&p2, 0, &addr, &framed(&hello(2, 0, 3))).await);
+            assert!(!try_hello(&p1, 0, &addr, &framed(&hello(NETWORK, 1, 0, 3))).await);
+            assert!(try_hello(&p2, 0, &addr, &framed(&hello(NETWORK, 2, 0, 3))).await);
             let done = acceptor.await.unwrap().unwrap();
             let mut peers: Vec<_> = done.iter().map(|(p, _)| *p).collect();
             peers.sort();
