@@ -745,11 +745,16 @@ impl Inner {
         if self.is_shut_down() {
             return;
         }
+        let next = if peer < self.me {
+            "dialing it again"
+        } else {
+            "waiting for it to dial again"
+        };
         match err {
             NetError::Disconnected { .. } => {
-                tracing::warn!(me = self.me, peer, "connection to party lost; re-making it")
+                tracing::warn!(me = self.me, peer, next, "connection to party lost")
             }
-            e => tracing::warn!(me = self.me, peer, error = %e, "connection to party ended"),
+            e => tracing::warn!(me = self.me, peer, next, error = %e, "connection to party ended"),
         }
     }
 

@@ -345,6 +345,39 @@ fn parties_start_in_any_order() {
 }
 
 #[test]
+fn frames_for_an_absent_peer_wait_at_most_the_receive_deadline() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let mut cfgs = configs(2, net_config(Duration::from_secs(5)));
+        let (cfg1, l1) = cfgs.pop().unwrap();
+        let (cfg0, l0) = cfgs.pop().unwrap();
+        let id = ChannelId::derive("test", "outbox");
+        let g1 = start(&rt, cfg1, l1);
+        let mut a = g1.open(id).unwrap();
+        // Held for party 0 (not started) for the deadline in force when sent.
+        a.set_recv_deadline(Duration::from_millis(100));
+        a.send(0, Bytes::from_static(b"stale")).unwrap();
+        a.set_recv_deadline(Duration::from_secs(5));
+        a.send(0, Bytes::from_static(b"kept")).unwrap();
+        thread::sleep(Duration::from_millis(300));
+        let g0 = start(&rt, cfg0, l0);
+        let mut b = g0.open(id).unwrap();
+        assert_eq!(b.recv(1).unwrap(), Bytes::from_static(b"kept"));
+        b.send(1, Bytes::from_static(b"back")).unwrap();
+        assert_eq!(a.recv(0).unwrap(), Bytes::from_static(b"back"));
+        let _ = (g0, g1);
+    });
+}
+
+#[test]
+fn gateways_and_channels_move_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Gateway>();
+    send::<Network>();
+}
+
+#[test]
 fn an_unknown_certificate_is_refused_and_real_peers_keep_working() {
     bounded(Duration::from_secs(20), || {
         let rt = runtime();
