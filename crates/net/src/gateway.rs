@@ -49,7 +49,9 @@
 //!   beyond that the oldest are dropped with a warning naming peer and channel id. Opening the
 //!   channel delivers them first, in order.
 //! - *Closed means closed.* Dropping a channel's [`Network`] closes the channel locally; frames
-//!   arriving for it during the next `pending_ttl` are dropped, not held again.
+//!   arriving for it during the next `pending_ttl` are dropped, not held again. (So frames that
+//!   peers send between a close and a reopening of the same id are lost: reuse ids only for a
+//!   conversation that starts over on every party.)
 //! - *Unreachable peers delay, they do not lose.* Frames sent to a peer that is not connected
 //!   wait in that peer's outbox until the connection comes up (the peer may be starting), each at
 //!   most its channel's receive deadline (the receiver would have given up by then), in total at
