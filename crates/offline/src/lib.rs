@@ -1,0 +1,84 @@
+//! Maliciously secure preprocessing for the SPDZ online phase: MASCOT (Keller, Orsini, Scholl,
+//! "MASCOT: Faster Malicious Arithmetic Secure Computation with Oblivious Transfer", CCS 2016,
+//! ePrint 2016/505) for N ≥ 2 parties over GF(p), p = 198766463529478683931867765928436695041.
+//!
+//! It produces exactly the tuple types of [`protocol::prep`] (triples, squares, bits, inverse
+//! pairs, input masks), authenticated under this party's MAC key share α_i, and is secure with
+//! abort against an active adversary corrupting up to N − 1 parties: a cheating party makes
+//! generation fail with a typed [`OfflineError`] at every honest party, and no tuple of a failed
+//! call is ever returned.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), offline::OfflineError> {
+//! # let mut net = net::in_process(2, net::NetConfig::default()).pop().unwrap();
+//! use offline::{Mascot, MascotConfig};
+//! // Once per party (base OTs with every peer); `None` samples a fresh MAC key share.
+//! let mut mascot = Mascot::setup(&mut net, None, MascotConfig::default())?;
+//! let triples = mascot.triples(&mut net, 10_000)?;
+//! let bits = mascot.bits(&mut net, 1_000)?;
+//! let masks = mascot.input_masks(&mut net, 0, 100)?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layers
+//!
+//! | module | what | paper |
+//! |---|---|---|
+//! | [`baseot`](crate::baseot) | 2κ base OTs per ordered pair, once | Chou–Orlandi 2015, Masny–Rindal 2019 |
+//! | [`kos`](crate::kos) | OT extension with the correlation check | KOS15 |
+//! | [`cope`](crate::cope) | correlated oblivious product evaluation with the MAC key | MASCOT §4 (Π_COPE) |
+//! | [`auth`](crate::auth) | authenticating values, with its check | MASCOT Fig. 7 (Π_[[·]]) |
+//! | [`triples`](crate::triples) | Gilboa multiplication over OT, combine; derived tuples | MASCOT Fig. 10 (Π_Triple) |
+//! | [`sacrifice`](crate::sacrifice) | one triple checks another | MASCOT Fig. 10 |
+//! | [`mac_check`](crate::mac_check) | batched MAC, zero and authentication check | SPDZ MACCheck |
+//! | [`masks`](crate::masks) | input masks for one owner | MASCOT Π_[[·]] Input |
+//! | [`coins`](crate::coins), [`wire`](crate::wire), [`prg`](crate::prg) | commitments and coins, frames, AES PRG and hashing | |
+//!
+//! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT") summarises the
+//! whole and the security argument.
+//!
+//! # Transport
+//!
+//! Everything runs over the synchronous [`net::Network`] (one frame per peer per round), i.e. over
+//! the single mutual-TLS connection between each pair of parties; there is no other port and no
+//! other connection. `cryprot-ot` could not be used for the OTs: all of its protocols, including
+//! the base OT, are bound to `cryprot_net::Connection`, which only wraps a live `s2n-quic`
+//! connection (its own UDP socket and its own TLS), with no transport-free core. This crate
+//! therefore uses `cryprot-core`'s building blocks (128-bit blocks, carry-less GF(2^128)
+//! multiplication, the AVX2 bit-matrix transpose) and implements the base OT and the KOS15
+//! extension from the papers on our frames.
+//!
+//! # Costs (2 parties, per triple, per direction)
+//!
+//! 3·128 OTs (16 bytes of `u` and 16 bytes of `d` each: 12 KiB) plus COPE for 5 values
+//! (128 field elements each: 10 KiB), about 22 KiB; 11 rounds per batch of
+//! [`MascotConfig::batch_size`] triples. With N parties each party talks to N − 1 peers.
+//!
+//! # Failure
+//!
+//! After any error the instance is poisoned ([`OfflineError::Aborted`] from then on); run
+//! [`Mascot::setup`] again on a fresh channel (the old one may still hold unread frames). A party
+//! that detects cheating sends an abort frame to every peer, so honest parties fail at once with
+//! [`OfflineError::PeerAborted`] rather than at their receive deadline.
+
+mod auth;
+mod baseot;
+mod bench;
+mod coins;
+mod cope;
+mod error;
+mod kos;
+mod mac_check;
+mod mascot;
+mod masks;
+mod prg;
+mod sacrifice;
+mod triples;
+mod wire;
+
+pub use bench::{bench_triples, bench_triples_with, peak_rss_bytes, BenchReport, BenchTransport};
+pub use error::{OfflineError, Result};
+pub use mascot::{Mascot, MascotConfig, OfflineStats, Tuples};
+
+#[cfg(test)]
+mod tests;

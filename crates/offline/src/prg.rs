@@ -1,0 +1,306 @@
+//! AES-based symmetric primitives: the PRG that expands OT seeds, the hash of OT outputs into
+//! the field, and uniform field elements from 256 random bits.
+//!
+//! # Uniform field elements
+//!
+//! OT outputs and PRG blocks are bit strings; MASCOT needs them as uniform elements of GF(p).
+//! `p ≈ 2^127.2`, so reducing 128 bits mod p is far from uniform (statistical distance ≈ 0.42).
+//! Instead two blocks `(lo, hi)` give `T = lo + (hi mod 2^127)·2^128`, uniform on `[0, 2^255)`,
+//! and the element is the Montgomery reduction `REDC(T) = T·2^−128 mod p`:
+//! - `T mod p` is within statistical distance `p/2^255 < 2^−127` of uniform, and multiplying by the
+//!   constant `2^−128` is a bijection of GF(p), so the element is as close to uniform;
+//! - `REDC` of a value below `p·2^128` costs two word-level reduction steps and one conditional
+//!   subtraction (`T < 2^255 < p·2^128` because `p > 2^127`), and runs in constant time;
+//! - its result is below `p`, so it *is* the Montgomery form of an element (`Fp`'s wire form).
+//!
+//! # The PRG
+//!
+//! `G(k)` is AES-128 in counter mode under key `k`, counter from 0. Both ends of an OT keep the
+//! stream of each seed and draw the same amounts in the same order, so their streams stay aligned
+//! for the whole life of a [`crate::Mascot`] instance (no seed is ever re-expanded from 0).
+//!
+//! # Hashing OT outputs (tweakable correlation robustness)
+//!
+//! KOS15 outputs `H(j, q_j)` and `H(j, q_j ⊕ Δ)`; the hash must stay pseudorandom on inputs with
+//! the correlation Δ that a malicious receiver may partly learn, i.e. be *tweakable circular
+//! correlation robust* (Guo–Katz–Wang–Yu, ePrint 2019/074). Their fixed-key construction
+//! `TMMO(x, i) = π(π(x) ⊕ i) ⊕ π(x)` (π = AES under a public key) is TCCR for unique tweaks.
+//! The field hash is `H(j, x) = REDC(TMMO(x, 2j) ‖ TMMO(x, 2j+1))`: three AES calls, since `π(x)`
+//! is shared. Tweaks carry the OT's global index and the id of its extension instance, so no
+//! tweak repeats under one Δ.
+
+use aes::cipher::{BlockCipherEncrypt, KeyInit};
+use aes::Aes128;
+use cryprot_core::Block;
+use field::{Fp, MODULUS};
+
+/// Blocks encrypted per call in the hashing loops (AES instruction-level parallelism).
+const PAR: usize = 8;
+
+const P0: u64 = MODULUS as u64;
+const P1: u64 = (MODULUS >> 64) as u64;
+
+/// `−p⁻¹ mod 2^64` by Newton–Hensel lifting (`y ← y·(2 − p·y)` doubles the correct bits).
+const INV: u64 = {
+    let mut y: u64 = 1;
+    let mut i = 0;
+    while i < 6 {
+        y = y.wrapping_mul(2u64.wrapping_sub(P0.wrapping_mul(y)));
+        i += 1;
+    }
+    y.wrapping_neg()
+};
+
+#[inline(always)]
+fn mul64(a: u64, b: u64) -> u128 {
+    (a as u128) * (b as u128)
+}
+
+/// `REDC(T) = T·2^−128 mod p` for `T = lo + hi·2^128` with `hi < 2^127`, in `[0, p)`.
+///
+/// Each of the two steps adds `m·p·2^(64i)` with `m = t_i·(−p⁻¹) mod 2^64`, which clears limb `i`;
+/// the result `(T + M·p)/2^128 < 2^127 + p < 2p` needs one conditional subtraction.
+#[inline(always)]
+pub(crate) fn redc256(lo: u128, hi: u128) -> u128 {
+    let t0 = lo as u64;
+    let t1 = (lo >> 64) as u64;
+    let t2 = hi as u64;
+    let t3 = (hi >> 64) as u64;
+    // Step 0: clear limb 0.
+    let m = t0.wrapping_mul(INV);
+    let uv = mul64(m, P0) + t0 as u128;
+    let uv = mul64(m, P1) + t1 as u128 + (uv >> 64);
+    let t1 = uv as u64;
+    let uv = t2 as u128 + (uv >> 64);
+    let t2 = uv as u64;
+    let uv = t3 as u128 + (uv >> 64);
+    let t3 = uv as u64;
+    let t4 = (uv >> 64) as u64;
+    // Step 1: clear limb 1.
+    let m = t1.wrapping_mul(INV);
+    let uv = mul64(m, P0) + t1 as u128;
+    let uv = mul64(m, P1) + t2 as u128 + (uv >> 64);
+    let r0 = uv as u64;
+    let uv = t3 as u128 + (uv >> 64);
+    let r1 = uv as u64;
+    let r2 = t4 + (uv >> 64) as u64;
+    let r = ((r1 as u128) << 64) | r0 as u128;
+    let (d, borrow) = r.overflowing_sub(MODULUS);
+    let take_d = ((r2 != 0) | !borrow) as u128;
+    let mask = take_d.wrapping_neg();
+    (d & mask) | (r & !mask)
+}
+
+/// The element whose Montgomery form is `raw < p`.
+#[inline(always)]
+pub(crate) fn fp_from_raw(raw: u128) -> Fp {
+    Fp::from_mont_bytes(&raw.to_le_bytes()).expect("reduced by construction")
+}
+
+/// A near-uniform element from 256 uniform bits (see the module docs).
+#[inline(always)]
+pub(crate) fn fp_from_wide(lo: u128, hi: u128) -> Fp {
+    fp_from_raw(redc256(lo, hi & (u128::MAX >> 1)))
+}
+
+/// `x` if `bit`, else 0, without a branch on `bit`.
+#[inline(always)]
+pub(crate) fn select(bit: bool, x: Fp) -> Fp {
+    let mask = (bit as u128).wrapping_neg();
+    fp_from_raw(u128::from_le_bytes(x.to_mont_bytes()) & mask)
+}
+
+/// The 128-bit binary expansion of `x`'s canonical value, least significant bit first in the
+/// little-endian bytes (the OT choice bits of `x`).
+#[inline]
+pub(crate) fn bits_of(x: Fp) -> [u8; 16] {
+    x.to_u128().to_le_bytes()
+}
+
+fn aes_key(key: &[u8; 16]) -> Aes128 {
+    let k: aes::cipher::Key<Aes128> = (*key).into();
+    Aes128::new(&k)
+}
+
+/// `G(k)`: AES-128 in counter mode; see the module docs.
+pub(crate) struct Prg {
+    aes: Aes128,
+    ctr: u128,
+}
+
+impl Prg {
+    /// The stream of key `key`, from counter 0.
+    pub fn new(key: &[u8; 16]) -> Prg {
+        Prg {
+            aes: aes_key(key),
+            ctr: 0,
+        }
+    }
+
+    /// The stream of the first 16 bytes of a 32-byte seed.
+    pub fn from_seed(seed: &[u8; 32]) -> Prg {
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&seed[..16]);
+        Prg::new(&k)
+    }
+
+    /// The next `out.len()` blocks of the stream.
+    pub fn fill_blocks(&mut self, out: &mut [[u8; 16]]) {
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = self.ctr.wrapping_add(i as u128).to_le_bytes();
+        }
+        self.ctr = self.ctr.wrapping_add(out.len() as u128);
+        self.aes
+            .encrypt_blocks(aes::Block::cast_slice_from_core_mut(out));
+    }
+
+    /// The next `out.len()` bytes of the stream; `out.len()` must be a multiple of 16.
+    pub fn fill_bytes(&mut self, out: &mut [u8]) {
+        debug_assert!(out.len().is_multiple_of(16));
+        self.fill_blocks(bytemuck::cast_slice_mut(out));
+    }
+
+    /// The next `out.len()` near-uniform field elements (two blocks each).
+    pub fn fill_field(&mut self, out: &mut [Fp]) {
+        let mut buf = [[0u8; 16]; 2 * 64];
+        for chunk in out.chunks_mut(64) {
+            let b = &mut buf[..2 * chunk.len()];
+            self.fill_blocks(b);
+            for (x, pair) in chunk.iter_mut().zip(b.chunks_exact(2)) {
+                *x = fp_from_wide(u128::from_le_bytes(pair[0]), u128::from_le_bytes(pair[1]));
+            }
+        }
+    }
+
+    /// The next `out.len()` blocks as [`Block`]s.
+    pub fn fill_gf(&mut self, out: &mut [Block]) {
+        self.fill_blocks(bytemuck::cast_slice_mut(out));
+    }
+}
+
+/// The fixed-key hash of OT outputs into the field; see the module docs.
+pub(crate) struct FieldHash {
+    pi: Aes128,
+}
+
+impl FieldHash {
+    pub fn new() -> FieldHash {
+        let k = blake3::derive_key("ephemeral/offline/tccr-key/v1", b"");
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&k[..16]);
+        FieldHash { pi: aes_key(&key) }
+    }
+
+    /// `out[j] = H(tweak_base + j, rows[j] ⊕ xor)`, where the 128-bit tweak of index `i` is
+    /// `instance·2^64 + 2i (+1)`.
+    pub fn hash(&self, rows: &[Block], xor: Block, instance: u64, first: u64, out: &mut [Fp]) {
+        debug_assert_eq!(rows.len(), out.len());
+        let mut px = [[0u8; 16]; PAR];
+        let mut tw = [[0u8; 16]; 2 * PAR];
+        let inst = (instance as u128) << 64;
+        for (c, (rs, os)) in rows.chunks(PAR).zip(out.chunks_mut(PAR)).enumerate() {
+            let k = rs.len();
+            for (p, r) in px.iter_mut().zip(rs) {
+                *p = *(*r ^ xor).as_bytes();
+            }
+            self.pi
+                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut px[..k]));
+            for i in 0..k {
+                let j = first + (c * PAR + i) as u64;
+                let base = u128::from_le_bytes(px[i]);
+                let t0 = inst | ((2 * j) as u128 & u64::MAX as u128);
+                let t1 = inst | ((2 * j + 1) as u128 & u64::MAX as u128);
+                tw[2 * i] = (base ^ t0).to_le_bytes();
+                tw[2 * i + 1] = (base ^ t1).to_le_bytes();
+            }
+            self.pi
+                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tw[..2 * k]));
+            for i in 0..k {
+                let base = u128::from_le_bytes(px[i]);
+                let lo = u128::from_le_bytes(tw[2 * i]) ^ base;
+                let hi = u128::from_le_bytes(tw[2 * i + 1]) ^ base;
+                os[i] = fp_from_wide(lo, hi);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `2^128 mod p`, the Montgomery factor R as an element.
+    fn r() -> Fp {
+        Fp::from_u128(MODULUS.wrapping_neg())
+    }
+
+    #[test]
+    fn redc_is_montgomery_reduction() {
+        let mut prg = Prg::new(&[3u8; 16]);
+        let mut b = [[0u8; 16]; 2];
+        let r_inv = r().inverse().unwrap();
+        for _ in 0..2000 {
+            prg.fill_blocks(&mut b);
+            let lo = u128::from_le_bytes(b[0]);
+            let hi = u128::from_le_bytes(b[1]) >> 1;
+            // T mod p, computed with field arithmetic.
+            let t = Fp::from_u128(lo) + Fp::from_u128(hi) * r();
+            let raw = redc256(lo, hi);
+            assert!(raw < MODULUS);
+            // An element with Montgomery form `raw` has value raw·R⁻¹, and raw = T·R⁻¹.
+            let v = fp_from_raw(raw);
+            assert_eq!(v, t * r_inv * r_inv);
+        }
+        // Edge values.
+        assert_eq!(redc256(0, 0), 0);
+        let top = redc256(u128::MAX, u128::MAX >> 1);
+        assert!(top < MODULUS);
+    }
+
+    #[test]
+    fn select_and_bits() {
+        let x = Fp::from_u64(12345);
+        assert_eq!(select(true, x), x);
+        assert_eq!(select(false, x), Fp::ZERO);
+        let b = bits_of(Fp::from_u64(5));
+        assert_eq!(b[0], 5);
+        assert!(b[1..].iter().all(|&v| v == 0));
+    }
+
+    #[test]
+    fn prg_streams_are_deterministic_and_continue() {
+        let mut a = Prg::new(&[1u8; 16]);
+        let mut b = Prg::new(&[1u8; 16]);
+        let mut x = vec![0u8; 64];
+        let mut y = vec![0u8; 32];
+        a.fill_bytes(&mut x);
+        b.fill_bytes(&mut y);
+        assert_eq!(&x[..32], &y[..]);
+        b.fill_bytes(&mut y);
+        assert_eq!(&x[32..], &y[..]);
+        let mut f = vec![Fp::ZERO; 100];
+        a.fill_field(&mut f);
+        assert!(f.iter().any(|v| !v.is_zero()));
+    }
+
+    #[test]
+    fn field_hash_depends_on_input_tweak_and_instance() {
+        let h = FieldHash::new();
+        let rows = vec![Block::from(7u128), Block::from(7u128), Block::from(8u128)];
+        let mut out = vec![Fp::ZERO; 3];
+        h.hash(&rows, Block::ZERO, 1, 0, &mut out);
+        assert_ne!(out[0], out[1], "same input, different tweak");
+        assert_ne!(out[0], out[2]);
+        let mut again = vec![Fp::ZERO; 3];
+        h.hash(&rows, Block::ZERO, 1, 0, &mut again);
+        assert_eq!(out, again);
+        h.hash(&rows, Block::ZERO, 2, 0, &mut again);
+        assert_ne!(out[0], again[0], "different instance");
+        // Hashing rows ⊕ Δ equals hashing the xored rows.
+        let d = Block::from(0xffu128);
+        let xored: Vec<Block> = rows.iter().map(|r| *r ^ d).collect();
+        h.hash(&rows, d, 1, 5, &mut out);
+        h.hash(&xored, Block::ZERO, 1, 5, &mut again);
+        assert_eq!(out, again);
+    }
+}
