@@ -6,9 +6,12 @@
 
 mod bench;
 mod bench_dialect;
+mod client_cmd;
 mod compile;
 mod demo;
+mod dev;
 mod local;
+mod node_cmd;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +47,21 @@ enum Command {
     /// Compile a .mpc program and print its instruction count and the preprocessing it needs;
     /// --asm prints the bytecode.
     Compile(compile::CompileArgs),
+    /// Run one party's node: `ephemeral node --config party.toml`.
+    Node(node_cmd::NodeArgs),
+    /// Start a local virtual cloud of N parties in this process (INSECURE dealer tuples) and
+    /// write a client config for the other commands.
+    Dev(dev::DevArgs),
+    /// Store, read, list, tag and delete secrets on a virtual cloud (reads the cloud file).
+    Secret(client_cmd::secret::SecretArgs),
+    /// Deploy programs as named functions on every party, and list them.
+    Fn(client_cmd::fn_cmd::FnArgs),
+    /// Run a program (a .mpc file or a deployed function) on every party of a virtual cloud.
+    Execute(client_cmd::execute::ExecuteArgs),
+    /// Preprocessed tuple pools of every party.
+    Tuples(client_cmd::tuples::TuplesArgs),
+    /// Whether every party of the virtual cloud is up and connected.
+    Health(client_cmd::health::HealthArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,5 +89,12 @@ fn run() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Run(args) => run::run(args),
         Command::Compile(args) => compile::run(args),
+        Command::Node(args) => node_cmd::run(args),
+        Command::Dev(args) => dev::run(args),
+        Command::Secret(args) => client_cmd::secret::run(args),
+        Command::Fn(args) => client_cmd::fn_cmd::run(args),
+        Command::Execute(args) => client_cmd::execute::run(args),
+        Command::Tuples(args) => client_cmd::tuples::run(args),
+        Command::Health(args) => client_cmd::health::run(args),
     }
 }

@@ -36,7 +36,11 @@ pub trait Channels: Send + Sync {
     fn open(&self, purpose: &str, name: &str, net: NetConfig) -> Result<Network, NetError>;
 }
 
-// GATEWAY-IMPL
+impl Channels for net::Gateway {
+    fn open(&self, purpose: &str, name: &str, cfg: NetConfig) -> Result<Network, NetError> {
+        self.open_with(net::ChannelId::derive(purpose, name), cfg)
+    }
+}
 
 /// Channels between parties of one process, for tests: the first party to open a name creates
 /// the connected networks of all parties and each party takes its own.
@@ -298,18 +302,4 @@ pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
         h.update(p);
     }
     *h.finalize().as_bytes()
-}
-
-/// TEMPORARY stand-in until `net::Gateway` lands.
-#[derive(Clone)]
-pub struct Gateway;
-/// TEMPORARY stand-in.
-pub struct PeerStatusTmp {
-    pub party: usize,
-    pub connected: bool,
-}
-impl Gateway {
-    pub fn peer_status(&self) -> Vec<PeerStatusTmp> {
-        Vec::new()
-    }
 }

@@ -41,9 +41,10 @@ mod node;
 pub mod prep;
 pub mod programs;
 pub mod secrets;
+mod start;
 pub mod tuplegen;
 
-pub use node::{Node, RunningNode, User};
+pub use node::{dev_config_text, Node, RunningNode, StartError, User};
 
 #[cfg(test)]
 mod tests;

@@ -36,7 +36,7 @@ pub struct Node {
     pub secrets: Arc<store::RedbSecretStore>,
     pub tuples: Arc<store::RedbTupleStore>,
     /// The MPC gateway (`None` in in-process tests, which use other [`Channels`]).
-    pub gateway: Option<crate::coord::Gateway>,
+    pub gateway: Option<net::Gateway>,
     /// How sessions reach the other parties (the gateway; in-process channels in tests).
     pub channels: Arc<dyn Channels>,
     pub programs: crate::programs::ProgramCache,
@@ -52,7 +52,7 @@ impl Node {
     /// Opens the stores and builds the node around `channels` (blocking: opens files).
     pub fn assemble(
         config: NodeConfig,
-        gateway: Option<crate::coord::Gateway>,
+        gateway: Option<net::Gateway>,
         channels: Arc<dyn Channels>,
     ) -> Result<Node, StartError> {
         let dir = &config.storage.path;

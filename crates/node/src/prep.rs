@@ -20,11 +20,14 @@ use serde::{Deserialize, Serialize};
 use store::{Reservation, ReservationId, ReservationRequest, ReservedTuples, TupleStore};
 
 use crate::coord::TupleSource;
-use crate::tuplegen::{tuple_error, DEALER_CHUNK};
+use crate::tuplegen::tuple_error;
 use crate::Node;
 
-/// Smallest top-up batch per kind.
-const MIN_TOP_UP: u64 = DEALER_CHUNK;
+/// The first top-up of a game reserves at least this many tuples; each further one doubles, up
+/// to [`MAX_TOP_UP`], so that a loop with a run-time trip count costs few round trips while a
+/// game never wastes more than about as many tuples as it used.
+const FIRST_TOP_UP: u64 = 64;
+const MAX_TOP_UP: u64 = 1 << 20;
 
 /// Party 0's answer on the top-up channel.
 #[derive(Serialize, Deserialize)]
@@ -116,7 +119,7 @@ impl StorePrep {
             let req = ReservationRequest {
                 id: rid,
                 kind,
-                count: need.max(MIN_TOP_UP),
+                count: need.max((FIRST_TOP_UP << self.seq.min(20)).min(MAX_TOP_UP)),
             };
             let res = self.node.tuple_source().reserve(&[req]);
             let msg = match &res {

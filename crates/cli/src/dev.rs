@@ -1,0 +1,185 @@
+//! `ephemeral dev [-N 3]`: a whole local virtual cloud in one process, for trying Ephemeral out.
+//!
+//! Everything lives in one directory (default `.ephemeral-dev`): development certificates, one
+//! config file per party, the parties' storage, the shared dealer seed and a client config
+//! (`cloud.toml`) for the CLI. Running it again reuses the directory, so secrets survive
+//! restarts; `--fresh` starts over.
+//!
+//! **INSECURE:** the parties use dealer preprocessing from a shared seed, so anybody with the
+//! directory can read every secret. Development only; it says so when it starts.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use rand_core::{OsRng, RngCore};
+
+#[derive(Args)]
+pub struct DevArgs {
+    /// Number of parties.
+    #[arg(short = 'N', long = "parties", default_value_t = 3)]
+    pub parties: usize,
+    /// Directory for certificates, configs, storage and the client config.
+    #[arg(long, default_value = ".ephemeral-dev")]
+    pub dir: PathBuf,
+    /// First port: party i's API listens on PORT+i, its MPC gateway on PORT+100+i.
+    #[arg(long, default_value_t = 7100)]
+    pub port: u16,
+    /// Delete the directory first (all secrets, tuples and functions of earlier runs).
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads `path`, or writes `make()` to it first.
+fn read_or_create(
+    path: &Path,
+    make: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<String> {
+    if path.exists() {
+        return std::fs::read_to_string(path)
+            .with_context(|| format!("reading {}", path.display()));
+    }
+    let s = make()?;
+    std::fs::write(path, &s).with_context(|| format!("writing {}", path.display()))?;
+    Ok(s)
+}
+
+/// Where the CLI looks for its cloud file by default.
+fn default_cloud_path() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/ephemeral/cloud.toml"))
+}
+
+const DEV_MARK: &str = "# written by `ephemeral dev`";
+
+pub fn run(args: DevArgs) -> anyhow::Result<()> {
+    let n = args.parties;
+    if !(2..=16).contains(&n) {
+        bail!("-N must be between 2 and 16 parties, got {n}");
+    }
+    if args.port as usize + 100 + n > u16::MAX as usize {
+        bail!("--port {} leaves no room for {n} parties", args.port);
+    }
+    if args.fresh && args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir)
+            .with_context(|| format!("deleting {}", args.dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("creating {}", args.dir.display()))?;
+    let dir = args
+        .dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", args.dir.display()))?;
+    let seed = read_or_create(&dir.join("insecure-dealer-seed"), || {
+        let mut b = [0u8; 32];
+        OsRng.fill_bytes(&mut b);
+        Ok(hex(&b))
+    })?;
+    let token = read_or_create(&dir.join("dev-token"), || {
+        let mut b = [0u8; 16];
+        OsRng.fill_bytes(&mut b);
+        Ok(format!("dev-{}", hex(&b)))
+    })?;
+    let (seed, token) = (seed.trim().to_string(), token.trim().to_string());
+    let parties: Vec<(String, String)> = (0..n)
+        .map(|i| {
+            (
+                format!("http://127.0.0.1:{}", args.port as usize + i),
+                format!("127.0.0.1:{}", args.port as usize + 100 + i),
+            )
+        })
+        .collect();
+    let mut configs = Vec::new();
+    for i in 0..n {
+        let (cert, key) = (
+            dir.join(format!("party{i}.pem")),
+            dir.join(format!("party{i}.key")),
+        );
+        if !cert.exists() || !key.exists() {
+            let id = net::tls::dev_identity(i)?;
+            std::fs::write(&cert, &id.cert_pem)?;
+            std::fs::write(&key, &id.key_pem)?;
+            restrict(&key)?;
+        }
+        let path = dir.join(format!("party{i}.toml"));
+        std::fs::write(
+            &path,
+            node::dev_config_text(i, &parties, &dir, &seed, &token),
+        )?;
+        configs.push(node::config::NodeConfig::load(&path)?);
+    }
+    let mut cloud = format!("{DEV_MARK} for {}\ntimeout_secs = 600\n\n", dir.display());
+    for (i, (api, _)) in parties.iter().enumerate() {
+        cloud.push_str(&format!(
+            "[[parties]]\nid = {i}\nurl = \"{api}\"\ntoken = \"{token}\"\n\n"
+        ));
+    }
+    let cloud_path = dir.join("cloud.toml");
+    std::fs::write(&cloud_path, &cloud)?;
+    restrict(&cloud_path)?;
+    let mut also = None;
+    if let Some(p) = default_cloud_path() {
+        let ours = std::fs::read_to_string(&p)
+            .map(|s| s.starts_with(DEV_MARK))
+            .unwrap_or(true);
+        if ours {
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, &cloud)?;
+            restrict(&p)?;
+            also = Some(p);
+        }
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("dev")
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let mut running = Vec::new();
+        for cfg in configs {
+            running.push(node::Node::start(cfg).await.with_context(|| {
+                "starting a party (is another `ephemeral dev` running? use --port to move)"
+            })?);
+        }
+        println!("A local virtual cloud of {n} parties is up.");
+        println!("  WARNING: INSECURE dealer preprocessing (shared seed in {}): development only.", dir.display());
+        for (i, r) in running.iter().enumerate() {
+            println!("  party {i}: API http://{}   MPC gateway {} (mutual TLS)", r.api_addr, r.mpc_addr);
+        }
+        println!("Client config: {}", cloud_path.display());
+        match &also {
+            Some(p) => println!("  (also written to {}, where the CLI looks by default)", p.display()),
+            None => println!("  (use it with --cloud {} or EPHEMERAL_CLOUD)", cloud_path.display()),
+        }
+        println!("Try, in another terminal:");
+        println!("  ephemeral secret create 42 --tag name=a");
+        println!("  ephemeral secret create 17 --tag name=b");
+        println!("  ephemeral secret list");
+        println!("  ephemeral execute examples/seed.mpc --input <ID-OF-42> --input <ID-OF-17> --output plaintext");
+        println!("  ephemeral tuples stats");
+        println!("Stop with Ctrl-C.");
+        let stops = running.into_iter().map(|r| tokio::spawn(r.run_until_signal()));
+        for s in stops {
+            let _ = s.await;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+/// Makes a file readable by its owner only (keys, tokens).
+fn restrict(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("restricting {}", path.display()))?;
+    }
+    let _ = path;
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Starting and stopping a node: the gateway, the stores, the background tasks and the HTTP
+//! server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use crate::config::NodeConfig;
+use crate::coord::Channels;
+use crate::node::{RunningNode, StartError};
+use crate::Node;
+
+fn read(path: &std::path::Path, field: &str) -> Result<String, StartError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        StartError::Config(crate::config::ConfigError {
+            path: field.into(),
+            message: format!("cannot read {}: {e}", path.display()),
+        })
+    })
+}
+
+impl Node {
+    /// Starts the node of `config`, binding the addresses it names.
+    pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
+        let api = TcpListener::bind(config.api.listen).map_err(|e| {
+            StartError::Api(format!(
+                "cannot listen on {} (api.listen): {e}",
+                config.api.listen
+            ))
+        })?;
+        let mpc = TcpListener::bind(config.mpc.listen).map_err(|e| {
+            StartError::Gateway(format!(
+                "cannot listen on {} (mpc.listen): {e}",
+                config.mpc.listen
+            ))
+        })?;
+        Node::start_on(config, api, mpc).await
+    }
+
+    /// Starts the node on listeners bound by the caller (tests bind port 0).
+    pub async fn start_on(
+        config: NodeConfig,
+        api: TcpListener,
+        mpc: TcpListener,
+    ) -> Result<RunningNode, StartError> {
+        let identity = net::tls::PartyIdentity::from_pem(
+            read(&config.mpc.cert, "mpc.cert")?,
+            read(&config.mpc.key, "mpc.key")?,
+        )
+        .map_err(|e| StartError::Gateway(format!("mpc.cert / mpc.key: {e}")))?;
+        let mut parties = Vec::new();
+        for (i, p) in config.parties.iter().enumerate() {
+            parties.push(net::tls::PartyEndpoint {
+                addr: p.mpc_addr.clone(),
+                cert_pem: read(&p.cert, &format!("parties[{i}].cert"))?,
+            });
+        }
+        let mut gcfg = net::GatewayConfig::new(config.party, parties, identity);
+        gcfg.net.recv_deadline = config.timeouts.recv();
+        mpc.set_nonblocking(true)
+            .map_err(|e| StartError::Gateway(e.to_string()))?;
+        let mpc_addr = mpc
+            .local_addr()
+            .map_err(|e| StartError::Gateway(e.to_string()))?;
+        let gateway = net::Gateway::start(gcfg, Some(mpc))
+            .await
+            .map_err(|e| StartError::Gateway(e.to_string()))?;
+        let channels: Arc<dyn Channels> = Arc::new(gateway.clone());
+        let g = gateway.clone();
+        let node = tokio::task::spawn_blocking(move || Node::assemble(config, Some(g), channels))
+            .await
+            .map_err(|e| StartError::Storage(format!("start-up task failed: {e}")))??;
+        let node = Arc::new(node);
+        let (shutdown, stop) = tokio::sync::watch::channel(false);
+        tokio::spawn(node.clone().keep_pools(stop.clone()));
+        api.set_nonblocking(true)
+            .map_err(|e| StartError::Api(e.to_string()))?;
+        let api_addr = api
+            .local_addr()
+            .map_err(|e| StartError::Api(e.to_string()))?;
+        let listener =
+            tokio::net::TcpListener::from_std(api).map_err(|e| StartError::Api(e.to_string()))?;
+        let app = crate::http::router(node.clone());
+        let mut stop_http = stop.clone();
+        let server = tokio::spawn(async move {
+            let res = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_http.changed().await;
+                })
+                .await;
+            if let Err(e) = res {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            }
+        });
+        tracing::info!(
+            party = node.me,
+            parties = node.n,
+            api = %api_addr,
+            mpc = %mpc_addr,
+            generator = node.tuplegen.name(),
+            "node started"
+        );
+        Ok(RunningNode {
+            node,
+            api_addr,
+            mpc_addr,
+            shutdown,
+            server,
+        })
+    }
+}
+
+impl RunningNode {
+    /// Stops serving: the HTTP server drains, the gateway closes its connections.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.server.await;
+        if let Some(g) = &self.node.gateway {
+            g.shutdown();
+        }
+    }
+
+    /// Runs until the process gets Ctrl-C (or SIGTERM), then stops.
+    pub async fn run_until_signal(self) {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+        tracing::info!("stopping");
+        self.stop().await;
+    }
+}
