@@ -237,7 +237,7 @@ impl NodeConfig {
         }
     }
 
-    /// Checks what serde cannot; the message names the field.
+    /// Checks what serde cannot; the message starts with the field it is about.
     fn validate(&self) -> Result<(), String> {
         let n = self.parties.len();
         if n < 2 {
@@ -245,11 +245,29 @@ impl NodeConfig {
                 "parties: {n} listed; a virtual cloud needs at least 2 [[parties]] entries"
             ));
         }
+        if self.api.max_body_bytes < MIN_BODY_BYTES {
+            return Err(format!(
+                "api.max_body_bytes: {} is too small; allow at least {MIN_BODY_BYTES} bytes",
+                self.api.max_body_bytes
+            ));
+        }
         for (i, p) in self.parties.iter().enumerate() {
             if p.id != i {
                 return Err(format!(
                     "parties[{i}].id: is {}, but parties must be listed in id order 0, 1, …",
                     p.id
+                ));
+            }
+            if !(p.api_url.starts_with("http://") || p.api_url.starts_with("https://")) {
+                return Err(format!(
+                    "parties[{i}].api_url: {:?} is not an http:// or https:// URL",
+                    p.api_url
+                ));
+            }
+            if !is_host_port(&p.mpc_addr) {
+                return Err(format!(
+                    "parties[{i}].mpc_addr: {:?} is not host:port",
+                    p.mpc_addr
                 ));
             }
         }
@@ -282,20 +300,55 @@ impl NodeConfig {
                 _ => {}
             }
         }
-        for k in self.tuples.pools.keys() {
-            if !matches!(
-                k.as_str(),
-                "triple" | "square" | "bit" | "inverse" | "input_mask"
-            ) {
+        for (k, policy) in &self.tuples.pools {
+            if !TUPLE_KINDS.contains(&k.as_str()) {
                 return Err(format!(
                     "tuples.pools.{k}: unknown tuple kind; use triple, square, bit, inverse or input_mask"
                 ));
             }
+            if policy.batch == 0 {
+                return Err(format!("tuples.pools.{k}.batch: must be at least 1"));
+            }
         }
-        for (i, c) in self.clients.iter().enumerate() {
-            if c.token.is_some() == c.token_file.is_some() {
+        self.validate_clients()?;
+        if let Some(stage) = &self.insecure_tamper {
+            if !TAMPER_STAGES.contains(&stage.as_str()) {
                 return Err(format!(
-                    "clients[{i}]: give exactly one of token and token_file"
+                    "insecure_tamper: unknown stage {stage:?}; use upload, store, download or execution"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `[[clients]]`: a valid user name (it becomes the owner of secrets and functions) and
+    /// exactly one of `token` and `token_file`; no inline token used twice. Token files are read
+    /// by [`crate::auth::Tokens::from_config`].
+    fn validate_clients(&self) -> Result<(), String> {
+        for (i, c) in self.clients.iter().enumerate() {
+            if let Some(reason) = user_name_problem(&c.user) {
+                return Err(format!("clients[{i}].user: {reason}"));
+            }
+            match (&c.token, &c.token_file) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(format!(
+                        "clients[{i}]: give exactly one of token and token_file"
+                    ))
+                }
+                (Some(t), None) if t.trim().is_empty() => {
+                    return Err(format!("clients[{i}].token: is empty"))
+                }
+                _ => {}
+            }
+        }
+        for (j, c) in self.clients.iter().enumerate() {
+            let Some(t) = &c.token else { continue };
+            if let Some(i) = self.clients[..j]
+                .iter()
+                .position(|d| d.token.as_deref().map(str::trim) == Some(t.trim()))
+            {
+                return Err(format!(
+                    "clients[{j}].token: the same token as clients[{i}]; every client needs its own token"
                 ));
             }
         }
@@ -307,12 +360,49 @@ impl NodeConfig {
         if !self.tuples.insecure_dealer {
             return None;
         }
-        self.tuples.insecure_dealer_seed.as_deref().and_then(parse_seed)
+        self.tuples
+            .insecure_dealer_seed
+            .as_deref()
+            .and_then(parse_seed)
     }
 
     /// Number of parties.
     pub fn n_parties(&self) -> usize {
         self.parties.len()
+    }
+}
+
+/// Smallest accepted `api.max_body_bytes`.
+pub const MIN_BODY_BYTES: usize = 1024;
+
+/// The tuple kinds `[tuples.pools]` may name.
+const TUPLE_KINDS: [&str; 5] = ["triple", "square", "bit", "inverse", "input_mask"];
+
+/// The stages `insecure_tamper` may name.
+const TAMPER_STAGES: [&str; 4] = ["upload", "store", "download", "execution"];
+
+/// Why `name` cannot be a user name (the secret store's owner rules), or `None`.
+fn user_name_problem(name: &str) -> Option<&'static str> {
+    if name.trim().is_empty() {
+        Some("is empty")
+    } else if name.chars().count() > 256 {
+        Some("is longer than 256 characters")
+    } else if name.chars().any(char::is_control) {
+        Some("contains control characters")
+    } else {
+        None
+    }
+}
+
+/// Whether `s` is `host:port` (a name or an IP address; IPv6 in brackets) with a non-zero port.
+fn is_host_port(s: &str) -> bool {
+    match s.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !host.contains(char::is_whitespace)
+                && port.parse::<u16>().is_ok_and(|p| p != 0)
+        }
+        None => false,
     }
 }
 
@@ -326,4 +416,195 @@ fn parse_seed(s: &str) -> Option<[u8; 32]> {
         *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /// A valid two-party config; `extra` is prepended (top-level keys) and `tail` appended.
+    fn text(extra: &str, tail: &str) -> String {
+        format!(
+            r#"{extra}
+party = 1
+
+[api]
+listen = "127.0.0.1:7101"
+
+[mpc]
+listen = "127.0.0.1:7201"
+cert = "certs/party1.pem"
+key = "/abs/party1.key"
+
+[[parties]]
+id = 0
+api_url = "http://127.0.0.1:7100"
+mpc_addr = "127.0.0.1:7200"
+cert = "certs/party0.pem"
+
+[[parties]]
+id = 1
+api_url = "https://node1.example:7101"
+mpc_addr = "node1.example:7201"
+cert = "certs/party1.pem"
+
+[storage]
+path = "data/party1"
+
+[[clients]]
+user = "alice"
+token = "alice-token"
+
+[[clients]]
+user = "bob"
+token_file = "bob.token"
+
+[tuples]
+insecure_dealer = true
+insecure_dealer_seed = "{SEED}"
+{tail}
+"#
+        )
+    }
+
+    fn parse(t: &str) -> Result<NodeConfig, ConfigError> {
+        NodeConfig::parse(t, "party1.toml", Path::new("/etc/eph"))
+    }
+
+    /// The validation message of `t`, which must fail.
+    fn fails(t: &str) -> String {
+        let e = parse(t).expect_err("config must be refused");
+        assert_eq!(e.path, "party1.toml");
+        e.message
+    }
+
+    #[test]
+    fn a_valid_config_parses_with_defaults_and_resolves_relative_paths() {
+        let c = parse(&text("", "")).unwrap();
+        assert_eq!(c.party, 1);
+        assert_eq!(c.n_parties(), 2);
+        assert_eq!(c.api.max_body_bytes, api::DEFAULT_MAX_BODY);
+        assert_eq!(c.mpc.cert, Path::new("/etc/eph/certs/party1.pem"));
+        assert_eq!(c.mpc.key, Path::new("/abs/party1.key"));
+        assert_eq!(c.parties[0].cert, Path::new("/etc/eph/certs/party0.pem"));
+        assert_eq!(c.storage.path, Path::new("/etc/eph/data/party1"));
+        assert_eq!(
+            c.clients[1].token_file.as_deref(),
+            Some(Path::new("/etc/eph/bob.token"))
+        );
+        assert_eq!(c.timeouts.join(), Duration::from_secs(30));
+        assert_eq!(c.insecure_dealer_seed().unwrap()[0], 0x01);
+    }
+
+    #[test]
+    fn load_resolves_against_the_files_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("party1.toml");
+        std::fs::write(&path, text("", "")).unwrap();
+        let c = NodeConfig::load(&path).unwrap();
+        assert_eq!(c.storage.path, dir.path().join("data/party1"));
+        let e = NodeConfig::load(&dir.path().join("missing.toml")).unwrap_err();
+        assert!(e.message.contains("cannot read the config file"), "{e}");
+    }
+
+    #[test]
+    fn serde_errors_name_the_field() {
+        let m = fails(&text("", "").replace("listen = \"127.0.0.1:7101\"", ""));
+        assert!(m.contains("listen"), "{m}");
+        let m = fails(&text("colour = 3", ""));
+        assert!(m.contains("colour"), "{m}");
+        let m = fails(&text("", "").replace("party = 1", "party = \"one\""));
+        assert!(m.contains("party"), "{m}");
+    }
+
+    #[test]
+    fn each_validation_error_names_its_field() {
+        let two_parties = text("", "");
+        let cases: Vec<(String, &str)> = vec![
+            (text("", "").replace("party = 1", "party = 2"), "party:"),
+            (text("", "").replace("id = 1", "id = 5"), "parties[1].id:"),
+            (
+                text("", "").replace("http://127.0.0.1:7100", "ftp://x"),
+                "parties[0].api_url:",
+            ),
+            (
+                text("", "").replace("node1.example:7201", "node1.example"),
+                "parties[1].mpc_addr:",
+            ),
+            (
+                two_parties.replace(
+                    "listen = \"127.0.0.1:7101\"",
+                    "listen = \"127.0.0.1:7101\"\nmax_body_bytes = 10",
+                ),
+                "api.max_body_bytes:",
+            ),
+            (text("", "[timeouts]\njoin_secs = 0"), "timeouts.join_secs:"),
+            (
+                text("", "[timeouts]\nrecv_secs = -1"),
+                "timeouts.recv_secs:",
+            ),
+            (text("", "check_secs = 1e9"), "tuples.check_secs:"),
+            (
+                text("", "").replace(SEED, "abc"),
+                "tuples.insecure_dealer_seed:",
+            ),
+            (
+                text("", "").replace(&format!("insecure_dealer_seed = \"{SEED}\""), ""),
+                "tuples.insecure_dealer_seed:",
+            ),
+            (
+                text("", "[tuples.pools.sandwich]\nthreshold = 1\nbatch = 1"),
+                "tuples.pools.sandwich:",
+            ),
+            (
+                text("", "[tuples.pools.bit]\nthreshold = 1\nbatch = 0"),
+                "tuples.pools.bit.batch:",
+            ),
+            (
+                text("", "").replace("user = \"alice\"", "user = \"\""),
+                "clients[0].user:",
+            ),
+            (
+                text("", "").replace("token = \"alice-token\"", "token = \"  \""),
+                "clients[0].token:",
+            ),
+            (
+                text("", "").replace("token_file = \"bob.token\"", "token = \"alice-token\""),
+                "clients[1].token:",
+            ),
+            (
+                text("", "").replace("token_file = \"bob.token\"", ""),
+                "clients[1]:",
+            ),
+            (
+                text("insecure_tamper = \"everything\"", ""),
+                "insecure_tamper:",
+            ),
+        ];
+        for (t, field) in cases {
+            let m = fails(&t);
+            assert!(m.starts_with(field), "expected {field} in {m:?}");
+        }
+        let one = text("", "");
+        let cut = one.find("[[parties]]\nid = 1").unwrap();
+        let end = one[cut..].find("[storage]").unwrap() + cut;
+        let m = fails(&format!("{}{}", &one[..cut], &one[end..]).replace("party = 1", "party = 0"));
+        assert!(m.starts_with("parties:"), "{m}");
+    }
+
+    #[test]
+    fn host_port_and_user_names() {
+        assert!(is_host_port("127.0.0.1:1"));
+        assert!(is_host_port("[::1]:7200"));
+        assert!(is_host_port("node-3.svc:7200"));
+        assert!(!is_host_port("node:0"));
+        assert!(!is_host_port(":7200"));
+        assert!(!is_host_port("node"));
+        assert!(!is_host_port("no de:1"));
+        assert_eq!(user_name_problem("alice"), None);
+        assert!(user_name_problem("a\nb").is_some());
+        assert!(user_name_problem(&"x".repeat(257)).is_some());
+    }
 }

@@ -1,0 +1,150 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations and the
+//! `api` crate's schemas.
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{functions, games, ops, secrets};
+
+/// Adds the `bearer` security scheme the protected paths name.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token configured for the client in the party's [[clients]]",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ephemeral party node",
+        description = "One party of an Ephemeral virtual cloud: secrets (input-mask upload, verified download, tags), deployed functions, games (MPC executions) and tuple telemetry. Send each request to every party. Errors are JSON `ApiError` bodies."
+    ),
+    paths(
+        secrets::input_masks,
+        secrets::create_secret,
+        secrets::list_secrets,
+        secrets::get_secret,
+        secrets::delete_secret,
+        secrets::download_secret,
+        secrets::get_tags,
+        secrets::replace_tags,
+        secrets::add_tag,
+        secrets::get_tag,
+        secrets::put_tag,
+        secrets::delete_tag,
+        functions::deploy_function,
+        functions::list_functions,
+        functions::function_versions,
+        functions::delete_function,
+        games::execute,
+        games::game_summary,
+        games::carbyne_activation,
+        ops::tuples,
+        ops::health,
+        ops::metrics,
+        ops::openapi,
+    ),
+    components(schemas(
+        api::ApiError,
+        api::ErrorCode,
+        api::FieldVec,
+        api::Tag,
+        api::TagType,
+        api::MaskRequest,
+        api::MaskedInput,
+        api::OutputDelivery,
+        api::SecretCreated,
+        api::DownloadRequest,
+        api::SecretInfo,
+        api::SecretPage,
+        api::secrets::ListParams,
+        api::DeployFunction,
+        api::FunctionInfo,
+        api::FunctionList,
+        api::Activation,
+        api::OutputSpec,
+        api::OutputKind,
+        api::GameOutput,
+        api::GameResult,
+        api::GameStats,
+        api::GameStatus,
+        api::GameSummary,
+        api::CarbyneResult,
+        api::Health,
+        api::PeerHealth,
+        api::TupleKindStats,
+        api::TupleStatsResponse,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "secrets", description = "Upload, download and metadata of secrets"),
+        (name = "tags", description = "Tags of secrets"),
+        (name = "functions", description = "Deployed functions"),
+        (name = "games", description = "Function execution"),
+        (name = "ops", description = "Health, metrics, tuples and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document as JSON (built once).
+pub fn openapi_json() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi().to_json().unwrap_or_else(|e| {
+            format!("{{\"error\":\"the OpenAPI document could not be encoded: {e}\"}}")
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_parses_and_lists_every_path() {
+        let doc: serde_json::Value = serde_json::from_str(openapi_json()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for p in [
+            api::paths::INPUT_MASKS,
+            api::paths::SECRETS,
+            api::paths::SECRET,
+            api::paths::SECRET_DOWNLOAD,
+            api::paths::SECRET_TAGS,
+            api::paths::SECRET_TAG,
+            api::paths::FUNCTIONS,
+            api::paths::FUNCTION,
+            api::paths::GAMES,
+            api::paths::GAME,
+            api::paths::TUPLES,
+            api::paths::HEALTH,
+            api::paths::OPENAPI,
+            api::paths::METRICS,
+            api::paths::CARBYNE_ACTIVATION,
+        ] {
+            assert!(
+                paths.contains_key(p),
+                "{p} missing from the OpenAPI document"
+            );
+        }
+        assert!(paths["/v1/games"]["post"]["requestBody"].is_object());
+        assert!(doc["components"]["schemas"]["Activation"].is_object());
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        assert!(paths["/v1/secrets"]["get"]["security"].is_array());
+        assert!(paths["/v1/health"]["get"].get("security").is_none());
+    }
+}

@@ -1,0 +1,359 @@
+//! Secrets: upload (input masks, masked values), verified download, metadata and tags.
+//!
+//! **Access rule:** a secret's metadata and tags can be read, changed and deleted by its owner
+//! only (403 for anyone else); a listing shows only the caller's secrets.
+
+use std::sync::Arc;
+
+use api::secrets::ListParams;
+use api::{
+    ApiError, DownloadRequest, ErrorCode, MaskRequest, MaskedInput, OutputDelivery, SecretCreated,
+    SecretInfo, SecretPage, Tag,
+};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use store::secret::{validate_tag, OWNER_TAG};
+use store::{ListQuery, PageRequest, SecretId, SecretMeta, SecretStore, TagFilter};
+use uuid::Uuid;
+
+use super::{blocking, Caller, HttpError, JsonBody, PathParam, QueryParam};
+use crate::secrets::{secret_error, to_api_tag, to_store_tag};
+use crate::{Node, User};
+
+/// Page size when only `page` is given.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+fn secret_id(id: Uuid) -> Result<SecretId, ApiError> {
+    SecretId::from_uuid(id).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// The metadata of a secret the caller owns: 404 if there is none, 403 if it is another user's.
+fn owned(node: &Node, user: &User, id: Uuid) -> Result<SecretMeta, ApiError> {
+    let meta = node
+        .secrets
+        .get_meta(secret_id(id)?)
+        .map_err(secret_error)?;
+    if meta.owner != user.name {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "secret {id} belongs to another user; only its owner may read, tag or delete it"
+            ),
+        ));
+    }
+    Ok(meta)
+}
+
+fn info(meta: &SecretMeta) -> SecretInfo {
+    SecretInfo {
+        id: meta.id.uuid(),
+        owner: meta.owner.clone(),
+        created_at_ms: meta.created_at_ms,
+        len: meta.len,
+        tags: meta.all_tags().iter().map(to_api_tag).collect(),
+    }
+}
+
+/// The store query of a listing: the caller's filters, the owner, and the page.
+fn list_query(user: &User, q: &ListParams) -> Result<ListQuery, ApiError> {
+    let mut filters = match &q.filter {
+        Some(f) => TagFilter::parse_list(f).map_err(secret_error)?,
+        None => Vec::new(),
+    };
+    filters.push(TagFilter::eq(OWNER_TAG, user.name.clone()));
+    let page = match (q.page, q.size) {
+        (None, None) => None,
+        (number, size) => Some(PageRequest {
+            number: number.unwrap_or(0),
+            size: size.unwrap_or(DEFAULT_PAGE_SIZE),
+        }),
+    };
+    Ok(ListQuery {
+        filters,
+        page,
+        newest_first: false,
+    })
+}
+
+#[utoipa::path(post, path = api::paths::INPUT_MASKS, tag = "secrets",
+    request_body = MaskRequest,
+    responses((status = 200, body = OutputDelivery), (status = "4XX", body = ApiError), (status = "5XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Step 1 of an upload: this party's shares of fresh input masks, by output delivery.
+pub(super) async fn input_masks(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    JsonBody(req): JsonBody<MaskRequest>,
+) -> Result<Json<OutputDelivery>, HttpError> {
+    Ok(Json(node.input_masks(&user, req).await?))
+}
+
+#[utoipa::path(post, path = api::paths::SECRETS, tag = "secrets",
+    request_body = MaskedInput,
+    responses((status = 200, body = SecretCreated), (status = "4XX", body = ApiError), (status = "5XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Step 3 of an upload: the masked values; the secret exists once every party agrees on them.
+pub(super) async fn create_secret(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    JsonBody(req): JsonBody<MaskedInput>,
+) -> Result<Json<SecretCreated>, HttpError> {
+    Ok(Json(node.create_secret(&user, req).await?))
+}
+
+#[utoipa::path(post, path = api::paths::SECRET_DOWNLOAD, tag = "secrets",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    request_body = DownloadRequest,
+    responses((status = 200, body = OutputDelivery), (status = "4XX", body = ApiError), (status = "5XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Verified download of a secret's values (owner only).
+pub(super) async fn download_secret(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(req): JsonBody<DownloadRequest>,
+) -> Result<Json<OutputDelivery>, HttpError> {
+    Ok(Json(node.download_secret(&user, id, req).await?))
+}
+
+#[utoipa::path(get, path = api::paths::SECRETS, tag = "secrets",
+    params(
+        ("filter" = Option<String>, Query, description = "Tag filters joined with commas: key:value, key=value, key>n, key<n"),
+        ("page" = Option<u64>, Query, description = "Page number from 0"),
+        ("size" = Option<u32>, Query, description = "Page size (default 100 when page is given)"),
+    ),
+    responses((status = 200, body = SecretPage), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// The caller's secrets, filtered by tags, oldest first, one page or all.
+pub(super) async fn list_secrets(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    QueryParam(q): QueryParam<ListParams>,
+) -> Result<Json<SecretPage>, HttpError> {
+    let query = list_query(&user, &q)?;
+    let page = blocking(&node, move |n| n.secrets.list(&query).map_err(secret_error)).await?;
+    Ok(Json(SecretPage {
+        items: page.items.iter().map(info).collect(),
+        number: page.number,
+        size: page.size,
+        total_items: page.total_items,
+        total_pages: page.total_pages,
+    }))
+}
+
+#[utoipa::path(get, path = api::paths::SECRET, tag = "secrets",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    responses((status = 200, body = SecretInfo), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// A secret's metadata (never its shares).
+pub(super) async fn get_secret(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<Json<SecretInfo>, HttpError> {
+    let meta = blocking(&node, move |n| owned(n, &user, id)).await?;
+    Ok(Json(info(&meta)))
+}
+
+#[utoipa::path(delete, path = api::paths::SECRET, tag = "secrets",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    responses((status = 204, description = "Deleted on this party"), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Deletes a secret on this party.
+pub(super) async fn delete_secret(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode, HttpError> {
+    blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        n.secrets.delete(meta.id).map_err(secret_error)
+    })
+    .await?;
+    tracing::info!(secret = %id, "secret deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = api::paths::SECRET_TAGS, tag = "tags",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    responses((status = 200, body = Vec<Tag>), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// All tags, the reserved `owner` and `creation-date` first.
+pub(super) async fn get_tags(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<Json<Vec<Tag>>, HttpError> {
+    let meta = blocking(&node, move |n| owned(n, &user, id)).await?;
+    Ok(Json(meta.all_tags().iter().map(to_api_tag).collect()))
+}
+
+#[utoipa::path(put, path = api::paths::SECRET_TAGS, tag = "tags",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    request_body = Vec<Tag>,
+    responses((status = 204, description = "The user tags were replaced"), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Replaces all user tags (the reserved ones stay).
+pub(super) async fn replace_tags(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(tags): JsonBody<Vec<Tag>>,
+) -> Result<StatusCode, HttpError> {
+    blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        let tags = tags.iter().map(to_store_tag).collect();
+        n.secrets.replace_tags(meta.id, tags).map_err(secret_error)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = api::paths::SECRET_TAGS, tag = "tags",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    request_body = Tag,
+    responses((status = 201, description = "The tag was added"), (status = 409, description = "The secret has a tag with this key", body = ApiError), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Adds a tag; 409 if the key exists (change it with `PUT …/tags/{key}`).
+pub(super) async fn add_tag(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(tag): JsonBody<Tag>,
+) -> Result<StatusCode, HttpError> {
+    blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        // Invalid and reserved keys are 400 before the existence check.
+        let tag = validate_tag(&to_store_tag(&tag)).map_err(secret_error)?;
+        if meta.tag(&tag.key).is_some() {
+            let path = api::paths::fill(
+                api::paths::SECRET_TAG,
+                &[("id", &id.to_string()), ("key", &tag.key)],
+            );
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "secret {id} already has a tag {:?}; change it with PUT {path}",
+                    tag.key
+                ),
+            ));
+        }
+        n.secrets
+            .set_tag(meta.id, tag)
+            .map(drop)
+            .map_err(secret_error)
+    })
+    .await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[utoipa::path(get, path = api::paths::SECRET_TAG, tag = "tags",
+    params(("id" = Uuid, Path, description = "The secret's id"), ("key" = String, Path, description = "The tag's key")),
+    responses((status = 200, body = Tag), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// One tag, reserved or user.
+pub(super) async fn get_tag(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam((id, key)): PathParam<(Uuid, String)>,
+) -> Result<Json<Tag>, HttpError> {
+    let meta = blocking(&node, move |n| owned(n, &user, id)).await?;
+    match meta.tag(&key) {
+        Some(t) => Ok(Json(to_api_tag(&t))),
+        None => Err(HttpError(ApiError::not_found(format!(
+            "secret {id} has no tag {key:?}"
+        )))),
+    }
+}
+
+#[utoipa::path(put, path = api::paths::SECRET_TAG, tag = "tags",
+    params(("id" = Uuid, Path, description = "The secret's id"), ("key" = String, Path, description = "The tag's key")),
+    request_body = Tag,
+    responses((status = 204, description = "The tag was set"), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Adds or replaces one user tag; the body's key must be the path's.
+pub(super) async fn put_tag(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam((id, key)): PathParam<(Uuid, String)>,
+    JsonBody(tag): JsonBody<Tag>,
+) -> Result<StatusCode, HttpError> {
+    if tag.key != key {
+        return Err(HttpError(ApiError::bad_request(format!(
+            "the body's key {:?} differs from the path's {key:?}",
+            tag.key
+        ))));
+    }
+    blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        n.secrets
+            .set_tag(meta.id, to_store_tag(&tag))
+            .map(drop)
+            .map_err(secret_error)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = api::paths::SECRET_TAG, tag = "tags",
+    params(("id" = Uuid, Path, description = "The secret's id"), ("key" = String, Path, description = "The tag's key")),
+    responses((status = 204, description = "The tag was deleted"), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Deletes one user tag.
+pub(super) async fn delete_tag(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam((id, key)): PathParam<(Uuid, String)>,
+) -> Result<StatusCode, HttpError> {
+    blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        n.secrets
+            .delete_tag(meta.id, &key)
+            .map(drop)
+            .map_err(secret_error)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_is_restricted_to_the_caller_and_paged_on_request() {
+        let user = User {
+            name: "alice".into(),
+        };
+        let q = list_query(&user, &ListParams::default()).unwrap();
+        assert_eq!(q.filters, vec![TagFilter::eq("owner", "alice")]);
+        assert_eq!(q.page, None);
+        let q = list_query(
+            &user,
+            &ListParams {
+                filter: Some("k:v,n>3".into()),
+                page: Some(2),
+                size: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(q.filters.len(), 3);
+        assert_eq!(
+            q.page,
+            Some(PageRequest {
+                number: 2,
+                size: DEFAULT_PAGE_SIZE
+            })
+        );
+        let e = list_query(
+            &user,
+            &ListParams {
+                filter: Some("novalue".into()),
+                ..ListParams::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadRequest);
+    }
+}
