@@ -1,0 +1,179 @@
+//! `ephemeral secret ...`: store, read, list, tag and delete secrets.
+
+use api::Tag;
+use clap::{Args, Subcommand};
+use field::Fp;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::output::{table, user_tags, utc};
+use super::{block_on, parse, print_json, CloudOpts};
+
+#[derive(Args, Debug)]
+pub struct SecretArgs {
+    #[command(flatten)]
+    pub opts: CloudOpts,
+    #[command(subcommand)]
+    pub cmd: SecretCmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretCmd {
+    /// Secret-share VALUES into every party (input-mask protocol) and print the new secret's id.
+    Create {
+        /// Integers in (-p, p); negative values are stored as p - |x|.
+        #[arg(required = true, allow_negative_numbers = true, value_parser = parse::value)]
+        values: Vec<Fp>,
+        /// A tag: key=value (text) or key:=n (a number, for > and < filters). Repeatable.
+        #[arg(long = "tag", short = 't', value_name = "K=V|K:=N", value_parser = parse::tag)]
+        tags: Vec<Tag>,
+    },
+    /// Read a secret back (verified output delivery) and print its values, one per line.
+    Get { id: Uuid },
+    /// List your secrets: id, length, owner, creation time, tags.
+    List {
+        /// Comma-joined clauses that must all hold: key:value or key=value, key>n, key<n.
+        #[arg(long, short = 'f', value_parser = parse::filter)]
+        filter: Option<String>,
+        /// Page number, from 0 (default: everything).
+        #[arg(long)]
+        page: Option<u64>,
+        /// Page size (default 20 when --page is given).
+        #[arg(long)]
+        size: Option<u32>,
+    },
+    /// Show a secret's metadata.
+    Info { id: Uuid },
+    /// Delete secrets on every party.
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<Uuid>,
+    },
+    /// Show a secret's tags; --set and --delete change them on every party first.
+    Tag {
+        id: Uuid,
+        /// Set a tag: key=value (text) or key:=n (number). Repeatable.
+        #[arg(long, value_name = "K=V|K:=N", value_parser = parse::tag)]
+        set: Vec<Tag>,
+        /// Delete the tag with this key. Repeatable.
+        #[arg(long, value_name = "KEY")]
+        delete: Vec<String>,
+    },
+}
+
+/// Runs `ephemeral secret ...`.
+pub fn run(args: SecretArgs) -> anyhow::Result<()> {
+    let opts = args.opts;
+    let client = opts.client()?;
+    let n = client.parties();
+    block_on(async move {
+        match args.cmd {
+            SecretCmd::Create { values, tags } => {
+                let _s = opts.spinner(format!("storing {} values on {n} parties", values.len()));
+                let id = client.create_secret(&values, tags).await?;
+                drop(_s);
+                if opts.json {
+                    print_json(&json!({ "id": id }))?;
+                } else {
+                    println!("{id}");
+                }
+            }
+            SecretCmd::Get { id } => {
+                let _s = opts.spinner(format!("reading secret {id} from {n} parties"));
+                let values = client.get_secret(id).await?;
+                drop(_s);
+                let values: Vec<String> =
+                    values.iter().map(|v| v.to_signed().to_string()).collect();
+                if opts.json {
+                    print_json(&json!({ "id": id, "values": values }))?;
+                } else {
+                    for v in values {
+                        println!("{v}");
+                    }
+                }
+            }
+            SecretCmd::List { filter, page, size } => {
+                let paging = match (page, size) {
+                    (None, None) => None,
+                    (p, s) => Some((p.unwrap_or(0), s.unwrap_or(20))),
+                };
+                let p = client.list_secrets(filter.as_deref(), paging).await?;
+                if opts.json {
+                    print_json(&p)?;
+                } else {
+                    let rows: Vec<Vec<String>> = p
+                        .items
+                        .iter()
+                        .map(|s| {
+                            vec![
+                                s.id.to_string(),
+                                s.len.to_string(),
+                                s.owner.clone(),
+                                utc(s.created_at_ms),
+                                user_tags(&s.tags),
+                            ]
+                        })
+                        .collect();
+                    print!(
+                        "{}",
+                        table(&["ID", "LEN", "OWNER", "CREATED (UTC)", "TAGS"], &rows)
+                    );
+                    if paging.is_some() {
+                        println!(
+                            "page {} of {} ({} secrets)",
+                            p.number, p.total_pages, p.total_items
+                        );
+                    }
+                }
+            }
+            SecretCmd::Info { id } => {
+                let info = client.secret_info(id).await?;
+                if opts.json {
+                    print_json(&info)?;
+                } else {
+                    println!("id       {}", info.id);
+                    println!("values   {}", info.len);
+                    println!("owner    {}", info.owner);
+                    println!("created  {} UTC", utc(info.created_at_ms));
+                    println!("tags     {}", user_tags(&info.tags));
+                }
+            }
+            SecretCmd::Delete { ids } => {
+                for id in &ids {
+                    client.delete_secret(*id).await?;
+                    if !opts.json {
+                        println!("deleted {id}");
+                    }
+                }
+                if opts.json {
+                    print_json(&json!({ "deleted": ids }))?;
+                }
+            }
+            SecretCmd::Tag { id, set, delete } => {
+                for t in set {
+                    client.set_tag(id, t).await?;
+                }
+                for k in delete {
+                    client.delete_tag(id, &k).await?;
+                }
+                let tags = client.get_tags(id).await?;
+                if opts.json {
+                    print_json(&tags)?;
+                } else {
+                    let rows: Vec<Vec<String>> = tags
+                        .iter()
+                        .map(|t| {
+                            let kind = match t.value_type {
+                                api::TagType::String => "STRING",
+                                api::TagType::Long => "LONG",
+                            };
+                            vec![t.key.clone(), t.value.clone(), kind.into()]
+                        })
+                        .collect();
+                    print!("{}", table(&["KEY", "VALUE", "TYPE"], &rows));
+                }
+            }
+        }
+        Ok(())
+    })
+}
