@@ -73,7 +73,7 @@ impl ErrorCode {
             502 => ErrorCode::IntegrityViolation,
             503 => ErrorCode::PeerUnavailable,
             504 => ErrorCode::Timeout,
-            400..=499 => ErrorCode::BadRequest,
+            402..=499 => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
         }
     }

@@ -33,8 +33,13 @@ pub struct BenchArgs {
     /// require it.
     #[arg(long)]
     insecure_dealer: bool,
-    /// Which protocol benchmarks to run.
-    #[arg(long, value_delimiter = ',', default_value = "products,comparisons")]
+    /// Which benchmarks to run: the protocol's products and comparisons, and the party nodes
+    /// (invocation latency, throughput, upload and download through the HTTP API).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "products,comparisons,nodes"
+    )]
     ops: Vec<OpName>,
 }
 
@@ -42,6 +47,7 @@ pub struct BenchArgs {
 enum OpName {
     Products,
     Comparisons,
+    Nodes,
 }
 
 /// One measured protocol benchmark.
@@ -335,6 +341,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     writeln!(md, "\nThe MP-SPDZ figures are the reference numbers given in issues 2 and 3 for this machine class; they were not re-measured in this run.\n")?;
     md.push_str(&compile_md);
     crate::bench_dialect::run_section(&mut md, args.quick)?;
+    if args.ops.contains(&OpName::Nodes) {
+        crate::bench_node::section(&mut md, &args.parties, args.quick)?;
+    }
     if let Some(dir) = std::path::Path::new(&args.out).parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_dialect;
+mod bench_node;
 mod client_cmd;
 mod compile;
 mod demo;

@@ -12,15 +12,15 @@
 //! ```
 //!
 //! Entry point: [`Node::start`]. Modules:
-//! - [`config`]: `party.toml`;
-//! - [`http`], [`auth`], [`metrics`]: the HTTP API, bearer tokens, Prometheus metrics;
-//! - [`functions`], [`programs`]: deployed functions and the compile cache;
-//! - [`coord`]: how parties agree on a request (party 0 decides, the others follow), over gateway
+//! - [`config`] — `party.toml`;
+//! - [`http`], [`auth`], [`metrics`] — the HTTP API, bearer tokens, Prometheus metrics;
+//! - [`functions`], [`programs`] — deployed functions and the compile cache;
+//! - [`coord`] — how parties agree on a request (party 0 decides, the others follow), over gateway
 //!   channels;
-//! - [`delivery`]: the output-delivery protocol (ePrint 2015/1006);
-//! - [`secrets`]: upload and download;
-//! - [`games`]: discovery and execution;
-//! - [`tuplegen`]: filling the tuple store.
+//! - [`delivery`] — the output-delivery protocol (ePrint 2015/1006);
+//! - [`secrets`] — upload and download;
+//! - [`games`] — discovery and execution;
+//! - [`tuplegen`] — filling the tuple store.
 //!
 //! **Architecture Invariant:** every service method returns an [`api::ApiError`] with a 4xx code
 //! for what the client can fix and a 5xx code for faults; nothing a client or peer sends can panic

@@ -327,10 +327,17 @@ async fn seed_latency() {
     let mut times = Vec::new();
     for _ in 0..200 {
         let t = std::time::Instant::now();
-        let res = execute(&nodes, activation(SEED_PROGRAM, vec![a], OutputKind::Plaintext)).await;
+        let res = execute(
+            &nodes,
+            activation(SEED_PROGRAM, vec![a], OutputKind::Plaintext),
+        )
+        .await;
         times.push(t.elapsed());
         assert!(res.iter().all(|r| r.is_ok()));
     }
     times.sort();
-    println!("seed example in-process: median {:?}, p90 {:?}", times[100], times[180]);
+    println!(
+        "seed example in-process: median {:?}, p90 {:?}",
+        times[100], times[180]
+    );
 }
