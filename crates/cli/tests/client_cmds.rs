@@ -176,6 +176,9 @@ fn execute_prints_outputs_in_each_mode() {
     );
     let r = e.json(&["execute", "sum", "--input", &a]);
     assert_eq!(r["program_hash"], f["program_hash"]);
+    assert_eq!(e.json(&["fn", "list", "sum"]).as_array().unwrap().len(), 1);
+    assert_eq!(e.json(&["fn", "delete", "sum"])["deleted"], "sum");
+    assert!(e.json(&["fn", "list"]).as_array().unwrap().is_empty());
 
     // A compile error is the node's diagnostic, with the party and code.
     let bad = e.dir.path().join("bad.mpc");

@@ -4,7 +4,7 @@
 use api::paths;
 use api::{
     Activation, DeployFunction, FunctionInfo, FunctionList, GameOutput, GameResult, GameStats,
-    OutputKind,
+    GameSummary, OutputKind,
 };
 use field::Fp;
 use reqwest::Method;
@@ -133,6 +133,26 @@ impl Client {
             .send(Method::GET, paths::FUNCTIONS, None, None)
             .await?;
         Ok(l.items)
+    }
+
+    /// The versions of one deployed function, from party 0.
+    pub async fn function_versions(&self, name: &str) -> Result<Vec<FunctionInfo>> {
+        let path = paths::fill(paths::FUNCTION, &[("name", &segment(name))]);
+        let l: FunctionList = self.parties[0].send(Method::GET, &path, None, None).await?;
+        Ok(l.items)
+    }
+
+    /// Deletes a deployed function (every version) on every party.
+    pub async fn delete_function(&self, name: &str) -> Result<()> {
+        let path = paths::fill(paths::FUNCTION, &[("name", &segment(name))]);
+        self.write_all(Method::DELETE, &path, None).await
+    }
+
+    /// A game's status on every party, in party order (finished games are forgotten after a
+    /// grace period).
+    pub async fn game_status(&self, game_id: &str) -> Result<Vec<GameSummary>> {
+        let path = paths::fill(paths::GAME, &[("id", &segment(game_id))]);
+        fan_out(&self.parties, |p| p.send(Method::GET, &path, None, None)).await
     }
 
     /// Runs a game on every party (see [`Client::execute_with_private_inputs`]).

@@ -18,9 +18,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use api::secrets::ListParams;
 use api::{
     Activation, ApiError, DeployFunction, DownloadRequest, ErrorCode, FieldVec, FunctionInfo,
-    FunctionList, GameOutput, GameResult, GameStats, Health, MaskRequest, MaskedInput,
-    OutputDelivery, OutputKind, PeerHealth, SecretCreated, SecretInfo, SecretPage, Tag, TagType,
-    TupleKindStats, TupleStatsResponse,
+    FunctionList, GameOutput, GameResult, GameStats, GameStatus, GameSummary, Health, MaskRequest,
+    MaskedInput, OutputDelivery, OutputKind, PeerHealth, SecretCreated, SecretInfo, SecretPage,
+    Tag, TagType, TupleKindStats, TupleStatsResponse,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -250,8 +250,12 @@ fn router(state: AppState) -> Router {
         )
         .route(p::SECRET_TAG, put(set_tag).delete(delete_tag))
         .route(p::FUNCTIONS, get(list_functions))
-        .route(p::FUNCTION, put(deploy))
+        .route(
+            p::FUNCTION,
+            put(deploy).get(versions).delete(delete_function),
+        )
         .route(p::GAMES, post(game))
+        .route(p::GAME, get(game_status))
         .route(p::TUPLES, get(tuples))
         .route(p::HEALTH, get(health))
         .with_state(state)
@@ -652,6 +656,61 @@ async fn list_functions(
             .iter()
             .map(|f| f.0.clone())
             .collect(),
+    }))
+}
+
+async fn versions(
+    State((s, me)): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Answer<FunctionList> {
+    auth(&headers, me)?;
+    let g = lock(&s);
+    let items: Vec<FunctionInfo> = g.parties[me]
+        .functions
+        .iter()
+        .filter(|f| f.0.name == name)
+        .map(|f| f.0.clone())
+        .collect();
+    if items.is_empty() {
+        return Err(fail(ErrorCode::NotFound, format!("no function {name}")));
+    }
+    Ok(Json(FunctionList { items }))
+}
+
+async fn delete_function(
+    State((s, me)): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Fail> {
+    auth(&headers, me)?;
+    let mut g = lock(&s);
+    let fs = &mut g.parties[me].functions;
+    let before = fs.len();
+    fs.retain(|f| f.0.name != name);
+    if fs.len() == before {
+        return Err(fail(ErrorCode::NotFound, format!("no function {name}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn game_status(
+    State((s, me)): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer<GameSummary> {
+    auth(&headers, me)?;
+    let g = lock(&s);
+    if !g.parties[me].games.contains(&id) {
+        return Err(fail(ErrorCode::NotFound, format!("no game {id:?}")));
+    }
+    Ok(Json(GameSummary {
+        game_id: id,
+        status: GameStatus::Succeeded,
+        program_hash: None,
+        started_at_ms: 0,
+        finished_at_ms: Some(1),
+        error: None,
     }))
 }
 

@@ -345,6 +345,14 @@ async fn functions_deploy_everywhere_and_run_by_name() {
         .await
         .unwrap();
     assert_eq!(r.values_i128().unwrap(), vec![2, 3, 5]);
+    let st = c.game_status(&r.game_id).await.unwrap();
+    assert_eq!(st.len(), 2);
+    assert!(st.iter().all(|s| s.status == api::GameStatus::Succeeded));
+    assert_eq!(c.function_versions("sum").await.unwrap().len(), 2);
+    c.delete_function("sum").await.unwrap();
+    assert!(c.list_functions().await.unwrap().is_empty());
+    let e = c.function_versions("sum").await.unwrap_err();
+    assert_eq!(e.api_code(), Some(ErrorCode::NotFound));
 
     let bad = FakeCloud::start_with(2, Some((1, Tamper::ProgramHash))).await;
     let e = bad

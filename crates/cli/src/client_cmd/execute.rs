@@ -119,12 +119,12 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<()> {
     if args.opts.json {
         print_json(&result)?;
     } else {
-        print!("{}", result.printed);
+        out!("{}", result.printed);
         if !result.printed.is_empty() && !result.printed.ends_with('\n') {
-            println!();
+            outln!();
         }
         for line in result.outputs.lines() {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     Ok(())

@@ -29,8 +29,10 @@ pub enum FnCmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
-    /// List the deployed functions, every version.
-    List,
+    /// List the deployed functions, every version (only NAME's, if given).
+    List { name: Option<String> },
+    /// Delete a deployed function, every version, on every party.
+    Delete { name: String },
 }
 
 fn requires(r: &std::collections::BTreeMap<String, u64>) -> String {
@@ -56,15 +58,28 @@ pub fn run(args: FnArgs) -> anyhow::Result<()> {
             if opts.json {
                 print_json(&info)?;
             } else {
-                println!("deployed {} version {}", info.name, info.version);
-                println!("program hash  {}", info.program_hash);
+                outln!("deployed {} version {}", info.name, info.version);
+                outln!("program hash  {}", info.program_hash);
                 if !info.requires.is_empty() {
-                    println!("requires      {}", requires(&info.requires));
+                    outln!("requires      {}", requires(&info.requires));
                 }
             }
         }
-        FnCmd::List => {
-            let fs = block_on(async { Ok(client.list_functions().await?) })?;
+        FnCmd::Delete { name } => {
+            block_on(async { Ok(client.delete_function(&name).await?) })?;
+            if opts.json {
+                print_json(&serde_json::json!({ "deleted": name }))?;
+            } else {
+                outln!("deleted {name}");
+            }
+        }
+        FnCmd::List { name } => {
+            let fs = block_on(async {
+                Ok(match &name {
+                    Some(n) => client.function_versions(n).await?,
+                    None => client.list_functions().await?,
+                })
+            })?;
             if opts.json {
                 print_json(&fs)?;
             } else {
@@ -81,7 +96,7 @@ pub fn run(args: FnArgs) -> anyhow::Result<()> {
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     table(
                         &[

@@ -43,7 +43,7 @@ pub fn run(args: HealthArgs) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         table(
             &[

@@ -3,6 +3,23 @@
 //! else `~/.config/ephemeral/cloud.toml`) and prints tables for people or, with `--json`, JSON
 //! for scripts on stdout. Progress spinners go to stderr, and only when it is a terminal.
 
+/// `println!` for command output: through [`emit`], so that a closed pipe ends quietly.
+macro_rules! outln {
+    () => {
+        $crate::client_cmd::emit("\n")
+    };
+    ($($t:tt)*) => {
+        $crate::client_cmd::emit(&format!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` for command output, through [`emit`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::client_cmd::emit(&format!($($t)*))
+    };
+}
+
 pub mod execute;
 pub mod fn_cmd;
 pub mod health;
@@ -68,9 +85,26 @@ fn block_on<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyho
         .block_on(f)
 }
 
+/// Writes command output to stdout. When the reader has gone (`ephemeral ... | head`), the
+/// program ends quietly with success; any other write error ends it with a message.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints `value` as pretty JSON on stdout.
 fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -177,6 +211,12 @@ mod tests {
             panic!()
         };
         let Ok(Command::Fn(_)) = parse(&["fn", "list"]) else {
+            panic!()
+        };
+        let Ok(Command::Fn(_)) = parse(&["fn", "list", "sum"]) else {
+            panic!()
+        };
+        let Ok(Command::Fn(_)) = parse(&["fn", "delete", "sum"]) else {
             panic!()
         };
     }

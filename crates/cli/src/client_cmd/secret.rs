@@ -75,7 +75,7 @@ pub fn run(args: SecretArgs) -> anyhow::Result<()> {
                 if opts.json {
                     print_json(&json!({ "id": id }))?;
                 } else {
-                    println!("{id}");
+                    outln!("{id}");
                 }
             }
             SecretCmd::Get { id } => {
@@ -88,7 +88,7 @@ pub fn run(args: SecretArgs) -> anyhow::Result<()> {
                     print_json(&json!({ "id": id, "values": values }))?;
                 } else {
                     for v in values {
-                        println!("{v}");
+                        outln!("{v}");
                     }
                 }
             }
@@ -114,14 +114,16 @@ pub fn run(args: SecretArgs) -> anyhow::Result<()> {
                             ]
                         })
                         .collect();
-                    print!(
+                    out!(
                         "{}",
                         table(&["ID", "LEN", "OWNER", "CREATED (UTC)", "TAGS"], &rows)
                     );
                     if paging.is_some() {
-                        println!(
+                        outln!(
                             "page {} of {} ({} secrets)",
-                            p.number, p.total_pages, p.total_items
+                            p.number,
+                            p.total_pages,
+                            p.total_items
                         );
                     }
                 }
@@ -131,18 +133,18 @@ pub fn run(args: SecretArgs) -> anyhow::Result<()> {
                 if opts.json {
                     print_json(&info)?;
                 } else {
-                    println!("id       {}", info.id);
-                    println!("values   {}", info.len);
-                    println!("owner    {}", info.owner);
-                    println!("created  {} UTC", utc(info.created_at_ms));
-                    println!("tags     {}", user_tags(&info.tags));
+                    outln!("id       {}", info.id);
+                    outln!("values   {}", info.len);
+                    outln!("owner    {}", info.owner);
+                    outln!("created  {} UTC", utc(info.created_at_ms));
+                    outln!("tags     {}", user_tags(&info.tags));
                 }
             }
             SecretCmd::Delete { ids } => {
                 for id in &ids {
                     client.delete_secret(*id).await?;
                     if !opts.json {
-                        println!("deleted {id}");
+                        outln!("deleted {id}");
                     }
                 }
                 if opts.json {
@@ -170,7 +172,7 @@ pub fn run(args: SecretArgs) -> anyhow::Result<()> {
                             vec![t.key.clone(), t.value.clone(), kind.into()]
                         })
                         .collect();
-                    print!("{}", table(&["KEY", "VALUE", "TYPE"], &rows));
+                    out!("{}", table(&["KEY", "VALUE", "TYPE"], &rows));
                 }
             }
         }

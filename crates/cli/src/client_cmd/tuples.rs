@@ -42,7 +42,7 @@ pub fn run(args: TuplesArgs) -> anyhow::Result<()> {
             ]);
         }
     }
-    print!(
+    out!(
         "{}",
         table(
             &[
@@ -58,9 +58,12 @@ pub fn run(args: TuplesArgs) -> anyhow::Result<()> {
         )
     );
     for s in &stats {
-        println!(
+        outln!(
             "party {}: generator {}, {} jobs, {} tuples generated",
-            s.party, s.generator, s.jobs_completed, s.tuples_generated
+            s.party,
+            s.generator,
+            s.jobs_completed,
+            s.tuples_generated
         );
     }
     Ok(())
