@@ -386,6 +386,20 @@ impl Gateway {
         Ok(network)
     }
 
+    /// Conversations peers start: from now on, every frame that arrives for a channel not open
+    /// here and whose payload starts with `magic` is held as usual (so [`Gateway::open`] delivers
+    /// it) and reported as (peer, channel id) on the returned receiver. This is how a party learns
+    /// of work another party starts (the node's tuple generation jobs): it checks the peer, then
+    /// opens the channel. One subscriber per gateway; a new call replaces the old one.
+    pub fn subscribe(
+        &self,
+        magic: &[u8],
+    ) -> tokio::sync::mpsc::UnboundedReceiver<(PartyId, ChannelId)> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.inner().lock_table().subscribe(magic.to_vec(), tx);
+        rx
+    }
+
     /// Per peer (every party but this one, in id order): connected or not, since when, the last
     /// error, byte counters.
     pub fn peer_status(&self) -> Vec<PeerStatus> {

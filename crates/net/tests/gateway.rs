@@ -239,6 +239,32 @@ fn frames_sent_before_the_receiver_opens_are_delivered() {
     });
 }
 
+#[test]
+fn subscribers_hear_of_conversations_a_peer_starts_and_nothing_else() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _) = cluster(&rt, 2, net_config(Duration::from_secs(5)));
+        let mut heard = gws[1].subscribe(b"JOB1");
+        let quiet = ChannelId::derive("test", "not a job");
+        let mut q = gws[0].open(quiet).unwrap();
+        q.send(1, Bytes::from_static(b"hello")).unwrap();
+        let id = ChannelId::derive("test", "job");
+        let mut a = gws[0].open(id).unwrap();
+        a.send(1, Bytes::from_static(b"JOB1 start")).unwrap();
+        a.send(1, Bytes::from_static(b"more")).unwrap();
+        let (peer, got) = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), heard.recv()).await })
+            .expect("announced in time")
+            .expect("subscriber open");
+        assert_eq!((peer, got), (0, id));
+        // Only the first frame of the job channel was announced; the other channel was not.
+        assert!(heard.try_recv().is_err());
+        let mut b = gws[1].open(got).unwrap();
+        assert_eq!(b.recv(0).unwrap(), Bytes::from_static(b"JOB1 start"));
+        assert_eq!(b.recv(0).unwrap(), Bytes::from_static(b"more"));
+    });
+}
+
 /// Start a gateway on the address of the table (a restarted node), retrying while the old
 /// gateway's listener is still being closed.
 fn restart(rt: &Runtime, cfg: GatewayConfig) -> Gateway {

@@ -103,6 +103,12 @@ pub(super) struct Table {
     /// Indexed by peer.
     held: Vec<HeldQueue>,
     next_token: u64,
+    /// Who hears of frames that open a conversation: frames for unopened channels whose payload
+    /// starts with the magic are held as usual and reported as (peer, channel).
+    announce: Option<(
+        Vec<u8>,
+        tokio::sync::mpsc::UnboundedSender<(PartyId, ChannelId)>,
+    )>,
 }
 
 impl Table {
@@ -115,7 +121,18 @@ impl Table {
             closed: HashMap::new(),
             held: (0..n).map(|_| HeldQueue::default()).collect(),
             next_token: 1,
+            announce: None,
         }
+    }
+
+    /// Report frames for unopened channels that start with `magic` on `tx` (replaces an earlier
+    /// subscriber).
+    pub(super) fn subscribe(
+        &mut self,
+        magic: Vec<u8>,
+        tx: tokio::sync::mpsc::UnboundedSender<(PartyId, ChannelId)>,
+    ) {
+        self.announce = Some((magic, tx));
     }
 
     /// Open `id`: a source per peer, already fed with what was held for it.
@@ -184,7 +201,13 @@ impl Table {
             tracing::debug!(peer, channel = %id, "dropping a frame for a closed channel");
             return;
         }
+        let announced = matches!(&self.announce, Some((magic, _)) if payload.starts_with(magic));
         self.hold(peer, id, Ok(payload), now);
+        if announced {
+            if let Some((_, tx)) = &self.announce {
+                let _ = tx.send((peer, id));
+            }
+        }
     }
 
     fn hold(&mut self, peer: PartyId, id: ChannelId, item: Result<Bytes, NetError>, now: Instant) {
