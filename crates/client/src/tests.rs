@@ -376,3 +376,104 @@ async fn tuple_stats_and_health_come_from_every_party() {
     assert_eq!(h.len(), 3);
     assert!(h.iter().all(|h| h.status == "ok"));
 }
+
+/// A one-party https server (self-signed certificate for 127.0.0.1) answering `GET /v1/health`.
+mod tls {
+    use std::sync::Arc;
+
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use tokio::net::TcpListener;
+    use tokio_rustls::server::TlsStream;
+    use tokio_rustls::TlsAcceptor;
+
+    struct TlsListener {
+        tcp: TcpListener,
+        acceptor: TlsAcceptor,
+    }
+
+    impl axum::serve::Listener for TlsListener {
+        type Io = TlsStream<tokio::net::TcpStream>;
+        type Addr = std::net::SocketAddr;
+
+        async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+            loop {
+                let Ok((tcp, addr)) = self.tcp.accept().await else {
+                    continue;
+                };
+                if let Ok(tls) = self.acceptor.accept(tcp).await {
+                    return (tls, addr);
+                }
+            }
+        }
+
+        fn local_addr(&self) -> std::io::Result<Self::Addr> {
+            self.tcp.local_addr()
+        }
+    }
+
+    /// Starts the server; returns its https URL and its certificate (PEM).
+    pub async fn serve() -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://{}", tcp.local_addr().unwrap());
+        let listener = TlsListener {
+            tcp,
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+        };
+        let app = Router::new().route(
+            api::paths::HEALTH,
+            get(|| async {
+                Json(api::Health {
+                    party: 0,
+                    parties: 1,
+                    status: "ok".into(),
+                    version: "tls".into(),
+                    generator: "none".into(),
+                    peers: vec![],
+                    running_games: 0,
+                })
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (url, cert.pem())
+    }
+}
+
+#[tokio::test]
+async fn https_parties_are_trusted_through_ca_cert_only() {
+    let (url, pem) = tls::serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("party0.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let file = dir.path().join("cloud.toml");
+    std::fs::write(
+        &file,
+        format!("[[parties]]\nid = 0\nurl = \"{url}\"\nca_cert = \"party0.pem\"\n"),
+    )
+    .unwrap();
+    let c = Client::from_cloud_file(Some(&file)).unwrap();
+    assert_eq!(c.health().await.unwrap()[0].version, "tls");
+    // Without the certificate the party is not trusted.
+    let mut cfg = c.config().clone();
+    cfg.parties[0].ca_cert = None;
+    let e = Client::new(cfg).unwrap().health().await.unwrap_err();
+    assert!(matches!(e, ClientError::Http { party: 0, .. }), "{e}");
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+}

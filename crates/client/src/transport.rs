@@ -43,6 +43,12 @@ impl Party {
                     path: cloud.origin.clone(),
                     message: format!("{field}: {} is not PEM certificates: {e}", ca.display()),
                 })?;
+            if certs.is_empty() {
+                return Err(ClientError::Config {
+                    path: cloud.origin.clone(),
+                    message: format!("{field}: {} holds no PEM certificate", ca.display()),
+                });
+            }
             for c in certs {
                 b = b.add_root_certificate(c);
             }
@@ -223,6 +229,39 @@ pub(crate) fn segment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cloud_with_ca(ca: &std::path::Path) -> CloudConfig {
+        let mut c = CloudConfig::new(vec![PartyConfig {
+            id: 0,
+            url: "https://127.0.0.1:1".into(),
+            token: None,
+            ca_cert: Some(ca.to_path_buf()),
+        }])
+        .unwrap();
+        c.origin = "cloud.toml".into();
+        c
+    }
+
+    #[test]
+    fn a_bad_ca_cert_names_the_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let cloud = cloud_with_ca(&missing);
+        let e = Party::new(&cloud, &cloud.parties[0])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cloud file cloud.toml: parties[0].ca_cert: cannot read"),
+            "{e}"
+        );
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let cloud = cloud_with_ca(&junk);
+        let e = Party::new(&cloud, &cloud.parties[0])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("parties[0].ca_cert"), "{e}");
+    }
 
     #[test]
     fn segments_are_escaped() {
