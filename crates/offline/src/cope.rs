@@ -31,7 +31,13 @@ use crate::prg::{select, Prg};
 /// Columns per value (κ = bits of a MAC key share).
 pub(crate) const COLUMNS: usize = 128;
 
-/// Bytes A sends for `n` values.
+/// Values per tile: both ends walk the values in tiles of this size, all 128 columns per tile,
+/// so that a tile's working set stays in cache and the PRG streams are drawn in the same
+/// amounts on both sides ([`Prg::fill_field`] consumes whole chunks per call).
+const TILE: usize = 1024;
+
+/// Bytes A sends for `n` values: per tile of [`TILE`] values (the last one shorter), the
+/// columns from l = 127 down to 0, each with the tile's values.
 pub(crate) fn u_len(n: usize) -> usize {
     COLUMNS * n * Fp::BYTES
 }
@@ -66,34 +72,32 @@ impl CopeSender {
         column_error: Option<&dyn Fn(usize) -> Fp>,
     ) -> Vec<Fp> {
         let n = x.len();
-        let start = out.len();
-        out.resize(start + u_len(n), 0);
+        let mut off = out.len();
+        out.resize(off + u_len(n), 0);
         let mut acc = vec![Fp::ZERO; n];
-        let mut t0 = vec![Fp::ZERO; n];
-        let mut t1 = vec![Fp::ZERO; n];
-        for l in (0..COLUMNS).rev() {
-            self.prg0[l].fill_field(&mut t0);
-            self.prg1[l].fill_field(&mut t1);
-            let shifted: Vec<Fp>;
-            let xs = match column_error {
-                None => x,
-                Some(f) => {
-                    let e = f(l);
-                    shifted = x.iter().map(|&v| v + e).collect();
-                    &shifted
+        let mut t0 = vec![Fp::ZERO; TILE.min(n)];
+        let mut t1 = vec![Fp::ZERO; TILE.min(n)];
+        for v0 in (0..n).step_by(TILE) {
+            let k = TILE.min(n - v0);
+            let (t0, t1) = (&mut t0[..k], &mut t1[..k]);
+            let (xs, acc) = (&x[v0..v0 + k], &mut acc[v0..v0 + k]);
+            for l in (0..COLUMNS).rev() {
+                self.prg0[l].fill_field(t0);
+                self.prg1[l].fill_field(t1);
+                let e = column_error.map(|f| f(l)).unwrap_or(Fp::ZERO);
+                let dst = &mut out[off..off + k * Fp::BYTES];
+                off += k * Fp::BYTES;
+                for (((&a1, &a0), &xv), d) in t1
+                    .iter()
+                    .zip(t0.iter())
+                    .zip(xs)
+                    .zip(dst.chunks_exact_mut(Fp::BYTES))
+                {
+                    d.copy_from_slice(&(a0 - a1 + xv + e).to_mont_bytes());
                 }
-            };
-            let dst = &mut out[start + l * n * Fp::BYTES..start + (l + 1) * n * Fp::BYTES];
-            for ((((a, &a0), &a1), &xv), d) in acc
-                .iter_mut()
-                .zip(&t0)
-                .zip(&t1)
-                .zip(xs)
-                .zip(dst.chunks_exact_mut(Fp::BYTES))
-            {
-                let u = a0 - a1 + xv;
-                d.copy_from_slice(&u.to_mont_bytes());
-                *a = a.double() + a0;
+                for (a, &a0) in acc.iter_mut().zip(t0.iter()) {
+                    *a = a.double() + a0;
+                }
             }
         }
         acc.iter_mut().for_each(|a| *a = -*a);
@@ -120,19 +124,25 @@ impl CopeReceiver {
             });
         }
         let mut acc = vec![Fp::ZERO; n];
-        let mut t = vec![Fp::ZERO; n];
-        let mut uv = vec![Fp::ZERO; n];
-        for l in (0..COLUMNS).rev() {
-            self.prg[l].fill_field(&mut t);
-            kernels::decode_into(&u[l * n * Fp::BYTES..(l + 1) * n * Fp::BYTES], &mut uv).map_err(
-                |e| OfflineError::Malformed {
+        let mut t = vec![Fp::ZERO; TILE.min(n)];
+        let mut uv = vec![Fp::ZERO; TILE.min(n)];
+        // Offsets stay within `u`: its length is 128·n·16 and the tiles cover n values.
+        let mut off = 0;
+        for v0 in (0..n).step_by(TILE) {
+            let k = TILE.min(n - v0);
+            let (t, uv, acc) = (&mut t[..k], &mut uv[..k], &mut acc[v0..v0 + k]);
+            for l in (0..COLUMNS).rev() {
+                self.prg[l].fill_field(t);
+                let bytes = &u[off..off + k * Fp::BYTES];
+                off += k * Fp::BYTES;
+                kernels::decode_into(bytes, uv).map_err(|e| OfflineError::Malformed {
                     peer,
                     reason: e.to_string(),
-                },
-            )?;
-            let bit = (self.delta_bits >> l) & 1 == 1;
-            for ((a, &tv), &w) in acc.iter_mut().zip(&t).zip(&uv) {
-                *a = a.double() + tv + select(bit, w);
+                })?;
+                let bit = (self.delta_bits >> l) & 1 == 1;
+                for ((a, &tv), &w) in acc.iter_mut().zip(t.iter()).zip(uv.iter()) {
+                    *a = a.double() + tv + select(bit, w);
+                }
             }
         }
         Ok(acc)
@@ -162,7 +172,7 @@ mod tests {
         }
         let mut a = CopeSender::new(&pairs);
         let mut b = CopeReceiver::new(delta, &chosen);
-        for n in [1usize, 7, 33] {
+        for n in [1usize, 7, 33, 1024, 2500] {
             let x: Vec<Fp> = (0..n).map(|_| Fp::random(&mut rng)).collect();
             let mut u = Vec::new();
             let t = a.extend(&x, &mut u, None);

@@ -38,6 +38,11 @@ pub(crate) const KAPPA: usize = 128;
 /// Extra random OTs per extension, sacrificed by the check (≥ κ + s).
 pub(crate) const EXTRA: usize = 256;
 
+/// OTs per chunk of an extension: both ends expand, send and transpose the κ × m' matrices in
+/// column chunks of this many OTs (a 128 KiB matrix), which keeps them in cache. On the wire
+/// `u` is chunk after chunk, each holding the κ columns' bits of its OTs.
+pub(crate) const CHUNK: usize = 8192;
+
 /// Bytes of the `u` matrix for `m` OTs.
 pub(crate) fn u_len(m: usize) -> usize {
     KAPPA * (m + EXTRA) / 8
@@ -53,6 +58,10 @@ pub(crate) struct KosReceiver {
     /// Id of the instance, part of every hash tweak.
     pub instance: u64,
     next: u64,
+    /// Reused buffers: the κ × m' matrix, one PRG row, and row vectors of finished batches.
+    matrix: Vec<u8>,
+    row: Vec<u8>,
+    spare_rows: Vec<Block>,
 }
 
 /// The sender's half of one instance.
@@ -62,6 +71,8 @@ pub(crate) struct KosSender {
     prg: Vec<Prg>,
     pub instance: u64,
     next: u64,
+    matrix: Vec<u8>,
+    spare_rows: Vec<Block>,
 }
 
 /// One extension, receiver side: rows `t_j` and the padded choice bits.
@@ -101,16 +112,54 @@ fn for_each_chi(seed: &[u8; 32], rows: usize, mut f: impl FnMut(usize, &[Block])
     }
 }
 
+/// `Σ_j a_j·b_j` as unreduced carry-less products, `(low, high)` halves.
+fn sum_clmul(a: &[Block], b: &[Block]) -> (Block, Block) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("pclmulqdq") {
+        // SAFETY: the CPU supports pclmulqdq (checked just above).
+        return unsafe { sum_clmul_pclmul(a, b) };
+    }
+    let mut lo = Block::ZERO;
+    let mut hi = Block::ZERO;
+    for (x, y) in a.iter().zip(b) {
+        let (l, h) = x.clmul(y);
+        lo ^= l;
+        hi ^= h;
+    }
+    (lo, hi)
+}
+
+/// [`sum_clmul`] with the carry-less multiplications inlined: per term four `pclmulqdq`
+/// (schoolbook on 64-bit halves), the cross terms summed separately and shifted into place once
+/// at the end, since shifting and XOR commute.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn sum_clmul_pclmul(a: &[Block], b: &[Block]) -> (Block, Block) {
+    use std::arch::x86_64::*;
+    let mut lo = _mm_setzero_si128();
+    let mut hi = _mm_setzero_si128();
+    let mut mid = _mm_setzero_si128();
+    for (x, y) in a.iter().zip(b) {
+        let x: __m128i = (*x).into();
+        let y: __m128i = (*y).into();
+        lo = _mm_xor_si128(lo, _mm_clmulepi64_si128::<0x00>(x, y));
+        hi = _mm_xor_si128(hi, _mm_clmulepi64_si128::<0x11>(x, y));
+        mid = _mm_xor_si128(mid, _mm_clmulepi64_si128::<0x01>(x, y));
+        mid = _mm_xor_si128(mid, _mm_clmulepi64_si128::<0x10>(x, y));
+    }
+    let lo = _mm_xor_si128(lo, _mm_slli_si128::<8>(mid));
+    let hi = _mm_xor_si128(hi, _mm_srli_si128::<8>(mid));
+    (lo.into(), hi.into())
+}
+
 /// `Σ_j rows[j]·χ_j` in GF(2^128).
 fn combine(rows: &[Block], seed: &[u8; 32]) -> Block {
     let mut lo = Block::ZERO;
     let mut hi = Block::ZERO;
     for_each_chi(seed, rows.len(), |j, chis| {
-        for (r, c) in rows[j..j + chis.len()].iter().zip(chis) {
-            let (l, h) = r.clmul(c);
-            lo ^= l;
-            hi ^= h;
-        }
+        let (l, h) = sum_clmul(&rows[j..j + chis.len()], chis);
+        lo ^= l;
+        hi ^= h;
     });
     Block::gf_reduce(&lo, &hi)
 }
@@ -124,6 +173,9 @@ impl KosReceiver {
             prg1: keys.iter().map(|(_, k1)| Prg::new(k1)).collect(),
             instance,
             next: 0,
+            matrix: Vec::new(),
+            row: Vec::new(),
+            spare_rows: Vec::new(),
         }
     }
 
@@ -143,21 +195,28 @@ impl KosReceiver {
         x.resize(row_bytes, 0);
         rng.fill_bytes(&mut x[choices.len()..]);
 
-        let mut t0 = vec![0u8; KAPPA * row_bytes];
-        let mut t1 = vec![0u8; row_bytes];
-        let start = out.len();
-        out.resize(start + KAPPA * row_bytes, 0);
-        for i in 0..KAPPA {
-            let r0 = &mut t0[i * row_bytes..(i + 1) * row_bytes];
-            self.prg0[i].fill_bytes(r0);
-            self.prg1[i].fill_bytes(&mut t1);
-            let u = &mut out[start + i * row_bytes..start + (i + 1) * row_bytes];
-            for (((u, a), b), c) in u.iter_mut().zip(r0.iter()).zip(&t1).zip(&x) {
-                *u = a ^ b ^ c;
+        let mut rows = std::mem::take(&mut self.spare_rows);
+        rows.resize(mp, Block::ZERO);
+        out.reserve(KAPPA * row_bytes);
+        for c0 in (0..mp).step_by(CHUNK) {
+            let cb = CHUNK.min(mp - c0) / 8;
+            let b0 = c0 / 8;
+            let t0 = &mut self.matrix;
+            t0.resize(KAPPA * cb, 0);
+            let t1 = &mut self.row;
+            t1.resize(cb, 0);
+            for i in 0..KAPPA {
+                let r0 = &mut t0[i * cb..(i + 1) * cb];
+                self.prg0[i].fill_bytes(r0);
+                self.prg1[i].fill_bytes(t1);
+                for ((a, b), c) in t1.iter_mut().zip(r0.iter()).zip(&x[b0..b0 + cb]) {
+                    *a ^= b ^ c;
+                }
+                out.extend_from_slice(t1);
             }
+            let dst = &mut rows[c0..c0 + 8 * cb];
+            transpose_bitmatrix(t0, bytemuck::cast_slice_mut(dst), KAPPA);
         }
-        let mut rows = vec![Block::ZERO; mp];
-        transpose_bitmatrix(&t0, bytemuck::cast_slice_mut(&mut rows), KAPPA);
         let first = self.next;
         self.next += m as u64;
         ReceiverBatch {
@@ -168,20 +227,26 @@ impl KosReceiver {
         }
     }
 
+    /// Hands a finished batch's buffer back for the next extension.
+    pub fn recycle(&mut self, batch: ReceiverBatch) {
+        self.spare_rows = batch.rows;
+    }
+
     /// The check response `x̃ ‖ t̃` for challenges from `seed`.
     pub fn response(batch: &ReceiverBatch, seed: &[u8; 32]) -> [u8; RESPONSE_BYTES] {
         let mut x_tilde = Block::ZERO;
+        let mut lo = Block::ZERO;
+        let mut hi = Block::ZERO;
         for_each_chi(seed, batch.rows.len(), |j, chis| {
             for (k, c) in chis.iter().enumerate() {
-                let mask = if batch.bit(j + k) {
-                    Block::ONES
-                } else {
-                    Block::ZERO
-                };
+                let mask = Block::from((batch.bit(j + k) as u128).wrapping_neg());
                 x_tilde ^= *c & mask;
             }
+            let (l, h) = sum_clmul(&batch.rows[j..j + chis.len()], chis);
+            lo ^= l;
+            hi ^= h;
         });
-        let t_tilde = combine(&batch.rows, seed);
+        let t_tilde = Block::gf_reduce(&lo, &hi);
         let mut out = [0u8; RESPONSE_BYTES];
         out[..16].copy_from_slice(x_tilde.as_bytes());
         out[16..].copy_from_slice(t_tilde.as_bytes());
@@ -199,6 +264,8 @@ impl KosSender {
             prg: keys.iter().map(Prg::new).collect(),
             instance,
             next: 0,
+            matrix: Vec::new(),
+            spare_rows: Vec::new(),
         }
     }
 
@@ -212,21 +279,35 @@ impl KosSender {
         let mp = m + EXTRA;
         let row_bytes = mp / 8;
         debug_assert_eq!(u.len(), KAPPA * row_bytes);
-        let mut q = vec![0u8; KAPPA * row_bytes];
-        for i in 0..KAPPA {
-            let row = &mut q[i * row_bytes..(i + 1) * row_bytes];
-            self.prg[i].fill_bytes(row);
-            // Δ_i·u_i without a branch on the secret bit.
-            let mask = (((self.delta_bits >> i) & 1) as u8).wrapping_neg();
-            for (r, v) in row.iter_mut().zip(&u[i * row_bytes..(i + 1) * row_bytes]) {
-                *r ^= v & mask;
+        let mut rows = std::mem::take(&mut self.spare_rows);
+        rows.resize(mp, Block::ZERO);
+        // `u` holds exactly κ·m'/8 bytes, consumed chunk by chunk in the receiver's order.
+        let mut off = 0;
+        for c0 in (0..mp).step_by(CHUNK) {
+            let cb = CHUNK.min(mp - c0) / 8;
+            let q = &mut self.matrix;
+            q.resize(KAPPA * cb, 0);
+            for i in 0..KAPPA {
+                let row = &mut q[i * cb..(i + 1) * cb];
+                self.prg[i].fill_bytes(row);
+                // Δ_i·u_i without a branch on the secret bit.
+                let mask = (((self.delta_bits >> i) & 1) as u8).wrapping_neg();
+                for (r, v) in row.iter_mut().zip(&u[off..off + cb]) {
+                    *r ^= v & mask;
+                }
+                off += cb;
             }
+            let dst = &mut rows[c0..c0 + 8 * cb];
+            transpose_bitmatrix(q, bytemuck::cast_slice_mut(dst), KAPPA);
         }
-        let mut rows = vec![Block::ZERO; mp];
-        transpose_bitmatrix(&q, bytemuck::cast_slice_mut(&mut rows), KAPPA);
         let first = self.next;
         self.next += m as u64;
         SenderBatch { rows, m, first }
+    }
+
+    /// Hands a finished batch's buffer back for the next extension.
+    pub fn recycle(&mut self, batch: SenderBatch) {
+        self.spare_rows = batch.rows;
     }
 
     /// Whether the receiver's response passes the check for challenges from `seed`.
@@ -274,8 +355,8 @@ mod tests {
         let delta = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
         let (mut r, mut s) = pair(delta);
         let mut rng = ChaCha20Rng::seed_from_u64(2);
-        for round in 0..3 {
-            let mut choices = vec![0u8; 64 * (round + 1)];
+        for (round, bytes) in [64, 128, (2 * CHUNK + 128) / 8].into_iter().enumerate() {
+            let mut choices = vec![0u8; bytes];
             rng.fill_bytes(&mut choices);
             let mut u = Vec::new();
             let rb = r.extend(&choices, &mut rng, &mut u);

@@ -3,7 +3,7 @@
 //!
 //! # Uniform field elements
 //!
-//! OT outputs and PRG blocks are bit strings; MASCOT needs them as uniform elements of GF(p).
+//! OT outputs are bit strings; MASCOT needs them as uniform elements of GF(p).
 //! `p ≈ 2^127.2`, so reducing 128 bits mod p is far from uniform (statistical distance ≈ 0.42).
 //! Instead two blocks `(lo, hi)` give `T = lo + (hi mod 2^127)·2^128`, uniform on `[0, 2^255)`,
 //! and the element is the Montgomery reduction `REDC(T) = T·2^−128 mod p`:
@@ -15,7 +15,8 @@
 //!
 //! # The PRG
 //!
-//! `G(k)` is AES-128 in counter mode under key `k`, counter from 0. Both ends of an OT keep the
+//! `G(k)` is AES-128 in counter mode under key `k`, counter from 0. Its field elements
+//! ([`Prg::fill_field`]) are exactly uniform, by rejection sampling of single blocks. Both ends of an OT keep the
 //! stream of each seed and draw the same amounts in the same order, so their streams stay aligned
 //! for the whole life of a [`crate::Mascot`] instance (no seed is ever re-expanded from 0).
 //!
@@ -34,8 +35,9 @@ use aes::Aes128;
 use cryprot_core::Block;
 use field::{Fp, MODULUS};
 
-/// Blocks encrypted per call in the hashing loops (AES instruction-level parallelism).
-const PAR: usize = 8;
+/// Rows hashed per batch of AES calls (amortises the cipher's dispatch; a multiple of its
+/// 8-block parallelism).
+const PAR: usize = 32;
 
 const P0: u64 = MODULUS as u64;
 const P1: u64 = (MODULUS >> 64) as u64;
@@ -110,6 +112,18 @@ pub(crate) fn select(bit: bool, x: Fp) -> Fp {
     fp_from_raw(u128::from_le_bytes(x.to_mont_bytes()) & mask)
 }
 
+/// The gadget vector `(2^0, 2^1, …, 2^127)` that recombines bit decompositions.
+pub(crate) fn powers_of_two() -> &'static [Fp; 128] {
+    static POW2: std::sync::OnceLock<[Fp; 128]> = std::sync::OnceLock::new();
+    POW2.get_or_init(|| {
+        let mut p = [Fp::ONE; 128];
+        for l in 1..128 {
+            p[l] = p[l - 1].double();
+        }
+        p
+    })
+}
+
 /// The 128-bit binary expansion of `x`'s canonical value, least significant bit first in the
 /// little-endian bytes (the OT choice bits of `x`).
 #[inline]
@@ -160,15 +174,29 @@ impl Prg {
         self.fill_blocks(bytemuck::cast_slice_mut(out));
     }
 
-    /// The next `out.len()` near-uniform field elements (two blocks each).
+    /// The next `out.len()` uniform field elements, by rejection sampling: each 128-bit block
+    /// below p is accepted as the Montgomery form of an element (probability p/2^128 ≈ 0.58),
+    /// others are skipped. Blocks are drawn 64 at a time and the accepted ones compacted without
+    /// a branch; a call always consumes whole chunks, so both ends of an OT that draw the same
+    /// counts from the same stream stay aligned.
     pub fn fill_field(&mut self, out: &mut [Fp]) {
-        let mut buf = [[0u8; 16]; 2 * 64];
-        for chunk in out.chunks_mut(64) {
-            let b = &mut buf[..2 * chunk.len()];
-            self.fill_blocks(b);
-            for (x, pair) in chunk.iter_mut().zip(b.chunks_exact(2)) {
-                *x = fp_from_wide(u128::from_le_bytes(pair[0]), u128::from_le_bytes(pair[1]));
+        const CHUNK: usize = 64;
+        let mut buf = [[0u8; 16]; CHUNK];
+        let mut stage = [0u128; CHUNK];
+        let mut k = 0;
+        while k < out.len() {
+            self.fill_blocks(&mut buf);
+            let mut c = 0;
+            for b in &buf {
+                let x = u128::from_le_bytes(*b);
+                stage[c] = x;
+                c += (x < MODULUS) as usize;
             }
+            let take = c.min(out.len() - k);
+            for (o, &x) in out[k..k + take].iter_mut().zip(&stage[..take]) {
+                *o = fp_from_raw(x);
+            }
+            k += take;
         }
     }
 
@@ -191,13 +219,12 @@ impl FieldHash {
         FieldHash { pi: aes_key(&key) }
     }
 
-    /// `out[j] = H(tweak_base + j, rows[j] ⊕ xor)`, where the 128-bit tweak of index `i` is
+    /// `out[j] = H(first + j, rows[j] ⊕ xor)`, where the 128-bit tweak of index `i` is
     /// `instance·2^64 + 2i (+1)`.
     pub fn hash(&self, rows: &[Block], xor: Block, instance: u64, first: u64, out: &mut [Fp]) {
         debug_assert_eq!(rows.len(), out.len());
         let mut px = [[0u8; 16]; PAR];
         let mut tw = [[0u8; 16]; 2 * PAR];
-        let inst = (instance as u128) << 64;
         for (c, (rs, os)) in rows.chunks(PAR).zip(out.chunks_mut(PAR)).enumerate() {
             let k = rs.len();
             for (p, r) in px.iter_mut().zip(rs) {
@@ -205,22 +232,72 @@ impl FieldHash {
             }
             self.pi
                 .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut px[..k]));
-            for i in 0..k {
-                let j = first + (c * PAR + i) as u64;
-                let base = u128::from_le_bytes(px[i]);
-                let t0 = inst | ((2 * j) as u128 & u64::MAX as u128);
-                let t1 = inst | ((2 * j + 1) as u128 & u64::MAX as u128);
-                tw[2 * i] = (base ^ t0).to_le_bytes();
-                tw[2 * i + 1] = (base ^ t1).to_le_bytes();
+            self.finish(&px[..k], &mut tw, instance, first + (c * PAR) as u64, os);
+        }
+    }
+
+    /// Both `out0[j] = H(first + j, rows[j])` and `out1[j] = H(first + j, rows[j] ⊕ delta)`,
+    /// with the AES calls of both batched together.
+    pub fn hash_pair(
+        &self,
+        rows: &[Block],
+        delta: Block,
+        instance: u64,
+        first: u64,
+        out0: &mut [Fp],
+        out1: &mut [Fp],
+    ) {
+        debug_assert_eq!(rows.len(), out0.len());
+        debug_assert_eq!(rows.len(), out1.len());
+        let mut px = [[0u8; 16]; 2 * PAR];
+        let mut tw = [[0u8; 16]; 2 * PAR];
+        let chunks = rows
+            .chunks(PAR)
+            .zip(out0.chunks_mut(PAR).zip(out1.chunks_mut(PAR)));
+        for (c, (rs, (o0, o1))) in chunks.enumerate() {
+            let k = rs.len();
+            for (i, r) in rs.iter().enumerate() {
+                px[i] = *r.as_bytes();
+                px[PAR + i] = *(*r ^ delta).as_bytes();
             }
+            let (p0, p1) = px.split_at_mut(PAR);
             self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tw[..2 * k]));
-            for i in 0..k {
-                let base = u128::from_le_bytes(px[i]);
-                let lo = u128::from_le_bytes(tw[2 * i]) ^ base;
-                let hi = u128::from_le_bytes(tw[2 * i + 1]) ^ base;
-                os[i] = fp_from_wide(lo, hi);
-            }
+                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut p0[..k]));
+            self.pi
+                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut p1[..k]));
+            let idx = first + (c * PAR) as u64;
+            self.finish(&p0[..k], &mut tw, instance, idx, o0);
+            self.finish(&p1[..k], &mut tw, instance, idx, o1);
+        }
+    }
+
+    /// The second half of TMMO and the reduction: from `π(x_i)` to `H(first + i, x_i)`.
+    #[inline(always)]
+    fn finish(
+        &self,
+        px: &[[u8; 16]],
+        tw: &mut [[u8; 16]; 2 * PAR],
+        instance: u64,
+        first: u64,
+        out: &mut [Fp],
+    ) {
+        let k = px.len();
+        let inst = (instance as u128) << 64;
+        for (i, p) in px.iter().enumerate() {
+            let j = first.wrapping_add(i as u64);
+            let base = u128::from_le_bytes(*p);
+            let t0 = inst | (j.wrapping_mul(2) as u128);
+            let t1 = inst | (j.wrapping_mul(2).wrapping_add(1) as u128);
+            tw[2 * i] = (base ^ t0).to_le_bytes();
+            tw[2 * i + 1] = (base ^ t1).to_le_bytes();
+        }
+        self.pi
+            .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tw[..2 * k]));
+        for (i, (o, p)) in out.iter_mut().zip(px).enumerate() {
+            let base = u128::from_le_bytes(*p);
+            let lo = u128::from_le_bytes(tw[2 * i]) ^ base;
+            let hi = u128::from_le_bytes(tw[2 * i + 1]) ^ base;
+            *o = fp_from_wide(lo, hi);
         }
     }
 }
@@ -302,5 +379,13 @@ mod tests {
         h.hash(&rows, d, 1, 5, &mut out);
         h.hash(&xored, Block::ZERO, 1, 5, &mut again);
         assert_eq!(out, again);
+        // The paired hash equals the two single ones, over several chunks.
+        let many: Vec<Block> = (0..100u128).map(|i| Block::from(i * 77)).collect();
+        let (mut a0, mut a1) = (vec![Fp::ZERO; 100], vec![Fp::ZERO; 100]);
+        let (mut b0, mut b1) = (vec![Fp::ZERO; 100], vec![Fp::ZERO; 100]);
+        h.hash_pair(&many, d, 3, 1000, &mut a0, &mut a1);
+        h.hash(&many, Block::ZERO, 3, 1000, &mut b0);
+        h.hash(&many, d, 3, 1000, &mut b1);
+        assert_eq!((a0, a1), (b0, b1));
     }
 }

@@ -62,7 +62,7 @@
 //!   `([[a]], c⁻¹·[[b]])`, since `a·b·c⁻¹ = 1`.
 
 use cryprot_core::Block;
-use field::Fp;
+use field::{kernels, Fp};
 use net::{Network, PartyId};
 use protocol::prep::{Pairs, Triples};
 use protocol::ShareVec;
@@ -73,7 +73,7 @@ use crate::error::{OfflineError, Result};
 use crate::kos::{self, KosReceiver, KosSender, ReceiverBatch, SenderBatch};
 use crate::mac_check::{self, Pending};
 use crate::mascot::{kos_instance, Mascot};
-use crate::prg::{bits_of, select, FieldHash, Prg};
+use crate::prg::{bits_of, powers_of_two, select, FieldHash, Prg};
 use crate::sacrifice::{self, Shares};
 use crate::wire::{kind, put_fps, Out, Transcript};
 
@@ -125,39 +125,41 @@ fn gilboa_send(
     for (g, cg) in c.iter_mut().enumerate().take(batch.m / BITS) {
         let rows = &batch.rows[g * BITS..(g + 1) * BITS];
         let first = batch.first + (g * BITS) as u64;
-        hash.hash(rows, Block::ZERO, instance, first, &mut v0);
-        hash.hash(rows, delta, instance, first, &mut v1);
+        hash.hash_pair(rows, delta, instance, first, &mut v0, &mut v1);
         let bk = b[g / tau];
-        let mut acc = Fp::ZERO;
-        for l in (0..BITS).rev() {
-            acc = acc.double() + v0[l];
+        for (x0, x1) in v0.iter().zip(&v1) {
+            out.extend_from_slice(&(*x0 - *x1 + bk).to_mont_bytes());
         }
-        for l in 0..BITS {
-            out.extend_from_slice(&(v0[l] - v1[l] + bk).to_mont_bytes());
-        }
-        *cg -= acc;
+        *cg -= kernels::inner_product(&v0, powers_of_two());
     }
 }
 
 /// Receiver side of Gilboa from one sender: adds `Σ_l 2^l·s_l` to each product's share in `c`.
-fn gilboa_receive(hash: &FieldHash, instance: u64, batch: &ReceiverBatch, d: &[Fp], c: &mut [Fp]) {
+fn gilboa_receive(
+    hash: &FieldHash,
+    peer: PartyId,
+    instance: u64,
+    batch: &ReceiverBatch,
+    d: &[u8],
+    c: &mut [Fp],
+) -> Result<()> {
     let mut h = [Fp::ZERO; BITS];
+    let mut ds = [Fp::ZERO; BITS];
     for (g, cg) in c.iter_mut().enumerate().take(batch.m / BITS) {
         let rows = &batch.rows[g * BITS..(g + 1) * BITS];
-        hash.hash(
-            rows,
-            Block::ZERO,
-            instance,
-            batch.first + (g * BITS) as u64,
-            &mut h,
-        );
-        let ds = &d[g * BITS..(g + 1) * BITS];
-        let mut acc = Fp::ZERO;
-        for l in (0..BITS).rev() {
-            acc = acc.double() + h[l] + select(batch.bit(g * BITS + l), ds[l]);
+        let first = batch.first + (g * BITS) as u64;
+        hash.hash(rows, Block::ZERO, instance, first, &mut h);
+        let bytes = &d[g * BITS * Fp::BYTES..(g + 1) * BITS * Fp::BYTES];
+        kernels::decode_into(bytes, &mut ds).map_err(|e| OfflineError::Malformed {
+            peer,
+            reason: e.to_string(),
+        })?;
+        for (l, (hl, dl)) in h.iter_mut().zip(&ds).enumerate() {
+            *hl += select(batch.bit(g * BITS + l), *dl);
         }
-        *cg += acc;
+        *cg += kernels::inner_product(&h, powers_of_two());
     }
+    Ok(())
 }
 
 fn peers(me: PartyId, n: usize) -> impl Iterator<Item = PartyId> {
@@ -208,9 +210,10 @@ impl Mascot {
             recv_batches[p] = Some(r.extend(&choices, &mut self.rng, f));
             #[cfg(test)]
             if self.cheating(Cheat::KosWrongCorrelation) && p == self.first_peer() {
-                let row_bytes = (m + kos::EXTRA) / 8;
+                // Row 5 lies in the first chunk, whose columns are `cb` bytes each.
+                let cb = kos::CHUNK.min(m + kos::EXTRA) / 8;
                 for col in (0..kos::KAPPA).step_by(2) {
-                    f[start + col * row_bytes] ^= 1 << 5;
+                    f[start + col * cb] ^= 1 << 5;
                 }
             }
             let _ = start;
@@ -285,21 +288,30 @@ impl Mascot {
                 &mut c_parts,
             );
         }
-        drop(send_batches);
+        for (p, batch) in send_batches.into_iter().enumerate() {
+            if let (Some(s), Some(batch)) = (self.kos_send[p].as_mut(), batch) {
+                s.recycle(batch);
+            }
+        }
         let mut ins = out.exchange(net, &mut tr)?;
         for p in peers(me, np) {
-            let d = ins[p].fps(m)?;
-            ins[p].done()?;
+            let d = ins[p].take(m * Fp::BYTES)?;
             let r = self.kos_recv[p].as_ref().expect("set for every peer");
             gilboa_receive(
                 &self.hash,
+                p,
                 r.instance,
                 recv_batches[p].as_ref().expect("set above"),
-                &d,
+                d,
                 &mut c_parts,
-            );
+            )?;
+            ins[p].done()?;
         }
-        drop(recv_batches);
+        for (p, batch) in recv_batches.into_iter().enumerate() {
+            if let (Some(r), Some(batch)) = (self.kos_recv[p].as_mut(), batch) {
+                r.recycle(batch);
+            }
+        }
 
         // Round 5: open the combine coin; combine.
         let ins = Out::new(net, kind::COIN, coins.opening(c_comb)).exchange(net, &mut tr)?;

@@ -3,7 +3,9 @@
 //! α·x with α = Σ α_i. Cheating tests let one party deviate and require every honest party to
 //! fail with a typed error.
 
+mod bench;
 mod cheating;
+mod micro;
 mod tuples;
 
 use std::sync::Arc;
