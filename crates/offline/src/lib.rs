@@ -24,15 +24,15 @@
 //!
 //! | module | what | paper |
 //! |---|---|---|
-//! | [`baseot`](crate::baseot) | 2κ base OTs per ordered pair, once | Chou–Orlandi 2015, Masny–Rindal 2019 |
-//! | [`kos`](crate::kos) | OT extension with the correlation check | KOS15 |
-//! | [`cope`](crate::cope) | correlated oblivious product evaluation with the MAC key | MASCOT §4 (Π_COPE) |
-//! | [`auth`](crate::auth) | authenticating values, with its check | MASCOT Fig. 7 (Π_[[·]]) |
-//! | [`triples`](crate::triples) | Gilboa multiplication over OT, combine; derived tuples | MASCOT Fig. 10 (Π_Triple) |
-//! | [`sacrifice`](crate::sacrifice) | one triple checks another | MASCOT Fig. 10 |
-//! | [`mac_check`](crate::mac_check) | batched MAC, zero and authentication check | SPDZ MACCheck |
-//! | [`masks`](crate::masks) | input masks for one owner | MASCOT Π_[[·]] Input |
-//! | [`coins`](crate::coins), [`wire`](crate::wire), [`prg`](crate::prg) | commitments and coins, frames, AES PRG and hashing | |
+//! | `baseot` | 2κ base OTs per ordered pair, once | Chou–Orlandi 2015, Masny–Rindal 2019 |
+//! | `kos` | OT extension with the correlation check | KOS15 |
+//! | `cope` | correlated oblivious product evaluation with the MAC key | MASCOT §4 (Π_COPE) |
+//! | `auth` | authenticating values, with its check | MASCOT Fig. 7 (Π_[[·]]) |
+//! | `triples` | Gilboa multiplication over OT, combine; derived tuples | MASCOT Fig. 10 (Π_Triple) |
+//! | `sacrifice` | one triple checks another | MASCOT Fig. 10 |
+//! | `mac_check` | batched MAC, zero and authentication check | SPDZ MACCheck |
+//! | `masks` | input masks for one owner | MASCOT Π_[[·]] Input |
+//! | `coins`, `wire`, `prg` | commitments and coins, frames, AES PRG and hashing | |
 //!
 //! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT") summarises the
 //! whole and the security argument.
@@ -53,6 +53,9 @@
 //! 3·128 OTs (16 bytes of `u` and 16 bytes of `d` each: 12 KiB) plus COPE for 5 values
 //! (128 field elements each: 10 KiB), about 22 KiB; 11 rounds per batch of
 //! [`MascotConfig::batch_size`] triples. With N parties each party talks to N − 1 peers.
+//! About 52 µs of CPU per triple and party for 2 parties on this machine class: 18 000
+//! triples/s between two threads, 12 400 over mutual TLS on loopback ([`bench_triples`],
+//! docs/PROTOCOL.md).
 //!
 //! # Failure
 //!

@@ -361,7 +361,7 @@ impl Mascot {
         r
     }
 
-    /// `n` multiplication triples ([a], [b], [c]) with c = a·b.
+    /// `n` multiplication triples (`[a]`, `[b]`, `[c]`) with c = a·b.
     pub fn triples(&mut self, net: &mut Network, n: usize) -> Result<Triples> {
         self.guarded(net, |m, net| {
             let mut out = Triples::default();
@@ -379,7 +379,7 @@ impl Mascot {
         })
     }
 
-    /// `n` square pairs ([a], [b]) with b = a².
+    /// `n` square pairs (`[a]`, `[b]`) with b = a².
     pub fn squares(&mut self, net: &mut Network, n: usize) -> Result<Pairs> {
         self.guarded(net, |m, net| {
             let mut out = Pairs::default();
@@ -411,7 +411,7 @@ impl Mascot {
         })
     }
 
-    /// `n` inverse pairs ([a], [b]) with a·b = 1.
+    /// `n` inverse pairs (`[a]`, `[b]`) with a·b = 1.
     pub fn inverses(&mut self, net: &mut Network, n: usize) -> Result<Pairs> {
         self.guarded(net, |m, net| {
             let mut out = Pairs::default();
@@ -427,7 +427,7 @@ impl Mascot {
         })
     }
 
-    /// `n` input masks [r] of party `owner`; `clear` is `Some(r)` on the owner only.
+    /// `n` input masks `[r]` of party `owner`; `clear` is `Some(r)` on the owner only.
     pub fn input_masks(
         &mut self,
         net: &mut Network,
