@@ -155,6 +155,38 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
     use rand_core::{RngCore, SeedableRng};
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        /// Any key, any values, any batch shape: q + t = Δ·x, also across tile boundaries.
+        #[test]
+        fn cope_is_correct_for_any_key_and_batches(seed: u64, sizes in proptest::collection::vec(1usize..1500, 1..3)) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let delta = Fp::random(&mut rng);
+            let bits = delta.to_u128();
+            let mut pairs = Vec::new();
+            let mut chosen = Vec::new();
+            for l in 0..COLUMNS {
+                let mut k0 = [0u8; 16];
+                let mut k1 = [0u8; 16];
+                rng.fill_bytes(&mut k0);
+                rng.fill_bytes(&mut k1);
+                chosen.push(if (bits >> l) & 1 == 1 { k1 } else { k0 });
+                pairs.push((k0, k1));
+            }
+            let mut a = CopeSender::new(&pairs);
+            let mut b = CopeReceiver::new(delta, &chosen);
+            for n in sizes {
+                let x: Vec<Fp> = (0..n).map(|_| Fp::random(&mut rng)).collect();
+                let mut u = Vec::new();
+                let t = a.extend(&x, &mut u, None);
+                let q = b.extend(1, &u, n).unwrap();
+                for v in 0..n {
+                    proptest::prop_assert_eq!(q[v] + t[v], x[v] * delta);
+                }
+            }
+        }
+    }
+
     #[test]
     fn shares_add_up_to_the_product_with_the_key() {
         let mut rng = ChaCha20Rng::seed_from_u64(5);

@@ -334,6 +334,24 @@ mod tests {
         assert!(top < MODULUS);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn redc_matches_field_arithmetic(lo: u128, hi: u128) {
+            let hi = hi >> 1;
+            let r_inv = r().inverse().unwrap();
+            let t = Fp::from_u128(lo) + Fp::from_u128(hi) * r();
+            let raw = redc256(lo, hi);
+            proptest::prop_assert!(raw < MODULUS);
+            proptest::prop_assert_eq!(fp_from_raw(raw), t * r_inv * r_inv);
+        }
+
+        #[test]
+        fn select_is_multiplication_by_the_bit(x: u128, bit: bool) {
+            let v = Fp::from_u128(x);
+            proptest::prop_assert_eq!(select(bit, v), v * Fp::from(bit));
+        }
+    }
+
     #[test]
     fn select_and_bits() {
         let x = Fp::from_u64(12345);

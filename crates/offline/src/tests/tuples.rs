@@ -198,3 +198,30 @@ fn larger_security_parameter_uses_more_products() {
     let c = open_all(&ts.iter().map(|t| &t.c).collect::<Vec<_>>(), alpha);
     assert!((0..3).all(|k| c[k] == a[k] * b[k]));
 }
+
+#[test]
+fn triples_over_mutual_tls_loopback() {
+    let nets = net::tls::loopback_cluster(2, quick_net()).expect("loopback cluster");
+    let handles: Vec<_> = nets
+        .into_iter()
+        .map(|mut net| {
+            std::thread::spawn(move || {
+                let mut m = Mascot::setup(&mut net, None, small(8)).unwrap();
+                let t = m.triples(&mut net, 8).unwrap();
+                (m.mac_key_share(), t, net)
+            })
+        })
+        .collect();
+    let res: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let alpha: Fp = res.iter().map(|r| r.0).sum();
+    let a = open_all(&res.iter().map(|r| &r.1.a).collect::<Vec<_>>(), alpha);
+    let b = open_all(&res.iter().map(|r| &r.1.b).collect::<Vec<_>>(), alpha);
+    let c = open_all(&res.iter().map(|r| &r.1.c).collect::<Vec<_>>(), alpha);
+    assert!((0..8).all(|k| c[k] == a[k] * b[k]));
+}
+
+#[test]
+fn an_instance_can_move_between_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Mascot>();
+}
