@@ -35,6 +35,7 @@ pub mod delivery;
 pub mod functions;
 pub mod games;
 pub mod host;
+pub mod jobs;
 pub mod http;
 pub mod metrics;
 mod node;

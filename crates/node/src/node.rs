@@ -84,12 +84,8 @@ impl Node {
                     .map_err(|e| StartError::Storage(e.to_string()))?;
             }
             None => {
-                if tuples.mac_key_share().is_err() {
-                    return Err(StartError::Config(ConfigError {
-                        path: "[tuples]".into(),
-                        message: "no tuple generator is configured and the tuple store has no MAC key; set insecure_dealer = true with an insecure_dealer_seed for development (INSECURE)".into(),
-                    }));
-                }
+                // MASCOT: the MAC key share is sampled at the first generation job and kept in
+                // the tuple store.
             }
         }
         if let Some(stage) = &config.insecure_tamper {

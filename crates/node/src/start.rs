@@ -72,6 +72,9 @@ impl Node {
         let node = Arc::new(node);
         let (shutdown, stop) = tokio::sync::watch::channel(false);
         tokio::spawn(node.clone().keep_pools(stop.clone()));
+        if node.tuplegen.is_mascot() && node.me != 0 {
+            tokio::spawn(node.clone().follow_jobs(stop.clone()));
+        }
         api.set_nonblocking(true)
             .map_err(|e| StartError::Api(e.to_string()))?;
         let api_addr = api

@@ -38,7 +38,20 @@ pub const DEALER_CHUNK: u64 = 16_384;
 const SEARCH_AHEAD: u64 = 1 << 20;
 
 /// Default pool policy per kind label (`input_mask` covers every party's masks).
-fn default_policy(kind: TupleKind) -> PoolPolicy {
+fn default_policy(kind: TupleKind, mascot: bool) -> PoolPolicy {
+    if mascot {
+        // MASCOT makes about 10^4 triples per second on two cores: keep jobs around a second.
+        return match kind {
+            TupleKind::Triple | TupleKind::Bit => PoolPolicy {
+                threshold: 20_000,
+                batch: 10_000,
+            },
+            TupleKind::Square | TupleKind::Inverse | TupleKind::InputMask(_) => PoolPolicy {
+                threshold: 4_000,
+                batch: 4_000,
+            },
+        };
+    }
     match kind {
         TupleKind::Triple | TupleKind::Bit | TupleKind::Square => PoolPolicy {
             threshold: 2 * DEALER_CHUNK,
@@ -87,6 +100,8 @@ pub struct Generator {
     me: PartyId,
     n: usize,
     seed: Option<[u8; 32]>,
+    /// MASCOT (the default) rather than the dealer.
+    mascot: bool,
     policies: BTreeMap<TupleKind, PoolPolicy>,
     state: Mutex<BTreeMap<TupleKind, KindState>>,
     /// Serializes chunk generation (one writer per kind at a time keeps indices dense).
@@ -96,10 +111,10 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// The generator the configuration asks for. Without `insecure_dealer` there is no generator
-    /// yet (the MASCOT generator plugs in here); the pools then only drain.
+    /// The generator the configuration asks for: MASCOT, unless `[tuples] insecure_dealer`.
     pub fn new(cfg: &NodeConfig) -> Generator {
         let n = cfg.n_parties();
+        let mascot = !cfg.tuples.insecure_dealer;
         let policies = all_kinds(n)
             .into_iter()
             .map(|k| {
@@ -108,7 +123,7 @@ impl Generator {
                     .pools
                     .get(policy_key(k))
                     .copied()
-                    .unwrap_or_else(|| default_policy(k));
+                    .unwrap_or_else(|| default_policy(k, mascot));
                 (k, p)
             })
             .collect();
@@ -116,6 +131,7 @@ impl Generator {
             me: cfg.party,
             n,
             seed: cfg.insecure_dealer_seed(),
+            mascot,
             policies,
             state: Mutex::new(BTreeMap::new()),
             gen_lock: Mutex::new(()),
@@ -124,13 +140,29 @@ impl Generator {
         }
     }
 
-    /// `insecure-dealer` or `none`.
+    /// `mascot` or `insecure-dealer`.
     pub fn name(&self) -> &'static str {
-        if self.seed.is_some() {
-            "insecure-dealer"
+        if self.mascot {
+            "mascot"
         } else {
-            "none"
+            "insecure-dealer"
         }
+    }
+
+    /// Whether MASCOT is the generator.
+    pub fn is_mascot(&self) -> bool {
+        self.mascot
+    }
+
+    /// Pool policy per kind.
+    pub fn policies(&self) -> Vec<(TupleKind, PoolPolicy)> {
+        self.policies.iter().map(|(k, p)| (*k, *p)).collect()
+    }
+
+    /// Counts a finished generation job.
+    pub fn record_job(&self, tuples: u64) {
+        self.jobs_completed.fetch_add(1, Ordering::Relaxed);
+        self.tuples_generated.fetch_add(tuples, Ordering::Relaxed);
     }
 
     /// This party's MAC key share under the dealer, if the dealer is on.
@@ -340,7 +372,12 @@ pub fn tuple_error(e: TupleError) -> ApiError {
 pub struct NodeTuples<'a> {
     pub store: &'a dyn TupleStore,
     pub generator: &'a Generator,
+    node: &'a Node,
 }
+
+/// Most tuples party 0 generates on the spot for one reservation with MASCOT; beyond this the
+/// request fails with `insufficient_tuples` and the pool keeper catches up.
+const MAX_ON_DEMAND: u64 = 1 << 20;
 
 impl TupleSource for NodeTuples<'_> {
     fn reserve(&self, requests: &[ReservationRequest]) -> Result<Vec<Reservation>, ApiError> {
@@ -355,6 +392,34 @@ impl TupleSource for NodeTuples<'_> {
         loop {
             match self.store.reserve(&requests) {
                 Ok(r) => return Ok(r),
+                Err(TupleError::Insufficient {
+                    kind,
+                    needed,
+                    available,
+                }) if self.generator.mascot
+                    && self.node.me == 0
+                    && needed.saturating_sub(available) <= MAX_ON_DEMAND
+                    && rounds < 16 =>
+                {
+                    let policy = self
+                        .generator
+                        .policies
+                        .get(&kind)
+                        .map(|p| p.batch)
+                        .unwrap_or(1);
+                    let count = needed.saturating_sub(available).max(policy);
+                    tracing::info!(kind = %kind_label(kind), count, "generating tuples on demand");
+                    self.node.lead_job(kind, count).map_err(|e| {
+                        ApiError::new(
+                            ErrorCode::InsufficientTuples,
+                            format!(
+                                "not enough {} and generating more failed: {e}; retry shortly",
+                                kind_label(kind)
+                            ),
+                        )
+                    })?;
+                    rounds += 1;
+                }
                 Err(TupleError::Insufficient {
                     kind,
                     needed,
@@ -391,6 +456,7 @@ impl Node {
         NodeTuples {
             store: &*self.tuples,
             generator: &self.tuplegen,
+            node: self,
         }
     }
 
@@ -429,7 +495,16 @@ impl Node {
         loop {
             let node = self.clone();
             let res = tokio::task::spawn_blocking(move || {
-                let r = node.tuplegen.top_up(&*node.tuples);
+                let r = if node.tuplegen.mascot {
+                    if node.me == 0 {
+                        node.mascot_top_up()
+                            .map_err(|e| TupleError::MalformedTuples { reason: e })
+                    } else {
+                        Ok(0)
+                    }
+                } else {
+                    node.tuplegen.top_up(&*node.tuples)
+                };
                 if let Ok(stats) = node.tuple_stats() {
                     for k in &stats.kinds {
                         node.metrics.set_tuples(&k.kind, k.available, k.consumed);
@@ -441,7 +516,9 @@ impl Node {
             match res {
                 Ok(Ok(n)) if n > 0 => {
                     tracing::debug!(chunks = n, "tuple pools topped up");
-                    self.metrics.record_generated("all", n * DEALER_CHUNK);
+                    if !self.tuplegen.mascot {
+                        self.metrics.record_generated("all", n * DEALER_CHUNK);
+                    }
                 }
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "tuple generation failed"),
