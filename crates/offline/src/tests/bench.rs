@@ -1,8 +1,9 @@
 //! Release benchmarks (ignored by default):
 //! `cargo test --release -p offline -- --ignored --nocapture`.
-//! `OFFLINE_BENCH_TRIPLES` sets the number of triples (default 20 000).
+//! `OFFLINE_BENCH_TRIPLES` sets the number of triples (default 20 000), `OFFLINE_BENCH_BATCH`
+//! the batch size (default [`MascotConfig::default`]).
 
-use crate::{bench_triples, BenchTransport};
+use crate::{bench_triples_with, BenchTransport, MascotConfig};
 
 fn count() -> usize {
     std::env::var("OFFLINE_BENCH_TRIPLES")
@@ -12,7 +13,14 @@ fn count() -> usize {
 }
 
 fn bench(parties: usize, transport: BenchTransport) {
-    let r = bench_triples(parties, count(), transport).expect("benchmark run");
+    let mut cfg = MascotConfig::default();
+    if let Some(b) = std::env::var("OFFLINE_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        cfg.batch_size = b;
+    }
+    let r = bench_triples_with(parties, count(), transport, cfg).expect("benchmark run");
     println!("{r}");
     assert!(r.verified, "reconstructed triples or MACs were wrong");
 }
