@@ -206,6 +206,7 @@ impl Mascot {
         for p in peers(me, np) {
             let r = self.kos_recv[p].as_mut().expect("set for every peer");
             let f = out.to(p);
+            #[cfg(test)]
             let start = f.len();
             recv_batches[p] = Some(r.extend(&choices, &mut self.rng, f));
             #[cfg(test)]
@@ -216,7 +217,6 @@ impl Mascot {
                     f[start + col * cb] ^= 1 << 5;
                 }
             }
-            let _ = start;
         }
         let mut ins = out.exchange(net, &mut tr)?;
         let mut send_batches: Vec<Option<SenderBatch>> = (0..np).map(|_| None).collect();
