@@ -164,7 +164,12 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         println!("  ephemeral execute examples/seed.mpc --input <ID-OF-42> --input <ID-OF-17> --output plaintext");
         println!("  ephemeral tuples stats");
         println!("Stop with Ctrl-C.");
-        let stops = running.into_iter().map(|r| tokio::spawn(r.run_until_signal()));
+        node::wait_for_signal().await;
+        eprintln!("stopping the {n} parties ...");
+        let stops: Vec<_> = running
+            .into_iter()
+            .map(|r| tokio::spawn(r.stop_within(std::time::Duration::from_secs(5))))
+            .collect();
         for s in stops {
             let _ = s.await;
         }

@@ -43,6 +43,7 @@ pub mod prep;
 pub mod programs;
 pub mod secrets;
 mod start;
+pub use start::wait_for_signal;
 pub mod tuplegen;
 
 pub use node::{dev_config_text, Node, RunningNode, StartError, User};

@@ -124,6 +124,26 @@ impl RunningNode {
 
     /// Runs until the process gets Ctrl-C (or SIGTERM), then stops.
     pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("stopping");
+        self.stop_within(std::time::Duration::from_secs(5)).await;
+    }
+
+    /// Stops, giving in-flight requests at most `limit` to finish.
+    pub async fn stop_within(self, limit: std::time::Duration) {
+        let gateway = self.node.gateway.clone();
+        if tokio::time::timeout(limit, self.stop()).await.is_err() {
+            tracing::warn!("requests still running after {limit:?}; stopping anyway");
+            if let Some(g) = gateway {
+                g.shutdown();
+            }
+        }
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
@@ -138,7 +158,5 @@ impl RunningNode {
         {
             let _ = ctrl_c.await;
         }
-        tracing::info!("stopping");
-        self.stop().await;
     }
 }

@@ -105,11 +105,11 @@ pub(super) struct Table {
     next_token: u64,
     /// Who hears of frames that open a conversation: frames for unopened channels whose payload
     /// starts with the magic are held as usual and reported as (peer, channel).
-    announce: Option<(
-        Vec<u8>,
-        tokio::sync::mpsc::UnboundedSender<(PartyId, ChannelId)>,
-    )>,
+    announce: Option<(Vec<u8>, Announcements)>,
 }
+
+/// Where [`Table::subscribe`] reports (peer, channel) pairs.
+type Announcements = tokio::sync::mpsc::UnboundedSender<(PartyId, ChannelId)>;
 
 impl Table {
     pub(super) fn new(me: PartyId, n: usize, limits: Limits) -> Table {
