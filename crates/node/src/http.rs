@@ -114,3 +114,22 @@ where
         })?
         .map_err(HttpError)
 }
+
+/// Runs one party's part of a joint step (a game, an upload's masks or store, a download) on its
+/// own task, to completion.
+///
+/// **Invariant:** a client that hangs up never cancels a joint step half-way. axum drops a
+/// handler's future when its connection closes; if the step ran inside it, this party would
+/// vanish from the protocol mid-round (the other parties would wait out their deadline) and the
+/// step's bookkeeping (a game's final status, a reservation's release) would never run.
+pub(crate) async fn to_completion<T: Send + 'static>(
+    step: impl std::future::Future<Output = Result<T, api::ApiError>> + Send + 'static,
+) -> Result<T, HttpError> {
+    match tokio::spawn(step).await {
+        Ok(r) => r.map_err(HttpError),
+        Err(e) => Err(HttpError(api::ApiError::new(
+            api::ErrorCode::Internal,
+            format!("the step's task ended abnormally ({e}); the operation's outcome on this party is unknown, check the node's log"),
+        ))),
+    }
+}

@@ -8,7 +8,7 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-use super::{Caller, HttpError, JsonBody, PathParam};
+use super::{to_completion, Caller, HttpError, JsonBody, PathParam};
 use crate::Node;
 
 #[utoipa::path(post, path = api::paths::GAMES, tag = "games",
@@ -22,7 +22,8 @@ pub(super) async fn execute(
     Caller(user): Caller,
     JsonBody(activation): JsonBody<Activation>,
 ) -> Result<Json<GameResult>, HttpError> {
-    Ok(Json(node.execute(&user, activation).await?))
+    let result = to_completion(async move { node.execute(&user, activation).await }).await?;
+    Ok(Json(result))
 }
 
 #[utoipa::path(get, path = api::paths::GAME, tag = "games",
@@ -54,7 +55,7 @@ pub(super) async fn carbyne_activation(
     Caller(user): Caller,
     JsonBody(activation): JsonBody<Activation>,
 ) -> Result<Json<CarbyneResult>, HttpError> {
-    let result = node.execute(&user, activation).await?;
+    let result = to_completion(async move { node.execute(&user, activation).await }).await?;
     Ok(Json(CarbyneResult {
         response: carbyne_response(&result.output)?,
     }))

@@ -17,7 +17,7 @@ use store::secret::{validate_tag, OWNER_TAG};
 use store::{ListQuery, PageRequest, SecretId, SecretMeta, SecretStore, TagFilter};
 use uuid::Uuid;
 
-use super::{blocking, Caller, HttpError, JsonBody, PathParam, QueryParam};
+use super::{blocking, to_completion, Caller, HttpError, JsonBody, PathParam, QueryParam};
 use crate::secrets::{secret_error, to_api_tag, to_store_tag};
 use crate::{Node, User};
 
@@ -86,7 +86,8 @@ pub(super) async fn input_masks(
     Caller(user): Caller,
     JsonBody(req): JsonBody<MaskRequest>,
 ) -> Result<Json<OutputDelivery>, HttpError> {
-    Ok(Json(node.input_masks(&user, req).await?))
+    let r = to_completion(async move { node.input_masks(&user, req).await }).await?;
+    Ok(Json(r))
 }
 
 #[utoipa::path(post, path = api::paths::SECRETS, tag = "secrets",
@@ -99,7 +100,8 @@ pub(super) async fn create_secret(
     Caller(user): Caller,
     JsonBody(req): JsonBody<MaskedInput>,
 ) -> Result<Json<SecretCreated>, HttpError> {
-    Ok(Json(node.create_secret(&user, req).await?))
+    let r = to_completion(async move { node.create_secret(&user, req).await }).await?;
+    Ok(Json(r))
 }
 
 #[utoipa::path(post, path = api::paths::SECRET_DOWNLOAD, tag = "secrets",
@@ -114,7 +116,8 @@ pub(super) async fn download_secret(
     PathParam(id): PathParam<Uuid>,
     JsonBody(req): JsonBody<DownloadRequest>,
 ) -> Result<Json<OutputDelivery>, HttpError> {
-    Ok(Json(node.download_secret(&user, id, req).await?))
+    let r = to_completion(async move { node.download_secret(&user, id, req).await }).await?;
+    Ok(Json(r))
 }
 
 #[utoipa::path(get, path = api::paths::SECRETS, tag = "secrets",
