@@ -89,9 +89,19 @@ impl Channels for InProcessChannels {
 /// What a party sends in a session before the protocol starts.
 #[derive(Debug, Serialize, Deserialize)]
 enum CoordMsg {
-    Join { digest: [u8; 32] },
-    Go { reservations: Vec<Reservation> },
-    Abort { code: ErrorCode, message: String },
+    Join {
+        digest: [u8; 32],
+    },
+    /// `at_ms`: party 0's clock when it decided (milliseconds since the Unix epoch), the one
+    /// time every party records for what the session creates.
+    Go {
+        reservations: Vec<Reservation>,
+        at_ms: u64,
+    },
+    Abort {
+        code: ErrorCode,
+        message: String,
+    },
 }
 
 fn encode(msg: &CoordMsg) -> Bytes {
@@ -127,6 +137,17 @@ pub struct SessionSpec<'a> {
 pub struct Session {
     pub net: Network,
     pub reservations: Vec<Reservation>,
+    /// When party 0 let the session go (ms since the Unix epoch): the same on every party, so
+    /// what the session creates (a secret's `creation-date`) agrees across parties.
+    pub at_ms: u64,
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Where a session's tuples come from and go: the node's tuple store and generator.
@@ -230,9 +251,11 @@ pub fn agree(
             Some(e) => Err(e),
             None => tuples.reserve(&spec.reserve),
         };
+        let at_ms = now_ms();
         let msg = match &decision {
             Ok(reservations) => CoordMsg::Go {
                 reservations: reservations.clone(),
+                at_ms,
             },
             Err(e) => CoordMsg::Abort {
                 code: e.code,
@@ -250,7 +273,11 @@ pub fn agree(
         }
         let reservations = decision?;
         net.set_recv_deadline(spec.recv);
-        Ok(Session { net, reservations })
+        Ok(Session {
+            net,
+            reservations,
+            at_ms,
+        })
     } else {
         // Party 0 waits up to `join` for the slowest party, then reserves.
         net.set_recv_deadline(spec.join + spec.recv);
@@ -277,10 +304,17 @@ pub fn agree(
         }
         let frame = net.recv(0).map_err(|e| net_error(&e, &during))?;
         match decode(0, &frame)? {
-            CoordMsg::Go { reservations } => {
+            CoordMsg::Go {
+                reservations,
+                at_ms,
+            } => {
                 tuples.apply(&reservations)?;
                 net.set_recv_deadline(spec.recv);
-                Ok(Session { net, reservations })
+                Ok(Session {
+                    net,
+                    reservations,
+                    at_ms,
+                })
             }
             CoordMsg::Abort { code, message } => Err(ApiError::new(
                 code,

@@ -443,6 +443,7 @@ impl Node {
             )
             .map_err(|e| crate::coord::net_error(&e, &format!("game {g}")))?;
         let prep = StorePrep::new(self.clone(), &session.reservations, Some(ctl), g)?;
+        let agreed_at_ms = session.at_ms;
         let bytecode = &p.program.bytecode;
         let mut engine = Engine::new(session.net, prep, vm::runner::engine_config(bytecode));
         let mut host = GameHost {
@@ -524,7 +525,8 @@ impl Node {
                     let tags = store::secret::validate_tags(&tags).map_err(secret_error)?;
                     // Final check before anything is stored.
                     engine.check().map_err(|e| protocol_error(e, &during))?;
-                    let mut secret = NewSecret::new(sid, p.owner.clone(), shares);
+                    let mut secret =
+                        NewSecret::new(sid, p.owner.clone(), shares).created_at_ms(agreed_at_ms);
                     secret.tags = tags;
                     self.secrets.create(secret).map_err(secret_error)?;
                     GameOutput::AmphoraSecret { ids: vec![id] }

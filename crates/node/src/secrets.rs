@@ -249,7 +249,7 @@ impl Node {
                 tampered = b"tampered".to_vec();
                 dg.push(&tampered);
             }
-            agree(
+            let session = agree(
                 &*node.channels,
                 &node.tuple_source(),
                 node.me,
@@ -270,7 +270,9 @@ impl Node {
                 }
                 m[i] += alpha * masked[i];
             }
-            let mut secret = NewSecret::new(secret_id, owner, ShareVec::from_parts(v, m));
+            // Every party records party 0's time, so listings agree across parties.
+            let mut secret = NewSecret::new(secret_id, owner, ShareVec::from_parts(v, m))
+                .created_at_ms(session.at_ms);
             secret.tags = tags;
             node.secrets.create(secret).map_err(secret_error)?;
             node.metrics.record_values("upload", masked.len() as u64);
