@@ -742,3 +742,65 @@ async fn malformed_oversized_unauthenticated_and_bad_program_requests_get_4xx_an
         assert_eq!(r.values_i128().unwrap(), vec![7, 12, -1]);
     }
 }
+
+// ---- 9. who may read and use a secret -------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_read_by_their_owner_and_used_only_by_authorised_programs() {
+    let n = 2;
+    let cl = Cluster::start(
+        n,
+        Options {
+            second_client: Some(("bob", "bob-token-0123456789abcdef")),
+            ..Options::default()
+        },
+    );
+    let alice = cl.client();
+    let bob = cl.client_with_token("bob-token-0123456789abcdef");
+    let a = alice.create_secret_i128(&[20, 22], vec![]).await.unwrap();
+    // Alice deploys the arithmetic as a function on every party.
+    let f = alice.deploy_function("arith", ARITH, vec![]).await.unwrap();
+    assert_eq!(f.version, 1);
+    let by_name = |who: &str| Activation {
+        game_id: Some(Uuid::new_v4().to_string()),
+        function: Some(who.into()),
+        inputs: vec![a],
+        output: OutputSpec {
+            kind: OutputKind::Plaintext,
+            tags: vec![],
+        },
+        ..Activation::default()
+    };
+
+    // Bob can neither read Alice's secret nor use it.
+    let e = bob.get_secret(a).await.unwrap_err();
+    assert!(
+        matches!(code_of(&e), ErrorCode::Forbidden | ErrorCode::NotFound),
+        "{e}"
+    );
+    let e = bob.execute(by_name("arith")).await.unwrap_err();
+    assert_eq!(code_of(&e), ErrorCode::Forbidden, "{e}");
+    assert!(e.to_string().contains(&f.program_hash), "{e}");
+
+    // Alice authorises the deployed program's hash: Bob may run that program on the secret, and
+    // only that one.
+    alice
+        .set_tag(a, Tag::string("authorizedPrograms", f.program_hash.clone()))
+        .await
+        .unwrap();
+    let r = bob.execute(by_name("arith")).await.unwrap();
+    assert_eq!(r.values_i128().unwrap(), vec![42, 440, -2]);
+    let other = ARITH.replace("a * b", "a * a");
+    let e = bob
+        .execute(activation(&other, vec![a], OutputKind::Plaintext))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), ErrorCode::Forbidden, "{e}");
+    // Still not readable by Bob, and Alice's own use is unaffected.
+    assert!(bob.get_secret(a).await.is_err());
+    let r = alice
+        .execute(activation(&other, vec![a], OutputKind::Plaintext))
+        .await
+        .unwrap();
+    assert_eq!(r.values_i128().unwrap(), vec![42, 400, -2]);
+}

@@ -34,6 +34,8 @@ pub struct Options {
     pub tamper: Option<(usize, &'static str)>,
     /// `[api] max_body_bytes` of every party.
     pub max_body_bytes: Option<usize>,
+    /// Another client `(user, token)` of every party, besides `dev`.
+    pub second_client: Option<(&'static str, &'static str)>,
 }
 
 /// One node process.
@@ -134,6 +136,11 @@ impl Cluster {
             text.push_str(&format!(
                 "[timeouts]\njoin_secs = {DEADLINE_SECS}\nrecv_secs = {DEADLINE_SECS}\ngrace_secs = 60\n"
             ));
+            if let Some((user, token)) = self.opts.second_client {
+                text.push_str(&format!(
+                    "\n[[clients]]\nuser = \"{user}\"\ntoken = \"{token}\"\n"
+                ));
+            }
             std::fs::write(self.config_path(i), text).unwrap();
         }
     }
@@ -284,13 +291,18 @@ impl Cluster {
         serde_json::from_slice(&r.body).map_err(|e| format!("{e}: {}", r.text()))
     }
 
-    /// A client of every party (request timeout 60 s).
+    /// A client of every party (request timeout 60 s), as the `dev` user.
     pub fn client(&self) -> Client {
+        self.client_with_token(&self.token)
+    }
+
+    /// A client of every party presenting `token`.
+    pub fn client_with_token(&self, token: &str) -> Client {
         let parties = (0..self.n)
             .map(|i| PartyConfig {
                 id: i,
                 url: format!("http://{}", self.api[i]),
-                token: Some(self.token.clone()),
+                token: Some(token.to_string()),
                 ca_cert: None,
             })
             .collect();
