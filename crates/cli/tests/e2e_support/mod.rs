@@ -24,6 +24,15 @@ pub const SEED_HEX: &str = "e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0
 /// The receive and join deadlines of the test nodes, in seconds.
 pub const DEADLINE_SECS: u64 = 5;
 
+/// The `[tuples]` section of MASCOT test clusters: small pools, checked often, so that generation
+/// keeps up with a test without delaying its start.
+pub const MASCOT_TUPLES: &str = "[tuples]\ncheck_secs = 0.2\n\
+[tuples.pools.triple]\nthreshold = 2000\nbatch = 2000\n\
+[tuples.pools.bit]\nthreshold = 1000\nbatch = 1000\n\
+[tuples.pools.square]\nthreshold = 100\nbatch = 100\n\
+[tuples.pools.inverse]\nthreshold = 100\nbatch = 100\n\
+[tuples.pools.input_mask]\nthreshold = 100\nbatch = 100\n";
+
 /// How long a cluster may take to come up (processes started, every peer connected).
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -34,6 +43,8 @@ pub struct Options {
     pub tamper: Option<(usize, &'static str)>,
     /// `[api] max_body_bytes` of every party.
     pub max_body_bytes: Option<usize>,
+    /// MASCOT preprocessing (small pools) instead of the insecure dealer.
+    pub mascot: bool,
     /// Another client `(user, token)` of every party, besides `dev`.
     pub second_client: Option<(&'static str, &'static str)>,
 }
@@ -129,6 +140,16 @@ impl Cluster {
                 if p == i {
                     text = format!("insecure_tamper = \"{stage}\"\n{text}");
                 }
+            }
+            if self.opts.mascot {
+                let dealer = format!(
+                    "[tuples]\ninsecure_dealer = true\ninsecure_dealer_seed = \"{SEED_HEX}\"\n"
+                );
+                assert!(
+                    text.contains(&dealer),
+                    "dev_config_text changed its [tuples] section"
+                );
+                text = text.replacen(&dealer, MASCOT_TUPLES, 1);
             }
             if let Some(max) = self.opts.max_body_bytes {
                 text = text.replacen("[api]\n", &format!("[api]\nmax_body_bytes = {max}\n"), 1);
