@@ -265,6 +265,48 @@ fn subscribers_hear_of_conversations_a_peer_starts_and_nothing_else() {
     });
 }
 
+#[test]
+fn a_late_subscriber_hears_of_conversations_started_before_it_subscribed() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _) = cluster(&rt, 3, net_config(Duration::from_secs(5)));
+        // Party 0 starts a job before party 1 subscribes (a node still starting up), and party 2
+        // starts a conversation of another kind.
+        let id = ChannelId::derive("test", "early job");
+        let mut a = gws[0].open(id).unwrap();
+        a.send(1, Bytes::from_static(b"JOB1 start")).unwrap();
+        a.send(
+            1,
+            Bytes::from_static(b"JOB1 looks like a start but is not the first"),
+        )
+        .unwrap();
+        let other = ChannelId::derive("test", "other");
+        let mut o = gws[2].open(other).unwrap();
+        o.send(1, Bytes::from_static(b"hello")).unwrap();
+        thread::sleep(Duration::from_millis(200));
+        let mut heard = gws[1].subscribe(b"JOB1");
+        let (peer, got) = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), heard.recv()).await })
+            .expect("announced in time")
+            .expect("subscriber open");
+        assert_eq!((peer, got), (0, id));
+        // Once per conversation, and nothing for the other kind.
+        thread::sleep(Duration::from_millis(50));
+        assert!(heard.try_recv().is_err());
+        let mut b = gws[1].open(got).unwrap();
+        assert_eq!(b.recv(0).unwrap(), Bytes::from_static(b"JOB1 start"));
+        // Conversations after the subscription are announced as before.
+        let later = ChannelId::derive("test", "later job");
+        let mut l = gws[0].open(later).unwrap();
+        l.send(1, Bytes::from_static(b"JOB1 again")).unwrap();
+        let (peer, got) = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(5), heard.recv()).await })
+            .expect("announced in time")
+            .expect("subscriber open");
+        assert_eq!((peer, got), (0, later));
+    });
+}
+
 /// Start a gateway on the address of the table (a restarted node), retrying while the old
 /// gateway's listener is still being closed.
 fn restart(rt: &Runtime, cfg: GatewayConfig) -> Gateway {

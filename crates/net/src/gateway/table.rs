@@ -126,12 +126,22 @@ impl Table {
     }
 
     /// Report frames for unopened channels that start with `magic` on `tx` (replaces an earlier
-    /// subscriber).
+    /// subscriber). Conversations that started before the subscription (their first frame is
+    /// held already) are reported at once, so a subscriber that comes up after its peers never
+    /// misses one.
     pub(super) fn subscribe(
         &mut self,
         magic: Vec<u8>,
         tx: tokio::sync::mpsc::UnboundedSender<(PartyId, ChannelId)>,
     ) {
+        for (peer, queue) in self.held.iter().enumerate() {
+            let mut seen = HashSet::new();
+            for h in &queue.entries {
+                if seen.insert(h.id) && matches!(&h.item, Ok(b) if b.starts_with(&magic)) {
+                    let _ = tx.send((peer, h.id));
+                }
+            }
+        }
         self.announce = Some((magic, tx));
     }
 
