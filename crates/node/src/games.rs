@@ -202,6 +202,12 @@ fn vm_error(e: vm::error::VmError, game: &str) -> ApiError {
     match e {
         V::Protocol(p) => protocol_error(p, &format!("game {game}")),
         other => {
+            if let V::DeadlineExceeded { .. } = other {
+                return ApiError::new(
+                    ErrorCode::Timeout,
+                    format!("game {game}: {other} (timeouts.game_secs)"),
+                );
+            }
             let code = if other.is_public()
                 || matches!(
                     other,
@@ -454,6 +460,8 @@ impl Node {
         };
         let config = VmConfig {
             print_party: Some(0),
+            // The game's wall-clock bound, counted from the request.
+            deadline: Some(p.started + self.config.timeouts.game()),
             ..VmConfig::default()
         };
         vm::run(bytecode, &mut engine, &mut host, &config).map_err(|e| vm_error(e, g))?;

@@ -25,6 +25,16 @@ fn user() -> User {
 
 /// N in-process nodes; `tamper[i]` sets party i's `insecure_tamper`.
 pub(crate) fn cluster(n: usize, dir: &std::path::Path, tamper: &[(usize, &str)]) -> Vec<Arc<Node>> {
+    cluster_with(n, dir, tamper, |_| {})
+}
+
+/// As [`cluster`], with every party's config edited by `edit`.
+fn cluster_with(
+    n: usize,
+    dir: &std::path::Path,
+    tamper: &[(usize, &str)],
+    edit: impl Fn(&mut NodeConfig),
+) -> Vec<Arc<Node>> {
     let parties: Vec<(String, String)> = (0..n)
         .map(|i| {
             (
@@ -44,6 +54,7 @@ pub(crate) fn cluster(n: usize, dir: &std::path::Path, tamper: &[(usize, &str)])
             let mut cfg = NodeConfig::parse(&text, "test", dir).expect("dev config parses");
             cfg.timeouts.join_secs = 5.0;
             cfg.timeouts.recv_secs = 5.0;
+            edit(&mut cfg);
             Arc::new(Node::assemble(cfg, None, Arc::new(ch)).expect("node assembles"))
         })
         .collect()
@@ -284,6 +295,36 @@ async fn tampering_is_detected_at_upload_execution_and_download() {
         let e = r.unwrap_err();
         assert_eq!(e.code, ErrorCode::IntegrityViolation, "{e:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_game_past_its_wall_clock_deadline_fails_with_a_timeout_on_every_party() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster_with(2, dir.path(), &[], |cfg| cfg.timeouts.game_secs = 0.5);
+    let endless = "@while_do(lambda: regint(1))\ndef _():\n    pass\n";
+    let t = std::time::Instant::now();
+    let res = execute(&nodes, activation(endless, vec![], OutputKind::Plaintext)).await;
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    for r in res {
+        let e = r.unwrap_err();
+        assert_eq!(e.code, ErrorCode::Timeout, "{e:?}");
+        assert!(e.message.contains("timeouts.game_secs"), "{}", e.message);
+    }
+    // The parties serve the next game.
+    let res = execute(
+        &nodes,
+        activation(
+            "print_ln('%s', sint(5).reveal())",
+            vec![],
+            OutputKind::Plaintext,
+        ),
+    )
+    .await;
+    assert_eq!(res[0].as_ref().unwrap().printed, "5\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

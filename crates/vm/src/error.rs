@@ -75,6 +75,10 @@ pub enum VmError {
     /// A VM resource limit was exceeded.
     #[error("{what}")]
     Limit { what: String },
+    /// The wall-clock deadline of [`crate::VmConfig::deadline`] passed (`after`: how long the run
+    /// had been going).
+    #[error("the program was still running after {after:?}, past its deadline; it was stopped (raise the deadline, or make the program do less)")]
+    DeadlineExceeded { after: std::time::Duration },
     /// The program and the engine disagree on parameters.
     #[error("the program was compiled for {what}")]
     Params { what: String },

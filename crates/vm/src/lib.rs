@@ -79,6 +79,10 @@ pub struct VmConfig {
     pub max_call_depth: usize,
     /// Stop after this many instructions (`None`: no limit).
     pub max_steps: Option<u64>,
+    /// Stop with [`error::VmError::DeadlineExceeded`] once this instant has passed (checked every
+    /// few thousand instructions; a single engine call is bounded by the network's receive
+    /// deadline instead). `None`: no wall-clock limit.
+    pub deadline: Option<std::time::Instant>,
     /// The party that shows ordinary prints (`print_ln`); `None`: every party shows them.
     /// `print_ln_to(p, ...)` always shows at party p only.
     pub print_party: Option<usize>,
@@ -93,6 +97,7 @@ impl Default for VmConfig {
             max_vector_elements: 1 << 26,
             max_call_depth: 10_000,
             max_steps: None,
+            deadline: None,
             print_party: Some(0),
         }
     }

@@ -57,7 +57,12 @@ pub(crate) struct Machine<'a, P: Preprocessing> {
     pub stats: VmStats,
     /// (function, pc) of the instruction running, for error messages.
     pub cur: (usize, usize),
+    /// When the run started (for [`VmError::DeadlineExceeded`]).
+    pub started: Instant,
 }
+
+/// How many instructions run between two looks at the clock for [`VmConfig::deadline`].
+const DEADLINE_CHECK_EVERY: u64 = 4096;
 
 impl<'a, P: Preprocessing> Machine<'a, P> {
     pub(crate) fn new(
@@ -123,6 +128,7 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
             prints: Vec::new(),
             stats: VmStats::default(),
             cur: (0, 0),
+            started: Instant::now(),
         })
     }
 
@@ -145,6 +151,16 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
             frame.pc += 1;
             self.cur = (fi, pc);
             self.stats.instructions += 1;
+            if self.stats.instructions.is_multiple_of(DEADLINE_CHECK_EVERY) {
+                if let Some(deadline) = self.config.deadline {
+                    let now = std::time::Instant::now();
+                    if now > deadline {
+                        return Err(VmError::DeadlineExceeded {
+                            after: now - self.started,
+                        });
+                    }
+                }
+            }
             if let Some(max) = self.config.max_steps {
                 if self.stats.instructions > max {
                     return Err(VmError::Limit {

@@ -132,6 +132,27 @@ fn step_limit_stops_endless_loops() {
 }
 
 #[test]
+fn a_deadline_stops_a_long_run_on_every_party() {
+    let src = "@while_do(lambda: regint(1))\ndef _():\n    pass\n";
+    let config = VmConfig {
+        deadline: Some(std::time::Instant::now() + std::time::Duration::from_millis(200)),
+        ..VmConfig::default()
+    };
+    let t = std::time::Instant::now();
+    let res = common::run_with(src, 2, &[], None, &config);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        t.elapsed()
+    );
+    for r in &res {
+        let e = r.as_ref().expect_err("an endless loop cannot succeed");
+        assert!(matches!(*e.error, VmError::DeadlineExceeded { .. }), "{e}");
+        assert!(e.to_string().contains("past its deadline"), "{e}");
+    }
+}
+
+#[test]
 fn vector_limit_is_checked_before_allocating() {
     let config = VmConfig {
         max_vector_elements: 10,
