@@ -217,14 +217,21 @@ impl Node {
                 self.tuplegen.record_job(count);
                 Ok(())
             }
-            other => {
+            Ok(JobMsg::Abort { reason }) => {
                 let _ = self.tuples.discard_chunk(chunk);
-                Err(match other {
-                    Ok(JobMsg::Abort { reason }) => format!("party 0 aborted the job: {reason}"),
-                    Ok(_) => "party 0 sent an unexpected job message".into(),
-                    Err(e) => e,
-                })
+                Err(format!("party 0 aborted the job: {reason}"))
             }
+            Ok(_) => {
+                let _ = self.tuples.discard_chunk(chunk);
+                Err("party 0 sent an unexpected job message".into())
+            }
+            // No word from party 0 after `Stored`: it may have committed just before the link
+            // failed. The chunk stays inactive (never offered here): if party 0 did commit, its
+            // reservations name the chunk and applying them consumes the inactive tuples as
+            // usual; if it did not, the chunk is never named and only takes space.
+            Err(e) => Err(format!(
+                "{e}; the chunk is kept inactive in case party 0 committed it"
+            )),
         }
     }
 

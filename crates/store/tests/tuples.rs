@@ -806,3 +806,31 @@ fn reservations_serialize_as_documented() {
     assert!(serde_json::from_str::<Reservation>(&json.replace("game-7_input-mask-2", "")).is_err());
     assert!(ReservationId::new("has space").is_err());
 }
+
+#[test]
+fn a_reservation_may_name_a_chunk_still_inactive_here_after_a_lost_commit() {
+    let mut ps = Parties::new(2);
+    // Both parties stored the chunk; party 0 activated it, party 1 never heard the commit.
+    let id = ChunkId::random();
+    for (d, s) in ps.dealers.iter_mut().zip(&ps.stores) {
+        let data = TupleData::draw(d, TupleKind::Triple, 40).unwrap();
+        s.store_chunk(id, &data).unwrap();
+    }
+    assert!(ps.stores[0].activate_chunk(id).unwrap());
+    let r = ps.stores[0]
+        .reserve(&[req("g", TupleKind::Triple, 25)])
+        .unwrap()
+        .remove(0);
+    // Party 1 applies it from the inactive chunk, and reads the same tuples party 0 reads.
+    let s1 = &ps.stores[1];
+    s1.apply_reservation(&r).unwrap();
+    let st = s1.stats_of(TupleKind::Triple).unwrap();
+    assert_eq!((st.available, st.inactive, st.consumed), (0, 15, 25));
+    let a = ps.stores[0].read_reserved(&r).unwrap();
+    let b = s1.read_reserved(&r).unwrap();
+    assert_eq!(a.len(), 25);
+    assert_eq!(b.len(), 25);
+    // Never twice.
+    let e = s1.apply_reservation(&r).unwrap_err();
+    assert!(matches!(e, TupleError::AlreadyApplied { .. }), "{e}");
+}
