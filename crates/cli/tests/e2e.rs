@@ -359,6 +359,10 @@ async fn fault_during_a_game(n: usize, victim: usize, fault: Fault) {
             "party {survivor}'s error does not name party {victim}: {why:?} (client saw: {e})"
         );
     }
+    if fault == Fault::Kill {
+        assert!(e.to_string().contains(&format!("party {victim}")), "{e}");
+        assert!(e.to_string().contains("may have stopped"), "{e}");
+    }
     if fault == Fault::Freeze {
         // Silence is only noticed by the deadline.
         assert!(took >= Duration::from_secs(DEADLINE_SECS - 1), "{took:?}");

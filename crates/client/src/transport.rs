@@ -85,6 +85,13 @@ impl Party {
                 "cannot connect ({}); is the node running, and is its url in the cloud file right?",
                 error_chain(&e)
             )
+        } else if e.is_request() || e.is_body() {
+            format!(
+                "the connection broke before the node answered ({}); the node may have stopped or restarted. \
+                 Nothing was confirmed by this party: check it is up (`ephemeral health`) and retry \
+                 (a game with a fresh game id)",
+                error_chain(&e)
+            )
         } else {
             error_chain(&e)
         };
