@@ -1,12 +1,23 @@
-//! `ephemeral dev [-N 3]`: a whole local virtual cloud in one process, for trying Ephemeral out.
+//! `ephemeral dev [-N 3] [--mascot]`: a whole local virtual cloud in one process, for trying
+//! Ephemeral out.
 //!
 //! Everything lives in one directory (default `.ephemeral-dev`): development certificates, one
 //! config file per party, the parties' storage, the shared dealer seed and a client config
 //! (`cloud.toml`) for the CLI. Running it again reuses the directory, so secrets survive
 //! restarts; `--fresh` starts over.
 //!
-//! **INSECURE:** the parties use dealer preprocessing from a shared seed, so anybody with the
-//! directory can read every secret. Development only; it says so when it starts.
+//! **Tuples.** By default the parties use INSECURE dealer preprocessing from a shared seed, so
+//! anybody with the directory can read every secret: a quick local demo, development only.
+//! `--mascot` selects MASCOT, the node's maliciously secure default generator, with small pools
+//! so that start-up stays fast ([`node::DEV_MASCOT_POOLS`]). It says which one is in use when it
+//! starts.
+//!
+//! **Switching generators** needs `--fresh`: the directory remembers its generator (file
+//! `generator`; a directory without it was made by the dealer), and a directory made with the
+//! other one is refused. Wiping only the tuple store would not do: the stored secrets are
+//! authenticated under the MAC key of the tuples that made them (with the dealer, a key derived
+//! from the seed), so they cannot be used with another generator's tuples, and MASCOT on a
+//! dealer's tuple store would keep the dealer's known MAC key.
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +39,52 @@ pub struct DevArgs {
     /// Delete the directory first (all secrets, tuples and functions of earlier runs).
     #[arg(long)]
     pub fresh: bool,
+    /// Generate tuples with MASCOT (maliciously secure, the node's default) instead of the
+    /// INSECURE dealer. Switching an existing directory to the other generator needs --fresh.
+    #[arg(long)]
+    pub mascot: bool,
+}
+
+/// Which generator a dev directory's storage was made with.
+const GENERATOR_FILE: &str = "generator";
+const DEALER: &str = "insecure-dealer";
+const MASCOT: &str = "mascot";
+
+/// Refuses a directory whose storage was made with the other generator; records the generator.
+fn check_generator(dir: &Path, wanted: &str) -> anyhow::Result<()> {
+    let marker = dir.join(GENERATOR_FILE);
+    let has_storage = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(Result::ok)
+        .any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("party") && name.ends_with("-data")
+        });
+    let recorded = match std::fs::read_to_string(&marker) {
+        Ok(s) => Some(s.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", marker.display())),
+    };
+    // Directories from before `--mascot` existed were always made by the dealer.
+    let made_with = recorded.or_else(|| has_storage.then(|| DEALER.to_string()));
+    if let Some(made_with) = made_with.filter(|m| has_storage && m != wanted) {
+        let (was, now) = if made_with == MASCOT {
+            ("MASCOT", "the INSECURE dealer")
+        } else {
+            ("the INSECURE dealer", "MASCOT")
+        };
+        bail!(
+            "{} was made with {was}: its tuple store holds that generator's tuples and MAC key, and \
+             its secrets are authenticated under that key, so it cannot switch to {now}. Re-run \
+             with --fresh to start over (deletes its secrets, tuples and functions), or use \
+             another --dir.",
+            dir.display()
+        );
+    }
+    std::fs::write(&marker, format!("{wanted}\n"))
+        .with_context(|| format!("writing {}", marker.display()))?;
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -73,17 +130,28 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         .dir
         .canonicalize()
         .with_context(|| format!("resolving {}", args.dir.display()))?;
-    let seed = read_or_create(&dir.join("insecure-dealer-seed"), || {
-        let mut b = [0u8; 32];
-        OsRng.fill_bytes(&mut b);
-        Ok(hex(&b))
-    })?;
+    check_generator(&dir, if args.mascot { MASCOT } else { DEALER })?;
+    // The dealer's seed (only the dealer needs one).
+    let seed = if args.mascot {
+        None
+    } else {
+        let seed = read_or_create(&dir.join("insecure-dealer-seed"), || {
+            let mut b = [0u8; 32];
+            OsRng.fill_bytes(&mut b);
+            Ok(hex(&b))
+        })?;
+        Some(seed.trim().to_string())
+    };
     let token = read_or_create(&dir.join("dev-token"), || {
         let mut b = [0u8; 16];
         OsRng.fill_bytes(&mut b);
         Ok(format!("dev-{}", hex(&b)))
     })?;
-    let (seed, token) = (seed.trim().to_string(), token.trim().to_string());
+    let token = token.trim().to_string();
+    let tuples = match &seed {
+        Some(seed_hex) => node::DevTuples::InsecureDealer { seed_hex },
+        None => node::DevTuples::Mascot,
+    };
     let parties: Vec<(String, String)> = (0..n)
         .map(|i| {
             (
@@ -107,7 +175,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         let path = dir.join(format!("party{i}.toml"));
         std::fs::write(
             &path,
-            node::dev_config_text(i, &parties, &dir, &seed, &token),
+            node::dev_config_text_with(i, &parties, &dir, &token, tuples),
         )?;
         configs.push(node::config::NodeConfig::load(&path)?);
     }
@@ -140,6 +208,15 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         .thread_name("dev")
         .build()
         .context("cannot start the async runtime")?;
+    let mascot = args.mascot;
+    eprintln!(
+        "{}",
+        if mascot {
+            "tuples: MASCOT (maliciously secure)"
+        } else {
+            "WARNING: tuples: INSECURE dealer (every party's tuples and MAC key follow from a shared seed); use --mascot for MASCOT"
+        }
+    );
     rt.block_on(async move {
         let mut running = Vec::new();
         for cfg in configs {
@@ -148,7 +225,11 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
             })?);
         }
         println!("A local virtual cloud of {n} parties is up.");
-        println!("  WARNING: INSECURE dealer preprocessing (shared seed in {}): development only.", dir.display());
+        if mascot {
+            println!("  tuples: MASCOT (maliciously secure; the node's default generator), small pools for a fast start; the first games wait for the first jobs.");
+        } else {
+            println!("  tuples: INSECURE dealer (shared seed in {}): anyone with it can read every secret; development only. Use --mascot (with --fresh) for MASCOT.", dir.display());
+        }
         for (i, r) in running.iter().enumerate() {
             println!("  party {i}: API http://{}   MPC gateway {} (mutual TLS)", r.api_addr, r.mpc_addr);
         }

@@ -46,7 +46,10 @@ mod start;
 pub use start::wait_for_signal;
 pub mod tuplegen;
 
-pub use node::{dev_config_text, Node, RunningNode, StartError, User};
+pub use node::{
+    dev_config_text, dev_config_text_with, DevTuples, Node, RunningNode, StartError, User,
+    DEV_MASCOT_POOLS,
+};
 
 #[cfg(test)]
 mod tests;

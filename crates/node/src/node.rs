@@ -168,8 +168,61 @@ pub fn dev_config_text(
     seed_hex: &str,
     token: &str,
 ) -> String {
+    dev_config_text_with(
+        me,
+        parties,
+        dir,
+        token,
+        DevTuples::InsecureDealer { seed_hex },
+    )
+}
+
+/// The tuple generator of a development configuration ([`dev_config_text_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevTuples<'a> {
+    /// INSECURE dealer tuples from a seed every party shares (64 hex digits).
+    InsecureDealer { seed_hex: &'a str },
+    /// MASCOT, the node's secure default, with small pools so that a local cloud starts fast.
+    Mascot,
+}
+
+/// The `[tuples.pools]` of a MASCOT development configuration: small thresholds and batches, so
+/// that the first jobs finish within seconds on a laptop running every party, and programs that
+/// need more make party 0 generate on demand.
+pub const DEV_MASCOT_POOLS: &[(&str, u64, u64)] = &[
+    ("triple", 2_000, 2_000),
+    ("bit", 2_000, 2_000),
+    ("square", 500, 500),
+    ("inverse", 500, 500),
+    ("input_mask", 500, 500),
+];
+
+/// As [`dev_config_text`], with a chosen tuple generator.
+pub fn dev_config_text_with(
+    me: usize,
+    parties: &[(String, String)],
+    dir: &Path,
+    token: &str,
+    tuples: DevTuples<'_>,
+) -> String {
+    let tuples = match tuples {
+        DevTuples::InsecureDealer { seed_hex } => {
+            format!("[tuples]\ninsecure_dealer = true\ninsecure_dealer_seed = \"{seed_hex}\"\n\n")
+        }
+        DevTuples::Mascot => {
+            let mut t = String::from(
+                "[tuples]\n# MASCOT (the default generator), with small pools for a fast start.\n\n",
+            );
+            for (kind, threshold, batch) in DEV_MASCOT_POOLS {
+                t.push_str(&format!(
+                    "[tuples.pools.{kind}]\nthreshold = {threshold}\nbatch = {batch}\n\n"
+                ));
+            }
+            t
+        }
+    };
     let mut s = format!(
-        "party = {me}\n\n[api]\nlisten = \"{}\"\n\n[mpc]\nlisten = \"{}\"\ncert = \"party{me}.pem\"\nkey = \"party{me}.key\"\n\n[storage]\npath = \"{}\"\n\n[[clients]]\nuser = \"dev\"\ntoken = \"{token}\"\n\n[tuples]\ninsecure_dealer = true\ninsecure_dealer_seed = \"{seed_hex}\"\n\n",
+        "party = {me}\n\n[api]\nlisten = \"{}\"\n\n[mpc]\nlisten = \"{}\"\ncert = \"party{me}.pem\"\nkey = \"party{me}.key\"\n\n[storage]\npath = \"{}\"\n\n[[clients]]\nuser = \"dev\"\ntoken = \"{token}\"\n\n{tuples}",
         api_listen(&parties[me].0),
         parties[me].1,
         dir.join(format!("party{me}-data")).display(),
@@ -187,4 +240,64 @@ fn api_listen(url: &str) -> String {
         .trim_start_matches("https://")
         .trim_end_matches('/')
         .to_string()
+}
+
+#[cfg(test)]
+mod dev_config_tests {
+    use super::*;
+
+    fn parties() -> Vec<(String, String)> {
+        (0..2)
+            .map(|i| {
+                (
+                    format!("http://127.0.0.1:{}", 7100 + i),
+                    format!("127.0.0.1:{}", 7200 + i),
+                )
+            })
+            .collect()
+    }
+
+    fn load(text: &str) -> NodeConfig {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, text).unwrap();
+        NodeConfig::load(&path).unwrap()
+    }
+
+    #[test]
+    fn dev_configs_select_the_generator() {
+        let seed = "01".repeat(32);
+        let dir = Path::new("/tmp/ephemeral-dev-test");
+        let dealer = dev_config_text(1, &parties(), dir, &seed, "tok");
+        assert_eq!(
+            dealer,
+            dev_config_text_with(
+                1,
+                &parties(),
+                dir,
+                "tok",
+                DevTuples::InsecureDealer { seed_hex: &seed }
+            )
+        );
+        let c = load(&dealer);
+        assert!(c.tuples.insecure_dealer);
+        assert_eq!(
+            crate::tuplegen::Generator::new(&c).name(),
+            "insecure-dealer"
+        );
+
+        let mascot = dev_config_text_with(1, &parties(), dir, "tok", DevTuples::Mascot);
+        assert!(!mascot.contains("insecure"), "{mascot}");
+        let c = load(&mascot);
+        assert!(!c.tuples.insecure_dealer);
+        let g = crate::tuplegen::Generator::new(&c);
+        assert_eq!(g.name(), "mascot");
+        for (kind, policy) in g.policies() {
+            assert!(
+                policy.threshold <= 2_000 && policy.batch <= 2_000,
+                "{kind}: {policy:?}"
+            );
+        }
+        assert_eq!(c.tuples.pools.len(), DEV_MASCOT_POOLS.len());
+    }
 }
