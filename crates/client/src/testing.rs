@@ -834,6 +834,8 @@ async fn tuples(State((s, me)): State<AppState>, headers: HeaderMap) -> Answer<T
         consumed: 10,
         consumption_rate: 0.5,
         threshold: 1000,
+        generated: 3500,
+        generation_rate: 12.5,
     };
     Ok(Json(TupleStatsResponse {
         party: me,

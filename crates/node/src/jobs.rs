@@ -13,8 +13,10 @@
 //!    the paper) with their MAC key share — sampled at the first job and kept in the tuple store;
 //! 3. each party writes its shares under the chunk id, inactive, in one transaction, and reports
 //!    `Stored` to party 0;
-//! 4. party 0 sends `Commit` once every party stored, and every party activates the chunk; on
-//!    any failure party 0 sends `Abort` and every party discards what it wrote.
+//! 4. party 0 sends `Commit` once every party stored, and every party activates the chunk and
+//!    counts it (`ephemeral_tuples_generated_total{kind}`, and the per-kind `generated` and
+//!    `generation_rate` of `GET /v1/tuples`); on any failure party 0 sends `Abort` and every
+//!    party discards what it wrote.
 //!
 //! **Architecture Invariant:** a failed job leaves no usable tuple anywhere: a chunk becomes
 //! active only after every party stored it, and a party that does not see `Commit` discards it.
@@ -116,6 +118,7 @@ impl Node {
     /// Party 0: runs one job of `count` tuples of `kind` with every party (blocking).
     pub(crate) fn lead_job(&self, kind: TupleKind, count: u64) -> Result<ChunkId, String> {
         let chunk = ChunkId::random();
+        let began = std::time::Instant::now();
         let mut net = self.job_net(channel(chunk))?;
         let start = frame(&JobMsg::Start {
             chunk: chunk.uuid(),
@@ -168,7 +171,15 @@ impl Node {
         self.tuples
             .activate_chunk(chunk)
             .map_err(|e| e.to_string())?;
-        self.tuplegen.record_job(count);
+        self.tuplegen.record_job(&self.metrics, kind, count);
+        let secs = began.elapsed().as_secs_f64();
+        tracing::info!(
+            kind = %kind_label(kind),
+            count,
+            secs,
+            per_sec = count as f64 / secs.max(1e-9),
+            "MASCOT job committed"
+        );
         Ok(chunk)
     }
 
@@ -214,7 +225,7 @@ impl Node {
                 self.tuples
                     .activate_chunk(chunk)
                     .map_err(|e| e.to_string())?;
-                self.tuplegen.record_job(count);
+                self.tuplegen.record_job(&self.metrics, kind, count);
                 Ok(())
             }
             Ok(JobMsg::Abort { reason }) => {

@@ -15,7 +15,8 @@ pub struct TuplesArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum TuplesCmd {
-    /// Per party and tuple kind: tuples available, consumed, and the consumption rate.
+    /// Per party and tuple kind: tuples available, consumed and generated, the consumption and
+    /// generation rates over the last minute, and the generator in use.
     Stats,
 }
 
@@ -38,6 +39,8 @@ pub fn run(args: TuplesArgs) -> anyhow::Result<()> {
                 k.inactive.to_string(),
                 k.consumed.to_string(),
                 format!("{:.2}", k.consumption_rate),
+                k.generated.to_string(),
+                format!("{:.1}", k.generation_rate),
                 k.threshold.to_string(),
             ]);
         }
@@ -52,16 +55,24 @@ pub fn run(args: TuplesArgs) -> anyhow::Result<()> {
                 "INACTIVE",
                 "CONSUMED",
                 "RATE (/s)",
+                "GENERATED",
+                "GEN RATE (/s)",
                 "THRESHOLD"
             ],
             &rows
         )
     );
     for s in &stats {
+        let generator = match s.generator.as_str() {
+            "mascot" => "MASCOT (maliciously secure)",
+            "insecure-dealer" => "INSECURE dealer (development only)",
+            "" => "not reported",
+            other => other,
+        };
+        let rate: f64 = s.kinds.iter().map(|k| k.generation_rate).sum();
         outln!(
-            "party {}: generator {}, {} jobs, {} tuples generated",
+            "party {}: generator {generator}, {} jobs, {} tuples generated since start, {rate:.1} tuples/s over the last minute",
             s.party,
-            s.generator,
             s.jobs_completed,
             s.tuples_generated
         );
