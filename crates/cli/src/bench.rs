@@ -1,4 +1,5 @@
-//! `ephemeral bench`: the engine benchmarks of docs/BENCHMARKS.md.
+//! `ephemeral bench`: the engine benchmarks of docs/BENCHMARKS.md; `ephemeral bench offline`
+//! (MASCOT) is in [`crate::bench_offline`].
 //!
 //! Tuples come from the insecure dealer and are generated *before* the clock starts (as MP-SPDZ's
 //! `-F` reads ready-made files); their generation time is reported separately. The online time
@@ -15,7 +16,11 @@ use protocol::{Engine, EngineConfig, NonLinear, ShareVec};
 use crate::local::{self, Transport};
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// `offline`: MASCOT triple generation instead of the online benchmarks.
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
     /// Smaller sizes (10^5 products, 10^4 comparisons) for a quick look.
     #[arg(long)]
     quick: bool,
@@ -41,6 +46,14 @@ pub struct BenchArgs {
         default_value = "products,comparisons,nodes"
     )]
     ops: Vec<OpName>,
+}
+
+#[derive(clap::Subcommand)]
+enum BenchWhat {
+    /// MASCOT triple generation across N local parties (maliciously secure; no dealer needed):
+    /// triples per second, bytes sent per triple, peak memory, CPU time per party. Updates only
+    /// the "MASCOT offline phase" section of the report.
+    Offline(crate::bench_offline::OfflineArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -196,7 +209,7 @@ fn thread_cpu_time() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -224,7 +237,7 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {mem}")
 }
 
-fn today() -> String {
+pub(crate) fn today() -> String {
     std::process::Command::new("date")
         .arg("-u")
         .arg("+%Y-%m-%d %H:%M UTC")
@@ -235,7 +248,30 @@ fn today() -> String {
         .unwrap_or_else(|| "unknown date".into())
 }
 
+/// The load average (1, 5, 15 min), comma-separated.
+pub(crate) fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl BenchArgs {
+    /// The arguments of `bench offline`, if that is what was asked.
+    #[cfg(test)]
+    pub(crate) fn offline(&self) -> Option<&crate::bench_offline::OfflineArgs> {
+        match &self.what {
+            Some(BenchWhat::Offline(a)) => Some(a),
+            None => None,
+        }
+    }
+}
+
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(BenchWhat::Offline(offline)) = args.what {
+        return crate::bench_offline::run(offline);
+    }
     if !args.insecure_dealer {
         anyhow::bail!(
             "the benchmarks measure the online phase on tuples from the INSECURE dealer (every party \
@@ -288,14 +324,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     writeln!(md, "# Benchmarks\n")?;
     writeln!(md, "Written by `{cmd}`.\n")?;
     writeln!(md, "- Date: {}", today())?;
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     writeln!(
         md,
         "- Load average when the report was written (1, 5, 15 min): {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(", ")
+        load_average()
     )?;
     writeln!(
         md,
@@ -343,6 +375,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     crate::bench_dialect::run_section(&mut md, args.quick)?;
     if args.ops.contains(&OpName::Nodes) {
         crate::bench_node::section(&mut md, &args.parties, args.quick)?;
+    }
+    // The MASCOT section is written by `bench offline`; carry it over.
+    if let Some(section) = std::fs::read_to_string(&args.out)
+        .ok()
+        .and_then(|old| crate::bench_offline::existing_section(&old))
+    {
+        if !md.ends_with("\n\n") {
+            md.push('\n');
+        }
+        md.push_str(&section);
     }
     if let Some(dir) = std::path::Path::new(&args.out).parent() {
         if !dir.as_os_str().is_empty() {

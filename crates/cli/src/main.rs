@@ -1,12 +1,13 @@
 //! `ephemeral`: the one binary of Ephemeral.
 //!
-//! Subcommands today: `demo` (a 3-party computation over mutual TLS on loopback) and `bench` (the
-//! engine benchmarks, written to docs/BENCHMARKS.md). Later issues add `node`, `dev`, `run`,
-//! `compile` and the client commands.
+//! Subcommands: `demo` (a computation over mutual TLS on loopback), `bench` (the engine
+//! benchmarks, written to docs/BENCHMARKS.md; `bench offline` for MASCOT), `run` and `compile`
+//! (the dialect without nodes), `node` and `dev` (party nodes), and the client commands.
 
 mod bench;
 mod bench_dialect;
 mod bench_node;
+mod bench_offline;
 mod client_cmd;
 mod compile;
 mod demo;
@@ -40,7 +41,8 @@ enum Command {
     /// Run N local parties over mutual TLS on loopback: each inputs a secret number; they compute
     /// the product of all inputs and who holds the largest, and reveal only those.
     Demo(demo::DemoArgs),
-    /// Run the engine benchmarks and write docs/BENCHMARKS.md.
+    /// Run the engine benchmarks and write docs/BENCHMARKS.md; `bench offline` measures MASCOT
+    /// triple generation.
     Bench(bench::BenchArgs),
     /// Compile a .mpc program and run it across N local parties (needs --insecure-dealer),
     /// printing party 0's output.
@@ -50,8 +52,8 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Run one party's node: `ephemeral node --config party.toml`.
     Node(node_cmd::NodeArgs),
-    /// Start a local virtual cloud of N parties in this process (INSECURE dealer tuples) and
-    /// write a client config for the other commands.
+    /// Start a local virtual cloud of N parties in this process (INSECURE dealer tuples, or
+    /// MASCOT with --mascot) and write a client config for the other commands.
     Dev(dev::DevArgs),
     /// Store, read, list, tag and delete secrets on a virtual cloud (reads the cloud file).
     Secret(client_cmd::secret::SecretArgs),
