@@ -269,3 +269,42 @@ fn restrict(path: &Path) -> anyhow::Result<()> {
     let _ = path;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_keeps_its_generator_until_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // An empty directory takes either generator, and remembers it.
+        check_generator(d, MASCOT).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.join(GENERATOR_FILE)).unwrap(),
+            "mascot\n"
+        );
+        // Until a party has storage, it may still change.
+        check_generator(d, DEALER).unwrap();
+        std::fs::create_dir(d.join("party0-data")).unwrap();
+        check_generator(d, DEALER).unwrap();
+        let e = check_generator(d, MASCOT).unwrap_err().to_string();
+        assert!(
+            e.contains("INSECURE dealer") && e.contains("--fresh"),
+            "{e}"
+        );
+
+        // A directory from before --mascot (storage, no marker) was made by the dealer.
+        let old = tempfile::tempdir().unwrap();
+        std::fs::create_dir(old.path().join("party1-data")).unwrap();
+        assert!(check_generator(old.path(), MASCOT).is_err());
+        check_generator(old.path(), DEALER).unwrap();
+
+        let m = tempfile::tempdir().unwrap();
+        check_generator(m.path(), MASCOT).unwrap();
+        std::fs::create_dir(m.path().join("party0-data")).unwrap();
+        let e = check_generator(m.path(), DEALER).unwrap_err().to_string();
+        assert!(e.contains("made with MASCOT"), "{e}");
+        check_generator(m.path(), MASCOT).unwrap();
+    }
+}

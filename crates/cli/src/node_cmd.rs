@@ -22,10 +22,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         let running = node::Node::start(config).await?;
         eprintln!(
-            "party {} of {} is up: API http://{}  MPC {}  tuples: {}",
+            "party {} of {} is up: API {}  MPC {}  tuples: {}",
             running.node.me,
             running.node.n,
-            running.api_addr,
+            running.api_url(),
             running.mpc_addr,
             running.node.tuplegen.name()
         );

@@ -6,6 +6,10 @@
 //! [api]
 //! listen = "127.0.0.1:7100"                  # HTTP API
 //! max_body_bytes = 67108864
+//! tls_cert = "certs/api0.pem"                # optional: serve HTTPS with this certificate
+//! tls_key = "certs/api0.key"                 # (chain, PEM) and key; both or neither. Without
+//!                                            # them the API is plain HTTP: use only on loopback
+//!                                            # or behind a TLS-terminating proxy
 //!
 //! [mpc]
 //! listen = "127.0.0.1:7200"                  # the gateway's mutual-TLS port
@@ -61,6 +65,20 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// HTTPS: the server certificate, PEM (the end-entity certificate first, then any
+    /// intermediates). Both `tls_cert` and `tls_key`, or neither (plain HTTP).
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// HTTPS: the private key of `tls_cert`, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ApiConfig {
+    /// Whether the API serves HTTPS (`tls_cert` and `tls_key` are set).
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
+    }
 }
 
 fn default_max_body() -> usize {
@@ -226,6 +244,12 @@ impl NodeConfig {
         };
         fix(&mut self.mpc.cert);
         fix(&mut self.mpc.key);
+        if let Some(p) = &mut self.api.tls_cert {
+            fix(p);
+        }
+        if let Some(p) = &mut self.api.tls_key {
+            fix(p);
+        }
         fix(&mut self.storage.path);
         for p in &mut self.parties {
             fix(&mut p.cert);
@@ -250,6 +274,15 @@ impl NodeConfig {
                 "api.max_body_bytes: {} is too small; allow at least {MIN_BODY_BYTES} bytes",
                 self.api.max_body_bytes
             ));
+        }
+        match (&self.api.tls_cert, &self.api.tls_key) {
+            (Some(_), None) => {
+                return Err("api.tls_key: required when api.tls_cert is set (the certificate's private key, PEM); give both or neither".into())
+            }
+            (None, Some(_)) => {
+                return Err("api.tls_cert: required when api.tls_key is set (the server certificate, PEM); give both or neither".into())
+            }
+            _ => {}
         }
         for (i, p) in self.parties.iter().enumerate() {
             if p.id != i {
@@ -496,6 +529,29 @@ insecure_dealer_seed = "{SEED}"
         );
         assert_eq!(c.timeouts.join(), Duration::from_secs(30));
         assert_eq!(c.insecure_dealer_seed().unwrap()[0], 0x01);
+        assert!(!c.api.tls());
+        assert_eq!(c.api.tls_cert, None);
+    }
+
+    #[test]
+    fn api_tls_paths_resolve_like_the_mpc_certificate() {
+        let c = parse(&text("", "").replace(
+            "listen = \"127.0.0.1:7101\"",
+            "listen = \"127.0.0.1:7101\"\ntls_cert = \"certs/api1.pem\"\ntls_key = \"/abs/api1.key\"",
+        ))
+        .unwrap();
+        assert!(c.api.tls());
+        assert_eq!(
+            c.api.tls_cert.as_deref(),
+            Some(Path::new("/etc/eph/certs/api1.pem"))
+        );
+        assert_eq!(c.api.tls_key.as_deref(), Some(Path::new("/abs/api1.key")));
+        // Misspelled keys are still refused.
+        let m = fails(&text("", "").replace(
+            "listen = \"127.0.0.1:7101\"",
+            "listen = \"127.0.0.1:7101\"\ntls_certificate = \"a.pem\"",
+        ));
+        assert!(m.contains("tls_certificate"), "{m}");
     }
 
     #[test]
@@ -539,6 +595,20 @@ insecure_dealer_seed = "{SEED}"
                     "listen = \"127.0.0.1:7101\"\nmax_body_bytes = 10",
                 ),
                 "api.max_body_bytes:",
+            ),
+            (
+                two_parties.replace(
+                    "listen = \"127.0.0.1:7101\"",
+                    "listen = \"127.0.0.1:7101\"\ntls_cert = \"api.pem\"",
+                ),
+                "api.tls_key:",
+            ),
+            (
+                two_parties.replace(
+                    "listen = \"127.0.0.1:7101\"",
+                    "listen = \"127.0.0.1:7101\"\ntls_key = \"api.key\"",
+                ),
+                "api.tls_cert:",
             ),
             (text("", "[timeouts]\njoin_secs = 0"), "timeouts.join_secs:"),
             (

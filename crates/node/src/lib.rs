@@ -28,6 +28,7 @@
 //!
 //! **Architecture Invariant:** shares, MACs and keys never appear in logs, errors or metrics.
 
+pub mod api_tls;
 pub mod auth;
 pub mod config;
 pub mod coord;

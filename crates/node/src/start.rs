@@ -1,5 +1,5 @@
 //! Starting and stopping a node: the gateway, the stores, the background tasks and the HTTP
-//! server.
+//! server (HTTPS when `[api] tls_cert` and `tls_key` are set, see [`crate::api_tls`]).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -42,6 +42,11 @@ impl Node {
         api: TcpListener,
         mpc: TcpListener,
     ) -> Result<RunningNode, StartError> {
+        // First, so that a bad certificate fails before anything starts.
+        let api_tls = match (&config.api.tls_cert, &config.api.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::api_tls::server_config(cert, key)?),
+            _ => None,
+        };
         let identity = net::tls::PartyIdentity::from_pem(
             read(&config.mpc.cert, "mpc.cert")?,
             read(&config.mpc.key, "mpc.key")?,
@@ -84,20 +89,36 @@ impl Node {
             tokio::net::TcpListener::from_std(api).map_err(|e| StartError::Api(e.to_string()))?;
         let app = crate::http::router(node.clone());
         let mut stop_http = stop.clone();
-        let server = tokio::spawn(async move {
-            let res = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_http.changed().await;
+        let shutdown_signal = async move {
+            let _ = stop_http.changed().await;
+        };
+        let server = match api_tls {
+            Some(tls) => {
+                let listener = crate::api_tls::TlsListener::new(listener, tls)
+                    .map_err(|e| StartError::Api(e.to_string()))?;
+                tokio::spawn(async move {
+                    let res = axum::serve(listener, app)
+                        .with_graceful_shutdown(shutdown_signal)
+                        .await;
+                    if let Err(e) = res {
+                        tracing::error!(error = %e, "the HTTPS server stopped");
+                    }
                 })
-                .await;
-            if let Err(e) = res {
-                tracing::error!(error = %e, "the HTTP server stopped");
             }
-        });
+            None => tokio::spawn(async move {
+                let res = axum::serve(listener, app)
+                    .with_graceful_shutdown(shutdown_signal)
+                    .await;
+                if let Err(e) = res {
+                    tracing::error!(error = %e, "the HTTP server stopped");
+                }
+            }),
+        };
+        log_api_transport(&node.config, api_addr);
         tracing::info!(
             party = node.me,
             parties = node.n,
-            api = %api_addr,
+            api = %api_url(&node.config, api_addr),
             mpc = %mpc_addr,
             generator = node.tuplegen.name(),
             "node started"
@@ -112,7 +133,48 @@ impl Node {
     }
 }
 
+/// The API's base URL at `addr`: `https://` when TLS is configured.
+fn api_url(config: &NodeConfig, addr: std::net::SocketAddr) -> String {
+    let scheme = if config.api.tls() { "https" } else { "http" };
+    format!("{scheme}://{addr}")
+}
+
+/// Says how the API is served: HTTPS (info), plain HTTP on loopback (info), plain HTTP on any
+/// other address (a loud warning: tokens and masked values cross the network in clear).
+fn log_api_transport(config: &NodeConfig, addr: std::net::SocketAddr) {
+    let me = config.party;
+    if config.api.tls() {
+        tracing::info!(party = me, api = %addr, "the API serves HTTPS (api.tls_cert, api.tls_key)");
+        if let Some(p) = config.parties.get(me) {
+            if p.api_url.trim_start().starts_with("http://") {
+                tracing::warn!(
+                    party = me,
+                    "parties[{me}].api_url is {:?} but this party's API serves HTTPS; clients configured from it will fail; use https://",
+                    p.api_url
+                );
+            }
+        }
+    } else if addr.ip().is_loopback() {
+        tracing::info!(
+            party = me,
+            api = %addr,
+            "the API serves plain HTTP on loopback; set [api] tls_cert and tls_key to serve HTTPS"
+        );
+    } else {
+        tracing::warn!(
+            party = me,
+            api = %addr,
+            "UNENCRYPTED API: the API listens on {addr}, a non-loopback address, over plain HTTP. Bearer tokens, uploaded masked values, results and shares delivered to clients travel unencrypted and can be read or altered on the network. Add tls_cert = \"<certificate PEM>\" and tls_key = \"<key PEM>\" to the [api] section of this party's config (and use https:// in api_url and in the clients' cloud files), or put a TLS-terminating proxy in front and listen on loopback."
+        );
+    }
+}
+
 impl RunningNode {
+    /// The API's base URL, `https://` when `[api]` has TLS configured, else `http://`.
+    pub fn api_url(&self) -> String {
+        api_url(&self.node.config, self.api_addr)
+    }
+
     /// Stops serving: the HTTP server drains, the gateway closes its connections.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
