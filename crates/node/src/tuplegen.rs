@@ -1,6 +1,8 @@
 //! Filling the tuple store.
 //!
-//! **Today's generator is the INSECURE dealer** (`[tuples] insecure_dealer = true`): every party
+//! Two generators. **MASCOT** (the default) runs as jobs that party 0 schedules and every party
+//! joins over its gateway ([`crate::jobs`]): maliciously secure, each chunk made jointly under a
+//! fresh id. **The INSECURE dealer** (`[tuples] insecure_dealer = true`): every party
 //! derives its shares of chunk `k` of a kind from the seed all parties share
 //! ([`protocol::prep::InsecureDealer::for_chunk`]), under a chunk id that is itself derived from
 //! the seed, the kind and `k`. So every party writes the same chunk under the same id without
