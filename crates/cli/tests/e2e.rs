@@ -158,21 +158,7 @@ async fn upload_execute_in_every_output_mode_download_and_manage_secrets() {
         assert_eq!(ids(&big), BTreeSet::from([a, b]));
         for i in 0..n {
             let path = format!("/v1/secrets/{a}/tags");
-            let r = blocking({
-                let cl_api = cl.api[i];
-                let token = cl.token.clone();
-                move || {
-                    e2e_support::http(
-                        cl_api,
-                        "GET",
-                        &path,
-                        &[("Authorization", &format!("Bearer {token}"))],
-                        None,
-                    )
-                }
-            })
-            .await
-            .unwrap();
+            let r = cl.get(i, &path).await;
             assert_eq!(r.status, 200, "{}", r.text());
             let t: Vec<Tag> = r.json();
             assert_eq!(t, tags, "party {i} holds other tags");
@@ -323,21 +309,7 @@ async fn fault_during_a_game(n: usize, victim: usize, fault: Fault) {
     for survivor in (0..n).filter(|&i| i != victim) {
         let summary = loop {
             let path = format!("/v1/games/{game}");
-            let r = blocking({
-                let cl_api = cl.api[survivor];
-                let token = cl.token.clone();
-                move || {
-                    e2e_support::http(
-                        cl_api,
-                        "GET",
-                        &path,
-                        &[("Authorization", &format!("Bearer {token}"))],
-                        None,
-                    )
-                }
-            })
-            .await
-            .unwrap();
+            let r = cl.get(survivor, &path).await;
             assert_eq!(r.status, 200, "{}", r.text());
             let summary: api::GameSummary = r.json();
             if summary.status != GameStatus::Running {
@@ -468,21 +440,7 @@ async fn a_restarted_node_keeps_its_secrets_and_never_reuses_a_tuple() {
 async fn ids_on_every_party(cl: &Cluster) -> Vec<BTreeSet<Uuid>> {
     let mut out = Vec::new();
     for i in 0..cl.n {
-        let r = blocking({
-            let addr = cl.api[i];
-            let token = cl.token.clone();
-            move || {
-                e2e_support::http(
-                    addr,
-                    "GET",
-                    "/v1/secrets",
-                    &[("Authorization", &format!("Bearer {token}"))],
-                    None,
-                )
-            }
-        })
-        .await
-        .unwrap();
+        let r = cl.get(i, "/v1/secrets").await;
         assert_eq!(r.status, 200, "{}", r.text());
         out.push(ids(&r.json::<api::SecretPage>()));
     }

@@ -332,6 +332,27 @@ impl Cluster {
         Client::new(cfg).expect("client")
     }
 
+    /// An authenticated `GET path` to party i, off the async runtime's threads; panics if the
+    /// request cannot be made (the answer's status is the caller's to check).
+    pub async fn get(&self, i: usize, path: &str) -> Response {
+        let (addr, auth, path) = (
+            self.api[i],
+            format!("Bearer {}", self.token),
+            path.to_string(),
+        );
+        blocking(move || {
+            http(
+                addr,
+                "GET",
+                &path,
+                &[("Authorization", auth.as_str())],
+                None,
+            )
+        })
+        .await
+        .unwrap_or_else(|e| panic!("GET to party {i}: {e}"))
+    }
+
     /// An authenticated request to party i.
     pub fn request(
         &self,
