@@ -3,7 +3,9 @@
 //! connection get nothing and block no one; HTTP/2 is negotiated by ALPN; bad TLS settings are
 //! config or start-up errors naming the field; the nodes stop gracefully.
 
-use std::net::{SocketAddr, TcpListener};
+mod common;
+
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,26 +33,9 @@ fn tls_config_text(i: usize, parties: &[(String, String)], dir: &Path) -> String
     )
 }
 
-/// Every party's (API URL, gateway address), and its (API, gateway) listeners.
-type Prepared = (Vec<(String, String)>, Vec<(TcpListener, TcpListener)>);
-
-/// Binds `n` API and gateway ports and writes the parties' development certificates.
-fn prepare(n: usize, dir: &Path) -> Prepared {
-    let mut parties = Vec::new();
-    let mut listeners = Vec::new();
-    for i in 0..n {
-        let api = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mpc = TcpListener::bind("127.0.0.1:0").unwrap();
-        parties.push((
-            format!("https://{}", api.local_addr().unwrap()),
-            mpc.local_addr().unwrap().to_string(),
-        ));
-        listeners.push((api, mpc));
-        let id = net::tls::dev_identity(i).unwrap();
-        std::fs::write(dir.join(format!("party{i}.pem")), &id.cert_pem).unwrap();
-        std::fs::write(dir.join(format!("party{i}.key")), &id.key_pem).unwrap();
-    }
-    (parties, listeners)
+/// Binds `n` API (https) and gateway ports and writes the parties' development certificates.
+fn prepare(n: usize, dir: &Path) -> common::Prepared {
+    common::prepare(n, dir, "https")
 }
 
 async fn start(n: usize, dir: &Path) -> Vec<RunningNode> {

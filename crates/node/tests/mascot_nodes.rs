@@ -2,7 +2,8 @@
 //! generator: party 0 schedules generation jobs, every party runs them, and uploads and games
 //! run on the tuples they made.
 
-use std::net::TcpListener;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,20 +17,7 @@ fn user() -> User {
 }
 
 async fn start(n: usize, dir: &std::path::Path) -> Vec<RunningNode> {
-    let mut parties = Vec::new();
-    let mut listeners = Vec::new();
-    for i in 0..n {
-        let api = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mpc = TcpListener::bind("127.0.0.1:0").unwrap();
-        parties.push((
-            format!("http://{}", api.local_addr().unwrap()),
-            mpc.local_addr().unwrap().to_string(),
-        ));
-        listeners.push((api, mpc));
-        let id = net::tls::dev_identity(i).unwrap();
-        std::fs::write(dir.join(format!("party{i}.pem")), &id.cert_pem).unwrap();
-        std::fs::write(dir.join(format!("party{i}.key")), &id.key_pem).unwrap();
-    }
+    let (parties, listeners) = common::prepare(n, dir, "http");
     let mut nodes = Vec::new();
     for (i, (api, mpc)) in listeners.into_iter().enumerate() {
         let text = node::dev_config_text(i, &parties, dir, &"11".repeat(32), "t");
