@@ -44,6 +44,21 @@ fn seed_program() -> String {
     std::fs::read_to_string(e2e_support::example("seed.mpc")).expect("examples/seed.mpc")
 }
 
+/// Uploads 42 and 17 and runs the seed example on them: the cloud serves games.
+async fn assert_the_seed_example_runs(c: &client::Client) {
+    let x = c.create_secret_i128(&[42], vec![]).await.unwrap();
+    let y = c.create_secret_i128(&[17], vec![]).await.unwrap();
+    let r = c
+        .execute(activation(
+            &seed_program(),
+            vec![x, y],
+            OutputKind::Plaintext,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.values_i128().unwrap(), vec![59]);
+}
+
 fn activation(code: &str, inputs: Vec<Uuid>, kind: OutputKind) -> Activation {
     Activation {
         game_id: Some(Uuid::new_v4().to_string()),
@@ -349,17 +364,7 @@ async fn fault_during_a_game(n: usize, victim: usize, fault: Fault) {
         Fault::Freeze => cl.resume(victim),
     }
     cl.wait_healthy();
-    let x = c.create_secret_i128(&[42], vec![]).await.unwrap();
-    let y = c.create_secret_i128(&[17], vec![]).await.unwrap();
-    let r = c
-        .execute(activation(
-            &seed_program(),
-            vec![x, y],
-            OutputKind::Plaintext,
-        ))
-        .await
-        .unwrap();
-    assert_eq!(r.values_i128().unwrap(), vec![59]);
+    assert_the_seed_example_runs(&c).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -559,17 +564,7 @@ async fn a_gateway_refuses_an_unknown_certificate_and_keeps_serving() {
         assert!(h.peers.iter().all(|p| p.connected), "party {i}: {h:?}");
     }
     let c = cl.client();
-    let x = c.create_secret_i128(&[42], vec![]).await.unwrap();
-    let y = c.create_secret_i128(&[17], vec![]).await.unwrap();
-    let r = c
-        .execute(activation(
-            &seed_program(),
-            vec![x, y],
-            OutputKind::Plaintext,
-        ))
-        .await
-        .unwrap();
-    assert_eq!(r.values_i128().unwrap(), vec![59]);
+    assert_the_seed_example_runs(&c).await;
 }
 
 // ---- 8. bad requests get a 4xx and change nothing -------------------------------------------
