@@ -6,6 +6,10 @@
 //! (`cloud.toml`) for the CLI. Running it again reuses the directory, so secrets survive
 //! restarts; `--fresh` starts over.
 //!
+//! **Transport.** Each party's API serves HTTPS with its development certificate, and the cloud
+//! file pins that certificate (`ca_cert`), so tokens and masked values never travel in clear, even
+//! on loopback; the gateways speak mutual TLS as always.
+//!
 //! **Tuples.** By default the parties use INSECURE dealer preprocessing from a shared seed, so
 //! anybody with the directory can read every secret: a quick local demo, development only.
 //! `--mascot` selects MASCOT, the node's maliciously secure default generator, with small pools
@@ -155,7 +159,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let parties: Vec<(String, String)> = (0..n)
         .map(|i| {
             (
-                format!("http://127.0.0.1:{}", args.port as usize + i),
+                format!("https://127.0.0.1:{}", args.port as usize + i),
                 format!("127.0.0.1:{}", args.port as usize + 100 + i),
             )
         })
@@ -173,16 +177,23 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
             restrict(&key)?;
         }
         let path = dir.join(format!("party{i}.toml"));
-        std::fs::write(
-            &path,
-            node::dev_config_text_with(i, &parties, &dir, &token, tuples),
-        )?;
+        // The API serves HTTPS with the party's development certificate (its names include
+        // 127.0.0.1), which the client's cloud file trusts: bearer tokens never travel in clear.
+        let text = node::dev_config_text_with(i, &parties, &dir, &token, tuples).replacen(
+            "[api]\n",
+            &format!("[api]\ntls_cert = \"party{i}.pem\"\ntls_key = \"party{i}.key\"\n"),
+            1,
+        );
+        std::fs::write(&path, text)?;
         configs.push(node::config::NodeConfig::load(&path)?);
     }
     let mut cloud = format!("{DEV_MARK} for {}\ntimeout_secs = 600\n\n", dir.display());
     for (i, (api, _)) in parties.iter().enumerate() {
+        let ca = std::fs::canonicalize(dir.join(format!("party{i}.pem")))
+            .with_context(|| format!("locating party{i}.pem in {}", dir.display()))?;
         cloud.push_str(&format!(
-            "[[parties]]\nid = {i}\nurl = \"{api}\"\ntoken = \"{token}\"\n\n"
+            "[[parties]]\nid = {i}\nurl = \"{api}\"\ntoken = \"{token}\"\nca_cert = {:?}\n\n",
+            ca.display().to_string()
         ));
     }
     let cloud_path = dir.join("cloud.toml");
@@ -231,7 +242,7 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
             println!("  tuples: INSECURE dealer (shared seed in {}): anyone with it can read every secret; development only. Use --mascot (with --fresh) for MASCOT.", dir.display());
         }
         for (i, r) in running.iter().enumerate() {
-            println!("  party {i}: API http://{}   MPC gateway {} (mutual TLS)", r.api_addr, r.mpc_addr);
+            println!("  party {i}: API {}   MPC gateway {} (mutual TLS)", r.api_url(), r.mpc_addr);
         }
         println!("Client config: {}", cloud_path.display());
         match &also {

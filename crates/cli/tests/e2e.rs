@@ -761,3 +761,100 @@ async fn secrets_are_read_by_their_owner_and_used_only_by_authorised_programs() 
         .unwrap();
     assert_eq!(r.values_i128().unwrap(), vec![42, 400, -2]);
 }
+
+// ---- 10. `ephemeral dev`, the README's main command ------------------------------------------
+
+/// A base port P with P, P+1 (APIs) and P+100, P+101 (gateways) free right now.
+fn free_dev_ports() -> u16 {
+    for _ in 0..200 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        drop(l);
+        if p > 65000 {
+            continue;
+        }
+        let all = [p, p + 1, p + 100, p + 101]
+            .iter()
+            .all(|q| std::net::TcpListener::bind(("127.0.0.1", *q)).is_ok());
+        if all {
+            return p;
+        }
+    }
+    panic!("no free ports for ephemeral dev");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ephemeral_dev_serves_https_and_runs_the_seed_example_from_its_cloud_file() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("dev");
+    let port = free_dev_ports();
+    let log = std::fs::File::create(home.path().join("dev.log")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ephemeral"))
+        .args([
+            "dev",
+            "-N",
+            "2",
+            "--port",
+            &port.to_string(),
+            "--fresh",
+            "--dir",
+        ])
+        .arg(&dir)
+        // Never touch the real user's ~/.config/ephemeral.
+        .env("HOME", home.path())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("spawn ephemeral dev");
+    let logs = || std::fs::read_to_string(home.path().join("dev.log")).unwrap_or_default();
+    // The cloud file dev wrote, also where the CLI looks by default.
+    let cloud = dir.join("cloud.toml");
+    let t = Instant::now();
+    let c = loop {
+        if let Ok(c) = client::Client::from_cloud_file(Some(&cloud)) {
+            if let Ok(h) = c.health().await {
+                if h.iter().all(|h| h.peers.iter().all(|p| p.connected)) {
+                    break c;
+                }
+            }
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "dev did not come up:\n{}",
+            logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        home.path().join(".config/ephemeral/cloud.toml").exists(),
+        "dev did not write the CLI's default cloud file"
+    );
+    let text = std::fs::read_to_string(&cloud).unwrap();
+    assert!(
+        text.contains("https://127.0.0.1:") && text.contains("ca_cert"),
+        "{text}"
+    );
+    assert!(
+        logs().contains("INSECURE dealer"),
+        "dev must say which generator it uses"
+    );
+    assert_the_seed_example_runs(&c).await;
+    // Plain HTTP to an API port gets no HTTP answer.
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let plain = blocking(move || e2e_support::http(addr, "GET", "/v1/health", &[], None)).await;
+    assert!(plain.is_err() || plain.unwrap().status != 200);
+    // One Ctrl-C stops every party.
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let t = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if t.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("dev did not stop on SIGINT:\n{}", logs());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
