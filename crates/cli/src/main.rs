@@ -25,6 +25,18 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's start-up options (read once, before the first allocation; `_RJEM_MALLOC_CONF` in
+/// the environment still overrides them). `oversize_threshold:0`: by default jemalloc serves
+/// allocations of 8 MiB and more from a separate arena that returns freed pages to the kernel at
+/// once, so every large frame or vector is faulted in and zeroed again. MASCOT moves frames of
+/// that size every round, and this setting alone took 2-party triple generation from about
+/// 10,800 to about 12,200 triples/s on the benchmark machine. Large blocks now live in the normal
+/// arenas, whose unused pages still go back to the kernel after the usual ten-second decay.
+#[cfg(not(target_env = "msvc"))]
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8; 21] = b"oversize_threshold:0\0";
+
 #[derive(Parser)]
 #[command(
     name = "ephemeral",
