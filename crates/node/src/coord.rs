@@ -337,3 +337,30 @@ pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
     }
     *h.finalize().as_bytes()
 }
+
+impl crate::Node {
+    /// Runs the agreement step of a session `purpose`/`name` with every party, over this node's
+    /// channels, with its tuple source and its join and receive deadlines (blocking; call from a
+    /// blocking thread). See [`agree`].
+    pub(crate) fn agree_session(
+        &self,
+        purpose: &'static str,
+        name: &str,
+        digest: [u8; 32],
+        reserve: Vec<ReservationRequest>,
+    ) -> Result<Session, ApiError> {
+        agree(
+            &*self.channels,
+            &self.tuple_source(),
+            self.me,
+            SessionSpec {
+                purpose,
+                name,
+                digest,
+                join: self.config.timeouts.join(),
+                recv: self.config.timeouts.recv(),
+                reserve,
+            },
+        )
+    }
+}

@@ -33,7 +33,7 @@ use uuid::Uuid;
 use vm::host::Tokens;
 use vm::VmConfig;
 
-use crate::coord::{agree, digest, SessionSpec};
+use crate::coord::digest;
 use crate::host::{GameHost, GameSockets};
 use crate::prep::StorePrep;
 use crate::secrets::{join_error, protocol_error, secret_error, to_store_tag};
@@ -421,19 +421,7 @@ impl Node {
     /// Agrees, runs and delivers (blocking).
     fn run_game(self: Arc<Self>, p: Prepared) -> Result<GameResult, ApiError> {
         let g = p.game_id.as_str();
-        let session = agree(
-            &*self.channels,
-            &self.tuple_source(),
-            self.me,
-            SessionSpec {
-                purpose: "game",
-                name: g,
-                digest: p.digest,
-                join: self.config.timeouts.join(),
-                recv: self.config.timeouts.recv(),
-                reserve: p.reserve.clone(),
-            },
-        )?;
+        let session = self.agree_session("game", g, p.digest, p.reserve.clone())?;
         let join_ms = p.started.elapsed().as_secs_f64() * 1e3;
         self.games
             .update(g, |e| e.summary.status = GameStatus::Running);

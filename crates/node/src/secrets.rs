@@ -28,7 +28,7 @@ use protocol::{Engine, EngineConfig, ShareVec};
 use store::{NewSecret, ReservationId, ReservationRequest, SecretId, SecretStore, TupleStore};
 use uuid::Uuid;
 
-use crate::coord::{agree, digest, SessionSpec};
+use crate::coord::digest;
 use crate::prep::StorePrep;
 use crate::tuplegen::tuple_error;
 use crate::{Node, User};
@@ -148,22 +148,15 @@ impl Node {
             let name = req.request_id.to_string();
             let rid = ReservationId::new(format!("masks/{name}"))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let session = agree(
-                &*node.channels,
-                &node.tuple_source(),
-                node.me,
-                SessionSpec {
-                    purpose: "input-masks",
-                    name: &name,
-                    digest: digest(&[b"input-masks", name.as_bytes(), &req.count.to_le_bytes()]),
-                    join: node.config.timeouts.join(),
-                    recv: node.config.timeouts.recv(),
-                    reserve: vec![ReservationRequest {
-                        id: rid,
-                        kind: protocol::prep::TupleKind::Triple,
-                        count: 3 * req.count,
-                    }],
-                },
+            let session = node.agree_session(
+                "input-masks",
+                &name,
+                digest(&[b"input-masks", name.as_bytes(), &req.count.to_le_bytes()]),
+                vec![ReservationRequest {
+                    id: rid,
+                    kind: protocol::prep::TupleKind::Triple,
+                    count: 3 * req.count,
+                }],
             )?;
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
@@ -249,19 +242,7 @@ impl Node {
                 tampered = b"tampered".to_vec();
                 dg.push(&tampered);
             }
-            let session = agree(
-                &*node.channels,
-                &node.tuple_source(),
-                node.me,
-                SessionSpec {
-                    purpose: "store",
-                    name: &name,
-                    digest: digest(&dg),
-                    join: node.config.timeouts.join(),
-                    recv: node.config.timeouts.recv(),
-                    reserve: vec![],
-                },
-            )?;
+            let session = node.agree_session("store", &name, digest(&dg), vec![])?;
             let alpha = node.tuples.mac_key_share().map_err(tuple_error)?;
             let (mut v, mut m) = pending.masks.into_parts();
             for i in 0..masked.len() {
@@ -304,22 +285,15 @@ impl Node {
             let name = req.request_id.to_string();
             let rid = ReservationId::new(format!("download/{name}"))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let session = agree(
-                &*node.channels,
-                &node.tuple_source(),
-                node.me,
-                SessionSpec {
-                    purpose: "download",
-                    name: &name,
-                    digest: digest(&[b"download", name.as_bytes(), id.as_bytes().as_slice()]),
-                    join: node.config.timeouts.join(),
-                    recv: node.config.timeouts.recv(),
-                    reserve: vec![ReservationRequest {
-                        id: rid,
-                        kind: protocol::prep::TupleKind::Triple,
-                        count: crate::delivery::triples_needed(k),
-                    }],
-                },
+            let session = node.agree_session(
+                "download",
+                &name,
+                digest(&[b"download", name.as_bytes(), id.as_bytes().as_slice()]),
+                vec![ReservationRequest {
+                    id: rid,
+                    kind: protocol::prep::TupleKind::Triple,
+                    count: crate::delivery::triples_needed(k),
+                }],
             )?;
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
