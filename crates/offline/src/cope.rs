@@ -149,11 +149,30 @@ impl CopeReceiver {
     }
 }
 
+/// A sender and a receiver of COPE with key `delta`, as the base OTs would set them up: random
+/// seed pairs, the receiver holding the seed chosen by each bit of `delta` (tests and
+/// micro-benchmarks, without the OTs).
+#[cfg(test)]
+pub(crate) fn pair_for(delta: Fp, rng: &mut impl rand_core::RngCore) -> (CopeSender, CopeReceiver) {
+    let bits = delta.to_u128();
+    let mut pairs = Vec::new();
+    let mut chosen = Vec::new();
+    for l in 0..COLUMNS {
+        let mut k0 = [0u8; 16];
+        let mut k1 = [0u8; 16];
+        rng.fill_bytes(&mut k0);
+        rng.fill_bytes(&mut k1);
+        chosen.push(if (bits >> l) & 1 == 1 { k1 } else { k0 });
+        pairs.push((k0, k1));
+    }
+    (CopeSender::new(&pairs), CopeReceiver::new(delta, &chosen))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand_chacha::ChaCha20Rng;
-    use rand_core::{RngCore, SeedableRng};
+    use rand_core::SeedableRng;
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
@@ -162,19 +181,7 @@ mod tests {
         fn cope_is_correct_for_any_key_and_batches(seed: u64, sizes in proptest::collection::vec(1usize..1500, 1..3)) {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
             let delta = Fp::random(&mut rng);
-            let bits = delta.to_u128();
-            let mut pairs = Vec::new();
-            let mut chosen = Vec::new();
-            for l in 0..COLUMNS {
-                let mut k0 = [0u8; 16];
-                let mut k1 = [0u8; 16];
-                rng.fill_bytes(&mut k0);
-                rng.fill_bytes(&mut k1);
-                chosen.push(if (bits >> l) & 1 == 1 { k1 } else { k0 });
-                pairs.push((k0, k1));
-            }
-            let mut a = CopeSender::new(&pairs);
-            let mut b = CopeReceiver::new(delta, &chosen);
+            let (mut a, mut b) = pair_for(delta, &mut rng);
             for n in sizes {
                 let x: Vec<Fp> = (0..n).map(|_| Fp::random(&mut rng)).collect();
                 let mut u = Vec::new();
@@ -191,19 +198,7 @@ mod tests {
     fn shares_add_up_to_the_product_with_the_key() {
         let mut rng = ChaCha20Rng::seed_from_u64(5);
         let delta = Fp::random(&mut rng);
-        let bits = delta.to_u128();
-        let mut pairs = Vec::new();
-        let mut chosen = Vec::new();
-        for l in 0..COLUMNS {
-            let mut k0 = [0u8; 16];
-            let mut k1 = [0u8; 16];
-            rng.fill_bytes(&mut k0);
-            rng.fill_bytes(&mut k1);
-            chosen.push(if (bits >> l) & 1 == 1 { k1 } else { k0 });
-            pairs.push((k0, k1));
-        }
-        let mut a = CopeSender::new(&pairs);
-        let mut b = CopeReceiver::new(delta, &chosen);
+        let (mut a, mut b) = pair_for(delta, &mut rng);
         for n in [1usize, 7, 33, 1024, 2500] {
             let x: Vec<Fp> = (0..n).map(|_| Fp::random(&mut rng)).collect();
             let mut u = Vec::new();

@@ -8,7 +8,6 @@ use field::Fp;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use crate::cope::{CopeReceiver, CopeSender, COLUMNS};
 use crate::kos::{KosReceiver, KosSender, KAPPA};
 use crate::prg::{FieldHash, Prg};
 
@@ -155,19 +154,7 @@ fn micro_primitives() {
 
     // COPE, 5·1024 + 1 values as in a batch.
     let delta = Fp::random(&mut rng);
-    let bits = delta.to_u128();
-    let mut pairs = Vec::new();
-    let mut chosen = Vec::new();
-    for l in 0..COLUMNS {
-        let mut k0 = [0u8; 16];
-        let mut k1 = [0u8; 16];
-        rng.fill_bytes(&mut k0);
-        rng.fill_bytes(&mut k1);
-        chosen.push(if (bits >> l) & 1 == 1 { k1 } else { k0 });
-        pairs.push((k0, k1));
-    }
-    let mut a = CopeSender::new(&pairs);
-    let mut b = CopeReceiver::new(delta, &chosen);
+    let (mut a, mut b) = crate::cope::pair_for(delta, &mut rng);
     let vals: Vec<Fp> = (0..5121).map(|_| Fp::random(&mut rng)).collect();
     let mut u = Vec::new();
     let t = best(5, || {
