@@ -199,6 +199,39 @@ pub(crate) const fn redc128(a: u128) -> u128 {
     reduce_once(0, uv)
 }
 
+/// Montgomery reduction of a double-width value: `REDC(T) = T·R⁻¹ mod p` for
+/// `T = lo + hi·2^128` with `hi < 2^127`.
+///
+/// Each of the two steps adds `m·p·2^(64i)` with `m = t_i·(−p⁻¹) mod 2^64`,
+/// which clears limb `i`; the result `(T + M·p)/2^128 < 2^127 + p < 2p` needs
+/// one conditional subtraction.
+#[inline(always)]
+pub(crate) const fn redc256(lo: u128, hi: u128) -> u128 {
+    let t0 = lo as u64;
+    let t1 = (lo >> 64) as u64;
+    let t2 = hi as u64;
+    let t3 = (hi >> 64) as u64;
+    // Step 0: clear limb 0.
+    let m = t0.wrapping_mul(INV);
+    let uv = mul64(m, P0) + t0 as u128;
+    let uv = mul64(m, P1) + t1 as u128 + (uv >> 64);
+    let t1 = uv as u64;
+    let uv = t2 as u128 + (uv >> 64);
+    let t2 = uv as u64;
+    let uv = t3 as u128 + (uv >> 64);
+    let t3 = uv as u64;
+    let t4 = (uv >> 64) as u64;
+    // Step 1: clear limb 1.
+    let m = t1.wrapping_mul(INV);
+    let uv = mul64(m, P0) + t1 as u128;
+    let uv = mul64(m, P1) + t2 as u128 + (uv >> 64);
+    let r0 = uv as u64;
+    let uv = t3 as u128 + (uv >> 64);
+    let r1 = uv as u64;
+    let r2 = t4 + (uv >> 64) as u64;
+    reduce_once(r2, ((r1 as u128) << 64) | r0 as u128)
+}
+
 /// An element of GF(p), `p =` [`MODULUS`].
 ///
 /// Stored in Montgomery form (`x·2^128 mod p`, always fully reduced), so the
@@ -226,6 +259,16 @@ impl Fp {
     pub(crate) const fn from_raw(raw: u128) -> Fp {
         debug_assert!(raw < MODULUS);
         Fp(raw)
+    }
+
+    /// The element whose Montgomery form is `REDC(T)` for the 255-bit integer
+    /// `T = lo + (hi mod 2^127)·2^128`, i.e. the element `T·R⁻² mod p` (the top
+    /// bit of `hi` is ignored). One double-width reduction, no multiplication:
+    /// the fast way to map 255 uniform bits to a near-uniform element (the
+    /// statistical distance from uniform is below `p/2^255 < 2^−127`).
+    #[inline(always)]
+    pub const fn from_wide_montgomery(lo: u128, hi: u128) -> Fp {
+        Fp(redc256(lo, hi & (u128::MAX >> 1)))
     }
 
     /// The Montgomery form `x·R mod p`.

@@ -39,60 +39,6 @@ use field::{Fp, MODULUS};
 /// 8-block parallelism).
 const PAR: usize = 32;
 
-const P0: u64 = MODULUS as u64;
-const P1: u64 = (MODULUS >> 64) as u64;
-
-/// `−p⁻¹ mod 2^64` by Newton–Hensel lifting (`y ← y·(2 − p·y)` doubles the correct bits).
-const INV: u64 = {
-    let mut y: u64 = 1;
-    let mut i = 0;
-    while i < 6 {
-        y = y.wrapping_mul(2u64.wrapping_sub(P0.wrapping_mul(y)));
-        i += 1;
-    }
-    y.wrapping_neg()
-};
-
-#[inline(always)]
-fn mul64(a: u64, b: u64) -> u128 {
-    (a as u128) * (b as u128)
-}
-
-/// `REDC(T) = T·2^−128 mod p` for `T = lo + hi·2^128` with `hi < 2^127`, in `[0, p)`.
-///
-/// Each of the two steps adds `m·p·2^(64i)` with `m = t_i·(−p⁻¹) mod 2^64`, which clears limb `i`;
-/// the result `(T + M·p)/2^128 < 2^127 + p < 2p` needs one conditional subtraction.
-#[inline(always)]
-pub(crate) fn redc256(lo: u128, hi: u128) -> u128 {
-    let t0 = lo as u64;
-    let t1 = (lo >> 64) as u64;
-    let t2 = hi as u64;
-    let t3 = (hi >> 64) as u64;
-    // Step 0: clear limb 0.
-    let m = t0.wrapping_mul(INV);
-    let uv = mul64(m, P0) + t0 as u128;
-    let uv = mul64(m, P1) + t1 as u128 + (uv >> 64);
-    let t1 = uv as u64;
-    let uv = t2 as u128 + (uv >> 64);
-    let t2 = uv as u64;
-    let uv = t3 as u128 + (uv >> 64);
-    let t3 = uv as u64;
-    let t4 = (uv >> 64) as u64;
-    // Step 1: clear limb 1.
-    let m = t1.wrapping_mul(INV);
-    let uv = mul64(m, P0) + t1 as u128;
-    let uv = mul64(m, P1) + t2 as u128 + (uv >> 64);
-    let r0 = uv as u64;
-    let uv = t3 as u128 + (uv >> 64);
-    let r1 = uv as u64;
-    let r2 = t4 + (uv >> 64) as u64;
-    let r = ((r1 as u128) << 64) | r0 as u128;
-    let (d, borrow) = r.overflowing_sub(MODULUS);
-    let take_d = ((r2 != 0) | !borrow) as u128;
-    let mask = take_d.wrapping_neg();
-    (d & mask) | (r & !mask)
-}
-
 /// The element whose Montgomery form is `raw < p`.
 #[inline(always)]
 pub(crate) fn fp_from_raw(raw: u128) -> Fp {
@@ -102,7 +48,7 @@ pub(crate) fn fp_from_raw(raw: u128) -> Fp {
 /// A near-uniform element from 256 uniform bits (see the module docs).
 #[inline(always)]
 pub(crate) fn fp_from_wide(lo: u128, hi: u128) -> Fp {
-    fp_from_raw(redc256(lo, hi & (u128::MAX >> 1)))
+    Fp::from_wide_montgomery(lo, hi)
 }
 
 /// `x` if `bit`, else 0, without a branch on `bit`.
@@ -306,45 +252,7 @@ impl FieldHash {
 mod tests {
     use super::*;
 
-    /// `2^128 mod p`, the Montgomery factor R as an element.
-    fn r() -> Fp {
-        Fp::from_u128(MODULUS.wrapping_neg())
-    }
-
-    #[test]
-    fn redc_is_montgomery_reduction() {
-        let mut prg = Prg::new(&[3u8; 16]);
-        let mut b = [[0u8; 16]; 2];
-        let r_inv = r().inverse().unwrap();
-        for _ in 0..2000 {
-            prg.fill_blocks(&mut b);
-            let lo = u128::from_le_bytes(b[0]);
-            let hi = u128::from_le_bytes(b[1]) >> 1;
-            // T mod p, computed with field arithmetic.
-            let t = Fp::from_u128(lo) + Fp::from_u128(hi) * r();
-            let raw = redc256(lo, hi);
-            assert!(raw < MODULUS);
-            // An element with Montgomery form `raw` has value raw·R⁻¹, and raw = T·R⁻¹.
-            let v = fp_from_raw(raw);
-            assert_eq!(v, t * r_inv * r_inv);
-        }
-        // Edge values.
-        assert_eq!(redc256(0, 0), 0);
-        let top = redc256(u128::MAX, u128::MAX >> 1);
-        assert!(top < MODULUS);
-    }
-
     proptest::proptest! {
-        #[test]
-        fn redc_matches_field_arithmetic(lo: u128, hi: u128) {
-            let hi = hi >> 1;
-            let r_inv = r().inverse().unwrap();
-            let t = Fp::from_u128(lo) + Fp::from_u128(hi) * r();
-            let raw = redc256(lo, hi);
-            proptest::prop_assert!(raw < MODULUS);
-            proptest::prop_assert_eq!(fp_from_raw(raw), t * r_inv * r_inv);
-        }
-
         #[test]
         fn select_is_multiplication_by_the_bit(x: u128, bit: bool) {
             let v = Fp::from_u128(x);
