@@ -222,6 +222,31 @@ fn vm_error(e: vm::error::VmError, game: &str) -> ApiError {
     }
 }
 
+impl Node {
+    /// A failed run, said the same way on every party: party 0 sends the others its reason on
+    /// the game's top-up channel; a party that timed out waiting for party 0 reports party 0's
+    /// reason (the party that really failed) instead of blaming party 0.
+    fn explain_failure(
+        &self,
+        mut err: ApiError,
+        control: Option<&crate::prep::GameControl>,
+        game: &str,
+    ) -> ApiError {
+        let Some(control) = control else {
+            return err;
+        };
+        let prefix = format!("game {game}: ");
+        if self.me == 0 {
+            control.announce_abort(err.message.strip_prefix(&prefix).unwrap_or(&err.message));
+        } else if err.code == ErrorCode::PeerUnavailable && err.message.contains("party 0") {
+            if let Some(why) = control.abort_reason(Duration::from_millis(500)) {
+                err.message = format!("{prefix}party 0 stopped the game: {why}");
+            }
+        }
+        err
+    }
+}
+
 /// Everything a game needs once compiled and authorised.
 struct Prepared {
     game_id: String,
@@ -438,6 +463,7 @@ impl Node {
             .map_err(|e| crate::coord::net_error(&e, &format!("game {g}")))?;
         let prep = StorePrep::new(self.clone(), &session.reservations, Some(ctl), g)?;
         let agreed_at_ms = session.at_ms;
+        let control = prep.control();
         let bytecode = &p.program.bytecode;
         let mut engine = Engine::new(session.net, prep, vm::runner::engine_config(bytecode));
         let mut host = GameHost {
@@ -452,7 +478,9 @@ impl Node {
             deadline: Some(p.started + self.config.timeouts.game()),
             ..VmConfig::default()
         };
-        vm::run(bytecode, &mut engine, &mut host, &config).map_err(|e| vm_error(e, g))?;
+        if let Err(e) = vm::run(bytecode, &mut engine, &mut host, &config) {
+            return Err(self.explain_failure(vm_error(e, g), control.as_ref(), g));
+        }
         // The run ended with a MAC check of everything opened: the outputs may now be used.
         let outs = outputs(&host.sockets.written)?;
         let during = format!("game {g}");

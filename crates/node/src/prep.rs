@@ -9,7 +9,8 @@
 //! **Architecture Invariant:** tuples are moved out of the buffer as they are served (see
 //! [`store::ReservedTuples`]), and each reservation is read once: no tuple is used twice.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use bytes::Bytes;
 use field::Fp;
@@ -34,6 +35,9 @@ const MAX_TOP_UP: u64 = 1 << 20;
 enum TopUp {
     Reserved(Reservation),
     Failed(String),
+    /// Party 0's run of the game failed, for this reason: the others stop too, saying why,
+    /// instead of waiting out a receive deadline on party 0.
+    Aborted(String),
 }
 
 /// See the module docs.
@@ -42,7 +46,7 @@ pub struct StorePrep {
     node: Arc<Node>,
     me: PartyId,
     /// The top-up channel; `None` when the request's needs are known exactly (uploads, downloads).
-    ctl: Option<Network>,
+    ctl: Option<GameControl>,
     /// The request's name, for reservation ids.
     name: String,
     seq: u32,
@@ -69,7 +73,7 @@ impl StorePrep {
             buf: ReservedTuples::new(alpha),
             me: node.me,
             node,
-            ctl,
+            ctl: ctl.map(|net| GameControl(Arc::new(Mutex::new(net)))),
             name: name.to_string(),
             seq: 0,
             used: Vec::new(),
@@ -83,6 +87,12 @@ impl StorePrep {
             })?;
         }
         Ok(prep)
+    }
+
+    /// A handle on the game's top-up channel, for telling the other parties why the game stopped
+    /// (see [`GameControl`]); `None` without a top-up channel.
+    pub(crate) fn control(&self) -> Option<GameControl> {
+        self.ctl.clone()
     }
 
     fn load(&mut self, r: &Reservation) -> Result<(), PrepError> {
@@ -108,9 +118,10 @@ impl StorePrep {
             needed: n,
             available: have,
         };
-        let Some(ctl) = self.ctl.as_mut() else {
+        let Some(control) = self.ctl.clone() else {
             return Err(exhausted);
         };
+        let mut ctl = control.lock();
         let need = (n - have) as u64;
         self.seq += 1;
         let rid = ReservationId::new(format!("{}/topup-{}", self.name, self.seq))
@@ -160,6 +171,9 @@ impl StorePrep {
                         "party 0 could not reserve more tuples: {m}"
                     )))
                 }
+                TopUp::Aborted(m) => {
+                    return Err(PrepError::Source(format!("party 0 stopped the game: {m}")))
+                }
             }
         };
         self.load(&reservation)
@@ -204,5 +218,89 @@ impl Preprocessing for StorePrep {
     fn input_masks(&mut self, owner: PartyId, n: usize) -> Result<InputMasks, PrepError> {
         self.ensure(TupleKind::InputMask(owner), n)?;
         self.buf.input_masks(owner, n)
+    }
+}
+
+/// A game's top-up channel, shared by its [`StorePrep`] and the code running the game, which uses
+/// it when the run fails: party 0 tells the others why ([`GameControl::announce_abort`]), and a
+/// party that timed out waiting for party 0 looks for that reason
+/// ([`GameControl::abort_reason`]) before reporting.
+#[derive(Clone)]
+pub(crate) struct GameControl(Arc<Mutex<Network>>);
+
+impl GameControl {
+    fn lock(&self) -> MutexGuard<'_, Network> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Party 0: tells every other party that the game stopped, and why (best effort: a party
+    /// that has gone cannot be told).
+    pub(crate) fn announce_abort(&self, reason: &str) {
+        let frame = Bytes::from(
+            postcard::to_allocvec(&TopUp::Aborted(reason.to_string())).expect("serializable"),
+        );
+        let mut ctl = self.lock();
+        for p in 1..ctl.n_parties() {
+            let _ = ctl.send(p, frame.clone());
+        }
+    }
+
+    /// Another party: party 0's reason for stopping the game, if it sends one within `wait`.
+    pub(crate) fn abort_reason(&self, wait: Duration) -> Option<String> {
+        let mut ctl = self.lock();
+        ctl.set_recv_deadline(wait);
+        loop {
+            let frame = ctl.recv(0).ok()?;
+            match postcard::from_bytes::<TopUp>(&frame) {
+                Ok(TopUp::Aborted(reason)) => return Some(reason),
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (GameControl, GameControl) {
+        let mut nets = net::in_process(2, net::NetConfig::default());
+        let one = nets.pop().unwrap();
+        let zero = nets.pop().unwrap();
+        (
+            GameControl(Arc::new(Mutex::new(zero))),
+            GameControl(Arc::new(Mutex::new(one))),
+        )
+    }
+
+    #[test]
+    fn party_0s_reason_reaches_a_party_that_timed_out() {
+        let (zero, one) = pair();
+        // A top-up in flight is skipped; the reason is found behind it.
+        let stale = Bytes::from(postcard::to_allocvec(&TopUp::Failed("x".into())).unwrap());
+        zero.lock().send(1, stale).unwrap();
+        zero.announce_abort("connection to party 2 is closed");
+        assert_eq!(
+            one.abort_reason(Duration::from_secs(5)).as_deref(),
+            Some("connection to party 2 is closed")
+        );
+    }
+
+    #[test]
+    fn without_a_reason_the_wait_is_short_and_says_nothing() {
+        let (_zero, one) = pair();
+        let t = std::time::Instant::now();
+        assert_eq!(one.abort_reason(Duration::from_millis(100)), None);
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_malformed_frame_from_party_0_is_no_reason() {
+        let (zero, one) = pair();
+        zero.lock()
+            .send(1, Bytes::from_static(&[0xff, 0xff, 0xff]))
+            .unwrap();
+        assert_eq!(one.abort_reason(Duration::from_secs(1)), None);
     }
 }
