@@ -122,7 +122,8 @@ fn main() {
     let stores: Vec<RedbTupleStore> = (0..2)
         .map(|p| {
             let st = RedbTupleStore::open(dir.path().join(format!("tuples-{p}.redb")), p).unwrap();
-            st.set_mac_key_share(dealers[p].mac_key_share()).unwrap();
+            st.set_mac_key_share(dealers[p].mac_key_share(), store::KeyOrigin::InsecureDealer)
+                .unwrap();
             st
         })
         .collect();

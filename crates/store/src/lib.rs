@@ -38,8 +38,8 @@ pub use secret::{
     SecretStore, Tag, TagFilter, TagOp, TagType,
 };
 pub use tuple::{
-    ChunkInfo, ChunkRange, RedbTupleStore, Reservation, ReservationRequest, ReservedTuples,
-    TupleData, TupleError, TupleStats, TupleStore,
+    ChunkInfo, ChunkRange, GenerationHalt, KeyOrigin, RedbTupleStore, Reservation,
+    ReservationRequest, ReservedTuples, StoreEpoch, TupleData, TupleError, TupleStats, TupleStore,
 };
 
 /// Re-exported so that callers name the same UUID type.

@@ -11,8 +11,9 @@ use field::Fp;
 use protocol::prep::{InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind};
 use protocol::{Engine, EngineConfig, ShareVec};
 use store::{
-    ChunkId, ChunkRange, ErrorClass, RedbTupleStore, Reservation, ReservationId,
-    ReservationRequest, ReservedTuples, TupleData, TupleError, TupleStats, TupleStore,
+    ChunkId, ChunkRange, ErrorClass, GenerationHalt, KeyOrigin, RedbTupleStore, Reservation,
+    ReservationId, ReservationRequest, ReservedTuples, TupleData, TupleError, TupleStats,
+    TupleStore,
 };
 
 fn rid(s: &str) -> ReservationId {
@@ -619,9 +620,11 @@ fn mac_key_share_and_party_id_are_guarded() {
     {
         let s = RedbTupleStore::open(&path, 2).unwrap();
         assert!(matches!(s.mac_key_share(), Err(TupleError::MacKeyMissing)));
-        s.set_mac_key_share(alpha).unwrap();
-        s.set_mac_key_share(alpha).unwrap();
-        let e = s.set_mac_key_share(Fp::from(1u64)).unwrap_err();
+        s.set_mac_key_share(alpha, KeyOrigin::Mascot).unwrap();
+        s.set_mac_key_share(alpha, KeyOrigin::Mascot).unwrap();
+        let e = s
+            .set_mac_key_share(Fp::from(1u64), KeyOrigin::Mascot)
+            .unwrap_err();
         assert!(matches!(e, TupleError::MacKeyMismatch));
         assert!(!e.to_string().contains("12345"));
     }
@@ -833,4 +836,163 @@ fn a_reservation_may_name_a_chunk_still_inactive_here_after_a_lost_commit() {
     // Never twice.
     let e = s1.apply_reservation(&r).unwrap_err();
     assert!(matches!(e, TupleError::AlreadyApplied { .. }), "{e}");
+}
+
+/// Key guard: a dealer-made store never becomes a MASCOT store, the halt record survives a
+/// restart until a rekey, and a rekey discards every tuple made under the old key.
+#[test]
+fn a_store_keeps_its_generator_and_a_rekey_discards_old_tuples() {
+    let ps = Parties::new(2);
+    let s = &ps.stores[0];
+    assert_eq!(s.key_origin().unwrap(), Some(KeyOrigin::InsecureDealer));
+    let e = s.check_origin(KeyOrigin::Mascot).unwrap_err();
+    assert!(matches!(e, TupleError::GeneratorMismatch { .. }), "{e}");
+    assert!(e.to_string().contains("fresh storage path"), "{e}");
+    let alpha = s.mac_key_share().unwrap();
+    let e = s.set_mac_key_share(alpha, KeyOrigin::Mascot).unwrap_err();
+    assert!(matches!(e, TupleError::GeneratorMismatch { .. }), "{e}");
+    // A dealer store cannot be rekeyed into a MASCOT one either.
+    assert!(matches!(
+        s.rekey(Fp::from(7u64)).unwrap_err(),
+        TupleError::GeneratorMismatch { .. }
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.redb");
+    let mut dealer = protocol::prep::InsecureDealer::new(0, 2, [9; 32]);
+    let old = Fp::from(1111u64);
+    {
+        let m = RedbTupleStore::open(&path, 0).unwrap();
+        assert_eq!(m.key_origin().unwrap(), None);
+        m.check_origin(KeyOrigin::Mascot).unwrap();
+        m.set_mac_key_share(old, KeyOrigin::Mascot).unwrap();
+        let id = ChunkId::random();
+        let data = TupleData::draw(&mut dealer, TupleKind::Triple, 10).unwrap();
+        m.store_chunk(id, &data).unwrap();
+        m.activate_chunk(id).unwrap();
+        assert_eq!(m.stats_of(TupleKind::Triple).unwrap().available, 10);
+        assert_eq!(m.generation_halt().unwrap(), None);
+        let first = m
+            .record_generation_halt(GenerationHalt {
+                at_ms: 1,
+                step: "authentication".into(),
+                peer: Some(1),
+                job: "job-1".into(),
+                reason: "the authentication check failed".into(),
+                failures: 0,
+            })
+            .unwrap();
+        assert_eq!(first.failures, 1);
+        let second = m
+            .record_generation_halt(GenerationHalt {
+                at_ms: 2,
+                step: "sacrifice".into(),
+                peer: None,
+                job: "job-2".into(),
+                reason: "x".into(),
+                failures: 0,
+            })
+            .unwrap();
+        assert_eq!(
+            (second.step.as_str(), second.failures),
+            ("authentication", 2)
+        );
+    }
+    let m = RedbTupleStore::open(&path, 0).unwrap();
+    let h = m
+        .generation_halt()
+        .unwrap()
+        .expect("the halt survives a restart");
+    assert_eq!(
+        (h.step.as_str(), h.peer, h.failures),
+        ("authentication", Some(1), 2)
+    );
+    assert_eq!(m.key_generation().unwrap(), 0);
+    let new = Fp::from(2222u64);
+    m.rekey(new).unwrap();
+    assert_eq!(m.mac_key_share().unwrap(), new);
+    assert_eq!(m.key_generation().unwrap(), 1);
+    assert_eq!(m.generation_halt().unwrap(), None);
+    assert_eq!(m.key_origin().unwrap(), Some(KeyOrigin::Mascot));
+    let st = m.stats_of(TupleKind::Triple).unwrap();
+    assert_eq!((st.available, st.inactive), (0, 0));
+    let e = m
+        .reserve(&[ReservationRequest {
+            id: ReservationId::new("g_triple").unwrap(),
+            kind: TupleKind::Triple,
+            count: 1,
+        }])
+        .unwrap_err();
+    assert!(matches!(e, TupleError::Insufficient { .. }), "{e}");
+}
+
+/// A chunk stored under the old key (an inactive one kept across a rekey by a racing job)
+/// is refused by reservations.
+#[test]
+fn chunks_from_another_key_are_never_reserved() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = RedbTupleStore::open(dir.path().join("m.redb"), 0).unwrap();
+    let mut dealer = protocol::prep::InsecureDealer::new(0, 2, [3; 32]);
+    let id = ChunkId::random();
+    // Stored before any key: stamped with no origin.
+    m.store_chunk(
+        id,
+        &TupleData::draw(&mut dealer, TupleKind::Bit, 4).unwrap(),
+    )
+    .unwrap();
+    m.set_mac_key_share(Fp::from(5u64), KeyOrigin::Mascot)
+        .unwrap();
+    m.activate_chunk(id).unwrap();
+    let r = Reservation {
+        id: ReservationId::new("g_bit").unwrap(),
+        kind: TupleKind::Bit,
+        ranges: vec![ChunkRange {
+            chunk: id,
+            start: 0,
+            len: 1,
+        }],
+    };
+    let e = m.apply_reservations(&[r]).unwrap_err();
+    assert!(matches!(e, TupleError::ForeignChunk { .. }), "{e}");
+    assert_eq!(m.stats_of(TupleKind::Bit).unwrap().consumed, 0);
+}
+
+/// Epochs: every open moves a store's epoch up with a fresh boot id; a peer reporting a lower
+/// epoch than the last one seen, or the same epoch from another run (a restored copy reopening
+/// at a counter its original already used), is refused until its operator discards its tuples.
+#[test]
+fn a_rolled_back_peer_is_refused_until_it_discards_its_tuples() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_path = dir.path().join("a.redb");
+    let b_path = dir.path().join("b.redb");
+    let backup = dir.path().join("b-backup.redb");
+    let a = RedbTupleStore::open(&a_path, 0).unwrap();
+    let e1 = RedbTupleStore::open(&b_path, 1).unwrap().epoch().unwrap();
+    assert_eq!(e1.counter, 1);
+    std::fs::copy(&b_path, &backup).unwrap();
+    a.observe_peer_epoch(1, e1).unwrap();
+    let e2 = RedbTupleStore::open(&b_path, 1).unwrap().epoch().unwrap();
+    assert_eq!(e2.counter, 2);
+    a.observe_peer_epoch(1, e2).unwrap();
+    a.observe_peer_epoch(1, e2).unwrap();
+    // The copy made during run 1 comes back and reopens at counter 2, from another run.
+    std::fs::copy(&backup, &b_path).unwrap();
+    let restored = RedbTupleStore::open(&b_path, 1).unwrap();
+    let e3 = restored.epoch().unwrap();
+    assert_eq!(e3.counter, e2.counter);
+    assert_ne!(e3.boot, e2.boot);
+    let e = a.observe_peer_epoch(1, e3).unwrap_err();
+    assert!(
+        matches!(e, TupleError::PeerRolledBack { peer: 1, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("discard-tuples"), "{e}");
+    // An older counter is refused too, and the record survives a's restart.
+    assert!(a.observe_peer_epoch(1, e1).is_err());
+    drop(a);
+    let a = RedbTupleStore::open(&a_path, 0).unwrap();
+    assert!(a.observe_peer_epoch(1, e3).is_err());
+    let fixed = restored.discard_all_tuples(e2.counter + 1).unwrap();
+    assert!(fixed.counter > e2.counter);
+    a.observe_peer_epoch(1, fixed).unwrap();
 }

@@ -45,6 +45,7 @@
 //! two samples of the counter.
 
 mod codec;
+mod guard;
 mod redb_store;
 mod reserved;
 
@@ -59,6 +60,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{BackendError, ErrorClass};
 use crate::ids::{ChunkId, ReservationId};
 
+pub use guard::{GenerationHalt, KeyOrigin, StoreEpoch};
 pub use redb_store::RedbTupleStore;
 pub use reserved::ReservedTuples;
 
@@ -426,7 +428,26 @@ pub enum TupleError {
         found: u32,
         supported: u32,
     },
-    #[error("stored data is corrupt ({what}); restore the tuple store from a backup or discard it and generate new tuples")]
+    #[error("this tuple store's MAC key was made by the {stored} generator, but the node is configured for {given}; a store keeps the generator it was made with (a dealer key is derived from a seed and must never pass for a MASCOT key): start this party with a fresh storage path, or configure the generator the store was made with")]
+    GeneratorMismatch { stored: KeyOrigin, given: KeyOrigin },
+    #[error("this tuple store holds a MAC key but no record of the generator that made it (it was written by an older build); it cannot be trusted as a MASCOT key: start this party with a fresh storage path")]
+    UnknownKeyOrigin,
+    #[error("chunk {chunk} was made under another MAC key than the store's current one (another generator, or before a rekey); it is never used")]
+    ForeignChunk { chunk: ChunkId },
+    #[error("party {peer} reports tuple store epoch {reported}{}, but this party has already seen epoch {seen} from it: its tuple store went back in time (restored from a backup or a copy), and could hand out consumed tuples again. The operator of party {peer} must discard that store's tuples (`ephemeral node discard-tuples --epoch-at-least {next}`) before it takes part again", if reported == seen { " from another run" } else { "" })]
+    PeerRolledBack {
+        peer: u64,
+        seen: u64,
+        reported: u64,
+        next: u64,
+    },
+    #[error("tuple generation is halted: {step} failed{} ({reason}); no generation runs with this peer set until an operator moves the parties to a fresh MAC key (`ephemeral admin rekey`)", peer.map(|p| format!(" with party {p}")).unwrap_or_default())]
+    GenerationHalted {
+        step: String,
+        peer: Option<u64>,
+        reason: String,
+    },
+    #[error("stored data is corrupt ({what}); discard the tuple store (its tuples) and generate new tuples; never restore a tuple store from a backup, which would offer consumed tuples again")]
     Corrupt { what: String },
     #[error("tuple store backend failed: {0}; check the disk and the database file")]
     Backend(#[from] BackendError),
@@ -452,7 +473,12 @@ impl TupleError {
             | AlreadyApplied { .. }
             | AlreadyRead { .. }
             | ChunkInUse { .. }
-            | MacKeyMismatch => ErrorClass::Conflict,
+            | MacKeyMismatch
+            | GeneratorMismatch { .. }
+            | UnknownKeyOrigin
+            | ForeignChunk { .. }
+            | PeerRolledBack { .. } => ErrorClass::Conflict,
+            GenerationHalted { .. } => ErrorClass::Exhausted,
             Insufficient { .. } => ErrorClass::Exhausted,
             MacKeyMissing
             | WrongParty { .. }
@@ -473,8 +499,44 @@ pub trait TupleStore: Send + Sync {
 
     /// This party's MAC key share α_i, under which every stored tuple is authenticated.
     fn mac_key_share(&self) -> Result<Fp, TupleError>;
-    /// Stores α_i once; storing the same value again is a no-op, another value is refused.
-    fn set_mac_key_share(&self, alpha: Fp) -> Result<(), TupleError>;
+    /// Stores α_i once with the generator that made it; storing the same value and origin again
+    /// is a no-op, another value or origin is refused.
+    fn set_mac_key_share(&self, alpha: Fp, origin: KeyOrigin) -> Result<(), TupleError>;
+    /// The generator that made the stored key, `None` if no key is stored yet. A key without a
+    /// record of its origin (an older build's) is [`TupleError::UnknownKeyOrigin`].
+    fn key_origin(&self) -> Result<Option<KeyOrigin>, TupleError>;
+    /// Refuses a store whose key was made by another generator than `origin` (nothing stored
+    /// yet is fine).
+    fn check_origin(&self, origin: KeyOrigin) -> Result<(), TupleError> {
+        match self.key_origin()? {
+            Some(stored) if stored != origin => Err(TupleError::GeneratorMismatch {
+                stored,
+                given: origin,
+            }),
+            _ => Ok(()),
+        }
+    }
+    /// How many times this store was moved to a fresh key ([`TupleStore::rekey`]).
+    fn key_generation(&self) -> Result<u64, TupleError>;
+    /// The recorded halt of generation, if a check failed since the last rekey.
+    fn generation_halt(&self) -> Result<Option<GenerationHalt>, TupleError>;
+    /// Records a failed check durably (the first one is kept, later ones are counted); returns
+    /// the record as stored.
+    fn record_generation_halt(&self, halt: GenerationHalt) -> Result<GenerationHalt, TupleError>;
+    /// Moves the store to a fresh MASCOT key share `alpha`, in one transaction: every tuple made
+    /// under the old key is discarded (never used), the key generation goes up, and the halt
+    /// record is cleared. The caller has re-authenticated the secrets under the new key.
+    fn rekey(&self, alpha: Fp) -> Result<(), TupleError>;
+
+    /// This store's epoch ([`StoreEpoch`]): a new one at every open, so a copy restored from a
+    /// backup reports an older one than its peers have seen, or a fork of one.
+    fn epoch(&self) -> Result<StoreEpoch, TupleError>;
+    /// Records that `peer` reported `epoch`, refusing ([`TupleError::PeerRolledBack`]) a counter
+    /// below the one seen last from it, or the same counter from another run.
+    fn observe_peer_epoch(&self, peer: PartyId, epoch: StoreEpoch) -> Result<(), TupleError>;
+    /// Operator recovery after a refused rollback: discards every tuple of this store and moves
+    /// its epoch counter to at least `at_least`, with a fresh boot id. Returns the new epoch.
+    fn discard_all_tuples(&self, at_least: u64) -> Result<StoreEpoch, TupleError>;
 
     /// Stores this party's shares of chunk `id`, inactive, in one transaction. Refused if the id
     /// was ever stored here.

@@ -10,7 +10,9 @@
 //!   active chunks with free tuples: the planning order;
 //! - `exhausted_chunks`: chunk id → (), fully consumed chunks whose data is not yet purged;
 //! - `reservations`: reservation id → postcard [`StoredReservation`], applied and not released;
-//! - `kind_stats`: kind code → postcard [`KindStats`], the telemetry counters.
+//! - `kind_stats`: kind code → postcard [`KindStats`], the telemetry counters;
+//! - `chunk_keys`: chunk id → the key stamp (origin, key generation) it was made under;
+//! - `peer_epochs`: party id → the highest epoch seen from that peer (see `guard`).
 //!
 //! **Architecture Invariant:** the consumed ranges of a chunk only grow, and they grow in the
 //! transaction that records the reservation, before the reservation can be read: `read_reserved`
@@ -29,6 +31,7 @@ use protocol::prep::TupleKind;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
+use super::guard::{GenerationHalt, KeyOrigin, KeyStamp, StoreEpoch};
 use super::{
     check_kind, codec, kind_code, kind_of_code, ChunkInfo, ChunkRange, Reservation,
     ReservationRequest, TupleData, TupleError, TupleStats, TupleStore, MAX_CHUNK_TUPLES,
@@ -42,6 +45,14 @@ const AVAIL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("available_chu
 const EXHAUSTED: TableDefinition<&[u8], ()> = TableDefinition::new("exhausted_chunks");
 const RESERVATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("reservations");
 const STATS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kind_stats");
+const CHUNK_KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chunk_keys");
+const PEER_EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("peer_epochs");
+
+/// `meta` keys of the guard records (see `guard`).
+const META_KEY: &str = "mac_key";
+const META_STAMP: &str = "key_origin";
+const META_HALT: &str = "generation_halt";
+const META_EPOCH: &str = "epoch";
 
 const STORE_KIND: &str = "tuples";
 
@@ -181,6 +192,90 @@ fn blocks(count: u64) -> u64 {
     count.div_ceil(BLOCK_TUPLES)
 }
 
+fn read_epoch(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<StoreEpoch, TupleError> {
+    match meta.get(META_EPOCH)? {
+        Some(g) => StoreEpoch::from_bytes(g.value())
+            .ok_or_else(|| corrupt("the epoch record is malformed")),
+        None => Ok(StoreEpoch {
+            counter: 0,
+            boot: [0; 16],
+        }),
+    }
+}
+
+/// The stamp of the store's current key (`{None, 0}` before any key, or for an older build's).
+fn current_stamp(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<KeyStamp, TupleError> {
+    match meta.get(META_STAMP)? {
+        Some(g) => KeyStamp::from_bytes(g.value())
+            .ok_or_else(|| corrupt("the key origin record is malformed")),
+        None => Ok(KeyStamp {
+            origin: None,
+            generation: 0,
+        }),
+    }
+}
+
+fn chunk_stamp(
+    keys: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    id: ChunkId,
+) -> Result<KeyStamp, TupleError> {
+    match keys.get(id.to_key().as_slice())? {
+        Some(g) => KeyStamp::from_bytes(g.value())
+            .ok_or_else(|| corrupt(format!("the key stamp of chunk {id} is malformed"))),
+        None => Ok(KeyStamp {
+            origin: None,
+            generation: 0,
+        }),
+    }
+}
+
+/// Discards every tuple of the store in `w` (chunks stay as tombstones); returns the tuples
+/// dropped.
+fn discard_everything(w: &WriteTransaction) -> Result<u64, TupleError> {
+    let live: Vec<(ChunkId, ChunkRecord)> = {
+        let chunks = w.open_table(CHUNKS)?;
+        let mut v = Vec::new();
+        for item in chunks.range::<&[u8]>(..)? {
+            let (k, val) = item?;
+            let id =
+                ChunkId::from_key(k.value()).ok_or_else(|| corrupt("a chunk key is malformed"))?;
+            let rec = decode_chunk(id, val.value())?;
+            if !rec.purged {
+                v.push((id, rec));
+            }
+        }
+        v
+    };
+    let mut dropped = 0;
+    for (id, mut rec) in live {
+        dropped += rec.free();
+        if let Some(seq) = rec.seq {
+            w.open_table(AVAIL)?
+                .remove(avail_key(rec.kind, seq).as_slice())?;
+        }
+        rec.consumed = vec![(0, rec.count)];
+        w.open_table(CHUNKS)?
+            .insert(id.to_key().as_slice(), encode(&rec)?.as_slice())?;
+        purge_chunk(w, id)?;
+    }
+    let mut stats = w.open_table(STATS)?;
+    let mut all = Vec::new();
+    for item in stats.range::<&[u8]>(..)? {
+        let (k, v) = item?;
+        all.push((k.value().to_vec(), decode_stats(v.value())?));
+    }
+    for (k, mut st) in all {
+        st.available = 0;
+        st.inactive = 0;
+        stats.insert(k.as_slice(), encode(&st)?.as_slice())?;
+    }
+    Ok(dropped)
+}
+
 fn load_chunk(
     chunks: &impl ReadableTable<&'static [u8], &'static [u8]>,
     id: ChunkId,
@@ -245,6 +340,9 @@ struct Txn<'t> {
     exhausted: Table<'t, &'static [u8], ()>,
     reservations: Table<'t, &'static str, &'static [u8]>,
     stats: Table<'t, &'static [u8], &'static [u8]>,
+    keys: Table<'t, &'static [u8], &'static [u8]>,
+    /// The stamp of the store's key: every chunk named must carry it.
+    stamp: KeyStamp,
     dirty: HashMap<ChunkId, ChunkRecord>,
     dirty_stats: HashMap<u32, KindStats>,
     applied: HashSet<ReservationId>,
@@ -259,6 +357,8 @@ impl<'t> Txn<'t> {
             exhausted: w.open_table(EXHAUSTED)?,
             reservations: w.open_table(RESERVATIONS)?,
             stats: w.open_table(STATS)?,
+            keys: w.open_table(CHUNK_KEYS)?,
+            stamp: current_stamp(&w.open_table(META)?)?,
             dirty: HashMap::new(),
             dirty_stats: HashMap::new(),
             applied: HashSet::new(),
@@ -318,6 +418,12 @@ impl<'t> Txn<'t> {
                 });
             }
             let rid = r.id.clone();
+            if self.chunk(id)?.is_none() {
+                return Err(TupleError::UnknownChunk { chunk: id });
+            }
+            if chunk_stamp(&self.keys, id)? != self.stamp {
+                return Err(TupleError::ForeignChunk { chunk: id });
+            }
             let rec = self
                 .chunk(id)?
                 .ok_or(TupleError::UnknownChunk { chunk: id })?;
@@ -484,8 +590,14 @@ impl RedbTupleStore {
                     Some(Err(_)) => return Err(corrupt("the party id record is malformed")),
                 }
             }
-            for t in [CHUNKS, DATA, AVAIL, STATS] {
+            for t in [CHUNKS, DATA, AVAIL, STATS, CHUNK_KEYS] {
                 w.open_table(t)?;
+            }
+            w.open_table(PEER_EPOCHS)?;
+            {
+                let mut meta = w.open_table(META)?;
+                let epoch = StoreEpoch::fresh(read_epoch(&meta)?.counter + 1);
+                meta.insert(META_EPOCH, epoch.to_bytes().as_slice())?;
             }
             let mut reservations = w.open_table(RESERVATIONS)?;
             let voided = redb::ReadableTableMetadata::len(&reservations)?;
@@ -610,7 +722,7 @@ impl TupleStore for RedbTupleStore {
     fn mac_key_share(&self) -> Result<Fp, TupleError> {
         let r = self.db.begin_read()?;
         let meta = r.open_table(META)?;
-        let g = meta.get("mac_key")?.ok_or(TupleError::MacKeyMissing)?;
+        let g = meta.get(META_KEY)?.ok_or(TupleError::MacKeyMissing)?;
         let b: &[u8; 16] = g
             .value()
             .try_into()
@@ -618,20 +730,202 @@ impl TupleStore for RedbTupleStore {
         Fp::from_mont_bytes(b).map_err(|_| corrupt("the MAC key share record is malformed"))
     }
 
-    fn set_mac_key_share(&self, alpha: Fp) -> Result<(), TupleError> {
+    fn set_mac_key_share(&self, alpha: Fp, origin: KeyOrigin) -> Result<(), TupleError> {
         Self::run(kv::begin_write(&self.db)?, |w| {
             let mut meta = w.open_table(META)?;
             let bytes = alpha.to_mont_bytes();
-            if let Some(g) = meta.get("mac_key")? {
-                return if g.value() == bytes.as_slice() {
-                    Ok(())
-                } else {
-                    Err(TupleError::MacKeyMismatch)
+            let stamp = current_stamp(&meta)?;
+            let existing = meta.get(META_KEY)?.map(|g| g.value().to_vec());
+            if let Some(existing) = existing {
+                if existing != bytes.as_slice() {
+                    return Err(TupleError::MacKeyMismatch);
+                }
+                return match stamp.origin {
+                    Some(stored) if stored == origin => Ok(()),
+                    Some(stored) => Err(TupleError::GeneratorMismatch {
+                        stored,
+                        given: origin,
+                    }),
+                    // An older build's dealer store: the seed reproduced its key, so the
+                    // record can be added; nothing proves an older key was made by MASCOT.
+                    None if origin == KeyOrigin::InsecureDealer => {
+                        let s = KeyStamp {
+                            origin: Some(origin),
+                            generation: 0,
+                        };
+                        meta.insert(META_STAMP, s.to_bytes().as_slice())?;
+                        Ok(())
+                    }
+                    None => Err(TupleError::UnknownKeyOrigin),
                 };
             }
-            meta.insert("mac_key", bytes.as_slice())?;
+            meta.insert(META_KEY, bytes.as_slice())?;
+            let s = KeyStamp {
+                origin: Some(origin),
+                generation: stamp.generation,
+            };
+            meta.insert(META_STAMP, s.to_bytes().as_slice())?;
             Ok(())
         })
+    }
+
+    fn key_origin(&self) -> Result<Option<KeyOrigin>, TupleError> {
+        let r = self.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        if meta.get(META_KEY)?.is_none() {
+            return Ok(None);
+        }
+        match current_stamp(&meta)?.origin {
+            Some(o) => Ok(Some(o)),
+            None => Err(TupleError::UnknownKeyOrigin),
+        }
+    }
+
+    fn key_generation(&self) -> Result<u64, TupleError> {
+        let r = self.db.begin_read()?;
+        Ok(current_stamp(&r.open_table(META)?)?.generation)
+    }
+
+    fn generation_halt(&self) -> Result<Option<GenerationHalt>, TupleError> {
+        let r = self.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        let g = meta.get(META_HALT)?;
+        g.map(|g| {
+            postcard::from_bytes(g.value())
+                .map_err(|e| corrupt(format!("the generation halt record does not decode: {e}")))
+        })
+        .transpose()
+    }
+
+    fn record_generation_halt(&self, halt: GenerationHalt) -> Result<GenerationHalt, TupleError> {
+        Self::run(kv::begin_write(&self.db)?, |w| {
+            let mut meta = w.open_table(META)?;
+            let stored: Option<GenerationHalt> = match meta.get(META_HALT)? {
+                Some(g) => Some(postcard::from_bytes(g.value()).map_err(|e| {
+                    corrupt(format!("the generation halt record does not decode: {e}"))
+                })?),
+                None => None,
+            };
+            let rec = match stored {
+                Some(mut first) => {
+                    first.failures = first.failures.saturating_add(1);
+                    first
+                }
+                None => GenerationHalt {
+                    failures: 1,
+                    ..halt
+                },
+            };
+            meta.insert(META_HALT, encode(&rec)?.as_slice())?;
+            Ok(rec)
+        })
+    }
+
+    fn rekey(&self, alpha: Fp) -> Result<(), TupleError> {
+        let live = self.live();
+        if let Some(l) = live.values().next() {
+            let chunk = l.reservation.ranges.first().map(|r| r.chunk);
+            if let Some(chunk) = chunk {
+                return Err(TupleError::ChunkInUse { chunk });
+            }
+        }
+        let dropped = Self::run(kv::begin_write(&self.db)?, |w| {
+            let dropped = discard_everything(w)?;
+            let mut meta = w.open_table(META)?;
+            let stamp = current_stamp(&meta)?;
+            if stamp.origin == Some(KeyOrigin::InsecureDealer) {
+                return Err(TupleError::GeneratorMismatch {
+                    stored: KeyOrigin::InsecureDealer,
+                    given: KeyOrigin::Mascot,
+                });
+            }
+            let next = KeyStamp {
+                origin: Some(KeyOrigin::Mascot),
+                generation: stamp.generation + 1,
+            };
+            meta.insert(META_KEY, alpha.to_mont_bytes().as_slice())?;
+            meta.insert(META_STAMP, next.to_bytes().as_slice())?;
+            meta.remove(META_HALT)?;
+            Ok(dropped)
+        })?;
+        drop(live);
+        tracing::warn!(
+            party = self.party,
+            discarded_tuples = dropped,
+            "tuple store moved to a fresh MAC key; every tuple made under the old key was discarded"
+        );
+        Ok(())
+    }
+
+    fn epoch(&self) -> Result<StoreEpoch, TupleError> {
+        let r = self.db.begin_read()?;
+        read_epoch(&r.open_table(META)?)
+    }
+
+    fn observe_peer_epoch(&self, peer: PartyId, epoch: StoreEpoch) -> Result<(), TupleError> {
+        let check = |seen: Option<StoreEpoch>| -> Result<bool, TupleError> {
+            match seen {
+                Some(s)
+                    if epoch.counter < s.counter
+                        || (epoch.counter == s.counter && epoch.boot != s.boot) =>
+                {
+                    Err(TupleError::PeerRolledBack {
+                        peer: peer as u64,
+                        seen: s.counter,
+                        reported: epoch.counter,
+                        next: s.counter + 1,
+                    })
+                }
+                Some(s) if s == epoch => Ok(false),
+                _ => Ok(true),
+            }
+        };
+        let decode = |b: &[u8]| {
+            StoreEpoch::from_bytes(b)
+                .ok_or_else(|| corrupt(format!("the epoch recorded for party {peer} is malformed")))
+        };
+        let seen = {
+            let r = self.db.begin_read()?;
+            let t = r.open_table(PEER_EPOCHS)?;
+            let v = t.get(peer as u64)?.map(|g| decode(g.value())).transpose()?;
+            v
+        };
+        if !check(seen)? {
+            return Ok(());
+        }
+        Self::run(kv::begin_write(&self.db)?, |w| {
+            let mut t = w.open_table(PEER_EPOCHS)?;
+            let now = t.get(peer as u64)?.map(|g| decode(g.value())).transpose()?;
+            if check(now)? {
+                t.insert(peer as u64, epoch.to_bytes().as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    fn discard_all_tuples(&self, at_least: u64) -> Result<StoreEpoch, TupleError> {
+        let live = self.live();
+        if let Some(chunk) = live
+            .values()
+            .find_map(|l| l.reservation.ranges.first().map(|r| r.chunk))
+        {
+            return Err(TupleError::ChunkInUse { chunk });
+        }
+        let (dropped, epoch) = Self::run(kv::begin_write(&self.db)?, |w| {
+            let dropped = discard_everything(w)?;
+            let mut meta = w.open_table(META)?;
+            let epoch = StoreEpoch::fresh((read_epoch(&meta)?.counter + 1).max(at_least));
+            meta.insert(META_EPOCH, epoch.to_bytes().as_slice())?;
+            Ok((dropped, epoch))
+        })?;
+        drop(live);
+        tracing::warn!(
+            party = self.party,
+            discarded_tuples = dropped,
+            epoch = epoch.counter,
+            "every tuple of the store was discarded by the operator"
+        );
+        Ok(epoch)
     }
 
     fn store_chunk(&self, id: ChunkId, data: &TupleData) -> Result<(), TupleError> {
@@ -659,6 +953,9 @@ impl TupleStore for RedbTupleStore {
                 stored_ms: kv::now_ms(),
             };
             chunks.insert(id.to_key().as_slice(), encode(&rec)?.as_slice())?;
+            let stamp = current_stamp(&tx.open_table(META)?)?;
+            tx.open_table(CHUNK_KEYS)?
+                .insert(id.to_key().as_slice(), stamp.to_bytes().as_slice())?;
             let mut table = tx.open_table(DATA)?;
             for (b, block) in bytes.chunks(BLOCK_TUPLES as usize * w).enumerate() {
                 table.insert(data_key(id, b as u64).as_slice(), block)?;

@@ -43,7 +43,8 @@ impl Parties {
                 let s =
                     RedbTupleStore::open(dir.path().join(format!("tuples-{p}.redb")), p).unwrap();
                 use protocol::prep::Preprocessing;
-                s.set_mac_key_share(dealers[p].mac_key_share()).unwrap();
+                s.set_mac_key_share(dealers[p].mac_key_share(), store::KeyOrigin::InsecureDealer)
+                    .unwrap();
                 s
             })
             .collect();
