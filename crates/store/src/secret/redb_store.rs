@@ -27,6 +27,8 @@ use super::{
 use crate::ids::SecretId;
 use crate::kv::{self, OpenProblem};
 
+mod rekey;
+
 const SECRETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secrets");
 const SHARES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secret_shares");
 const ORDER: TableDefinition<&[u8], ()> = TableDefinition::new("secret_order");
