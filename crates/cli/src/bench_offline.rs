@@ -183,7 +183,10 @@ pub fn measure(
     if triples == 0 {
         bail!("--triples must be at least 1");
     }
-    let mut config = offline::MascotConfig::default();
+    // A fresh session id per benchmark run (every party of the run is in this process).
+    let mut session = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut session);
+    let mut config = offline::MascotConfig::with_session(session);
     if let Some(b) = batch {
         if b == 0 {
             bail!("--batch must be at least 1");

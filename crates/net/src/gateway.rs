@@ -381,6 +381,7 @@ impl Gateway {
             })
             .collect();
         let mut network = Network::from_links(inner.me, links, net)?;
+        network.channel = Some(id.0);
         network.keep_alive(Box::new(guard));
         tracing::debug!(me = inner.me, channel = %id, "channel opened");
         Ok(network)

@@ -145,6 +145,8 @@ pub struct Network {
     broken: Option<NetError>,
     config: NetConfig,
     stats: NetStats,
+    /// The gateway channel id this network runs on (set by `Gateway::open_with`), if any.
+    channel: Option<[u8; 16]>,
     /// Whatever must outlive the links (a transport's runtime, task guards). Declared after
     /// `links` on purpose: fields drop in declaration order, so the sinks are closed first and a
     /// guard can let its writers drain before it tears anything down.
@@ -187,6 +189,7 @@ impl Network {
             broken: None,
             config,
             stats: NetStats::default(),
+            channel: None,
             keep_alive: Vec::new(),
         })
     }
@@ -213,6 +216,13 @@ impl Network {
     /// Ids of all other parties, in increasing order.
     pub fn peers(&self) -> impl Iterator<Item = PartyId> + '_ {
         (0..self.n).filter(move |&p| p != self.me)
+    }
+
+    /// The id of the [`gateway`] channel this network runs on (`ChannelId.0`), `None` for the
+    /// other transports. Every party's network of one channel has the same id, so protocols
+    /// can bind their messages to it (e.g. MASCOT's session id).
+    pub fn channel_id(&self) -> Option<[u8; 16]> {
+        self.channel
     }
 
     /// Counters so far.

@@ -93,8 +93,9 @@ impl Node {
         count: u64,
     ) -> Result<TupleData, String> {
         let alpha = self.tuples.mac_key_share().ok();
-        let mut mascot = offline::Mascot::setup(net, alpha, offline::MascotConfig::default())
-            .map_err(|e| format!("MASCOT setup: {e}"))?;
+        let config = offline::MascotConfig::for_channel(net).map_err(|e| format!("MASCOT: {e}"))?;
+        let mut mascot =
+            offline::Mascot::setup(net, alpha, config).map_err(|e| format!("MASCOT setup: {e}"))?;
         if alpha.is_none() {
             self.tuples
                 .set_mac_key_share(mascot.mac_key_share())

@@ -3,7 +3,8 @@
 //! are uniform even against a malicious receiver.
 //!
 //! For every ordered pair (sender S, receiver R) and `count` OTs at once, with `G` the Ristretto
-//! base point and `H` BLAKE3 (keyed by the context, the pair and the OT index):
+//! base point and `H` BLAKE3 (in key-derivation mode, over the session id, the pair and the OT
+//! index):
 //!
 //! 1. S samples `a`, sends `A = a·G` and a commitment to a uniform seed `s`.
 //! 2. For each OT k with choice bit `c_k`, R samples `b_k` and sends `B_k = b_k·G + c_k·A`
@@ -17,6 +18,11 @@
 //! only one key. The seed, committed before `B_k` and opened after, makes every key depend on a
 //! value R could not influence. Points are checked on decompression (Ristretto encodings are
 //! canonical) and `A` must not be the identity; a bad point is [`OfflineError::BaseOt`].
+//!
+//! The session id ([`crate::MascotConfig::session`], distinct per job) is hashed into every key
+//! and is part of the seed commitment, so the messages of one session are worthless in another:
+//! replayed `A`, `B_k` or seed openings give keys unrelated to the other session's, and a
+//! commitment from another session does not verify.
 //!
 //! All pairs run in parallel: three rounds in total, whatever the number of parties.
 
@@ -43,7 +49,9 @@ pub(crate) struct BaseOts {
     pub received: Vec<Vec<Key>>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn key(
+    session: &[u8; 32],
     sender: PartyId,
     receiver: PartyId,
     k: usize,
@@ -52,7 +60,8 @@ fn key(
     point: &RistrettoPoint,
     seed: &[u8; 32],
 ) -> Key {
-    let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/base-ot/v1");
+    let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/base-ot/v2");
+    h.update(session);
     h.update(&(sender as u64).to_le_bytes());
     h.update(&(receiver as u64).to_le_bytes());
     h.update(&(k as u64).to_le_bytes());
@@ -80,6 +89,7 @@ fn point(peer: PartyId, bytes: &[u8]) -> Result<RistrettoPoint> {
 /// many as sender to every peer (each peer's own choice count, `counts[p]`).
 pub(crate) fn run<R: RngCore + CryptoRng>(
     net: &mut Network,
+    session: &[u8; 32],
     transcript: &mut Transcript,
     choices: &[Vec<bool>],
     counts: &[usize],
@@ -105,7 +115,7 @@ pub(crate) fn run<R: RngCore + CryptoRng>(
         rng.fill_bytes(&mut salt);
         let f = out.to(p);
         f.extend_from_slice(big_a.compress().as_bytes());
-        f.extend_from_slice(&coins::commit(me, &salt, &seed));
+        f.extend_from_slice(&coins::commit(session, me, &salt, &seed));
         sender_state.push(Some((a, big_a, seed, salt)));
     }
     let mut ins = out.exchange(net, transcript)?;
@@ -156,8 +166,17 @@ pub(crate) fn run<R: RngCore + CryptoRng>(
             let b_bytes: [u8; 32] = input.take(32)?.try_into().expect("32 bytes");
             let big_b = point(p, &b_bytes)?;
             let ab = a * big_b;
-            let k0 = key(me, p, k, &a_bytes, &b_bytes, &ab, &seed);
-            let k1 = key(me, p, k, &a_bytes, &b_bytes, &(ab - a_times_a), &seed);
+            let k0 = key(session, me, p, k, &a_bytes, &b_bytes, &ab, &seed);
+            let k1 = key(
+                session,
+                me,
+                p,
+                k,
+                &a_bytes,
+                &b_bytes,
+                &(ab - a_times_a),
+                &seed,
+            );
             keys.push((k0, k1));
         }
         input.done()?;
@@ -175,14 +194,14 @@ pub(crate) fn run<R: RngCore + CryptoRng>(
         let seed: [u8; 32] = input.take(32)?.try_into().expect("32 bytes");
         let salt: [u8; 32] = input.take(32)?.try_into().expect("32 bytes");
         input.done()?;
-        if !coins::verify(&seed_commitment, p, &salt, &seed) {
+        if !coins::verify(&seed_commitment, session, p, &salt, &seed) {
             return Err(OfflineError::CommitmentMismatch { party: p });
         }
         received[p] = bs
             .iter()
             .zip(&b_bytes)
             .enumerate()
-            .map(|(k, (b, bb))| key(p, me, k, &a_bytes, bb, &(b * big_a), &seed))
+            .map(|(k, (b, bb))| key(session, p, me, k, &a_bytes, bb, &(b * big_a), &seed))
             .collect();
     }
     Ok(BaseOts { sent, received })
@@ -214,7 +233,8 @@ mod tests {
                         .collect();
                     let counts = vec![20; 3];
                     let mut t = Transcript::new();
-                    let ots = run(&mut net, &mut t, &choices, &counts, &mut rng).unwrap();
+                    let ots =
+                        run(&mut net, &[5u8; 32], &mut t, &choices, &counts, &mut rng).unwrap();
                     (choices, ots)
                 })
             })
@@ -233,6 +253,44 @@ mod tests {
                     assert_eq!(recv.received[s][k], want);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn keys_depend_on_the_session() {
+        let p = RISTRETTO_BASEPOINT_TABLE * &Scalar::from(7u64);
+        let k1 = key(&[1u8; 32], 0, 1, 3, &[2u8; 32], &[3u8; 32], &p, &[4u8; 32]);
+        let k2 = key(&[2u8; 32], 0, 1, 3, &[2u8; 32], &[3u8; 32], &p, &[4u8; 32]);
+        assert_ne!(k1, k2);
+        assert_eq!(
+            k1,
+            key(&[1u8; 32], 0, 1, 3, &[2u8; 32], &[3u8; 32], &p, &[4u8; 32])
+        );
+    }
+
+    /// A receiver in another session rejects the sender's seed opening (the commitment is bound
+    /// to the sender's session): no keys, a typed error, no panic.
+    #[test]
+    fn a_peer_in_another_session_fails_the_seed_commitment() {
+        let nets = net::in_process(2, net::NetConfig::default());
+        let handles: Vec<_> = nets
+            .into_iter()
+            .map(|mut net| {
+                std::thread::spawn(move || {
+                    let me = net.my_id();
+                    let mut rng = ChaCha20Rng::seed_from_u64(me as u64);
+                    let session = [me as u8 + 1; 32];
+                    let choices: Vec<Vec<bool>> = (0..2)
+                        .map(|p| if p == me { vec![] } else { vec![true; 4] })
+                        .collect();
+                    let mut t = Transcript::new();
+                    run(&mut net, &session, &mut t, &choices, &[4, 4], &mut rng).map(|_| ())
+                })
+            })
+            .collect();
+        for (me, h) in handles.into_iter().enumerate() {
+            let e = h.join().unwrap().unwrap_err();
+            assert_eq!(e, OfflineError::CommitmentMismatch { party: 1 - me });
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Hash commitments and committed coin tossing.
 //!
-//! A commitment of party `i` to `msg` is `BLAKE3(domain ‖ i ‖ salt ‖ msg)` with a fresh uniform
-//! 32-byte salt: hiding because the salt is unknown to the receivers, binding because a second
-//! opening is a BLAKE3 collision; the party id stops one party from replaying another's
-//! commitment.
+//! A commitment of party `i` to `msg` in session `sid` is `BLAKE3(domain ‖ sid ‖ i ‖ salt ‖ msg)`
+//! with a fresh uniform 32-byte salt: hiding because the salt is unknown to the receivers, binding
+//! because a second opening is a BLAKE3 collision; the party id stops one party from replaying
+//! another's commitment, and the session id ([`crate::MascotConfig::session`]) one from replaying
+//! a commitment or opening of another session (another job) in this one.
 //!
 //! A *coin* is a joint random seed: every party commits to a uniform 32-byte share, and later
-//! opens it; the seed is `BLAKE3(domain ‖ label ‖ share_0 ‖ … ‖ share_{N−1})`. It is uniform
+//! opens it; the seed is `BLAKE3(domain ‖ sid ‖ label ‖ index ‖ share_0 ‖ … ‖ share_{N−1})`. It is uniform
 //! as long as one share is, because every share was fixed (committed) before any honest share
 //! was revealed. A batch commits to all its coins in its first round and opens each one only in
 //! the round after the values it protects are fixed (see the crate docs for the schedule), so a
@@ -21,19 +22,31 @@ use crate::wire::{In, Reader};
 /// A 32-byte commitment.
 pub(crate) type Commitment = [u8; 32];
 
-/// Commitment of `party` to `msg` under `salt`.
-pub(crate) fn commit(party: PartyId, salt: &[u8; 32], msg: &[u8]) -> Commitment {
-    let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/commit/v1");
+/// Commitment of `party` to `msg` under `salt` in session `session`.
+pub(crate) fn commit(
+    session: &[u8; 32],
+    party: PartyId,
+    salt: &[u8; 32],
+    msg: &[u8],
+) -> Commitment {
+    let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/commit/v2");
+    h.update(session);
     h.update(&(party as u64).to_le_bytes());
     h.update(salt);
     h.update(msg);
     *h.finalize().as_bytes()
 }
 
-/// Whether (`salt`, `msg`) opens `c` for `party`. Commitments are public, so the comparison
-/// needs no constant time.
-pub(crate) fn verify(c: &Commitment, party: PartyId, salt: &[u8; 32], msg: &[u8]) -> bool {
-    commit(party, salt, msg) == *c
+/// Whether (`salt`, `msg`) opens `c` for `party` in `session`. Commitments are public, so the
+/// comparison needs no constant time.
+pub(crate) fn verify(
+    c: &Commitment,
+    session: &[u8; 32],
+    party: PartyId,
+    salt: &[u8; 32],
+    msg: &[u8],
+) -> bool {
+    commit(session, party, salt, msg) == *c
 }
 
 /// Bytes of one coin opening on the wire: share then salt.
@@ -41,6 +54,7 @@ pub(crate) const OPENING_BYTES: usize = 64;
 
 /// `k` coins of one batch: this party's shares and everybody's commitments.
 pub(crate) struct Coins {
+    session: [u8; 32],
     me: PartyId,
     label: &'static str,
     shares: Vec<([u8; 32], [u8; 32])>,
@@ -50,6 +64,7 @@ pub(crate) struct Coins {
 impl Coins {
     /// Fresh shares for `k` coins.
     pub fn new<R: RngCore>(
+        session: [u8; 32],
         me: PartyId,
         n: usize,
         k: usize,
@@ -66,6 +81,7 @@ impl Coins {
             })
             .collect();
         Coins {
+            session,
             me,
             label,
             shares,
@@ -82,7 +98,7 @@ impl Coins {
     pub fn commitments(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.commitments_len());
         for (s, salt) in &self.shares {
-            out.extend_from_slice(&commit(self.me, salt, s));
+            out.extend_from_slice(&commit(&self.session, self.me, salt, s));
         }
         out
     }
@@ -107,7 +123,9 @@ impl Coins {
     /// Checks every party's opening of coin `i` (each frame's broadcast part is exactly the
     /// opening) and returns the joint seed.
     pub fn finish(&self, i: usize, ins: &[In]) -> Result<[u8; 32]> {
-        let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/coin/v1");
+        let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/coin/v2");
+        h.update(&self.session);
+        h.update(&(self.label.len() as u64).to_le_bytes());
         h.update(self.label.as_bytes());
         h.update(&(i as u64).to_le_bytes());
         for input in ins {
@@ -116,7 +134,7 @@ impl Coins {
             let mut r = input.bcast(OPENING_BYTES)?;
             let share = r.arr32()?;
             let salt = r.arr32()?;
-            if !verify(&self.commitments[p][i], p, &salt, &share) {
+            if !verify(&self.commitments[p][i], &self.session, p, &salt, &share) {
                 return Err(OfflineError::CommitmentMismatch { party: p });
             }
             h.update(&share);
@@ -138,12 +156,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commitment_binds_party_salt_and_message() {
+    fn commitment_binds_session_party_salt_and_message() {
         let salt = [7u8; 32];
-        let c = commit(1, &salt, b"coin");
-        assert!(verify(&c, 1, &salt, b"coin"));
-        assert!(!verify(&c, 2, &salt, b"coin"));
-        assert!(!verify(&c, 1, &[8u8; 32], b"coin"));
-        assert!(!verify(&c, 1, &salt, b"coim"));
+        let sid = [1u8; 32];
+        let c = commit(&sid, 1, &salt, b"coin");
+        assert!(verify(&c, &sid, 1, &salt, b"coin"));
+        assert!(!verify(&c, &[2u8; 32], 1, &salt, b"coin"));
+        assert!(!verify(&c, &sid, 2, &salt, b"coin"));
+        assert!(!verify(&c, &sid, 1, &[8u8; 32], b"coin"));
+        assert!(!verify(&c, &sid, 1, &salt, b"coim"));
     }
 }

@@ -81,7 +81,9 @@ mod wire;
 
 pub use bench::{bench_triples, bench_triples_with, peak_rss_bytes, BenchReport, BenchTransport};
 pub use error::{OfflineError, Result};
-pub use mascot::{Mascot, MascotConfig, OfflineStats, Tuples};
+pub use mascot::{
+    InsecureCheat, Mascot, MascotConfig, OfflineStats, Tuples, INSECURE_CHEAT_COLUMN,
+};
 
 #[cfg(test)]
 mod tests;

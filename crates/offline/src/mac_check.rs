@@ -70,8 +70,10 @@ fn coefficients(seed: &[u8; 32], list: &str, n: usize) -> Vec<Fp> {
 pub(crate) type SigmaLie = Option<Fp>;
 
 /// Runs the two rounds of the check over `pending` with the joint coin `seed`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn check<R: RngCore>(
     net: &mut Network,
+    session: &[u8; 32],
     transcript: &mut Transcript,
     alpha: Fp,
     pending: &Pending,
@@ -103,7 +105,7 @@ pub(crate) fn check<R: RngCore>(
     // Round 1: commitment and transcript digest.
     let digest = transcript.digest();
     let mut bcast = Vec::with_capacity(64);
-    bcast.extend_from_slice(&coins::commit(me, &salt, &msg));
+    bcast.extend_from_slice(&coins::commit(session, me, &salt, &msg));
     bcast.extend_from_slice(&digest);
     let ins = Out::new(net, kind::MAC_COMMIT, bcast).exchange(net, transcript)?;
     let mut commitments = Vec::with_capacity(ins.len());
@@ -127,7 +129,7 @@ pub(crate) fn check<R: RngCore>(
         let mut r = input.bcast(80)?;
         let body = r.take(48)?.to_vec();
         let salt = r.arr32()?;
-        if !coins::verify(&commitments[p], p, &salt, &body) {
+        if !coins::verify(&commitments[p], session, p, &salt, &body) {
             return Err(OfflineError::CommitmentMismatch { party: p });
         }
         let mut br = crate::wire::Reader::new(p, &body);

@@ -17,7 +17,8 @@ use crate::wire::{self, kind, Out, Transcript};
 /// Version of the wire protocol, part of the setup handshake.
 const PROTOCOL_VERSION: u32 = 1;
 
-/// Tunables. Every party must use the same values (checked at setup).
+/// Tunables. Every party must use the same values (checked at setup), except
+/// [`MascotConfig::insecure_cheat`], which is this party's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MascotConfig {
     /// Statistical security parameter s (bits): OT-extension padding covers κ + s ≤ 384, the
@@ -28,18 +29,85 @@ pub struct MascotConfig {
     /// it: about 60 KB per triple and peer at the peak. Rounds per batch are fixed (11 for
     /// triples), so larger batches amortise latency.
     pub batch_size: usize,
+    /// The session id: 32 bytes that every party of one run (one job) agrees on and that no other
+    /// run uses. It is hashed into the base-OT keys, every commitment and every coin, and checked
+    /// at setup (a party with another session id is [`OfflineError::ConfigMismatch`]), so the
+    /// messages of one session cannot be replayed in another. The node passes the job's channel
+    /// id hashed ([`MascotConfig::for_channel`]; the channel id is itself a hash of the job's
+    /// chunk id). The all-zero default is for tests and benchmarks only.
+    pub session: [u8; 32],
+    /// **INSECURE, for tests of cheating detection only.** When set, this party deviates from
+    /// the protocol as described by [`InsecureCheat`]. Never set it in a deployment: it exists
+    /// so that the node's tests can show that a cheating party makes a job abort. Not part of
+    /// the setup check (it is this party's own behaviour); setup logs a warning when it is set.
+    pub insecure_cheat: Option<InsecureCheat>,
 }
 
+/// **INSECURE, for tests only:** a deliberate deviation from MASCOT, to show that honest parties
+/// detect it and abort. See [`MascotConfig::insecure_cheat`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsecureCheat {
+    /// As COPE sender (when its values get MACs under a peer's key share), this party adds 1 to
+    /// its values in column [`INSECURE_CHEAT_COLUMN`] only of the COPE correlation, towards the
+    /// lowest-numbered other party h. This is the selective-failure attack on h's MAC key share:
+    /// if bit 0 of h's α_h is 0, h's receiver ignores that column and nothing changes (the run
+    /// completes with correct tuples, and the cheater learns that the bit is 0); if it is 1, h's
+    /// MAC shares are off by 2^0·1 and the authentication check fails at every honest party
+    /// ([`OfflineError::AuthenticationFailed`], or [`OfflineError::PeerAborted`]). With a
+    /// uniform α_h a run aborts with probability 1/2.
+    CopeColumnError,
+}
+
+/// The COPE column that [`InsecureCheat::CopeColumnError`] corrupts.
+pub const INSECURE_CHEAT_COLUMN: usize = 0;
+
 impl Default for MascotConfig {
+    /// Security 40, batches of 1024, the all-zero session id (tests and benchmarks only: a node
+    /// passes a session id per job) and no cheat.
     fn default() -> Self {
         MascotConfig {
             security: 40,
             batch_size: 1024,
+            session: [0u8; 32],
+            insecure_cheat: None,
         }
     }
 }
 
 impl MascotConfig {
+    /// The default configuration with session id `session`.
+    pub fn with_session(session: [u8; 32]) -> MascotConfig {
+        MascotConfig {
+            session,
+            ..MascotConfig::default()
+        }
+    }
+
+    /// The session id of a run over a gateway channel: BLAKE3 (key derivation, context
+    /// `ephemeral/offline/session/v1`) of the channel's 16-byte id. Every party opens the same
+    /// channel for a job and no two jobs share one, so this is a per-job session id.
+    pub fn session_for_channel(channel: [u8; 16]) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/session/v1");
+        h.update(&channel);
+        *h.finalize().as_bytes()
+    }
+
+    /// The default configuration with the session id of `net`'s gateway channel
+    /// ([`MascotConfig::session_for_channel`]). A network that is not a gateway channel has no
+    /// such id: [`OfflineError::InvalidArgument`] (pass a session with
+    /// [`MascotConfig::with_session`] instead).
+    pub fn for_channel(net: &Network) -> Result<MascotConfig> {
+        let channel = net.channel_id().ok_or_else(|| {
+            OfflineError::InvalidArgument(
+                "the network is not a gateway channel, so it has no id to derive a session from"
+                    .into(),
+            )
+        })?;
+        Ok(MascotConfig::with_session(Self::session_for_channel(
+            channel,
+        )))
+    }
+
     fn validate(&self) -> Result<()> {
         if !(40..=128).contains(&self.security) {
             return Err(OfflineError::InvalidArgument(format!(
@@ -57,11 +125,12 @@ impl MascotConfig {
     }
 
     fn digest(&self, n: usize) -> [u8; 32] {
-        let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/config/v1");
+        let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/config/v2");
         h.update(&PROTOCOL_VERSION.to_le_bytes());
         h.update(&(n as u64).to_le_bytes());
         h.update(&self.security.to_le_bytes());
         h.update(&(self.batch_size as u64).to_le_bytes());
+        h.update(&self.session);
         *h.finalize().as_bytes()
     }
 }
@@ -191,6 +260,13 @@ impl Mascot {
                 "MASCOT needs at least two parties".into(),
             ));
         }
+        if let Some(cheat) = cfg.insecure_cheat {
+            tracing::warn!(
+                party = me,
+                ?cheat,
+                "INSECURE: this MASCOT party deliberately cheats (tests of cheating detection only)"
+            );
+        }
         let mut rng = ChaCha20Rng::from_entropy();
         let alpha = alpha.unwrap_or_else(|| Fp::random(&mut rng));
         let before = net.stats();
@@ -270,7 +346,7 @@ impl Mascot {
             })
             .collect();
         let counts = vec![2 * KAPPA; n];
-        let ots = baseot::run(net, &mut transcript, &choices, &counts, rng)?;
+        let ots = baseot::run(net, &cfg.session, &mut transcript, &choices, &counts, rng)?;
 
         let mut kos_send = Vec::with_capacity(n);
         let mut kos_recv = Vec::with_capacity(n);

@@ -38,7 +38,7 @@ impl Mascot {
     ) -> Result<InputMasks> {
         let (me, np) = (self.me, self.n);
         let mut tr = Transcript::new();
-        let mut coins = Coins::new(me, np, 2, "masks", &mut self.rng);
+        let mut coins = Coins::new(self.cfg.session, me, np, 2, "masks", &mut self.rng);
         let (c_auth, c_mac) = (0, 1);
         let mut counts = vec![0usize; np];
         counts[owner] = n + 1;
@@ -51,7 +51,8 @@ impl Mascot {
         if me == owner {
             values.push(Fp::random(&mut self.rng));
             values.extend((0..n).map(|_| Fp::random(&mut self.rng)));
-            t = auth::send(me, &mut self.cope_send, &values, &mut out, None);
+            let error = self.insecure_cope_error();
+            t = auth::send(me, &mut self.cope_send, &values, &mut out, error);
             my_share = values[1..].to_vec();
             for p in (0..np).filter(|&p| p != me) {
                 let shares: Vec<Fp> = (0..n).map(|_| Fp::random(&mut self.rng)).collect();
@@ -114,6 +115,7 @@ impl Mascot {
         let mac_seed = coins.finish(c_mac, &ins)?;
         mac_check::check(
             net,
+            &self.cfg.session,
             &mut tr,
             self.alpha,
             &pending,

@@ -170,11 +170,28 @@ fn share_vec(s: Shares) -> ShareVec {
     ShareVec::from_parts(s.v, s.m)
 }
 
+/// The column error of [`crate::InsecureCheat::CopeColumnError`]: 1 in one column, 0 elsewhere.
+fn insecure_column_error(l: usize) -> Fp {
+    if l == crate::INSECURE_CHEAT_COLUMN {
+        Fp::ONE
+    } else {
+        Fp::ZERO
+    }
+}
+
 impl Mascot {
-    /// The lowest-numbered peer (the victim of test-only cheats).
-    #[cfg(test)]
+    /// The lowest-numbered peer (the victim of cheats).
     fn first_peer(&self) -> PartyId {
         usize::from(self.me == 0)
+    }
+
+    /// The COPE deviation of [`crate::InsecureCheat::CopeColumnError`] when it is configured
+    /// (tests of cheating detection only), else none.
+    pub(crate) fn insecure_cope_error(&self) -> auth::ColumnError<'static> {
+        (self.cfg.insecure_cheat == Some(crate::InsecureCheat::CopeColumnError)).then_some((
+            self.first_peer(),
+            &insecure_column_error as &dyn Fn(usize) -> Fp,
+        ))
     }
 
     #[cfg(test)]
@@ -197,7 +214,7 @@ impl Mascot {
             choices.extend_from_slice(&bits_of(x));
         }
         let mut tr = Transcript::new();
-        let mut coins = Coins::new(me, np, 4, "triples", &mut self.rng);
+        let mut coins = Coins::new(self.cfg.session, me, np, 4, "triples", &mut self.rng);
         let (c_chi, c_comb, c_auth, c_mac) = (0, 1, 2, 3);
 
         // Round 1: OT extension u (this party as receiver), coin commitments.
@@ -349,12 +366,12 @@ impl Mascot {
         let mut out = Out::new(net, kind::COPE_U, Vec::new());
         #[cfg(test)]
         let col_err = |l: usize| Fp::from_u64(l as u64 + 1);
+        #[allow(unused_mut)]
+        let mut error: auth::ColumnError<'_> = self.insecure_cope_error();
         #[cfg(test)]
-        let error: auth::ColumnError<'_> = self
-            .cheating(Cheat::CopeWrongCorrelation)
-            .then_some((self.first_peer(), &col_err as &dyn Fn(usize) -> Fp));
-        #[cfg(not(test))]
-        let error: auth::ColumnError<'_> = None;
+        if self.cheating(Cheat::CopeWrongCorrelation) {
+            error = Some((self.first_peer(), &col_err as &dyn Fn(usize) -> Fp));
+        }
         let t = auth::send(me, &mut self.cope_send, &values, &mut out, error);
         let mut ins = out.exchange(net, &mut tr)?;
         let macs = auth::receive(
@@ -489,6 +506,7 @@ impl Mascot {
         let lie = None;
         mac_check::check(
             net,
+            &self.cfg.session,
             &mut tr,
             self.alpha,
             &pending,

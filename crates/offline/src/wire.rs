@@ -163,6 +163,7 @@ impl In {
                 let code = f.get(1).copied().unwrap_or(0);
                 return Err(OfflineError::PeerAborted {
                     party: peer,
+                    code,
                     reason: OfflineError::describe_abort_code(code),
                 });
             }

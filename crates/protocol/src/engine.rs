@@ -15,7 +15,7 @@ use bytes::Bytes;
 use field::{kernels, Fp};
 use net::{NetStats, Network, PartyId};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
-use rand_chacha::{ChaCha12Rng, ChaCha20Rng};
+use rand_chacha::ChaCha20Rng;
 
 use crate::commit::{self, Commitment};
 use crate::error::{ProtocolError, Result};
@@ -654,22 +654,151 @@ pub struct RunStats {
     pub checks: u64,
 }
 
-/// `n` MAC-check coefficients from a joint seed.
+/// Domain separation of the coefficient stream (BLAKE3 keyed by the joint seed).
+const COEFFICIENT_CONTEXT: &[u8] = b"ephemeral protocol: MAC-check coefficients v2";
+
+/// `n` MAC-check coefficients from a joint seed: uniform elements of the whole field.
 ///
-/// Each coefficient is a field element whose Montgomery representation is a uniform 64-bit integer,
-/// i.e. a uniform element of a fixed set of 2^64 distinct field elements. By Schwartz–Zippel, a
-/// non-zero error vector survives the random combination with probability at most 2^−64, which is
-/// below the statistical security parameter 2^−40 (see docs/PROTOCOL.md).
+/// The stream is the BLAKE3 XOF keyed by `seed` over a fixed context string; it is read in 16-byte
+/// little-endian words, and a word is used as the Montgomery form of the next coefficient if it is
+/// below p and skipped otherwise (rejection sampling: p/2^128 ≈ 0.58 of the words are kept, so a
+/// coefficient costs about 27.4 bytes of stream). A kept word is uniform on [0, p), and the map to
+/// the Montgomery form is a bijection, so every coefficient is uniform on GF(p) and independent of
+/// the others (up to BLAKE3 being a PRF). The same seed gives the same coefficients at every party.
+///
+/// By Schwartz–Zippel, a non-zero error vector survives the random combination with probability
+/// at most 1/p ≈ 2^−127.2 per check (docs/PROTOCOL.md, "MAC check").
 fn coefficients(seed: [u8; 32], n: usize) -> Vec<Fp> {
-    let mut rng = ChaCha12Rng::from_seed(seed);
-    let mut words = vec![0u8; 8 * n];
-    rng.fill_bytes(&mut words);
-    let mut bytes = [0u8; 16];
-    words
-        .chunks_exact(8)
-        .map(|w| {
-            bytes[..8].copy_from_slice(w);
-            Fp::from_mont_bytes(&bytes).expect("a 64-bit value is below p")
-        })
-        .collect()
+    /// Stream bytes read per XOF call (amortises the call; a multiple of BLAKE3's 64-byte block).
+    const CHUNK: usize = 4096;
+    let mut hasher = blake3::Hasher::new_keyed(&seed);
+    hasher.update(COEFFICIENT_CONTEXT);
+    let mut xof = hasher.finalize_xof();
+    let mut out = Vec::with_capacity(n);
+    let mut buf = [0u8; CHUNK];
+    while out.len() < n {
+        xof.fill(&mut buf);
+        for w in buf.chunks_exact(16) {
+            // The word is taken as the Montgomery form x·R mod p; `from_mont_bytes` refuses
+            // words ≥ p, which is the rejection.
+            if let Ok(c) = Fp::from_mont_bytes(w.try_into().expect("16-byte chunk")) {
+                out.push(c);
+                if out.len() == n {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod coefficient_tests {
+    use super::*;
+
+    #[test]
+    fn coefficients_are_deterministic_from_the_seed_and_a_prefix_of_longer_runs() {
+        let seed = [7u8; 32];
+        let a = coefficients(seed, 1000);
+        assert_eq!(a.len(), 1000);
+        assert_eq!(a, coefficients(seed, 1000));
+        // A shorter request is a prefix of a longer one (the stream is read in order).
+        assert_eq!(coefficients(seed, 10), a[..10]);
+        assert!(coefficients(seed, 0).is_empty());
+    }
+
+    #[test]
+    fn distinct_seeds_give_different_coefficients() {
+        let a = coefficients([1u8; 32], 64);
+        let mut other = [1u8; 32];
+        other[31] ^= 0x80;
+        let b = coefficients(other, 64);
+        assert!(a.iter().zip(&b).all(|(x, y)| x != y));
+    }
+
+    #[test]
+    fn coefficients_are_canonical_and_spread_over_the_whole_field() {
+        let c = coefficients([3u8; 32], 4096);
+        let mut above_64_bits = 0;
+        let mut above_half = 0;
+        for x in &c {
+            let v = x.to_u128();
+            assert!(v < field::MODULUS, "non-canonical coefficient");
+            // Round-trips through the strict wire decoding.
+            assert_eq!(Fp::from_mont_bytes(&x.to_mont_bytes()).unwrap(), *x);
+            above_64_bits += usize::from(v >> 64 != 0);
+            above_half += usize::from(v > field::MODULUS / 2);
+            let m = u128::from_le_bytes(x.to_mont_bytes());
+            assert!(m < field::MODULUS);
+        }
+        // A uniform element is below 2^64 with probability 2^64/p ≈ 2^−63: none of 4096 is.
+        assert_eq!(above_64_bits, c.len());
+        // About half lie above p/2 (binomial(4096, 1/2): mean 2048, σ = 32; ±8σ).
+        assert!(
+            (1792..=2304).contains(&above_half),
+            "{above_half} above p/2"
+        );
+        // No repeats among 4096 uniform elements (collision probability ≈ 2^−104).
+        let mut sorted: Vec<u128> = c.iter().map(|x| x.to_u128()).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), c.len());
+    }
+
+    #[test]
+    fn the_coefficient_stream_skips_words_at_or_above_p() {
+        // Recompute the stream by hand: every kept word is the Montgomery form of a coefficient,
+        // in order, and the rejected words are exactly those ≥ p.
+        let seed = [9u8; 32];
+        let mut h = blake3::Hasher::new_keyed(&seed);
+        h.update(COEFFICIENT_CONTEXT);
+        let mut stream = [0u8; 16 * 256];
+        h.finalize_xof().fill(&mut stream);
+        let words: Vec<u128> = stream
+            .chunks_exact(16)
+            .map(|w| u128::from_le_bytes(w.try_into().unwrap()))
+            .collect();
+        let kept: Vec<u128> = words
+            .iter()
+            .copied()
+            .filter(|&w| w < field::MODULUS)
+            .collect();
+        assert!(kept.len() < words.len(), "some words must be rejected");
+        let c = coefficients(seed, kept.len());
+        let got: Vec<u128> = c
+            .iter()
+            .map(|x| u128::from_le_bytes(x.to_mont_bytes()))
+            .collect();
+        assert_eq!(got, kept);
+    }
+
+    /// The local cost of one MAC check over `n` opened values: the coefficients and the two inner
+    /// products (`cargo test -p protocol mac_check_local_cost -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn mac_check_local_cost() {
+        let n = 1 << 20;
+        let values: Vec<Fp> = (0..n as u64).map(Fp::from_u64).collect();
+        let macs: Vec<Fp> = (0..n as u64).map(|x| Fp::from_u64(x ^ 0x55)).collect();
+        let mut best_coeffs = f64::MAX;
+        let mut best_total = f64::MAX;
+        for round in 0..5u8 {
+            let t0 = std::time::Instant::now();
+            let coeffs = coefficients([round; 32], n);
+            let t1 = std::time::Instant::now();
+            let a = kernels::inner_product(&values, &coeffs);
+            let g = kernels::inner_product(&macs, &coeffs);
+            let t2 = std::time::Instant::now();
+            std::hint::black_box((a, g));
+            best_coeffs = best_coeffs.min((t1 - t0).as_secs_f64());
+            best_total = best_total.min((t2 - t0).as_secs_f64());
+        }
+        println!(
+            "n = {n}: coefficients {:.1} ms ({:.1} ns/value), coefficients + inner products {:.1} ms ({:.1} ns/value)",
+            best_coeffs * 1e3,
+            best_coeffs * 1e9 / n as f64,
+            best_total * 1e3,
+            best_total * 1e9 / n as f64
+        );
+    }
 }

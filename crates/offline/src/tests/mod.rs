@@ -6,6 +6,7 @@
 mod bench;
 mod cheating;
 mod micro;
+mod session;
 mod tuples;
 
 use std::sync::Arc;

@@ -185,6 +185,7 @@ fn larger_security_parameter_uses_more_products() {
     let cfg = MascotConfig {
         security: 64,
         batch_size: 3,
+        ..MascotConfig::default()
     };
     let res = run(
         2,

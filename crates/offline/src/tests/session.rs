@@ -1,0 +1,158 @@
+//! Session binding (a run's messages are bound to its session id) and the insecure cheat that
+//! the node's tests use ([`crate::InsecureCheat`]).
+
+use std::sync::Arc;
+
+use super::*;
+use crate::InsecureCheat;
+
+/// Setup then `job` on every party with its own config and MAC key share.
+fn run_each<T: Send + 'static>(
+    setups: Vec<(MascotConfig, Option<Fp>)>,
+    job: Arc<Job<T>>,
+) -> Vec<(Fp, Result<T>)> {
+    let nets = net::in_process(setups.len(), quick_net());
+    let handles: Vec<_> = nets
+        .into_iter()
+        .zip(setups)
+        .map(|(mut net, (cfg, alpha))| {
+            let job = job.clone();
+            std::thread::spawn(move || {
+                let mut m = match Mascot::setup(&mut net, alpha, cfg) {
+                    Ok(m) => m,
+                    Err(e) => return (Fp::ZERO, Err(e), net),
+                };
+                let r = job(&mut m, &mut net);
+                (m.mac_key_share(), r, net)
+            })
+        })
+        .collect();
+    let mut keep = Vec::new();
+    let out = handles
+        .into_iter()
+        .map(|h| {
+            let (alpha, r, net) = h.join().expect("party thread panicked");
+            keep.push(net);
+            (alpha, r)
+        })
+        .collect();
+    drop(keep);
+    out
+}
+
+fn triples_job() -> Arc<Job<protocol::prep::Triples>> {
+    Arc::new(|m: &mut Mascot, net: &mut Network| m.triples(net, 4))
+}
+
+#[test]
+fn parties_with_different_session_ids_fail_cleanly_at_setup() {
+    let a = MascotConfig {
+        session: [1u8; 32],
+        ..small(4)
+    };
+    let b = MascotConfig {
+        session: [2u8; 32],
+        ..small(4)
+    };
+    let errs = errors(run_each(vec![(a, None), (b, None)], triples_job()));
+    assert_eq!(errs[0], OfflineError::ConfigMismatch { party: 1 });
+    assert_eq!(errs[1], OfflineError::ConfigMismatch { party: 0 });
+    for e in &errs {
+        assert!(e.is_check_failure());
+        assert_eq!(e.step(), "config");
+    }
+}
+
+#[test]
+fn parties_with_the_same_session_id_make_correct_triples() {
+    let cfg = MascotConfig {
+        session: [7u8; 32],
+        ..small(4)
+    };
+    let (alpha, out) = unwrap_all(run_each(vec![(cfg, None), (cfg, None)], triples_job()));
+    let a = open_all(&[&out[0].a, &out[1].a], alpha);
+    let b = open_all(&[&out[0].b, &out[1].b], alpha);
+    let c = open_all(&[&out[0].c, &out[1].c], alpha);
+    for k in 0..4 {
+        assert_eq!(a[k] * b[k], c[k]);
+    }
+}
+
+#[test]
+fn session_for_channel_is_deterministic_and_distinct_per_channel() {
+    let s = MascotConfig::session_for_channel([3u8; 16]);
+    assert_eq!(s, MascotConfig::session_for_channel([3u8; 16]));
+    assert_ne!(s, MascotConfig::session_for_channel([4u8; 16]));
+    assert_ne!(s, [0u8; 32]);
+    assert_eq!(MascotConfig::with_session(s).session, s);
+}
+
+#[test]
+fn a_network_without_a_channel_id_has_no_derived_session() {
+    let net = net::in_process(2, quick_net()).pop().unwrap();
+    assert!(matches!(
+        MascotConfig::for_channel(&net),
+        Err(OfflineError::InvalidArgument(_))
+    ));
+}
+
+/// With [`InsecureCheat::CopeColumnError`] at party 1, a run aborts exactly when bit
+/// [`crate::INSECURE_CHEAT_COLUMN`] of the honest party's α_0 is 1 (the selective failure), with
+/// a check failure at the honest party; otherwise it completes with correct triples. Party 0's
+/// α_0 = i in run i, so 8 of the 16 runs abort, deterministically.
+#[test]
+fn the_insecure_cope_column_error_aborts_when_the_honest_key_bit_is_set() {
+    let cheat = MascotConfig {
+        insecure_cheat: Some(InsecureCheat::CopeColumnError),
+        ..small(4)
+    };
+    let mut aborted = 0;
+    for i in 0..16u64 {
+        let alpha0 = Fp::from_u64(i);
+        let res = run_each(vec![(small(4), Some(alpha0)), (cheat, None)], triples_job());
+        let bit = (alpha0.to_u128() >> crate::INSECURE_CHEAT_COLUMN) & 1 == 1;
+        match &res[0].1 {
+            Err(e) => {
+                assert!(bit, "run {i}: aborted although the key bit is 0: {e}");
+                assert!(e.is_check_failure(), "run {i}: {e}");
+                assert_eq!(*e, OfflineError::AuthenticationFailed, "run {i}");
+                assert!(res[1].1.is_err(), "run {i}: the cheater completed alone");
+                aborted += 1;
+            }
+            Ok(_) => {
+                assert!(!bit, "run {i}: completed although the key bit is 1");
+                // Nothing changed: the triples are correct under α.
+                let (alpha, out) = unwrap_all(res);
+                let a = open_all(&[&out[0].a, &out[1].a], alpha);
+                let b = open_all(&[&out[0].b, &out[1].b], alpha);
+                let c = open_all(&[&out[0].c, &out[1].c], alpha);
+                for k in 0..4 {
+                    assert_eq!(a[k] * b[k], c[k], "run {i}");
+                }
+            }
+        }
+    }
+    assert_eq!(aborted, 8);
+}
+
+/// Input masks authenticated by the cheater are caught the same way.
+#[test]
+fn the_insecure_cheat_also_affects_input_masks_of_the_cheater() {
+    let cheat = MascotConfig {
+        insecure_cheat: Some(InsecureCheat::CopeColumnError),
+        ..small(4)
+    };
+    let job: Arc<Job<protocol::prep::InputMasks>> =
+        Arc::new(|m: &mut Mascot, net: &mut Network| m.input_masks(net, 1, 4));
+    let res = run_each(
+        vec![(small(4), Some(Fp::from_u64(1))), (cheat, None)],
+        job.clone(),
+    );
+    assert_eq!(
+        res[0].1.as_ref().unwrap_err(),
+        &OfflineError::AuthenticationFailed
+    );
+    let res = run_each(vec![(small(4), Some(Fp::from_u64(2))), (cheat, None)], job);
+    let (alpha, out) = unwrap_all(res);
+    open_all(&[&out[0].shares, &out[1].shares], alpha);
+}
