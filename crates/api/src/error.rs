@@ -36,6 +36,15 @@ pub enum ErrorCode {
     IntegrityViolation,
     /// A deadline passed. 504.
     Timeout,
+    /// The caller has reached one of its own limits (pending upload masks, concurrent requests);
+    /// retry after the time in `retry_after_secs`. 429.
+    TooManyRequests,
+    /// The node is at one of its limits (concurrent games, compiles, generation jobs, memory);
+    /// retry after the time in `retry_after_secs`. 503.
+    Unavailable,
+    /// Tuple generation is halted after a failed check in preprocessing (an attack until proven
+    /// otherwise); an operator must move the parties to a fresh MAC key. 503.
+    GenerationHalted,
     /// A fault inside the node. 500.
     Internal,
 }
@@ -54,7 +63,11 @@ impl ErrorCode {
             ErrorCode::ProgramFailed => 422,
             ErrorCode::Internal => 500,
             ErrorCode::IntegrityViolation => 502,
-            ErrorCode::InsufficientTuples | ErrorCode::PeerUnavailable => 503,
+            ErrorCode::TooManyRequests => 429,
+            ErrorCode::InsufficientTuples
+            | ErrorCode::PeerUnavailable
+            | ErrorCode::Unavailable
+            | ErrorCode::GenerationHalted => 503,
             ErrorCode::Timeout => 504,
         }
     }
@@ -70,6 +83,7 @@ impl ErrorCode {
             413 => ErrorCode::PayloadTooLarge,
             415 => ErrorCode::UnsupportedMediaType,
             422 => ErrorCode::ProgramFailed,
+            429 => ErrorCode::TooManyRequests,
             502 => ErrorCode::IntegrityViolation,
             503 => ErrorCode::PeerUnavailable,
             504 => ErrorCode::Timeout,
@@ -89,6 +103,10 @@ pub struct ApiError {
     /// The party that answered, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub party: Option<usize>,
+    /// For 429 and 503 at a limit: seconds after which a retry may succeed (also sent as the
+    /// `Retry-After` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -97,6 +115,15 @@ impl ApiError {
             code,
             message: message.into(),
             party: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// A limit was reached: `code` (429 or 503), a message naming the limit, and a retry hint.
+    pub fn limited(code: ErrorCode, message: impl Into<String>, retry_after_secs: u64) -> ApiError {
+        ApiError {
+            retry_after_secs: Some(retry_after_secs),
+            ..ApiError::new(code, message)
         }
     }
 

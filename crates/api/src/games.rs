@@ -141,8 +141,12 @@ pub struct GameResult {
     /// BLAKE3 of the compiled program, hex; the same on every party.
     pub program_hash: String,
     pub output: GameOutput,
-    /// What the program printed on this party (`print_ln`: party 0 only, unless `print_ln_to`).
+    /// What the program printed (`print_ln`): every party prints it, and the parties check that
+    /// their texts are identical before any of them answers.
     pub printed: String,
+    /// What the program printed to this party alone (`print_ln_to(party, …)`); not compared.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub printed_private: String,
     pub stats: GameStats,
 }
 
@@ -150,9 +154,16 @@ pub struct GameResult {
 /// - PLAINTEXT: base64 of the decimal string of the value (0 ≤ value < p);
 /// - SECRETSHARE: base64 of this party's 16-byte value share (never the MAC share);
 /// - AMPHORASECRET: the stored secret's id.
+///
+/// A bare value share cannot be verified: a cheating party can hand out any number. So a
+/// SECRETSHARE answer also carries `delivery`, this party's part of the output-delivery protocol
+/// (ePrint 2015/1006: s, r, v, w, u), with which a client checks w = s·r and u = v·r across
+/// the parties' answers as our SDK does. Only SECRETSHARE answers have it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CarbyneResult {
     pub response: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<OutputDelivery>,
 }
 
 /// Where a game is in its life.

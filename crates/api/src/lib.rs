@@ -37,7 +37,9 @@ pub use secrets::{
     DownloadRequest, MaskRequest, MaskedInput, OutputDelivery, SecretCreated, SecretInfo,
     SecretPage, Tag, TagType,
 };
-pub use tuples::{TupleKindStats, TupleStatsResponse};
+pub use tuples::{
+    GenerationHaltInfo, RekeyRequest, RekeyResult, TupleKindStats, TupleStatsResponse,
+};
 
 /// The API version prefix.
 pub const API_PREFIX: &str = "/v1";

@@ -23,6 +23,9 @@ pub const GAMES: &str = "/v1/games";
 pub const GAME: &str = "/v1/games/{id}";
 /// `GET`: tuple telemetry ([`crate::TupleStatsResponse`]).
 pub const TUPLES: &str = "/v1/tuples";
+/// `POST`: move every party to a fresh MAC key ([`crate::RekeyRequest`] →
+/// [`crate::RekeyResult`]); operators only.
+pub const ADMIN_REKEY: &str = "/v1/admin/rekey";
 /// `GET`: health ([`crate::Health`]), no authentication.
 pub const HEALTH: &str = "/v1/health";
 /// `GET`: the OpenAPI document, no authentication.

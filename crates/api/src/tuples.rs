@@ -37,6 +37,27 @@ pub struct TupleStatsResponse {
     /// Generation jobs finished on this party since it started, and tuples made by them.
     pub jobs_completed: u64,
     pub tuples_generated: u64,
+    /// Present when generation is halted after a failed check (see [`GenerationHaltInfo`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt: Option<GenerationHaltInfo>,
+}
+
+/// Tuple generation stopped after a failed check in preprocessing. It stays stopped, across
+/// restarts, until an operator moves the parties to a fresh MAC key (`ephemeral admin rekey`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GenerationHaltInfo {
+    /// The step that failed (`authentication`, `sacrifice`, `ot-extension-check`, …).
+    pub step: String,
+    /// The peer that failed the check or reported it, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<u64>,
+    /// When (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// The generation job (chunk id).
+    pub job: String,
+    pub reason: String,
+    /// Failures recorded (jobs that ran at the same time may fail too).
+    pub failures: u64,
 }
 
 #[cfg(test)]
@@ -54,4 +75,22 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
     }
+}
+
+/// `POST /v1/admin/rekey`, sent to every party: move the parties to a fresh MAC key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RekeyRequest {
+    /// A fresh id, the same on every party.
+    pub request_id: uuid::Uuid,
+}
+
+/// What one party did in a rekey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RekeyResult {
+    pub party: usize,
+    /// Secrets and values re-authenticated under the new key.
+    pub secrets: u64,
+    pub values: u64,
+    /// How many times the parties were rekeyed, this one included.
+    pub key_generation: u64,
 }

@@ -81,7 +81,7 @@ pub struct ExecutionResult {
     /// BLAKE3 of the compiled program, hex; the same on every party.
     pub program_hash: String,
     pub outputs: Outputs,
-    /// What the program printed on party 0.
+    /// What the program printed (`print_ln`), the same on every party (checked).
     pub printed: String,
     /// Every party's run statistics, in party order.
     pub stats: Vec<GameStats>,
@@ -225,6 +225,13 @@ impl Client {
                     what: format!(
                         "the program hash: party 0 ran {}, party {i} ran {}",
                         first.program_hash, r.program_hash
+                    ),
+                });
+            }
+            if r.printed != first.printed {
+                return Err(ClientError::Disagreement {
+                    what: format!(
+                        "the printed text of game {game_id} (party 0 and party {i} differ)"
                     ),
                 });
             }

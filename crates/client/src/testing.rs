@@ -810,11 +810,8 @@ async fn game(
         party,
         program_hash,
         output,
-        printed: if me == 0 {
-            format!("fake game {game_id}: {} inputs\n", a.inputs.len())
-        } else {
-            String::new()
-        },
+        printed: format!("fake game {game_id}: {} inputs\n", a.inputs.len()),
+        printed_private: String::new(),
         stats: GameStats {
             rounds: 7,
             bytes_sent: 1000 + me as u64,
@@ -843,6 +840,7 @@ async fn tuples(State((s, me)): State<AppState>, headers: HeaderMap) -> Answer<T
         kinds: vec![kind("triple", 5000), kind("bit", 2000)],
         jobs_completed: 2,
         tuples_generated: 7000 * s.n as u64,
+        halt: None,
     }))
 }
 
@@ -861,5 +859,6 @@ async fn health(State((s, me)): State<AppState>) -> Json<Health> {
             })
             .collect(),
         running_games: 0,
+        generation_halt: None,
     })
 }

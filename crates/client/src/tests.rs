@@ -446,6 +446,7 @@ mod tls {
                     generator: "none".into(),
                     peers: vec![],
                     running_games: 0,
+                    generation_halt: None,
                 })
             }),
         );

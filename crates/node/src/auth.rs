@@ -177,6 +177,7 @@ path = "d"
     fn inline(user: &str, token: &str) -> ClientConfig {
         ClientConfig {
             user: user.into(),
+            admin: false,
             token: Some(token.into()),
             token_file: None,
         }
@@ -247,6 +248,7 @@ path = "d"
         std::fs::write(&f, "carol-token-from-file\n").unwrap();
         let carol = ClientConfig {
             user: "carol".into(),
+            admin: false,
             token: None,
             token_file: Some(f.clone()),
         };
@@ -262,6 +264,7 @@ path = "d"
         assert!(e.message.starts_with("clients[0].token_file:"), "{e}");
         let missing = ClientConfig {
             user: "dave".into(),
+            admin: false,
             token: None,
             token_file: Some(dir.path().join("nope")),
         };

@@ -116,6 +116,9 @@ pub struct StorageConfig {
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
     pub user: String,
+    /// An operator: may run administrative operations (`POST /v1/admin/rekey`).
+    #[serde(default)]
+    pub admin: bool,
     #[serde(default)]
     pub token: Option<String>,
     #[serde(default)]
@@ -206,9 +209,15 @@ pub struct NodeConfig {
     pub timeouts: TimeoutConfig,
     #[serde(default)]
     pub tuples: TupleConfig,
+    #[serde(default)]
+    pub security: SecurityConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// INSECURE, for tests of cheating detection only: make this party tamper at one stage
     /// (`upload`: mask shares; `store`: the masked values it claims; `download`: delivered shares;
-    /// `execution`: its input shares in games). The node warns loudly at start.
+    /// `execution`: its input shares in games; `cope`: an error in one COPE column of every MASCOT
+    /// job, the selective-failure attack on the MAC key; `public-output`: a forged printed text
+    /// and plaintext value). The node warns loudly at start.
     #[serde(default)]
     pub insecure_tamper: Option<String>,
 }
@@ -344,10 +353,46 @@ impl NodeConfig {
             }
         }
         self.validate_clients()?;
+        if !(20..=80).contains(&self.security.min_statistical_security) {
+            return Err(format!(
+                "security.min_statistical_security: {} is outside 20..=80",
+                self.security.min_statistical_security
+            ));
+        }
+        let l = &self.limits;
+        for (name, v) in [
+            ("limits.max_concurrent_games", l.max_concurrent_games as u64),
+            (
+                "limits.max_concurrent_compiles",
+                l.max_concurrent_compiles as u64,
+            ),
+            (
+                "limits.max_pending_uploads_per_user",
+                l.max_pending_uploads_per_user as u64,
+            ),
+            ("limits.max_concurrent_jobs", l.max_concurrent_jobs as u64),
+            ("limits.max_job_tuples", l.max_job_tuples),
+            (
+                "limits.max_concurrent_requests",
+                l.max_concurrent_requests as u64,
+            ),
+            ("limits.game_memory_mib", l.game_memory_mib),
+            ("limits.node_memory_mib", l.node_memory_mib),
+        ] {
+            if v == 0 {
+                return Err(format!("{name}: must be at least 1"));
+            }
+        }
+        if l.game_memory_mib > l.node_memory_mib {
+            return Err(format!(
+                "limits.game_memory_mib: {} is more than limits.node_memory_mib ({})",
+                l.game_memory_mib, l.node_memory_mib
+            ));
+        }
         if let Some(stage) = &self.insecure_tamper {
             if !TAMPER_STAGES.contains(&stage.as_str()) {
                 return Err(format!(
-                    "insecure_tamper: unknown stage {stage:?}; use upload, store, download or execution"
+                    "insecure_tamper: unknown stage {stage:?}; use upload, store, download, execution, cope or public-output"
                 ));
             }
         }
@@ -408,11 +453,74 @@ impl NodeConfig {
 /// Smallest accepted `api.max_body_bytes`.
 pub const MIN_BODY_BYTES: usize = 1024;
 
+/// `[security]`: what this node demands of every program, whatever the program asks for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// The least statistical security parameter s (bits) a program may set with
+    /// `program.security`: masked openings of comparisons and truncations hide a k-bit value
+    /// behind k + s random bits, so a small s leaks inputs. Default 40, at least 20.
+    pub min_statistical_security: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            min_statistical_security: 40,
+        }
+    }
+}
+
+/// `[limits]`: every resource a client or a peer can make this node spend is bounded; a request
+/// beyond a limit gets 429 (the caller's own limit) or 503 (the node's), with `Retry-After`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Games running at once on this node.
+    pub max_concurrent_games: usize,
+    /// Programs compiled at once (cache hits need no slot).
+    pub max_concurrent_compiles: usize,
+    /// Uploads per user whose masks were handed out and whose masked values have not come.
+    pub max_pending_uploads_per_user: usize,
+    /// Tuple generation jobs this party runs at once (led or followed).
+    pub max_concurrent_jobs: usize,
+    /// Most tuples one generation job may ask of this party (its shares are held in memory).
+    pub max_job_tuples: u64,
+    /// HTTP requests being served at once.
+    pub max_concurrent_requests: usize,
+    /// Memory one game's VM may use, MiB.
+    pub game_memory_mib: u64,
+    /// Memory all games' VMs may use together, MiB.
+    pub node_memory_mib: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_concurrent_games: 64,
+            max_concurrent_compiles: 4,
+            max_pending_uploads_per_user: 64,
+            max_concurrent_jobs: 4,
+            max_job_tuples: 1 << 20,
+            max_concurrent_requests: 1024,
+            game_memory_mib: 1024,
+            node_memory_mib: 8192,
+        }
+    }
+}
+
 /// The tuple kinds `[tuples.pools]` may name.
 const TUPLE_KINDS: [&str; 5] = ["triple", "square", "bit", "inverse", "input_mask"];
 
 /// The stages `insecure_tamper` may name.
-const TAMPER_STAGES: [&str; 4] = ["upload", "store", "download", "execution"];
+const TAMPER_STAGES: [&str; 6] = [
+    "upload",
+    "store",
+    "download",
+    "execution",
+    "cope",
+    "public-output",
+];
 
 /// Why `name` cannot be a user name (the secret store's owner rules), or `None`.
 fn user_name_problem(name: &str) -> Option<&'static str> {

@@ -4,12 +4,16 @@
 //! Every request that needs all parties (an upload, a download, a game) runs a *session*:
 //! 1. each party opens the channel named by (purpose, request name) — the gateway buffers frames
 //!    that arrive before a party has opened it;
-//! 2. every party sends every other party `Join { digest }`, the BLAKE3 digest of what it was
-//!    asked to do (program hash, inputs, arguments, masked values, …), and each compares all
-//!    digests with its own;
+//! 2. every party sends every other party `Join { digest, epoch }`, the BLAKE3 digest of what it
+//!    was asked to do (the requesting user, program hash, inputs, arguments, masked values, …)
+//!    and its tuple store's epoch; each compares all digests with its own, and refuses a peer
+//!    whose epoch went back (its tuple store was restored from a copy, see
+//!    `store::StoreEpoch`);
 //! 3. party 0 waits for every party until the join deadline, compares the digests with its own,
 //!    reserves the tuples the request needs in one durable transaction, and sends `Go` with the
-//!    reservations — or `Abort` with a reason naming the party that is missing or differs;
+//!    reservations and 32 fresh random bytes (the session's `nonce`, from which ids of what the
+//!    session creates are derived, so that nobody can claim them in advance) — or `Abort` with
+//!    a reason naming the party that is missing or differs;
 //! 4. the others apply the reservations (durably marking the ranges consumed) and the session's
 //!    network is handed to the protocol.
 //!
@@ -27,7 +31,7 @@ use api::{ApiError, ErrorCode};
 use bytes::Bytes;
 use net::{NetConfig, NetError, Network, PartyId};
 use serde::{Deserialize, Serialize};
-use store::{Reservation, ReservationRequest};
+use store::{Reservation, ReservationRequest, StoreEpoch};
 
 /// Opens the channels of sessions. The node's implementation is the gateway; tests use
 /// [`InProcessChannels`].
@@ -91,12 +95,15 @@ impl Channels for InProcessChannels {
 enum CoordMsg {
     Join {
         digest: [u8; 32],
+        epoch: StoreEpoch,
     },
     /// `at_ms`: party 0's clock when it decided (milliseconds since the Unix epoch), the one
-    /// time every party records for what the session creates.
+    /// time every party records for what the session creates; `nonce`: fresh randomness for
+    /// the ids of what it creates.
     Go {
         reservations: Vec<Reservation>,
         at_ms: u64,
+        nonce: [u8; 32],
     },
     Abort {
         code: ErrorCode,
@@ -140,6 +147,25 @@ pub struct Session {
     /// When party 0 let the session go (ms since the Unix epoch): the same on every party, so
     /// what the session creates (a secret's `creation-date`) agrees across parties.
     pub at_ms: u64,
+    /// Party 0's fresh random bytes for this session: ids of what it creates derive from them.
+    pub nonce: [u8; 32],
+    /// Held for the session's life: a rekey waits for every session to end before it changes
+    /// the MAC key, and no session starts during a rekey.
+    pub gate: Option<tokio::sync::OwnedRwLockReadGuard<()>>,
+}
+
+/// The id of the `index`-th `what` a session with `nonce` creates (a game's output secret):
+/// unknown to anybody before party 0 let the session go, the same on every party.
+pub fn derived_id(nonce: &[u8; 32], what: &str, index: u64) -> uuid::Uuid {
+    {
+        let mut h = blake3::Hasher::new_derive_key("ephemeral session-derived id v1");
+        h.update(nonce);
+        h.update(&(what.len() as u64).to_le_bytes());
+        h.update(what.as_bytes());
+        h.update(&index.to_le_bytes());
+        let b: [u8; 16] = h.finalize().as_bytes()[..16].try_into().expect("16 bytes");
+        uuid::Builder::from_random_bytes(b).into_uuid()
+    }
 }
 
 /// Milliseconds since the Unix epoch by this machine's clock.
@@ -156,6 +182,10 @@ pub trait TupleSource: Send + Sync {
     fn reserve(&self, requests: &[ReservationRequest]) -> Result<Vec<Reservation>, ApiError>;
     /// The other parties: applies party 0's reservations durably (all or nothing).
     fn apply(&self, reservations: &[Reservation]) -> Result<(), ApiError>;
+    /// This party's tuple store epoch, sent with every join.
+    fn epoch(&self) -> Result<StoreEpoch, ApiError>;
+    /// Records a peer's epoch, refusing one that went back.
+    fn observe_epoch(&self, peer: PartyId, epoch: StoreEpoch) -> Result<(), ApiError>;
 }
 
 /// Describes a network error of a session in words a client can act on.
@@ -201,6 +231,7 @@ pub fn agree(
     // Every party tells every other party what it was asked, so that each can compare for itself.
     let join = encode(&CoordMsg::Join {
         digest: spec.digest,
+        epoch: tuples.epoch()?,
     });
     for p in (0..n).filter(|&p| p != me) {
         net.send(p, join.clone())
@@ -230,7 +261,12 @@ pub fn agree(
                 }
             };
             match decode(p, &frame)? {
-                CoordMsg::Join { digest } if digest == spec.digest => {}
+                CoordMsg::Join { digest, epoch } if digest == spec.digest => {
+                    if let Err(e) = tuples.observe_epoch(p, epoch) {
+                        problem = Some(e);
+                        break;
+                    }
+                }
                 CoordMsg::Join { .. } => {
                     problem = Some(ApiError::new(
                         ErrorCode::Conflict,
@@ -252,10 +288,12 @@ pub fn agree(
             None => tuples.reserve(&spec.reserve),
         };
         let at_ms = now_ms();
+        let nonce: [u8; 32] = rand::random();
         let msg = match &decision {
             Ok(reservations) => CoordMsg::Go {
                 reservations: reservations.clone(),
                 at_ms,
+                nonce,
             },
             Err(e) => CoordMsg::Abort {
                 code: e.code,
@@ -277,6 +315,8 @@ pub fn agree(
             net,
             reservations,
             at_ms,
+            nonce,
+            gate: None,
         })
     } else {
         // Party 0 waits up to `join` for the slowest party, then reserves.
@@ -284,7 +324,9 @@ pub fn agree(
         for p in (0..n).filter(|&p| p != me) {
             let frame = net.recv(p).map_err(|e| net_error(&e, &during))?;
             match decode(p, &frame)? {
-                CoordMsg::Join { digest } if digest == spec.digest => {}
+                CoordMsg::Join { digest, epoch } if digest == spec.digest => {
+                    tuples.observe_epoch(p, epoch)?;
+                }
                 CoordMsg::Join { .. } => {
                     return Err(ApiError::new(
                         ErrorCode::Conflict,
@@ -292,7 +334,10 @@ pub fn agree(
                     ))
                 }
                 CoordMsg::Abort { code, message } if p == 0 => {
-                    return Err(ApiError::new(code, format!("party 0 aborted {during}: {message}")))
+                    return Err(ApiError::new(
+                        relayed_code(code),
+                        format!("party 0 aborted {during}; {}", relayed(&message)),
+                    ))
                 }
                 _ => {
                     return Err(ApiError::new(
@@ -307,6 +352,7 @@ pub fn agree(
             CoordMsg::Go {
                 reservations,
                 at_ms,
+                nonce,
             } => {
                 tuples.apply(&reservations)?;
                 net.set_recv_deadline(spec.recv);
@@ -314,17 +360,41 @@ pub fn agree(
                     net,
                     reservations,
                     at_ms,
+                    nonce,
+                    gate: None,
                 })
             }
             CoordMsg::Abort { code, message } => Err(ApiError::new(
-                code,
-                format!("party 0 aborted {during}: {message}"),
+                relayed_code(code),
+                format!("party 0 aborted {during}; {}", relayed(&message)),
             )),
             CoordMsg::Join { .. } => Err(ApiError::new(
                 ErrorCode::IntegrityViolation,
                 format!("party 0 sent an unexpected message while {during} was starting"),
             )),
         }
+    }
+}
+
+/// Party 0's words, as a client may see them: quoted after "party 0 reports: ", at most 500
+/// characters, without control characters. A follower never passes them off as its own.
+pub fn relayed(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).take(500).collect();
+    format!("party 0 reports: {clean:?}")
+}
+
+/// The code a follower answers with when party 0 aborted with `code`: party 0's own code only
+/// when it is one a refusal can honestly have, never a claim of a local fault or a success.
+fn relayed_code(code: ErrorCode) -> ErrorCode {
+    match code {
+        ErrorCode::Conflict
+        | ErrorCode::PeerUnavailable
+        | ErrorCode::InsufficientTuples
+        | ErrorCode::GenerationHalted
+        | ErrorCode::Unavailable
+        | ErrorCode::Timeout
+        | ErrorCode::IntegrityViolation => code,
+        _ => ErrorCode::Conflict,
     }
 }
 
@@ -349,7 +419,8 @@ impl crate::Node {
         digest: [u8; 32],
         reserve: Vec<ReservationRequest>,
     ) -> Result<Session, ApiError> {
-        agree(
+        let gate = self.session_gate()?;
+        let mut session = agree(
             &*self.channels,
             &self.tuple_source(),
             self.me,
@@ -361,6 +432,19 @@ impl crate::Node {
                 recv: self.config.timeouts.recv(),
                 reserve,
             },
-        )
+        )?;
+        session.gate = Some(gate);
+        Ok(session)
+    }
+
+    /// A hold on the MAC key for one session or job: refused (503) while a rekey runs.
+    pub(crate) fn session_gate(&self) -> Result<tokio::sync::OwnedRwLockReadGuard<()>, ApiError> {
+        self.key_gate.clone().try_read_owned().map_err(|_| {
+            ApiError::limited(
+                ErrorCode::Unavailable,
+                "the parties are moving to a fresh MAC key (rekey); retry when it is done",
+                5,
+            )
+        })
     }
 }

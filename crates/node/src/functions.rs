@@ -255,12 +255,13 @@ impl FunctionRegistry {
 
     /// Compiles `req` and stores it as the next version of `name`, owned by `owner`; see the
     /// module docs for idempotence and ownership. Blocking work runs on blocking threads.
-    pub async fn deploy(
+    pub async fn deploy<S>(
         &self,
         name: &str,
         req: DeployFunction,
         owner: &User,
         programs: &ProgramCache,
+        slot: impl FnOnce() -> Result<S, ApiError>,
     ) -> Result<FunctionInfo, ApiError> {
         validate_name(name)?;
         if let Some((_, latest)) = self.latest(name)? {
@@ -268,7 +269,7 @@ impl FunctionRegistry {
                 return Err(not_owner(name, &latest.owner));
             }
         }
-        let (program, _) = programs.get_or_compile(&req.code, &req.args).await?;
+        let (program, _) = programs.get_or_compile(&req.code, &req.args, slot).await?;
         let requires = {
             let p = program.clone();
             tokio::task::spawn_blocking(move || requirements(&p))
@@ -481,7 +482,7 @@ mod tests {
     async fn deploy_get_and_requirements() {
         let (_d, reg, cache) = setup();
         let info = reg
-            .deploy("square", deploy(PROG_A), &alice(), &cache)
+            .deploy("square", deploy(PROG_A), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
         assert_eq!(info.name, "square");
@@ -500,16 +501,16 @@ mod tests {
     async fn redeploying_the_same_code_is_idempotent_and_new_code_is_a_new_version() {
         let (_d, reg, cache) = setup();
         let v1 = reg
-            .deploy("f", deploy(PROG_A), &alice(), &cache)
+            .deploy("f", deploy(PROG_A), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
         let again = reg
-            .deploy("f", deploy(PROG_A), &alice(), &cache)
+            .deploy("f", deploy(PROG_A), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
         assert_eq!(again, v1);
         let v2 = reg
-            .deploy("f", deploy(PROG_B), &alice(), &cache)
+            .deploy("f", deploy(PROG_B), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
         assert_eq!(v2.version, 2);
@@ -523,6 +524,7 @@ mod tests {
                 },
                 &alice(),
                 &cache,
+                || Ok(()),
             )
             .await
             .unwrap();
@@ -545,7 +547,7 @@ mod tests {
         let e = reg.get("nothing").unwrap_err();
         assert_eq!(e.code, ErrorCode::NotFound);
         assert!(e.message.contains("nothing"), "{}", e.message);
-        reg.deploy("f", deploy(PROG_A), &alice(), &cache)
+        reg.deploy("f", deploy(PROG_A), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
         let e = reg.get("f@9").unwrap_err();
@@ -566,7 +568,7 @@ mod tests {
         let (_d, reg, cache) = setup();
         for bad in ["", "has space", "slash/", "at@", &"n".repeat(129)] {
             let e = reg
-                .deploy(bad, deploy(PROG_A), &alice(), &cache)
+                .deploy(bad, deploy(PROG_A), &alice(), &cache, || Ok(()))
                 .await
                 .unwrap_err();
             assert_eq!(e.code, ErrorCode::BadRequest, "{bad:?}");
@@ -577,16 +579,23 @@ mod tests {
                 deploy("x = undefined_name + 1\n"),
                 &alice(),
                 &cache,
+                || Ok(()),
             )
             .await
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::CompileError);
         assert!(e.message.contains("program.mpc:1:"), "{}", e.message);
         assert!(reg.list().unwrap().is_empty());
-        reg.deploy(&"n".repeat(128), deploy(PROG_A), &alice(), &cache)
-            .await
-            .unwrap();
-        reg.deploy("ok_name-1.2", deploy(PROG_A), &alice(), &cache)
+        reg.deploy(
+            &"n".repeat(128),
+            deploy(PROG_A),
+            &alice(),
+            &cache,
+            || Ok(()),
+        )
+        .await
+        .unwrap();
+        reg.deploy("ok_name-1.2", deploy(PROG_A), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
     }
@@ -594,13 +603,13 @@ mod tests {
     #[tokio::test]
     async fn list_shows_the_latest_version_of_each() {
         let (_d, reg, cache) = setup();
-        reg.deploy("b", deploy(PROG_A), &alice(), &cache)
+        reg.deploy("b", deploy(PROG_A), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
-        reg.deploy("a", deploy(PROG_A), &bob(), &cache)
+        reg.deploy("a", deploy(PROG_A), &bob(), &cache, || Ok(()))
             .await
             .unwrap();
-        reg.deploy("b", deploy(PROG_B), &alice(), &cache)
+        reg.deploy("b", deploy(PROG_B), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
         let l = reg.list().unwrap();
@@ -611,13 +620,13 @@ mod tests {
     #[tokio::test]
     async fn only_the_owner_may_delete_or_add_versions() {
         let (_d, reg, cache) = setup();
-        reg.deploy("f", deploy(PROG_A), &alice(), &cache)
+        reg.deploy("f", deploy(PROG_A), &alice(), &cache, || Ok(()))
             .await
             .unwrap();
         let e = reg.delete("f", &bob()).unwrap_err();
         assert_eq!(e.code, ErrorCode::Forbidden);
         let e = reg
-            .deploy("f", deploy(PROG_B), &bob(), &cache)
+            .deploy("f", deploy(PROG_B), &bob(), &cache, || Ok(()))
             .await
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::Forbidden);
@@ -630,7 +639,7 @@ mod tests {
         );
         // The name is free again, but version numbers are not reused.
         let v = reg
-            .deploy("f", deploy(PROG_A), &bob(), &cache)
+            .deploy("f", deploy(PROG_A), &bob(), &cache, || Ok(()))
             .await
             .unwrap();
         assert_eq!(v.version, 2);
@@ -644,7 +653,7 @@ mod tests {
         let cache = ProgramCache::new(4);
         let info = {
             let reg = FunctionRegistry::open(&path).unwrap();
-            reg.deploy("keep", deploy(PROG_A), &alice(), &cache)
+            reg.deploy("keep", deploy(PROG_A), &alice(), &cache, || Ok(()))
                 .await
                 .unwrap()
         };

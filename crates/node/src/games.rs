@@ -29,7 +29,6 @@ use lang::bytecode::SockKind;
 use protocol::prep::TupleKind;
 use protocol::{Engine, ShareVec};
 use store::{NewSecret, ReservationId, ReservationRequest, SecretId, SecretStore, Tag};
-use uuid::Uuid;
 use vm::host::Tokens;
 use vm::VmConfig;
 
@@ -45,6 +44,8 @@ pub const MAX_GAME_ID: usize = 128;
 struct Entry {
     summary: GameSummary,
     finished: Option<Instant>,
+    /// The user who ran the game: the only one who may see its summary and error.
+    owner: String,
 }
 
 /// The games this node knows: running ones, and finished ones for a grace period.
@@ -66,7 +67,7 @@ impl GameTable {
     }
 
     /// Registers a new game, or refuses an id in use.
-    fn register(&self, id: &str, grace: Duration) -> Result<(), ApiError> {
+    fn register(&self, id: &str, owner: &str, grace: Duration) -> Result<(), ApiError> {
         let mut m = self.lock();
         m.retain(|_, e| e.finished.is_none_or(|t| t.elapsed() < grace));
         if let Some(e) = m.get(id) {
@@ -91,6 +92,7 @@ impl GameTable {
                     error: None,
                 },
                 finished: None,
+                owner: owner.to_string(),
             },
         );
         Ok(())
@@ -124,8 +126,11 @@ impl GameTable {
             .count() as u64
     }
 
-    fn get(&self, id: &str) -> Option<GameSummary> {
-        self.lock().get(id).map(|e| e.summary.clone())
+    fn get(&self, id: &str, user: &str) -> Option<GameSummary> {
+        self.lock()
+            .get(id)
+            .filter(|e| e.owner == user)
+            .map(|e| e.summary.clone())
     }
 }
 
@@ -143,14 +148,6 @@ fn check_game_id(id: &str) -> Result<(), ApiError> {
             id.chars().take(64).collect::<String>()
         )))
     }
-}
-
-/// The id of a game's stored output secret: the same on every party.
-pub fn output_secret_id(game_id: &str) -> Uuid {
-    Uuid::new_v5(
-        &Uuid::NAMESPACE_OID,
-        format!("ephemeral game output {game_id}").as_bytes(),
-    )
 }
 
 /// One output value: a share (value, MAC) or a public value.
@@ -240,7 +237,10 @@ impl Node {
             control.announce_abort(err.message.strip_prefix(&prefix).unwrap_or(&err.message));
         } else if err.code == ErrorCode::PeerUnavailable && err.message.contains("party 0") {
             if let Some(why) = control.abort_reason(Duration::from_millis(500)) {
-                err.message = format!("{prefix}party 0 stopped the game: {why}");
+                err.message = format!(
+                    "{prefix}party 0 stopped the game; {}",
+                    crate::coord::relayed(&why)
+                );
             }
         }
         err
@@ -274,8 +274,9 @@ impl Node {
             ));
         };
         check_game_id(&game_id)?;
+        let _slot = self.limits.game(&self.metrics)?;
         self.games
-            .register(&game_id, self.config.timeouts.grace())?;
+            .register(&game_id, &user.name, self.config.timeouts.grace())?;
         self.metrics.set_games_running(self.games.running());
         let result = self
             .execute_registered(user, activation, game_id.clone(), started)
@@ -319,7 +320,20 @@ impl Node {
                 ))
             }
         };
-        let (program, cache_hit) = self.programs.get_or_compile(&code, &args).await?;
+        let (program, cache_hit) = self
+            .programs
+            .get_or_compile(&code, &args, || self.limits.compile(&self.metrics))
+            .await?;
+        let min = self.config.security.min_statistical_security;
+        let s = program.bytecode.params.security;
+        if s < min {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "the program sets program.security = {s}, below this party's minimum of {min} bits (security.min_statistical_security): masked openings with a small statistical security parameter leak inputs. Remove the setting or use at least {min}"
+                ),
+            ));
+        }
         let hash = program.hash_hex();
         self.games
             .update(&game_id, |e| e.summary.program_hash = Some(hash.clone()));
@@ -425,6 +439,7 @@ impl Node {
         let digest = digest(&[
             b"game",
             game_id.as_bytes(),
+            owner.as_bytes(),
             &program.hash,
             &ids_bytes,
             &out_tags,
@@ -446,7 +461,13 @@ impl Node {
     /// Agrees, runs and delivers (blocking).
     fn run_game(self: Arc<Self>, p: Prepared) -> Result<GameResult, ApiError> {
         let g = p.game_id.as_str();
-        let session = self.agree_session("game", g, p.digest, p.reserve.clone())?;
+        let crate::coord::Session {
+            net,
+            reservations,
+            at_ms: agreed_at_ms,
+            nonce,
+            gate: _gate,
+        } = self.agree_session("game", g, p.digest, p.reserve.clone())?;
         let join_ms = p.started.elapsed().as_secs_f64() * 1e3;
         self.games
             .update(g, |e| e.summary.status = GameStatus::Running);
@@ -461,19 +482,33 @@ impl Node {
                 },
             )
             .map_err(|e| crate::coord::net_error(&e, &format!("game {g}")))?;
-        let prep = StorePrep::new(self.clone(), &session.reservations, Some(ctl), g)?;
-        let agreed_at_ms = session.at_ms;
+        let prep = StorePrep::new(self.clone(), &reservations, Some(ctl), g)?;
         let control = prep.control();
         let bytecode = &p.program.bytecode;
-        let mut engine = Engine::new(session.net, prep, vm::runner::engine_config(bytecode));
+        // Where the parties compare what they will return in public (opened before the run, so
+        // that frames from faster parties wait for it).
+        let mut public_net = self
+            .channels
+            .open(
+                "game-public",
+                g,
+                net::NetConfig {
+                    recv_deadline: self.config.timeouts.recv(),
+                    ..net::NetConfig::default()
+                },
+            )
+            .map_err(|e| crate::coord::net_error(&e, &format!("game {g}")))?;
+        let mut engine = Engine::new(net, prep, vm::runner::engine_config(bytecode));
         let mut host = GameHost {
             private_input: Tokens::new(p.activation.private_input.as_deref().unwrap_or("")),
             public_input: Tokens::new(p.activation.public_input.as_deref().unwrap_or("")),
             output: String::new(),
+            private_output: String::new(),
             sockets: GameSockets::new(p.input_shares),
         };
         let config = VmConfig {
-            print_party: Some(0),
+            // Every party prints, so that every party can check the text it returns.
+            print_party: None,
             // The game's wall-clock bound, counted from the request.
             deadline: Some(p.started + self.config.timeouts.game()),
             ..VmConfig::default()
@@ -484,6 +519,10 @@ impl Node {
         // The run ended with a MAC check of everything opened: the outputs may now be used.
         let outs = outputs(&host.sockets.written)?;
         let during = format!("game {g}");
+        if self.tampers("public-output") {
+            tracing::warn!("INSECURE test setting: forging this party's printed text");
+            host.output.push_str("forged\n");
+        }
         let output = match p.activation.output.kind {
             OutputKind::Plaintext => {
                 let secret: Vec<(Fp, Fp)> = outs
@@ -498,7 +537,7 @@ impl Node {
                     .reveal(&ShareVec::from_parts(v, m))
                     .map_err(|e| protocol_error(e, &during))?;
                 let mut opened = opened.into_iter();
-                let values = outs
+                let mut values: Vec<String> = outs
                     .iter()
                     .map(|o| match o {
                         Out::Secret(..) => opened.next().unwrap_or(Fp::ZERO),
@@ -506,9 +545,23 @@ impl Node {
                     })
                     .map(|x| x.to_signed().to_string())
                     .collect();
+                if self.tampers("public-output") {
+                    if let Some(v) = values.first_mut() {
+                        v.push('1');
+                    }
+                }
+                self.confirm_public(&mut public_net, g, &host.output, &values)?;
                 GameOutput::Plaintext { values }
             }
             OutputKind::SecretShare | OutputKind::AmphoraSecret => {
+                let publics: Vec<String> = outs
+                    .iter()
+                    .filter_map(|o| match o {
+                        Out::Public(c) => Some(c.to_signed().to_string()),
+                        Out::Secret(..) => None,
+                    })
+                    .collect();
+                self.confirm_public(&mut public_net, g, &host.output, &publics)?;
                 let ctx = engine.ctx();
                 let mut shares = ShareVec::with_capacity(outs.len());
                 for o in &outs {
@@ -519,17 +572,14 @@ impl Node {
                     shares.extend(&one);
                 }
                 if p.activation.output.kind == OutputKind::SecretShare {
-                    let rid = Uuid::new_v5(
-                        &Uuid::NAMESPACE_OID,
-                        format!("ephemeral game delivery {g}").as_bytes(),
-                    );
+                    let rid = crate::coord::derived_id(&nonce, "delivery", 0);
                     let delivery = crate::delivery::deliver(&mut engine, &shares, rid)
                         .map_err(|e| protocol_error(e, &during))?;
                     GameOutput::SecretShare { delivery }
                 } else if shares.is_empty() {
                     GameOutput::AmphoraSecret { ids: vec![] }
                 } else {
-                    let id = output_secret_id(g);
+                    let id = crate::coord::derived_id(&nonce, "output secret", 0);
                     let sid = SecretId::from_uuid(id)
                         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
                     let mut tags = vec![Tag::string("gameID", g)];
@@ -565,6 +615,7 @@ impl Node {
             program_hash: p.program.hash_hex(),
             output,
             printed: host.output,
+            printed_private: host.private_output,
             stats: GameStats {
                 rounds: run.net.rounds,
                 bytes_sent: run.net.bytes_sent,
@@ -579,8 +630,54 @@ impl Node {
         })
     }
 
-    /// `GET /v1/games/{id}`.
-    pub fn game_summary(&self, id: &str) -> Option<GameSummary> {
-        self.games.get(id)
+    /// Checks that every party will return the same public output: the printed text and the
+    /// public values (plaintext outputs, or the public part of other outputs). Each party sends
+    /// every other party a digest of its own and compares all of them with it; any difference
+    /// fails the game here, before this party answers, so no honest party ever returns public
+    /// output that another party computed differently.
+    fn confirm_public(
+        &self,
+        net: &mut net::Network,
+        game: &str,
+        printed: &str,
+        values: &[String],
+    ) -> Result<(), ApiError> {
+        let mut parts: Vec<&[u8]> = vec![b"public output", game.as_bytes(), printed.as_bytes()];
+        parts.extend(values.iter().map(|v| v.as_bytes()));
+        let mine = digest(&parts);
+        let during = format!("game {game}");
+        for q in (0..self.n).filter(|&q| q != self.me) {
+            net.send(q, bytes::Bytes::copy_from_slice(&mine))
+                .map_err(|e| crate::coord::net_error(&e, &during))?;
+        }
+        let mut differ = Vec::new();
+        for q in (0..self.n).filter(|&q| q != self.me) {
+            let theirs = net
+                .recv(q)
+                .map_err(|e| crate::coord::net_error(&e, &during))?;
+            if theirs.as_ref() != mine.as_slice() {
+                differ.push(q);
+            }
+        }
+        if differ.is_empty() {
+            return Ok(());
+        }
+        tracing::error!(game, parties = ?differ, "parties computed different public output; the game fails");
+        Err(ApiError::new(
+            ErrorCode::IntegrityViolation,
+            format!(
+                "game {game}: party {} computed other public output (printed text or plaintext values) than this party; a party is faulty or cheating, and nothing was returned",
+                differ
+                    .iter()
+                    .map(|q| q.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+
+    /// `GET /v1/games/{id}`: the summary, for the user who ran the game only.
+    pub fn game_summary(&self, id: &str, user: &User) -> Option<GameSummary> {
+        self.games.get(id, &user.name)
     }
 }

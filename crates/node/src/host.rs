@@ -103,9 +103,16 @@ impl Sockets for GameSockets {
 pub struct GameHost {
     pub private_input: Tokens,
     pub public_input: Tokens,
+    /// Public printed text (the default print target): every party prints it, and the parties
+    /// compare it before any answers.
     pub output: String,
+    /// Text printed to this party alone (`print_ln_to`).
+    pub private_output: String,
     pub sockets: GameSockets,
 }
+
+/// Most printed text one game may make a node hold, per kind.
+const MAX_PRINTED: usize = 1 << 20;
 
 impl Host for GameHost {
     fn private_token(&mut self) -> Option<String> {
@@ -115,9 +122,17 @@ impl Host for GameHost {
         self.public_input.next_token()
     }
     fn print(&mut self, text: &str) {
+        self.print_text(true, text);
+    }
+    fn print_text(&mut self, public: bool, text: &str) {
         // Bound what one game can make the node hold.
-        if self.output.len() < 1 << 20 {
-            self.output.push_str(text);
+        let out = if public {
+            &mut self.output
+        } else {
+            &mut self.private_output
+        };
+        if out.len() < MAX_PRINTED {
+            out.push_str(text);
         }
     }
     fn sockets(&mut self) -> &mut dyn Sockets {

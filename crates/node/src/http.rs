@@ -76,6 +76,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route(p::GAMES, post(games::execute))
         .route(p::GAME, get(games::game_summary))
         .route(p::TUPLES, get(ops::tuples))
+        .route(p::ADMIN_REKEY, post(ops::rekey))
         .route(p::CARBYNE_ACTIVATION, post(games::carbyne_activation))
         .route_layer(axum::middleware::from_fn_with_state(
             node.clone(),
@@ -90,6 +91,10 @@ pub fn router(node: Arc<Node>) -> Router {
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(node.config.api.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            error::admit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             node.clone(),
             error::finish,

@@ -8,7 +8,9 @@
 //! **A job** runs on its own gateway channel, named by a fresh chunk id:
 //! 1. party 0 sends `Start { chunk, kind, count }`; the other parties hear of it through
 //!    [`net::Gateway::subscribe`] (the frame starts with [`JOB_MAGIC`]), check that it comes from
-//!    party 0 and open the channel;
+//!    party 0 and open the channel; each answers `Ready`, or `Refuse` while its generation is
+//!    halted ([`crate::generation_guard`]); party 0 answers `Go` once every party is ready, or
+//!    `Abort` (so that nobody enters MASCOT for a job that will not run);
 //! 2. all parties run MASCOT (`offline::Mascot`: base OTs, then the tuples with every check of
 //!    the paper) with their MAC key share — sampled at the first job and kept in the tuple store;
 //! 3. each party writes its shares under the chunk id, inactive, in one transaction, and reports
@@ -21,6 +23,10 @@
 //! **Architecture Invariant:** a failed job leaves no usable tuple anywhere: a chunk becomes
 //! active only after every party stored it, and a party that does not see `Commit` discards it.
 //! A cheating party makes MASCOT abort; it never yields tuples.
+//!
+//! **Architecture Invariant:** a failed check (MASCOT's, or a malformed job message) halts
+//! generation on this party durably before the job returns; no job starts or is joined while
+//! halted. Only timeouts, lost connections and local faults leave generation running.
 
 use std::sync::Arc;
 
@@ -29,12 +35,13 @@ use net::{ChannelId, NetConfig, Network, PartyId};
 use protocol::prep::TupleKind;
 use serde::{Deserialize, Serialize};
 use store::tuple::{kind_label, parse_kind_label, MAX_CHUNK_TUPLES};
-use store::{ChunkId, TupleData, TupleStore};
+use store::{ChunkId, KeyOrigin, TupleData, TupleStore};
 
+use crate::generation_guard::JobError;
 use crate::Node;
 
 /// The first bytes of every job frame.
-pub const JOB_MAGIC: &[u8; 8] = b"EPHJOB01";
+pub const JOB_MAGIC: &[u8; 8] = b"EPHJOB02";
 
 #[derive(Serialize, Deserialize)]
 enum JobMsg {
@@ -43,6 +50,15 @@ enum JobMsg {
         kind: String,
         count: u64,
     },
+    /// A follower will run the job.
+    Ready,
+    /// A follower will not: its generation is halted (`halted`), or it cannot now.
+    Refuse {
+        halted: bool,
+        reason: String,
+    },
+    /// Party 0: every party is ready, MASCOT starts.
+    Go,
     Stored {
         ok: bool,
         reason: String,
@@ -59,10 +75,32 @@ fn frame(msg: &JobMsg) -> Bytes {
     Bytes::from(v)
 }
 
-fn parse(peer: PartyId, b: &[u8]) -> Result<JobMsg, String> {
+/// A job message from `peer`; a malformed one is a failed check (a correct node never sends
+/// one), so it halts generation like any other.
+fn parse(peer: PartyId, b: &[u8]) -> Result<JobMsg, JobError> {
     b.strip_prefix(JOB_MAGIC.as_slice())
         .and_then(|rest| postcard::from_bytes(rest).ok())
-        .ok_or_else(|| format!("party {peer} sent a malformed job message"))
+        .ok_or_else(|| {
+            JobError::check(
+                "malformed-message",
+                Some(peer),
+                format!("party {peer} sent a malformed job message"),
+            )
+        })
+}
+
+/// A job message received from `peer`: a network failure is not a check failure.
+fn recv_msg(net: &mut Network, peer: PartyId) -> Result<JobMsg, JobError> {
+    let f = net.recv(peer).map_err(|e| JobError::other(e.to_string()))?;
+    parse(peer, &f)
+}
+
+fn unexpected(peer: PartyId, when: &str) -> JobError {
+    JobError::check(
+        "malformed-message",
+        Some(peer),
+        format!("party {peer} sent an unexpected job message {when}"),
+    )
 }
 
 fn channel(chunk: ChunkId) -> ChannelId {
@@ -85,25 +123,30 @@ impl Node {
         .map_err(|e| e.to_string())
     }
 
-    /// This party's shares of `count` tuples of `kind`, made with every party over `net`.
+    /// This party's shares of `count` tuples of `kind`, made with every party over `net` (the
+    /// job's channel, whose id MASCOT binds into its keys and commitments).
     fn mascot_shares(
         &self,
         net: &mut Network,
         kind: TupleKind,
         count: u64,
-    ) -> Result<TupleData, String> {
+    ) -> Result<TupleData, JobError> {
         let alpha = self.tuples.mac_key_share().ok();
-        let config = offline::MascotConfig::for_channel(net).map_err(|e| format!("MASCOT: {e}"))?;
-        let mut mascot =
-            offline::Mascot::setup(net, alpha, config).map_err(|e| format!("MASCOT setup: {e}"))?;
+        let cfg = offline::MascotConfig {
+            insecure_cheat: self.insecure_cheat(),
+            ..offline::MascotConfig::for_channel(net)
+                .map_err(|e| JobError::other(format!("MASCOT: {e}")))?
+        };
+        let mut mascot = offline::Mascot::setup(net, alpha, cfg)
+            .map_err(|e| JobError::from_offline(&e, "MASCOT setup"))?;
         if alpha.is_none() {
             self.tuples
-                .set_mac_key_share(mascot.mac_key_share())
-                .map_err(|e| e.to_string())?;
+                .set_mac_key_share(mascot.mac_key_share(), KeyOrigin::Mascot)
+                .map_err(|e| JobError::other(e.to_string()))?;
         }
         let t = mascot
             .generate(net, kind, count as usize)
-            .map_err(|e| format!("MASCOT: {e}"))?;
+            .map_err(|e| JobError::from_offline(&e, "MASCOT"))?;
         Ok(match (kind, t) {
             (_, offline::Tuples::Triples(t)) => TupleData::Triples(t),
             (TupleKind::Square, offline::Tuples::Pairs(p)) => TupleData::Squares(p),
@@ -112,13 +155,67 @@ impl Node {
             (TupleKind::InputMask(owner), offline::Tuples::InputMasks(masks)) => {
                 TupleData::InputMasks { owner, masks }
             }
-            (k, _) => return Err(format!("MASCOT returned the wrong kind for {k}")),
+            (k, _) => {
+                return Err(JobError::other(format!(
+                    "MASCOT returned the wrong kind for {k}"
+                )))
+            }
         })
     }
 
+    /// The test-only cheat of this party, if its config asks for one (`insecure_tamper =
+    /// "cope"`): it makes MASCOT's authentication check fail, as an attack on α would.
+    fn insecure_cheat(&self) -> Option<offline::InsecureCheat> {
+        (self.config.insecure_tamper.as_deref() == Some("cope")).then(|| {
+            tracing::warn!(
+                party = self.me,
+                "INSECURE test setting insecure_tamper = \"cope\": this party adds an error to a COPE column of this MASCOT job"
+            );
+            offline::InsecureCheat::CopeColumnError
+        })
+    }
+
+    /// Runs `job` and, if it failed a check, halts generation before returning.
+    fn guarded<T>(
+        &self,
+        chunk: ChunkId,
+        job: impl FnOnce() -> Result<T, JobError>,
+    ) -> Result<T, JobError> {
+        let r = job();
+        if let Err(JobError {
+            check: Some(failure),
+            message,
+        }) = &r
+        {
+            self.halt_generation(&chunk.to_string(), failure, message);
+        }
+        r
+    }
+
     /// Party 0: runs one job of `count` tuples of `kind` with every party (blocking).
-    pub(crate) fn lead_job(&self, kind: TupleKind, count: u64) -> Result<ChunkId, String> {
+    pub(crate) fn lead_job(&self, kind: TupleKind, count: u64) -> Result<ChunkId, JobError> {
+        if let Some(h) = self.generation_halt() {
+            return Err(JobError::other(
+                crate::generation_guard::halted_error(&h).message,
+            ));
+        }
+        let _slot = self
+            .limits
+            .job(&self.metrics)
+            .map_err(|e| JobError::other(e.message))?;
+        let _gate = self
+            .session_gate()
+            .map_err(|e| JobError::other(e.message))?;
         let chunk = ChunkId::random();
+        self.guarded(chunk, || self.lead_job_inner(chunk, kind, count))
+    }
+
+    fn lead_job_inner(
+        &self,
+        chunk: ChunkId,
+        kind: TupleKind,
+        count: u64,
+    ) -> Result<ChunkId, JobError> {
         let began = std::time::Instant::now();
         let mut net = self.job_net(channel(chunk))?;
         let start = frame(&JobMsg::Start {
@@ -137,23 +234,47 @@ impl Node {
                 let _ = net.send(p, f.clone());
             }
         };
+        for p in 1..self.n {
+            let r = match recv_msg(&mut net, p) {
+                Ok(JobMsg::Ready) => Ok(()),
+                Ok(JobMsg::Refuse {
+                    halted: true,
+                    reason,
+                }) => Err(JobError::check(
+                    "peer-halted",
+                    Some(p),
+                    format!("party {p} refuses to generate: {reason}"),
+                )),
+                Ok(JobMsg::Refuse { reason, .. }) => Err(JobError::other(format!(
+                    "party {p} cannot generate now: {reason}"
+                ))),
+                Ok(_) => Err(unexpected(p, "instead of Ready")),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = r {
+                abort(&mut net, &e.message);
+                return Err(e);
+            }
+        }
+        let go = frame(&JobMsg::Go);
+        for p in 1..self.n {
+            net.send(p, go.clone()).map_err(|e| e.to_string())?;
+        }
         let data = self.mascot_shares(&mut net, kind, count)?;
         if let Err(e) = self.tuples.store_chunk(chunk, &data) {
             abort(&mut net, "party 0 could not store its shares");
-            return Err(e.to_string());
+            return Err(JobError::other(e.to_string()));
         }
         let mut failure = None;
         for p in 1..self.n {
-            match net
-                .recv(p)
-                .map_err(|e| e.to_string())
-                .and_then(|f| parse(p, &f))
-            {
+            match recv_msg(&mut net, p) {
                 Ok(JobMsg::Stored { ok: true, .. }) => {}
                 Ok(JobMsg::Stored { reason, .. }) => {
-                    failure = Some(format!("party {p} could not store its shares: {reason}"))
+                    failure = Some(JobError::other(format!(
+                        "party {p} could not store its shares: {reason}"
+                    )))
                 }
-                Ok(_) => failure = Some(format!("party {p} sent an unexpected job message")),
+                Ok(_) => failure = Some(unexpected(p, "instead of Stored")),
                 Err(e) => failure = Some(e),
             }
             if failure.is_some() {
@@ -161,7 +282,7 @@ impl Node {
             }
         }
         if let Some(f) = failure {
-            abort(&mut net, &f);
+            abort(&mut net, &f.message);
             let _ = self.tuples.discard_chunk(chunk);
             return Err(f);
         }
@@ -185,25 +306,93 @@ impl Node {
     }
 
     /// Another party: follows the job party 0 started on channel `id` (blocking).
-    pub(crate) fn follow_job(&self, id: ChannelId) -> Result<(), String> {
+    pub(crate) fn follow_job(&self, id: ChannelId) -> Result<(), JobError> {
         let mut net = self.job_net(id)?;
-        let first = net.recv(0).map_err(|e| e.to_string())?;
-        let JobMsg::Start { chunk, kind, count } = parse(0, &first)? else {
-            return Err("party 0 started a job without a Start message".into());
+        let JobMsg::Start { chunk, kind, count } = recv_msg(&mut net, 0)? else {
+            return Err(unexpected(0, "instead of Start"));
         };
-        let chunk = ChunkId::from_uuid(chunk).map_err(|e| e.to_string())?;
+        let chunk = ChunkId::from_uuid(chunk).map_err(|e| {
+            JobError::check(
+                "malformed-message",
+                Some(0),
+                format!("party 0 named a bad chunk: {e}"),
+            )
+        })?;
         if channel(chunk) != id {
-            return Err(
-                "party 0 announced a job on a channel that does not match its chunk".into(),
+            return Err(JobError::check(
+                "malformed-message",
+                Some(0),
+                "party 0 announced a job on a channel that does not match its chunk",
+            ));
+        }
+        self.guarded(chunk, || {
+            self.follow_job_inner(&mut net, chunk, &kind, count)
+        })
+    }
+
+    fn follow_job_inner(
+        &self,
+        net: &mut Network,
+        chunk: ChunkId,
+        kind: &str,
+        count: u64,
+    ) -> Result<(), JobError> {
+        let refuse = |net: &mut Network, halted: bool, reason: String| {
+            let _ = net.send(
+                0,
+                frame(&JobMsg::Refuse {
+                    halted,
+                    reason: reason.clone(),
+                }),
             );
+            reason
+        };
+        if let Some(h) = self.generation_halt() {
+            let why = crate::generation_guard::halted_error(&h).message;
+            return Err(JobError::other(refuse(net, true, why)));
         }
-        let kind = parse_kind_label(&kind)
+        let Some(kind) = parse_kind_label(kind)
             .filter(|k| !matches!(k, TupleKind::InputMask(p) if *p >= self.n))
-            .ok_or_else(|| format!("party 0 asked for unknown tuple kind {kind:?}"))?;
+        else {
+            let why = format!("party 0 asked for unknown tuple kind {kind:?}");
+            return Err(JobError::check(
+                "malformed-message",
+                Some(0),
+                refuse(net, false, why),
+            ));
+        };
         if count == 0 || count > MAX_CHUNK_TUPLES {
-            return Err(format!("party 0 asked for a chunk of {count} tuples"));
+            let why = format!("party 0 asked for a chunk of {count} tuples");
+            return Err(JobError::check(
+                "malformed-message",
+                Some(0),
+                refuse(net, false, why),
+            ));
         }
-        let data = self.mascot_shares(&mut net, kind, count)?;
+        let _slot = match self.limits.job(&self.metrics) {
+            Ok(s) => s,
+            Err(e) => return Err(JobError::other(refuse(net, false, e.message))),
+        };
+        if let Err(why) = self.limits.job_size(count) {
+            return Err(JobError::other(refuse(net, false, why)));
+        }
+        let _gate = match self.session_gate() {
+            Ok(g) => g,
+            Err(e) => return Err(JobError::other(refuse(net, false, e.message))),
+        };
+        net.send(0, frame(&JobMsg::Ready))
+            .map_err(|e| e.to_string())?;
+        match recv_msg(net, 0)? {
+            JobMsg::Go => {}
+            JobMsg::Abort { reason } => {
+                return Err(JobError::other(format!(
+                    "party 0 called the job off; {}",
+                    crate::coord::relayed(&reason)
+                )))
+            }
+            _ => return Err(unexpected(0, "instead of Go")),
+        }
+        let data = self.mascot_shares(net, kind, count)?;
         let stored = self.tuples.store_chunk(chunk, &data);
         let reply = match &stored {
             Ok(()) => JobMsg::Stored {
@@ -217,11 +406,7 @@ impl Node {
         };
         net.send(0, frame(&reply)).map_err(|e| e.to_string())?;
         stored.map_err(|e| e.to_string())?;
-        match net
-            .recv(0)
-            .map_err(|e| e.to_string())
-            .and_then(|f| parse(0, &f))
-        {
+        match recv_msg(net, 0) {
             Ok(JobMsg::Commit) => {
                 self.tuples
                     .activate_chunk(chunk)
@@ -231,19 +416,26 @@ impl Node {
             }
             Ok(JobMsg::Abort { reason }) => {
                 let _ = self.tuples.discard_chunk(chunk);
-                Err(format!("party 0 aborted the job: {reason}"))
+                Err(JobError::other(format!(
+                    "party 0 aborted the job; {}",
+                    crate::coord::relayed(&reason)
+                )))
             }
             Ok(_) => {
                 let _ = self.tuples.discard_chunk(chunk);
-                Err("party 0 sent an unexpected job message".into())
+                Err(unexpected(0, "instead of Commit"))
+            }
+            Err(e) if e.check.is_some() => {
+                let _ = self.tuples.discard_chunk(chunk);
+                Err(e)
             }
             // No word from party 0 after `Stored`: it may have committed just before the link
             // failed. The chunk stays inactive (never offered here): if party 0 did commit, its
             // reservations name the chunk and applying them consumes the inactive tuples as
             // usual; if it did not, the chunk is never named and only takes space.
-            Err(e) => Err(format!(
+            Err(e) => Err(JobError::other(format!(
                 "{e}; the chunk is kept inactive in case party 0 committed it"
-            )),
+            ))),
         }
     }
 
@@ -268,6 +460,15 @@ impl Node {
             let node = self.clone();
             tokio::task::spawn_blocking(move || match node.follow_job(id) {
                 Ok(()) => tracing::debug!(channel = %id, "tuple generation job done"),
+                Err(JobError {
+                    check: Some(failure),
+                    message,
+                }) => {
+                    // A Start that was already malformed never reached `guarded`.
+                    if node.generation_halt().is_none() {
+                        node.halt_generation(&id.to_string(), &failure, &message);
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(channel = %id, error = %e, "tuple generation job failed; nothing was kept")
                 }
@@ -276,10 +477,17 @@ impl Node {
     }
 
     /// Party 0, MASCOT: one pass of the pool keeper — a job for every kind below its threshold.
-    pub(crate) fn mascot_top_up(&self) -> Result<u64, String> {
+    /// Nothing while generation is halted.
+    pub(crate) fn mascot_top_up(&self) -> Result<u64, JobError> {
+        if self.generation_halt().is_some() {
+            return Ok(0);
+        }
         let mut jobs = 0;
         for (kind, policy) in self.tuplegen.policies() {
-            let s = self.tuples.stats_of(kind).map_err(|e| e.to_string())?;
+            let s = self
+                .tuples
+                .stats_of(kind)
+                .map_err(|e| JobError::other(e.to_string()))?;
             if s.available + s.inactive < policy.threshold {
                 self.lead_job(kind, policy.batch.min(MAX_CHUNK_TUPLES))?;
                 jobs += 1;
@@ -288,6 +496,3 @@ impl Node {
         Ok(jobs)
     }
 }
-
-#[allow(unused_imports)]
-use TupleStore as _;

@@ -134,6 +134,10 @@ struct Inner {
     tuples: Family<String, (u64, u64)>,
     generated: Family<String, u64>,
     peers: Family<usize, bool>,
+    /// 1 while tuple generation is halted after a failed check.
+    generation_halted: bool,
+    /// Requests refused at a limit, by limit name (a fixed set, never request data).
+    limited: Family<String, u64>,
 }
 
 /// The label used when a family is full.
@@ -209,10 +213,47 @@ impl Metrics {
         *self.lock().peers.entry(party, usize::MAX, || false) = up;
     }
 
+    /// Whether tuple generation is halted after a failed check.
+    pub fn set_generation_halted(&self, halted: bool) {
+        self.lock().generation_halted = halted;
+    }
+
+    /// A request refused because limit `limit` (one of the node's fixed limit names) was reached.
+    pub fn record_limited(&self, limit: &'static str) {
+        *self
+            .lock()
+            .limited
+            .entry(limit.to_string(), OTHER.into(), || 0) += 1;
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let m = self.lock();
         let mut out = String::with_capacity(4096);
+        header(
+            &mut out,
+            "ephemeral_generation_halted",
+            "gauge",
+            "1 while tuple generation is halted after a failed check in preprocessing (operator action needed: rekey).",
+        );
+        let _ = writeln!(
+            out,
+            "ephemeral_generation_halted {}",
+            u8::from(m.generation_halted)
+        );
+        header(
+            &mut out,
+            "ephemeral_requests_limited_total",
+            "counter",
+            "Requests refused with 429 or 503 because a limit was reached, by limit.",
+        );
+        for (limit, n) in &m.limited.series {
+            let _ = writeln!(
+                out,
+                "ephemeral_requests_limited_total{{limit=\"{}\"}} {n}",
+                escape(limit)
+            );
+        }
         header(
             &mut out,
             "ephemeral_http_requests_total",
@@ -392,6 +433,8 @@ mod tests {
         m.set_peer_connected(1, true);
         let t = m.render();
         for family in [
+            "ephemeral_generation_halted",
+            "ephemeral_requests_limited_total",
             "ephemeral_http_requests_total",
             "ephemeral_http_request_seconds",
             "ephemeral_games_total",

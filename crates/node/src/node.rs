@@ -46,6 +46,9 @@ pub struct Node {
     pub games: crate::games::GameTable,
     pub pending_masks: crate::secrets::PendingMasks,
     pub tuplegen: crate::tuplegen::Generator,
+    pub limits: crate::limits::Limits,
+    /// Sessions and jobs hold it shared; a rekey holds it alone (see [`crate::rekey`]).
+    pub(crate) key_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Node {
@@ -73,19 +76,41 @@ impl Node {
                     party = config.party,
                     "INSECURE preprocessing: [tuples] insecure_dealer = true. Every party's tuples and MAC key follow from the shared seed; anyone holding it can read every secret. Use only for development and tests."
                 );
-                tuples.set_mac_key_share(alpha).map_err(|e| {
-                    StartError::Storage(format!(
-                        "{e}: the tuple store in {} was made with another MAC key (another dealer seed); use a fresh storage path or the original seed",
-                        dir.display()
-                    ))
-                })?;
+                tuples
+                    .set_mac_key_share(alpha, store::KeyOrigin::InsecureDealer)
+                    .map_err(|e| {
+                        let hint = match e {
+                            store::TupleError::MacKeyMismatch => "the tuple store was made with another MAC key (another dealer seed); use a fresh storage path or the original seed",
+                            _ => "use a fresh storage path",
+                        };
+                        StartError::Storage(format!(
+                            "{e}: tuple store in {}: {hint}",
+                            dir.display()
+                        ))
+                    })?;
                 tuplegen
                     .recover(&tuples)
                     .map_err(|e| StartError::Storage(e.to_string()))?;
             }
             None => {
                 // MASCOT: the MAC key share is sampled at the first generation job and kept in
-                // the tuple store.
+                // the tuple store. A store whose key a dealer made (or an older build, which
+                // did not record it) is refused: its key follows from a seed.
+                tuples
+                    .check_origin(store::KeyOrigin::Mascot)
+                    .and_then(|()| tuples.key_origin().map(|_| ()))
+                    .map_err(|e| {
+                        StartError::Storage(format!("tuple store in {}: {e}", dir.display()))
+                    })?;
+                if let Ok(Some(h)) = tuples.generation_halt() {
+                    tracing::error!(
+                        party = config.party,
+                        step = %h.step,
+                        peer = ?h.peer,
+                        job = %h.job,
+                        "tuple generation is HALTED since a check failed in preprocessing; run `ephemeral admin rekey` to move every party to a fresh MAC key"
+                    );
+                }
             }
         }
         if let Some(stage) = &config.insecure_tamper {
@@ -97,7 +122,8 @@ impl Node {
         }
         let functions = crate::functions::FunctionRegistry::open(&dir.join("functions.redb"))?;
         let auth = crate::auth::Tokens::from_config(&config)?;
-        Ok(Node {
+        let config_limits = config.limits.clone();
+        let node = Node {
             me: config.party,
             n: config.n_parties(),
             config: Arc::new(config),
@@ -112,7 +138,31 @@ impl Node {
             games: crate::games::GameTable::default(),
             pending_masks: crate::secrets::PendingMasks::default(),
             tuplegen,
-        })
+            limits: crate::limits::Limits::new(&config_limits),
+            key_gate: Arc::new(tokio::sync::RwLock::new(())),
+        };
+        // A rekey that wrote the secrets but died before the tuple store took the new key.
+        if let Some(alpha) = node
+            .secrets
+            .pending_mac_key()
+            .map_err(|e| StartError::Storage(e.to_string()))?
+        {
+            tracing::warn!(
+                party = node.me,
+                "completing a rekey interrupted by a restart: the tuple store takes the new MAC key"
+            );
+            node.finish_rekey(alpha)
+                .map_err(|e| StartError::Storage(e.message))?;
+        }
+        Ok(node)
+    }
+
+    /// Whether `user` is an operator (`admin = true` in its `[[clients]]` entry).
+    pub fn is_admin(&self, user: &User) -> bool {
+        self.config
+            .clients
+            .iter()
+            .any(|c| c.admin && c.user == user.name)
     }
 
     /// `GET /v1/health`.
@@ -138,10 +188,18 @@ impl Node {
             self.metrics.set_peer_connected(p.party, p.connected);
         }
         let ok = peers.iter().all(|p| p.connected);
+        let halt = self.generation_halt();
+        self.metrics.set_generation_halted(halt.is_some());
+        let status = match (&halt, ok) {
+            (Some(_), _) => "halted",
+            (None, true) => "ok",
+            (None, false) => "degraded",
+        };
         api::Health {
             party: self.me,
             parties: self.n,
-            status: if ok { "ok" } else { "degraded" }.into(),
+            status: status.into(),
+            generation_halt: halt.as_ref().map(crate::generation_guard::halt_info),
             version: env!("CARGO_PKG_VERSION").into(),
             generator: self.tuplegen.name().into(),
             peers,
@@ -222,7 +280,7 @@ pub fn dev_config_text_with(
         }
     };
     let mut s = format!(
-        "party = {me}\n\n[api]\nlisten = \"{}\"\n\n[mpc]\nlisten = \"{}\"\ncert = \"party{me}.pem\"\nkey = \"party{me}.key\"\n\n[storage]\npath = \"{}\"\n\n[[clients]]\nuser = \"dev\"\ntoken = \"{token}\"\n\n{tuples}",
+        "party = {me}\n\n[api]\nlisten = \"{}\"\n\n[mpc]\nlisten = \"{}\"\ncert = \"party{me}.pem\"\nkey = \"party{me}.key\"\n\n[storage]\npath = \"{}\"\n\n[[clients]]\nuser = \"dev\"\nadmin = true\ntoken = \"{token}\"\n\n{tuples}",
         api_listen(&parties[me].0),
         parties[me].1,
         dir.join(format!("party{me}-data")).display(),

@@ -168,11 +168,15 @@ impl StorePrep {
                 }
                 TopUp::Failed(m) => {
                     return Err(PrepError::Source(format!(
-                        "party 0 could not reserve more tuples: {m}"
+                        "party 0 could not reserve more tuples; {}",
+                        crate::coord::relayed(&m)
                     )))
                 }
                 TopUp::Aborted(m) => {
-                    return Err(PrepError::Source(format!("party 0 stopped the game: {m}")))
+                    return Err(PrepError::Source(format!(
+                        "party 0 stopped the game; {}",
+                        crate::coord::relayed(&m)
+                    )))
                 }
             }
         };

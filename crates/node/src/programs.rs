@@ -112,10 +112,12 @@ impl ProgramCache {
     /// The program for `source` and `args`, compiled now or taken from the cache (`true`).
     /// A compile error is [`ErrorCode::CompileError`] (400) with the compiler's rendered
     /// diagnostic, which names `program.mpc:line:col`.
-    pub async fn get_or_compile(
+    /// `slot` admits a compilation (a cache hit needs none); its error is returned as it is.
+    pub async fn get_or_compile<S>(
         &self,
         source: &str,
         args: &[String],
+        slot: impl FnOnce() -> Result<S, ApiError>,
     ) -> Result<(Arc<CompiledProgram>, bool), ApiError> {
         let key = self.key(source, args);
         let cell = {
@@ -133,6 +135,7 @@ impl ProgramCache {
         if let Some(p) = cell.get() {
             return Ok((p.clone(), true));
         }
+        let _slot = slot()?;
         let mut compiled_here = false;
         let result = cell
             .get_or_try_init(|| {
@@ -230,11 +233,28 @@ mod tests {
 
     const DOUBLE: &str = "a = sint(3)\nprint_ln('%s', (a * 2).reveal())\n";
 
+    fn free_slot() -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_compile_needs_a_slot_and_a_cache_hit_does_not() {
+        let c = ProgramCache::new(8);
+        let full = || -> Result<(), ApiError> {
+            Err(ApiError::new(ErrorCode::Unavailable, "no compile slot"))
+        };
+        let e = c.get_or_compile(DOUBLE, &[], full).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::Unavailable);
+        c.get_or_compile(DOUBLE, &[], free_slot).await.unwrap();
+        let (_, hit) = c.get_or_compile(DOUBLE, &[], full).await.unwrap();
+        assert!(hit);
+    }
+
     #[tokio::test]
     async fn second_request_hits() {
         let c = ProgramCache::new(8);
-        let (p1, hit1) = c.get_or_compile(DOUBLE, &[]).await.unwrap();
-        let (p2, hit2) = c.get_or_compile(DOUBLE, &[]).await.unwrap();
+        let (p1, hit1) = c.get_or_compile(DOUBLE, &[], free_slot).await.unwrap();
+        let (p2, hit2) = c.get_or_compile(DOUBLE, &[], free_slot).await.unwrap();
         assert!(!hit1);
         assert!(hit2);
         assert!(Arc::ptr_eq(&p1, &p2));
@@ -246,8 +266,14 @@ mod tests {
     async fn arguments_are_part_of_the_key() {
         let c = ProgramCache::new(8);
         let src = "n = int(program.args[1])\nprint_ln('%s', sint(n).reveal())\n";
-        let (a, _) = c.get_or_compile(src, &["3".into()]).await.unwrap();
-        let (b, hit) = c.get_or_compile(src, &["4".into()]).await.unwrap();
+        let (a, _) = c
+            .get_or_compile(src, &["3".into()], free_slot)
+            .await
+            .unwrap();
+        let (b, hit) = c
+            .get_or_compile(src, &["4".into()], free_slot)
+            .await
+            .unwrap();
         assert!(!hit);
         assert_ne!(a.hash, b.hash);
         // ["ab"] and ["a", "b"] are different keys.
@@ -262,12 +288,12 @@ mod tests {
     async fn compile_error_is_a_400_with_the_location_and_is_not_cached() {
         let c = ProgramCache::new(8);
         let src = "a = sint(1)\nb = sint(2)\nif a < b:\n    print_ln('x')\n";
-        let e = c.get_or_compile(src, &[]).await.unwrap_err();
+        let e = c.get_or_compile(src, &[], free_slot).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::CompileError);
         assert_eq!(e.code.http_status(), 400);
         assert!(e.message.contains("program.mpc:3:"), "{}", e.message);
         assert!(c.is_empty());
-        let e2 = c.get_or_compile(src, &[]).await.unwrap_err();
+        let e2 = c.get_or_compile(src, &[], free_slot).await.unwrap_err();
         assert_eq!(e2.message, e.message);
     }
 
@@ -277,7 +303,7 @@ mod tests {
         let tasks: Vec<_> = (0..16)
             .map(|_| {
                 let c = c.clone();
-                tokio::spawn(async move { c.get_or_compile(DOUBLE, &[]).await.unwrap() })
+                tokio::spawn(async move { c.get_or_compile(DOUBLE, &[], free_slot).await.unwrap() })
             })
             .collect();
         let mut misses = 0;
@@ -298,22 +324,29 @@ mod tests {
     async fn least_recently_used_is_evicted() {
         let c = ProgramCache::new(2);
         let src = |i: u32| format!("print_ln('%s', sint({i}).reveal())\n");
-        c.get_or_compile(&src(1), &[]).await.unwrap();
-        c.get_or_compile(&src(2), &[]).await.unwrap();
+        c.get_or_compile(&src(1), &[], free_slot).await.unwrap();
+        c.get_or_compile(&src(2), &[], free_slot).await.unwrap();
         // Touch 1, so that 2 is the least recently used when 3 arrives.
-        assert!(c.get_or_compile(&src(1), &[]).await.unwrap().1);
-        c.get_or_compile(&src(3), &[]).await.unwrap();
+        assert!(c.get_or_compile(&src(1), &[], free_slot).await.unwrap().1);
+        c.get_or_compile(&src(3), &[], free_slot).await.unwrap();
         assert_eq!(c.len(), 2);
-        assert!(c.get_or_compile(&src(1), &[]).await.unwrap().1);
-        assert!(!c.get_or_compile(&src(2), &[]).await.unwrap().1);
+        assert!(c.get_or_compile(&src(1), &[], free_slot).await.unwrap().1);
+        assert!(!c.get_or_compile(&src(2), &[], free_slot).await.unwrap().1);
     }
 
     #[tokio::test]
     async fn byte_bound_evicts_but_keeps_the_newest() {
         let c = ProgramCache::with_limits(100, 1, CompileOptions::default());
-        c.get_or_compile(DOUBLE, &[]).await.unwrap();
-        c.get_or_compile("print_ln('x')\n", &[]).await.unwrap();
+        c.get_or_compile(DOUBLE, &[], free_slot).await.unwrap();
+        c.get_or_compile("print_ln('x')\n", &[], free_slot)
+            .await
+            .unwrap();
         assert_eq!(c.len(), 1);
-        assert!(c.get_or_compile("print_ln('x')\n", &[]).await.unwrap().1);
+        assert!(
+            c.get_or_compile("print_ln('x')\n", &[], free_slot)
+                .await
+                .unwrap()
+                .1
+        );
     }
 }

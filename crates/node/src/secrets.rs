@@ -62,10 +62,27 @@ impl PendingMasks {
         m.insert(id, p);
     }
 
-    fn take(&self, id: &Uuid) -> Option<Pending> {
+    /// Takes the masks of request `id` if `owner` asked for them: another user's attempt leaves
+    /// them where they are (`Err(())`), so that nobody can spoil someone else's upload.
+    fn take(&self, id: &Uuid, owner: &str) -> Option<Result<Pending, ()>> {
+        let mut m = self.lock();
+        match m.get(id) {
+            None => None,
+            Some(p) if p.created.elapsed() >= MASK_TTL => {
+                m.remove(id);
+                None
+            }
+            Some(p) if p.owner != owner => Some(Err(())),
+            Some(_) => m.remove(id).map(Ok),
+        }
+    }
+
+    /// Requests of `owner` waiting for their masked values.
+    pub fn count_of(&self, owner: &str) -> usize {
         self.lock()
-            .remove(id)
-            .filter(|p| p.created.elapsed() < MASK_TTL)
+            .values()
+            .filter(|p| p.owner == owner && p.created.elapsed() < MASK_TTL)
+            .count()
     }
 
     fn contains(&self, id: &Uuid) -> bool {
@@ -132,6 +149,11 @@ impl Node {
                 req.count
             )));
         }
+        self.limits.pending_uploads(
+            &self.metrics,
+            &user.name,
+            self.pending_masks.count_of(&user.name),
+        )?;
         if self.pending_masks.contains(&req.request_id) {
             return Err(ApiError::new(
                 ErrorCode::Conflict,
@@ -151,7 +173,12 @@ impl Node {
             let session = node.agree_session(
                 "input-masks",
                 &name,
-                digest(&[b"input-masks", name.as_bytes(), &req.count.to_le_bytes()]),
+                digest(&[
+                    b"input-masks",
+                    name.as_bytes(),
+                    owner.as_bytes(),
+                    &req.count.to_le_bytes(),
+                ]),
                 vec![ReservationRequest {
                     id: rid,
                     kind: protocol::prep::TupleKind::Triple,
@@ -199,23 +226,26 @@ impl Node {
             .map_err(|e| ApiError::bad_request(format!("secret_id: {e}")))?;
         let tags: Vec<store::Tag> = req.tags.iter().map(to_store_tag).collect();
         store::secret::validate_tags(&tags).map_err(secret_error)?;
-        let Some(pending) = self.pending_masks.take(&req.request_id) else {
-            return Err(ApiError::not_found(format!(
-                "no input masks for request {} on this party; ask for masks first (POST {}), and send the masked values within {} s",
-                req.request_id,
-                api::paths::INPUT_MASKS,
-                MASK_TTL.as_secs()
-            )));
+        let pending = match self.pending_masks.take(&req.request_id, &user.name) {
+            Some(Ok(p)) => p,
+            Some(Err(())) => {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!(
+                        "the input masks of request {} belong to another user",
+                        req.request_id
+                    ),
+                ))
+            }
+            None => {
+                return Err(ApiError::not_found(format!(
+                    "no input masks for request {} on this party; ask for masks first (POST {}), and send the masked values within {} s",
+                    req.request_id,
+                    api::paths::INPUT_MASKS,
+                    MASK_TTL.as_secs()
+                )))
+            }
         };
-        if pending.owner != user.name {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "the input masks of request {} belong to another user",
-                    req.request_id
-                ),
-            ));
-        }
         if pending.masks.len() != masked.len() {
             let n = pending.masks.len();
             self.pending_masks.insert(req.request_id, pending);
@@ -232,6 +262,7 @@ impl Node {
             let mut dg = vec![
                 b"store".as_slice(),
                 name.as_bytes(),
+                owner.as_bytes(),
                 req.secret_id.as_bytes().as_slice(),
                 req.masked.as_bytes(),
                 &tags_json,
@@ -288,7 +319,12 @@ impl Node {
             let session = node.agree_session(
                 "download",
                 &name,
-                digest(&[b"download", name.as_bytes(), id.as_bytes().as_slice()]),
+                digest(&[
+                    b"download",
+                    name.as_bytes(),
+                    user.name.as_bytes(),
+                    id.as_bytes().as_slice(),
+                ]),
                 vec![ReservationRequest {
                     id: rid,
                     kind: protocol::prep::TupleKind::Triple,

@@ -131,6 +131,9 @@ pub struct Generator {
     jobs_completed: AtomicU64,
     tuples_generated: AtomicU64,
     started: Instant,
+    /// Set when a failed check halted generation in this run, even if recording it durably
+    /// failed (the durable record is in the tuple store).
+    halted: std::sync::atomic::AtomicBool,
 }
 
 impl Generator {
@@ -161,7 +164,23 @@ impl Generator {
             jobs_completed: AtomicU64::new(0),
             tuples_generated: AtomicU64::new(0),
             started: Instant::now(),
+            halted: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Stops generation for the rest of this run (see [`crate::generation_guard`]).
+    pub(crate) fn halt_in_memory(&self) {
+        self.halted.store(true, Ordering::SeqCst);
+    }
+
+    /// Lifts the in-memory halt (after a rekey cleared the durable one).
+    pub(crate) fn resume(&self) {
+        self.halted.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether a failed check halted generation in this run.
+    pub(crate) fn halted_in_memory(&self) -> bool {
+        self.halted.load(Ordering::SeqCst)
     }
 
     /// `mascot` or `insecure-dealer`.
@@ -466,8 +485,12 @@ impl TupleSource for NodeTuples<'_> {
                         .map(|p| p.batch)
                         .unwrap_or(1);
                     let count = needed.saturating_sub(available).max(policy);
+                    self.node.refuse_if_halted()?;
                     tracing::info!(kind = %kind_label(kind), count, "generating tuples on demand");
                     self.node.lead_job(kind, count).map_err(|e| {
+                        if let Some(h) = self.node.generation_halt() {
+                            return crate::generation_guard::halted_error(&h);
+                        }
                         ApiError::new(
                             ErrorCode::InsufficientTuples,
                             format!(
@@ -495,6 +518,17 @@ impl TupleSource for NodeTuples<'_> {
                 Err(e) => return Err(tuple_error(e)),
             }
         }
+    }
+
+    fn epoch(&self) -> Result<store::StoreEpoch, ApiError> {
+        self.store.epoch().map_err(tuple_error)
+    }
+
+    fn observe_epoch(&self, peer: PartyId, epoch: store::StoreEpoch) -> Result<(), ApiError> {
+        self.store.observe_peer_epoch(peer, epoch).map_err(|e| {
+            tracing::error!(peer, error = %e, "refusing a party whose tuple store went back in time");
+            ApiError::new(ErrorCode::Conflict, e.to_string())
+        })
     }
 
     fn apply(&self, reservations: &[Reservation]) -> Result<(), ApiError> {
@@ -548,6 +582,10 @@ impl Node {
             kinds,
             jobs_completed: self.tuplegen.jobs_completed.load(Ordering::Relaxed),
             tuples_generated: self.tuplegen.tuples_generated.load(Ordering::Relaxed),
+            halt: self
+                .generation_halt()
+                .as_ref()
+                .map(crate::generation_guard::halt_info),
         })
     }
 
@@ -560,7 +598,7 @@ impl Node {
                 let r = if node.tuplegen.mascot {
                     if node.me == 0 {
                         node.mascot_top_up()
-                            .map_err(|e| TupleError::MalformedTuples { reason: e })
+                            .map_err(|e| TupleError::MalformedTuples { reason: e.message })
                     } else {
                         Ok(0)
                     }

@@ -279,7 +279,7 @@ impl<P: Preprocessing> Machine<'_, P> {
         for mut p in std::mem::take(&mut self.prints) {
             p.resolve(opens);
             if p.show {
-                self.host.print(&p.render());
+                self.host.print_text(p.public, &p.render());
             }
         }
         self.mem.settle_secret(|id| &**dag.result(id));

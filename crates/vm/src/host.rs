@@ -83,6 +83,13 @@ pub trait Host {
     fn public_token(&mut self) -> Option<String>;
     /// Text this party prints (the VM has already decided that this party prints it).
     fn print(&mut self, text: &str);
+    /// Text this party prints, `public` when it comes from a print of the default target (the
+    /// same text on every party that prints it) rather than `print_ln_to` (this party's own).
+    /// A host that returns public text to clients keeps the two apart; the default prints both.
+    fn print_text(&mut self, public: bool, text: &str) {
+        let _ = public;
+        self.print(text);
+    }
     /// The client sockets.
     fn sockets(&mut self) -> &mut dyn Sockets;
 }

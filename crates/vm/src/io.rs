@@ -99,10 +99,15 @@ impl<P: Preprocessing> Machine<'_, P> {
             PrintTarget::Default => self.config.print_party.is_none_or(|p| p == self.me),
             PrintTarget::Party(p) => *p as usize == self.me,
         };
-        let q = QueuedPrint { show, parts: out };
+        let public = matches!(target, PrintTarget::Default);
+        let q = QueuedPrint {
+            show,
+            public,
+            parts: out,
+        };
         if self.prints.is_empty() && q.is_ready() {
             if q.show {
-                self.host.print(&q.render());
+                self.host.print_text(q.public, &q.render());
             }
             return Ok(());
         }

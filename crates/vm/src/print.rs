@@ -30,6 +30,9 @@ pub(crate) enum Part {
 pub(crate) struct QueuedPrint {
     /// Whether this party shows it.
     pub show: bool,
+    /// Whether every party prints it (the default target) rather than one party
+    /// (`print_ln_to`): public text, the same on every party.
+    pub public: bool,
     pub parts: Vec<Part>,
 }
 

@@ -78,6 +78,20 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// Admits a request into one of the node's `limits.max_concurrent_requests` slots, or refuses it
+/// at once with 503 (health and metrics are always served, so that an overloaded node can be
+/// seen to be overloaded).
+pub(super) async fn admit(State(node): State<Arc<Node>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path == api::paths::HEALTH || path == api::paths::METRICS {
+        return next.run(req).await;
+    }
+    match node.limits.request(&node.metrics) {
+        Ok(_slot) => next.run(req).await,
+        Err(e) => HttpError(e).into_response(),
+    }
+}
+
 /// The outermost middleware: runs the request, turns every error response into a JSON
 /// [`ApiError`] of this party, records the metrics and writes one log line.
 pub(super) async fn finish(State(node): State<Arc<Node>>, req: Request, next: Next) -> Response {
@@ -138,6 +152,11 @@ async fn to_json_error(response: Response, party: usize) -> Response {
         }
     };
     let err = err.at_party(party);
+    if let Some(secs) = err.retry_after_secs {
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     let body = serde_json::to_vec(&err).unwrap_or_else(|_| {
         br#"{"code":"internal","message":"the error could not be encoded"}"#.to_vec()
     });

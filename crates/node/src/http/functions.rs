@@ -24,7 +24,9 @@ pub(super) async fn deploy_function(
 ) -> Result<Json<FunctionInfo>, HttpError> {
     let info = node
         .functions
-        .deploy(&name, req, &user, &node.programs)
+        .deploy(&name, req, &user, &node.programs, || {
+            node.limits.compile(&node.metrics)
+        })
         .await?;
     Ok(Json(info))
 }

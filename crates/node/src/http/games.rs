@@ -33,13 +33,13 @@ pub(super) async fn execute(
 /// A running or recently finished game.
 pub(super) async fn game_summary(
     State(node): State<Arc<Node>>,
-    Caller(_user): Caller,
+    Caller(user): Caller,
     PathParam(id): PathParam<String>,
 ) -> Result<Json<GameSummary>, HttpError> {
-    node.game_summary(&id).map(Json).ok_or_else(|| {
+    node.game_summary(&id, &user).map(Json).ok_or_else(|| {
         let shown: String = id.chars().take(128).collect();
         HttpError(ApiError::not_found(format!(
-            "no game {shown:?} on this party; finished games are forgotten after timeouts.grace_secs"
+            "no game {shown:?} of yours on this party; a game is visible only to the user who ran it, and finished games are forgotten after timeouts.grace_secs"
         )))
     })
 }
@@ -56,8 +56,13 @@ pub(super) async fn carbyne_activation(
     JsonBody(activation): JsonBody<Activation>,
 ) -> Result<Json<CarbyneResult>, HttpError> {
     let result = to_completion(async move { node.execute(&user, activation).await }).await?;
+    let delivery = match &result.output {
+        GameOutput::SecretShare { delivery } => Some(delivery.clone()),
+        _ => None,
+    };
     Ok(Json(CarbyneResult {
         response: carbyne_response(&result.output)?,
+        delivery,
     }))
 }
 

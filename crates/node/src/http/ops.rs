@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use api::{ApiError, Health, TupleStatsResponse};
+use api::{ApiError, Health, RekeyRequest, RekeyResult, TupleStatsResponse};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 
-use super::{blocking, Caller, HttpError};
+use super::{blocking, to_completion, Caller, HttpError, JsonBody};
 use crate::Node;
 
 #[utoipa::path(get, path = api::paths::HEALTH, tag = "ops",
@@ -47,4 +47,21 @@ pub(super) async fn tuples(
     Caller(_user): Caller,
 ) -> Result<Json<TupleStatsResponse>, HttpError> {
     Ok(Json(blocking(&node, |n| n.tuple_stats()).await?))
+}
+
+#[utoipa::path(post, path = api::paths::ADMIN_REKEY, tag = "ops",
+    request_body = RekeyRequest,
+    responses((status = 200, body = RekeyResult), (status = "4XX", body = ApiError), (status = "5XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Operators: move every party to a fresh MAC key, re-authenticating every stored secret and
+/// discarding every old tuple (send the same request to every party). Clears a halt of tuple
+/// generation.
+pub(super) async fn rekey(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    JsonBody(req): JsonBody<RekeyRequest>,
+) -> Result<Json<RekeyResult>, HttpError> {
+    Ok(Json(
+        to_completion(async move { node.rekey(&user, req).await }).await?,
+    ))
 }
