@@ -77,6 +77,8 @@ enum Command {
     Tuples(client_cmd::tuples::TuplesArgs),
     /// Whether every party of the virtual cloud is up and connected.
     Health(client_cmd::health::HealthArgs),
+    /// Operators' commands on every party (`admin rekey`).
+    Admin(client_cmd::admin::AdminArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -110,6 +112,7 @@ fn run() -> anyhow::Result<()> {
         Command::Fn(args) => client_cmd::fn_cmd::run(args),
         Command::Execute(args) => client_cmd::execute::run(args),
         Command::Tuples(args) => client_cmd::tuples::run(args),
+        Command::Admin(args) => client_cmd::admin::run(args),
         Command::Health(args) => client_cmd::health::run(args),
     }
 }

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod client;
 pub mod config;
 pub mod error;

@@ -164,14 +164,17 @@ impl Node {
     }
 
     /// The test-only cheat of this party, if its config asks for one (`insecure_tamper =
-    /// "cope"`): it makes MASCOT's authentication check fail, as an attack on α would.
+    /// "cope"`): the selective-failure attack on a peer's α, one key bit per job (job k probes
+    /// bit k), as a real attacker would run it if failed jobs were retried.
     fn insecure_cheat(&self) -> Option<offline::InsecureCheat> {
         (self.config.insecure_tamper.as_deref() == Some("cope")).then(|| {
+            let column = self.tuplegen.next_cheat_column();
             tracing::warn!(
                 party = self.me,
+                column,
                 "INSECURE test setting insecure_tamper = \"cope\": this party adds an error to a COPE column of this MASCOT job"
             );
-            offline::InsecureCheat::CopeColumnError
+            offline::InsecureCheat::CopeColumnError { column }
         })
     }
 

@@ -134,6 +134,8 @@ pub struct Generator {
     /// Set when a failed check halted generation in this run, even if recording it durably
     /// failed (the durable record is in the tuple store).
     halted: std::sync::atomic::AtomicBool,
+    /// The next key bit the `insecure_tamper = "cope"` test cheat probes.
+    cheat_column: std::sync::atomic::AtomicUsize,
 }
 
 impl Generator {
@@ -165,7 +167,13 @@ impl Generator {
             tuples_generated: AtomicU64::new(0),
             started: Instant::now(),
             halted: std::sync::atomic::AtomicBool::new(false),
+            cheat_column: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// The key bit the next cheating job probes (tests of cheating detection only).
+    pub(crate) fn next_cheat_column(&self) -> usize {
+        self.cheat_column.fetch_add(1, Ordering::Relaxed) % 128
     }
 
     /// Stops generation for the rest of this run (see [`crate::generation_guard`]).

@@ -48,17 +48,18 @@ pub struct MascotConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsecureCheat {
     /// As COPE sender (when its values get MACs under a peer's key share), this party adds 1 to
-    /// its values in column [`INSECURE_CHEAT_COLUMN`] only of the COPE correlation, towards the
-    /// lowest-numbered other party h. This is the selective-failure attack on h's MAC key share:
-    /// if bit 0 of h's α_h is 0, h's receiver ignores that column and nothing changes (the run
-    /// completes with correct tuples, and the cheater learns that the bit is 0); if it is 1, h's
-    /// MAC shares are off by 2^0·1 and the authentication check fails at every honest party
+    /// its values in column `column` only of the COPE correlation, towards the lowest-numbered
+    /// other party h. This is the selective-failure attack on h's MAC key share: if bit `column`
+    /// of h's α_h is 0, h's receiver ignores that column and nothing changes (the run completes
+    /// with correct tuples, and the cheater learns that the bit is 0); if it is 1, h's MAC
+    /// shares are off by 2^column and the authentication check fails at every honest party
     /// ([`OfflineError::AuthenticationFailed`], or [`OfflineError::PeerAborted`]). With a
-    /// uniform α_h a run aborts with probability 1/2.
-    CopeColumnError,
+    /// uniform α_h a run aborts with probability 1/2; an attacker probes one column per run.
+    CopeColumnError { column: usize },
 }
 
-/// The COPE column that [`InsecureCheat::CopeColumnError`] corrupts.
+/// The COPE column that [`InsecureCheat::CopeColumnError`] corrupts in the offline crate's own
+/// tests.
 pub const INSECURE_CHEAT_COLUMN: usize = 0;
 
 impl Default for MascotConfig {

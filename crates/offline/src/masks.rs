@@ -51,7 +51,11 @@ impl Mascot {
         if me == owner {
             values.push(Fp::random(&mut self.rng));
             values.extend((0..n).map(|_| Fp::random(&mut self.rng)));
-            let error = self.insecure_cope_error();
+            let cheat = self.insecure_cope_column();
+            let cheat_fn = move |l: usize| {
+                crate::triples::insecure_column_error(cheat.map_or(usize::MAX, |c| c.1), l)
+            };
+            let error = cheat.map(|(victim, _)| (victim, &cheat_fn as &dyn Fn(usize) -> Fp));
             t = auth::send(me, &mut self.cope_send, &values, &mut out, error);
             my_share = values[1..].to_vec();
             for p in (0..np).filter(|&p| p != me) {

@@ -170,9 +170,10 @@ fn share_vec(s: Shares) -> ShareVec {
     ShareVec::from_parts(s.v, s.m)
 }
 
-/// The column error of [`crate::InsecureCheat::CopeColumnError`]: 1 in one column, 0 elsewhere.
-fn insecure_column_error(l: usize) -> Fp {
-    if l == crate::INSECURE_CHEAT_COLUMN {
+/// The column error of [`crate::InsecureCheat::CopeColumnError`]: 1 in column `column`, 0
+/// elsewhere.
+pub(crate) fn insecure_column_error(column: usize, l: usize) -> Fp {
+    if l == column {
         Fp::ONE
     } else {
         Fp::ZERO
@@ -185,13 +186,15 @@ impl Mascot {
         usize::from(self.me == 0)
     }
 
-    /// The COPE deviation of [`crate::InsecureCheat::CopeColumnError`] when it is configured
-    /// (tests of cheating detection only), else none.
-    pub(crate) fn insecure_cope_error(&self) -> auth::ColumnError<'static> {
-        (self.cfg.insecure_cheat == Some(crate::InsecureCheat::CopeColumnError)).then_some((
-            self.first_peer(),
-            &insecure_column_error as &dyn Fn(usize) -> Fp,
-        ))
+    /// The victim and column of [`crate::InsecureCheat::CopeColumnError`] when it is
+    /// configured (tests of cheating detection only), else none.
+    pub(crate) fn insecure_cope_column(&self) -> Option<(PartyId, usize)> {
+        match self.cfg.insecure_cheat {
+            Some(crate::InsecureCheat::CopeColumnError { column }) => {
+                Some((self.first_peer(), column))
+            }
+            None => None,
+        }
     }
 
     #[cfg(test)]
@@ -366,8 +369,11 @@ impl Mascot {
         let mut out = Out::new(net, kind::COPE_U, Vec::new());
         #[cfg(test)]
         let col_err = |l: usize| Fp::from_u64(l as u64 + 1);
+        let cheat = self.insecure_cope_column();
+        let cheat_fn = move |l: usize| insecure_column_error(cheat.map_or(usize::MAX, |c| c.1), l);
         #[allow(unused_mut)]
-        let mut error: auth::ColumnError<'_> = self.insecure_cope_error();
+        let mut error: auth::ColumnError<'_> =
+            cheat.map(|(victim, _)| (victim, &cheat_fn as &dyn Fn(usize) -> Fp));
         #[cfg(test)]
         if self.cheating(Cheat::CopeWrongCorrelation) {
             error = Some((self.first_peer(), &col_err as &dyn Fn(usize) -> Fp));

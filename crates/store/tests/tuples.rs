@@ -957,42 +957,63 @@ fn chunks_from_another_key_are_never_reserved() {
     assert_eq!(m.stats_of(TupleKind::Bit).unwrap().consumed, 0);
 }
 
-/// Epochs: every open moves a store's epoch up with a fresh boot id; a peer reporting a lower
-/// epoch than the last one seen, or the same epoch from another run (a restored copy reopening
-/// at a counter its original already used), is refused until its operator discards its tuples.
+/// Epochs: a store's counter goes up at every open and with every consumption; a new run
+/// (boot id) of a peer must start above everything seen from it. A copy taken before tuples were
+/// consumed, restored later, starts a run at or below what the peer saw: refused until its
+/// operator discards its tuples. Reports of one run may come in any order.
 #[test]
 fn a_rolled_back_peer_is_refused_until_it_discards_its_tuples() {
-    let dir = tempfile::tempdir().unwrap();
-    let a_path = dir.path().join("a.redb");
-    let b_path = dir.path().join("b.redb");
-    let backup = dir.path().join("b-backup.redb");
-    let a = RedbTupleStore::open(&a_path, 0).unwrap();
-    let e1 = RedbTupleStore::open(&b_path, 1).unwrap().epoch().unwrap();
-    assert_eq!(e1.counter, 1);
-    std::fs::copy(&b_path, &backup).unwrap();
+    let mut ps = Parties::new(2);
+    let a = RedbTupleStore::open(ps.dir.path().join("observer.redb"), 0).unwrap();
+    let b_path = ps.path(1);
+    let backup = ps.dir.path().join("b-backup.redb");
+    // Tuples for party 1 to consume.
+    let id = ChunkId::random();
+    let data = TupleData::draw(&mut ps.dealers[1], TupleKind::Triple, 8).unwrap();
+    ps.stores[1].store_chunk(id, &data).unwrap();
+    ps.stores[1].activate_chunk(id).unwrap();
+    let e1 = ps.stores[1].epoch().unwrap();
     a.observe_peer_epoch(1, e1).unwrap();
-    let e2 = RedbTupleStore::open(&b_path, 1).unwrap().epoch().unwrap();
-    assert_eq!(e2.counter, 2);
+    std::fs::copy(&b_path, &backup).unwrap();
+    // Party 1 consumes tuples after the copy: its counter moves on, and the peer sees it.
+    for k in 0..3 {
+        ps.stores[1]
+            .reserve(&[ReservationRequest {
+                id: ReservationId::new(format!("g{k}_triple")).unwrap(),
+                kind: TupleKind::Triple,
+                count: 1,
+            }])
+            .unwrap();
+    }
+    let e2 = ps.stores[1].epoch().unwrap();
+    assert_eq!((e2.counter, e2.boot), (e1.counter + 3, e1.boot));
     a.observe_peer_epoch(1, e2).unwrap();
-    a.observe_peer_epoch(1, e2).unwrap();
-    // The copy made during run 1 comes back and reopens at counter 2, from another run.
+    // An older report of the same run (a session that started earlier) is fine.
+    a.observe_peer_epoch(1, e1).unwrap();
+    // The copy comes back: a new run at the copy's counter + 1.
+    ps.stores.pop();
     std::fs::copy(&backup, &b_path).unwrap();
     let restored = RedbTupleStore::open(&b_path, 1).unwrap();
     let e3 = restored.epoch().unwrap();
-    assert_eq!(e3.counter, e2.counter);
-    assert_ne!(e3.boot, e2.boot);
+    assert_eq!(e3.counter, e1.counter + 1);
+    assert_ne!(e3.boot, e1.boot);
     let e = a.observe_peer_epoch(1, e3).unwrap_err();
     assert!(
         matches!(e, TupleError::PeerRolledBack { peer: 1, .. }),
         "{e}"
     );
     assert!(e.to_string().contains("discard-tuples"), "{e}");
-    // An older counter is refused too, and the record survives a's restart.
-    assert!(a.observe_peer_epoch(1, e1).is_err());
+    // The refusal survives the observer's restart.
     drop(a);
-    let a = RedbTupleStore::open(&a_path, 0).unwrap();
+    let a = RedbTupleStore::open(ps.dir.path().join("observer.redb"), 0).unwrap();
     assert!(a.observe_peer_epoch(1, e3).is_err());
+    // The operator's way back: every tuple discarded, the epoch moved past the peer's.
     let fixed = restored.discard_all_tuples(e2.counter + 1).unwrap();
     assert!(fixed.counter > e2.counter);
+    assert_eq!(restored.stats_of(TupleKind::Triple).unwrap().available, 0);
     a.observe_peer_epoch(1, fixed).unwrap();
+    // A normal restart (new run above what was seen) is accepted.
+    drop(restored);
+    let again = RedbTupleStore::open(&b_path, 1).unwrap().epoch().unwrap();
+    a.observe_peer_epoch(1, again).unwrap();
 }

@@ -20,6 +20,7 @@ macro_rules! out {
     };
 }
 
+pub mod admin;
 pub mod execute;
 pub mod fn_cmd;
 pub mod health;

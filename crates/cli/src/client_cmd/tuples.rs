@@ -76,6 +76,17 @@ pub fn run(args: TuplesArgs) -> anyhow::Result<()> {
             s.jobs_completed,
             s.tuples_generated
         );
+        if let Some(h) = &s.halt {
+            outln!(
+                "party {}: GENERATION HALTED since a check failed in preprocessing: step {}{}, job {}, {} failure(s): {}. Run `ephemeral admin rekey` (an operator) to move every party to a fresh MAC key",
+                s.party,
+                h.step,
+                h.peer.map(|p| format!(" with party {p}")).unwrap_or_default(),
+                h.job,
+                h.failures,
+                h.reason
+            );
+        }
     }
     Ok(())
 }

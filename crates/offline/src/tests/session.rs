@@ -103,7 +103,9 @@ fn a_network_without_a_channel_id_has_no_derived_session() {
 #[test]
 fn the_insecure_cope_column_error_aborts_when_the_honest_key_bit_is_set() {
     let cheat = MascotConfig {
-        insecure_cheat: Some(InsecureCheat::CopeColumnError),
+        insecure_cheat: Some(InsecureCheat::CopeColumnError {
+            column: crate::INSECURE_CHEAT_COLUMN,
+        }),
         ..small(4)
     };
     let mut aborted = 0;
@@ -139,7 +141,9 @@ fn the_insecure_cope_column_error_aborts_when_the_honest_key_bit_is_set() {
 #[test]
 fn the_insecure_cheat_also_affects_input_masks_of_the_cheater() {
     let cheat = MascotConfig {
-        insecure_cheat: Some(InsecureCheat::CopeColumnError),
+        insecure_cheat: Some(InsecureCheat::CopeColumnError {
+            column: crate::INSECURE_CHEAT_COLUMN,
+        }),
         ..small(4)
     };
     let job: Arc<Job<protocol::prep::InputMasks>> =

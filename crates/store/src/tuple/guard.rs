@@ -12,14 +12,14 @@
 //!   is present the node generates nothing with its peers: a failed check is an attack until an
 //!   operator proves otherwise, and retrying it would let a cheater probe the MAC key one bit per
 //!   job (the selective-failure attack on MASCOT's COPE). Only a rekey clears it.
-//! - `epoch` and `boot`: the epoch counter goes up at every open of the file, and every open
-//!   draws a fresh random boot id ([`StoreEpoch`]). Peers record the last epoch they have seen
-//!   from this party (`peer_epochs`) and refuse a lower counter, or the same counter with another
-//!   boot id (a fork: two runs claiming one epoch). A store restored from a backup comes back
-//!   with an older counter, or reopens at a counter its original already used, and would
-//!   otherwise offer consumed tuples again. What this cannot see: a copy taken during the
-//!   original's last run and restored before any peer heard of a later run (docs/PROTOCOL.md,
-//!   threat model).
+//! - `epoch` ([`StoreEpoch`]): a counter that goes up at every open of the file and in every
+//!   transaction that consumes tuples, and a random boot id drawn at every open. Every join of a
+//!   session carries it; peers record, per party, the boot id and the highest counter seen
+//!   (`peer_epochs`). Reports of one run may arrive in any order; a new run (a new boot id) must
+//!   start above everything seen before. A store restored from a backup or a copy reopens with
+//!   a new boot id at the counter of the copy plus one, which is at most what the peers saw if
+//!   any tuple was consumed after the copy was taken: they refuse it, and it cannot hand out a
+//!   consumed tuple again. A copy after which nothing was consumed passes, and is harmless.
 //!
 //! **Architecture Invariant:** the halt record, the key origin and the key are only ever
 //! changed together by [`crate::TupleStore::rekey`], which also discards every tuple made under

@@ -434,7 +434,7 @@ pub enum TupleError {
     UnknownKeyOrigin,
     #[error("chunk {chunk} was made under another MAC key than the store's current one (another generator, or before a rekey); it is never used")]
     ForeignChunk { chunk: ChunkId },
-    #[error("party {peer} reports tuple store epoch {reported}{}, but this party has already seen epoch {seen} from it: its tuple store went back in time (restored from a backup or a copy), and could hand out consumed tuples again. The operator of party {peer} must discard that store's tuples (`ephemeral node discard-tuples --epoch-at-least {next}`) before it takes part again", if reported == seen { " from another run" } else { "" })]
+    #[error("party {peer} started a new run at tuple store epoch {reported}, but this party has already seen epoch {seen} from it: its tuple store went back in time (restored from a backup or a copy), and could hand out consumed tuples again. Party {peer} takes part again only once the operators have discarded the tuples of every party, so that the stores agree again: `ephemeral node --config party.toml discard-tuples --epoch-at-least {next}` on party {peer}, and `… discard-tuples --epoch-at-least 0` on the others")]
     PeerRolledBack {
         peer: u64,
         seen: u64,
@@ -528,11 +528,11 @@ pub trait TupleStore: Send + Sync {
     /// record is cleared. The caller has re-authenticated the secrets under the new key.
     fn rekey(&self, alpha: Fp) -> Result<(), TupleError>;
 
-    /// This store's epoch ([`StoreEpoch`]): a new one at every open, so a copy restored from a
-    /// backup reports an older one than its peers have seen, or a fork of one.
+    /// This store's epoch ([`StoreEpoch`]): its counter goes up at every open and with every
+    /// consumption, and every open draws a new boot id.
     fn epoch(&self) -> Result<StoreEpoch, TupleError>;
-    /// Records that `peer` reported `epoch`, refusing ([`TupleError::PeerRolledBack`]) a counter
-    /// below the one seen last from it, or the same counter from another run.
+    /// Records that `peer` reported `epoch`, refusing ([`TupleError::PeerRolledBack`]) a new run
+    /// (boot id) whose counter is not above everything seen from that peer before.
     fn observe_peer_epoch(&self, peer: PartyId, epoch: StoreEpoch) -> Result<(), TupleError>;
     /// Operator recovery after a refused rollback: discards every tuple of this store and moves
     /// its epoch counter to at least `at_least`, with a fresh boot id. Returns the new epoch.

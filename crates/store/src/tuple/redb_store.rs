@@ -341,6 +341,7 @@ struct Txn<'t> {
     reservations: Table<'t, &'static str, &'static [u8]>,
     stats: Table<'t, &'static [u8], &'static [u8]>,
     keys: Table<'t, &'static [u8], &'static [u8]>,
+    meta: Table<'t, &'static str, &'static [u8]>,
     /// The stamp of the store's key: every chunk named must carry it.
     stamp: KeyStamp,
     dirty: HashMap<ChunkId, ChunkRecord>,
@@ -351,6 +352,8 @@ struct Txn<'t> {
 
 impl<'t> Txn<'t> {
     fn new(w: &'t WriteTransaction) -> Result<Txn<'t>, TupleError> {
+        let meta = w.open_table(META)?;
+        let stamp = current_stamp(&meta)?;
         Ok(Txn {
             chunks: w.open_table(CHUNKS)?,
             avail: w.open_table(AVAIL)?,
@@ -358,7 +361,8 @@ impl<'t> Txn<'t> {
             reservations: w.open_table(RESERVATIONS)?,
             stats: w.open_table(STATS)?,
             keys: w.open_table(CHUNK_KEYS)?,
-            stamp: current_stamp(&w.open_table(META)?)?,
+            stamp,
+            meta,
             dirty: HashMap::new(),
             dirty_stats: HashMap::new(),
             applied: HashSet::new(),
@@ -495,6 +499,12 @@ impl<'t> Txn<'t> {
         for (code, s) in &self.dirty_stats {
             self.stats
                 .insert(code.to_be_bytes().as_slice(), encode(s)?.as_slice())?;
+        }
+        // Consumption moves the epoch on, in the same transaction (see `guard`).
+        if !self.applied.is_empty() {
+            let mut e = read_epoch(&self.meta)?;
+            e.counter += 1;
+            self.meta.insert(META_EPOCH, e.to_bytes().as_slice())?;
         }
         Ok(())
     }
@@ -863,21 +873,19 @@ impl TupleStore for RedbTupleStore {
     }
 
     fn observe_peer_epoch(&self, peer: PartyId, epoch: StoreEpoch) -> Result<(), TupleError> {
+        // Within one run of the peer (its boot id) reports may arrive out of order; a new run
+        // must start above everything seen from the previous ones.
         let check = |seen: Option<StoreEpoch>| -> Result<bool, TupleError> {
             match seen {
-                Some(s)
-                    if epoch.counter < s.counter
-                        || (epoch.counter == s.counter && epoch.boot != s.boot) =>
-                {
-                    Err(TupleError::PeerRolledBack {
-                        peer: peer as u64,
-                        seen: s.counter,
-                        reported: epoch.counter,
-                        next: s.counter + 1,
-                    })
-                }
-                Some(s) if s == epoch => Ok(false),
-                _ => Ok(true),
+                None => Ok(true),
+                Some(s) if s.boot == epoch.boot => Ok(epoch.counter > s.counter),
+                Some(s) if epoch.counter > s.counter => Ok(true),
+                Some(s) => Err(TupleError::PeerRolledBack {
+                    peer: peer as u64,
+                    seen: s.counter,
+                    reported: epoch.counter,
+                    next: s.counter + 1,
+                }),
             }
         };
         let decode = |b: &[u8]| {
@@ -893,7 +901,9 @@ impl TupleStore for RedbTupleStore {
         if !check(seen)? {
             return Ok(());
         }
-        Self::run(kv::begin_write(&self.db)?, |w| {
+        // Not fsynced: it becomes durable with the next reservation's commit. A crash before
+        // that forgets the newest report, which only weakens the check for one run.
+        Self::run(kv::begin_write_lazy(&self.db)?, |w| {
             let mut t = w.open_table(PEER_EPOCHS)?;
             let now = t.get(peer as u64)?.map(|g| decode(g.value())).transpose()?;
             if check(now)? {
