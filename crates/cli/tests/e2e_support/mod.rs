@@ -244,6 +244,13 @@ impl Cluster {
         assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
     }
 
+    /// Sets which party tampers (or none) and rewrites every config; it takes effect when a
+    /// party is restarted.
+    pub fn set_tamper(&mut self, tamper: Option<(usize, &'static str)>) {
+        self.opts.tamper = tamper;
+        self.write_configs();
+    }
+
     /// Starts party i again from the same config and storage.
     pub fn restart(&mut self, i: usize) {
         self.kill(i);
@@ -264,8 +271,8 @@ impl Cluster {
             .collect()
     }
 
-    /// Waits until every party answers `/v1/health` with every peer connected; panics with the
-    /// logs otherwise.
+    /// Waits until every party answers `/v1/health` with every peer connected (a party whose
+    /// generation is halted counts: it is up and connected); panics with the logs otherwise.
     pub fn wait_healthy(&self) {
         let t = Instant::now();
         let mut last = String::new();
@@ -273,7 +280,9 @@ impl Cluster {
             let mut ok = true;
             for i in 0..self.n {
                 match self.health(i) {
-                    Ok(h) if h.status == "ok" && h.peers.iter().all(|p| p.connected) => {}
+                    Ok(h)
+                        if (h.status == "ok" || h.status == "halted")
+                            && h.peers.iter().all(|p| p.connected) => {}
                     Ok(h) => {
                         ok = false;
                         last = format!("party {i}: {h:?}");
