@@ -208,6 +208,12 @@ fn vm_error(e: vm::error::VmError, game: &str) -> ApiError {
                     format!("game {game}: {other} (timeouts.game_secs)"),
                 );
             }
+            // The node's memory budget, shared by all its games, is used up: the node is busy,
+            // not the program wrong (503; the other parties see this party drop out). A
+            // program over the per-game limit (`MemoryLimit`) is public, hence 4xx below.
+            if let V::MemoryBudget { .. } = other {
+                return ApiError::new(ErrorCode::PeerUnavailable, format!("game {game}: {other}"));
+            }
             let code = if other.is_public()
                 || matches!(
                     other,
