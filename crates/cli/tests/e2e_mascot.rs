@@ -153,9 +153,7 @@ async fn a_cope_attack_halts_generation_until_a_rekey() {
         metrics.contains("ephemeral_generation_halted 1"),
         "{metrics}"
     );
-    assert!(cl
-        .log_tail(0, 200_000)
-        .contains("TUPLE GENERATION HALTED"));
+    assert!(cl.log_tail(0, 200_000).contains("TUPLE GENERATION HALTED"));
 
     // The attacker goes away; the honest party stays halted across its restart.
     cl.set_tamper(None);
@@ -170,7 +168,10 @@ async fn a_cope_attack_halts_generation_until_a_rekey() {
         .rekey()
         .await
         .unwrap_or_else(|e| panic!("rekey: {e}\n{}", cl.logs()));
-    assert!(r.iter().all(|p| p.secrets == 2 && p.key_generation == 1), "{r:?}");
+    assert!(
+        r.iter().all(|p| p.secrets == 2 && p.key_generation == 1),
+        "{r:?}"
+    );
     for i in 0..2 {
         let h = cl.health(i).unwrap();
         assert_eq!(h.status, "ok", "{h:?}");

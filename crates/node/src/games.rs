@@ -205,6 +205,16 @@ fn vm_error(e: vm::error::VmError, game: &str) -> ApiError {
                     format!("game {game}: {other} (timeouts.game_secs)"),
                 );
             }
+            // The node's memory budget, shared by all its games, is used up: the node is busy,
+            // not the program wrong (503; the other parties see this party drop out). A
+            // program over the per-game limit (`MemoryLimit`) is public, hence 4xx below.
+            if let V::MemoryBudget { .. } = other {
+                return ApiError::limited(
+                    ErrorCode::Unavailable,
+                    format!("game {game}: {other} (limits.node_memory_mib)"),
+                    1,
+                );
+            }
             let code = if other.is_public()
                 || matches!(
                     other,
@@ -511,6 +521,8 @@ impl Node {
             print_party: None,
             // The game's wall-clock bound, counted from the request.
             deadline: Some(p.started + self.config.timeouts.game()),
+            max_memory_bytes: self.limits.config().game_memory_mib << 20,
+            memory_budget: Some(self.limits.memory()),
             ..VmConfig::default()
         };
         if let Err(e) = vm::run(bytecode, &mut engine, &mut host, &config) {

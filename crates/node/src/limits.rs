@@ -31,6 +31,8 @@ pub struct Limits {
     compiles: Arc<Semaphore>,
     jobs: Arc<Semaphore>,
     requests: Arc<Semaphore>,
+    /// VM memory of all games together.
+    memory: Arc<vm::MemoryBudget>,
 }
 
 /// One admitted piece of work: holds its slot until dropped.
@@ -43,6 +45,7 @@ impl Limits {
             compiles: Arc::new(Semaphore::new(cfg.max_concurrent_compiles)),
             jobs: Arc::new(Semaphore::new(cfg.max_concurrent_jobs)),
             requests: Arc::new(Semaphore::new(cfg.max_concurrent_requests)),
+            memory: Arc::new(vm::MemoryBudget::new(cfg.node_memory_mib << 20)),
             cfg: cfg.clone(),
         }
     }
@@ -67,6 +70,11 @@ impl Limits {
                 RETRY_AFTER_SECS,
             )
         })
+    }
+
+    /// The VM memory budget all games share (`node_memory_mib`).
+    pub fn memory(&self) -> Arc<vm::MemoryBudget> {
+        self.memory.clone()
     }
 
     /// A slot for one game.

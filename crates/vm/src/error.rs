@@ -72,6 +72,13 @@ pub enum VmError {
     Bytecode { at: At, message: String },
     #[error("{at}: not supported yet: {what}")]
     Unsupported { at: At, what: String },
+    /// The run needed more memory (memories, registers, one vector) than one run may hold.
+    #[error("{what} needs more memory than one run may hold ({limit} bytes, VmConfig::max_memory_bytes): use smaller arrays or vectors, or ask the operator to raise the limit")]
+    MemoryLimit { what: String, limit: u64 },
+    /// The memory budget shared by the concurrent runs of a node is used up (by this run and
+    /// others); this party alone stopped.
+    #[error("{what} needs more memory than is left of the budget shared by all running programs ({capacity} bytes): retry when fewer programs run, or ask the operator to raise the budget")]
+    MemoryBudget { what: String, capacity: u64 },
     /// A VM resource limit was exceeded.
     #[error("{what}")]
     Limit { what: String },
@@ -114,6 +121,7 @@ impl VmError {
                 | VmError::Bytecode { .. }
                 | VmError::Unsupported { .. }
                 | VmError::Limit { .. }
+                | VmError::MemoryLimit { .. }
         )
     }
 }

@@ -14,8 +14,9 @@ use crate::clear::{self, ArithError};
 use crate::dag::{CommKind, InputSpec};
 use crate::error::{Result, VmError};
 use crate::local::LocalOp;
+use crate::machine::limit_error;
 use crate::machine::{Machine, PendingOpen, PrivateOpen};
-use crate::memory::OutOfRange;
+use crate::memory::MemError;
 use crate::regs::{AnyVal, Frame};
 use crate::value::{ClearVal, SecVec};
 
@@ -41,17 +42,27 @@ impl<P: Preprocessing> Machine<'_, P> {
         }
     }
 
-    fn mem_err(&self, kind: RegKind, addr: i128, n: usize, e: OutOfRange) -> VmError {
-        VmError::MemoryOutOfRange {
-            at: self.at(),
-            kind: match kind {
-                RegKind::Secret => "secret",
-                RegKind::Clear => "clear",
-                RegKind::Int => "regint",
+    fn mem_err(&self, kind: RegKind, addr: i128, n: usize, e: MemError) -> VmError {
+        let kind = match kind {
+            RegKind::Secret => "secret",
+            RegKind::Clear => "clear",
+            RegKind::Int => "regint",
+        };
+        match e {
+            MemError::OutOfRange(size) => VmError::MemoryOutOfRange {
+                at: self.at(),
+                kind,
+                addr,
+                n: n as u32,
+                size,
             },
-            addr,
-            n: n as u32,
-            size: e.0,
+            MemError::Limit { elements, exceeded } => limit_error(
+                exceeded,
+                format!(
+                    "{}: {kind} memory grown to {elements} elements (to write address {addr})",
+                    self.at()
+                ),
+            ),
         }
     }
 
@@ -75,7 +86,7 @@ impl<P: Preprocessing> Machine<'_, P> {
     }
 
     pub(crate) fn any_set(&mut self, r: AnyReg, v: AnyVal) {
-        self.frame_mut().set(r, v);
+        self.with_frame(|f| f.set(r, v));
     }
 
     pub(crate) fn same_kind(&self, a: AnyReg, b: AnyReg) -> Result<()> {
@@ -157,6 +168,8 @@ impl<P: Preprocessing> Machine<'_, P> {
     }
 
     fn load(&mut self, dst: AnyReg, addr: u64, n: usize) -> Result<()> {
+        // Memory never written reads as zeros, which a load allocates: bound it first.
+        self.check_len(n)?;
         let err = |m: &Self, e| m.mem_err(dst.kind, addr as i128, n, e);
         match dst.kind {
             RegKind::Secret => {
@@ -254,11 +267,14 @@ impl<P: Preprocessing> Machine<'_, P> {
         }
         let prog = self.prog;
         let callee = &prog.functions[func as usize];
+        // Charge the callee's register files before allocating them.
+        self.charge_registers(self.reg_bytes + Frame::overhead(callee))?;
         let mut frame = Frame::new(func as usize, callee, rets.to_vec());
         let caller = self.frames.last().expect("caller frame");
         for (a, p) in args.iter().zip(&callee.params) {
             frame.set(*p, caller.get(*a));
         }
+        self.reg_bytes += frame.bytes;
         self.frames.push(frame);
         Ok(())
     }
@@ -266,11 +282,12 @@ impl<P: Preprocessing> Machine<'_, P> {
     /// Returns from the running function, copying its results to the caller.
     pub(crate) fn do_return(&mut self) -> Result<()> {
         let frame = self.frames.pop().expect("a frame to return from");
+        self.reg_bytes -= frame.bytes;
         let prog = self.prog;
         let callee = &prog.functions[frame.func];
-        if let Some(caller) = self.frames.last_mut() {
+        if !self.frames.is_empty() {
             for (r, dst) in callee.results.iter().zip(&frame.rets) {
-                caller.set(*dst, frame.get(*r));
+                self.with_frame(|caller| caller.set(*dst, frame.get(*r)));
             }
         }
         Ok(())

@@ -278,9 +278,7 @@ impl<P: Preprocessing> Machine<'_, P> {
         }
         for mut p in std::mem::take(&mut self.prints) {
             p.resolve(opens);
-            if p.show {
-                self.host.print_text(p.public, &p.render());
-            }
+            p.emit(&mut *self.host);
         }
         self.mem.settle_secret(|id| &**dag.result(id));
         self.mem.settle_clear(|id| {

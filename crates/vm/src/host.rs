@@ -55,6 +55,16 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The instruction that reads values of `kind` from a socket, for error messages.
+pub fn reader_of(kind: SockKind) -> &'static str {
+    match kind {
+        SockKind::SecretWithMac => "sint.read_from_socket",
+        SockKind::SecretShare => "a read of shares without MACs",
+        SockKind::Clear => "cint.read_from_socket",
+        SockKind::Int => "regint.read_from_socket",
+    }
+}
+
 /// Client sockets as the host provides them. Errors are messages for the user; the VM adds where
 /// in the program they happened. Implementations must not block without a deadline.
 pub trait Sockets {
@@ -63,15 +73,15 @@ pub trait Sockets {
     /// The next client connected on `port`; returns its client id.
     fn accept(&mut self, port: i64) -> Result<i64, String>;
     fn close(&mut self, client: i64) -> Result<(), String>;
-    /// The next message from `client`: its payload, without the length prefix.
-    fn read(&mut self, client: i64) -> Result<Vec<u8>, String>;
-    /// The next message from `client` for a read that expects `expected` bytes. The default is
-    /// [`Sockets::read`]; a host whose clients send one stream of values (the node's input
-    /// secrets) can cut exactly the bytes the program asks for.
-    fn read_expecting(&mut self, client: i64, expected: usize) -> Result<Vec<u8>, String> {
-        let _ = expected;
-        self.read(client)
-    }
+    /// The next message from `client` for a read of `elements` values of `kind`
+    /// ([`crate::sockets::element_bytes`] bytes each): its payload, without the length prefix.
+    /// The VM refuses a payload of any other length.
+    ///
+    /// The kind is part of the read because the same bytes mean different things: 32 bytes of a
+    /// share and its MAC read as two clear values would hand the program this party's raw share
+    /// and MAC share (and, across parties, the MAC key). A host must refuse a read whose kind
+    /// does not match what `client` sends, and consume nothing when it refuses.
+    fn read(&mut self, client: i64, kind: SockKind, elements: usize) -> Result<Vec<u8>, String>;
     fn write(&mut self, msg: SocketWrite) -> Result<(), String>;
 }
 
@@ -81,14 +91,15 @@ pub trait Host {
     fn private_token(&mut self) -> Option<String>;
     /// The next token of the public input (`public_input()`), `None` at the end.
     fn public_token(&mut self) -> Option<String>;
-    /// Text this party prints (the VM has already decided that this party prints it).
+    /// Text this party prints (the VM has already decided that this party prints it): ordinary
+    /// prints (`print_ln`), shown at [`crate::VmConfig::print_party`] or, with `None`, at every
+    /// party alike.
     fn print(&mut self, text: &str);
-    /// Text this party prints, `public` when it comes from a print of the default target (the
-    /// same text on every party that prints it) rather than `print_ln_to` (this party's own).
-    /// A host that returns public text to clients keeps the two apart; the default prints both.
-    fn print_text(&mut self, public: bool, text: &str) {
-        let _ = public;
-        self.print(text);
+    /// Text printed for this party alone (`print_ln_to(me, ...)`, typically of values revealed
+    /// to this party only), which the other parties do not print. The default treats it as
+    /// [`Host::print`]; a host that compares printed text across parties keeps it apart.
+    fn print_private(&mut self, text: &str) {
+        self.print(text)
     }
     /// The client sockets.
     fn sockets(&mut self) -> &mut dyn Sockets;

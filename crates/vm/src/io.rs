@@ -99,16 +99,13 @@ impl<P: Preprocessing> Machine<'_, P> {
             PrintTarget::Default => self.config.print_party.is_none_or(|p| p == self.me),
             PrintTarget::Party(p) => *p as usize == self.me,
         };
-        let public = matches!(target, PrintTarget::Default);
         let q = QueuedPrint {
             show,
-            public,
+            private: matches!(target, PrintTarget::Party(_)),
             parts: out,
         };
         if self.prints.is_empty() && q.is_ready() {
-            if q.show {
-                self.host.print_text(q.public, &q.render());
-            }
+            q.emit(&mut *self.host);
             return Ok(());
         }
         self.prints.push(q);
@@ -141,18 +138,18 @@ impl<P: Preprocessing> Machine<'_, P> {
         }
         let id = self.r_scalar(client);
         let size = element_bytes(kind);
-        let expected = n * dsts.len() * size;
+        let elements = n * dsts.len();
+        let expected = elements * size;
         let msg = self
             .host
             .sockets()
-            .read_expecting(id, expected)
+            .read(id, kind, elements)
             .map_err(|e| self.socket_err(e))?;
         if msg.len() != expected {
             return Err(self.socket_err(format!(
                 "client {id} sent a message of {} bytes, but this read expects {expected} \
-                 ({} value(s) of {size} bytes)",
+                 ({elements} value(s) of {size} bytes)",
                 msg.len(),
-                n * dsts.len()
             )));
         }
         let decode = |b: &[u8]| Fp::from_mont_bytes(b.try_into().expect("16 bytes"));

@@ -33,6 +33,7 @@
 //! **API Boundary:** the VM never logs shares, MACs or private inputs; errors name sites and
 //! positions, not values.
 
+pub mod budget;
 pub mod cost;
 pub mod error;
 pub mod format;
@@ -55,6 +56,7 @@ mod simclient;
 mod stats;
 mod value;
 
+pub use budget::MemoryBudget;
 pub use error::{At, Result, VmError};
 pub use host::{Host, LocalHost, SocketWrite, Sockets};
 pub use sockets::{prepare_sockets, reconstruct_writes, MemSockets, SimClients, SocketScript};
@@ -71,8 +73,15 @@ pub struct VmConfig {
     pub max_pending_elements: usize,
     /// Flush when the pending DAG holds more nodes than this.
     pub max_pending_nodes: usize,
-    /// Refuse programs whose memories need more elements than this in all.
-    pub max_memory_elements: u64,
+    /// Most bytes one run may hold in its memories and registers (32 bytes per secret element,
+    /// 16 per clear, 8 per regint). Memory is allocated as the program writes it, and a run
+    /// that would grow past this stops with [`VmError::MemoryLimit`]. Every party should use the
+    /// same value, so that all stop at the same instruction.
+    pub max_memory_bytes: u64,
+    /// A budget shared by every run of a node (`None`: none): each run reserves from it as it
+    /// grows, at least [`budget::GRANULE`] at a time, and gives it back when it ends. A run
+    /// that finds it used up stops with [`VmError::MemoryBudget`].
+    pub memory_budget: Option<std::sync::Arc<MemoryBudget>>,
     /// Largest vector an instruction may create (elements).
     pub max_vector_elements: usize,
     /// Deepest call nesting (`@function` recursion).
@@ -93,7 +102,8 @@ impl Default for VmConfig {
         VmConfig {
             max_pending_elements: 1 << 22,
             max_pending_nodes: 1 << 18,
-            max_memory_elements: 1 << 28,
+            max_memory_bytes: 256 << 20,
+            memory_budget: None,
             max_vector_elements: 1 << 26,
             max_call_depth: 10_000,
             max_steps: None,

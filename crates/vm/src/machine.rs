@@ -10,6 +10,7 @@ use lang::Bytecode;
 use protocol::prep::Preprocessing;
 use protocol::{Engine, ShareVec};
 
+use crate::budget::{Exceeded, Meter};
 use crate::dag::{CommKind, Dag, InputSpec, Op};
 use crate::error::{At, Result, VmError};
 use crate::host::Host;
@@ -44,6 +45,8 @@ pub(crate) struct Machine<'a, P: Preprocessing> {
     pub me: usize,
     pub parties: usize,
     pub frames: Vec<Frame>,
+    /// What the frames' registers hold, in bytes (the sum of their [`Frame::bytes`]).
+    pub reg_bytes: u64,
     pub mem: Memory,
     pub dag: Dag,
     pub opens: Vec<PendingOpen>,
@@ -98,18 +101,13 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
                 ),
             });
         }
-        let m = &prog.memory;
-        let total = m.secret.saturating_add(m.clear).saturating_add(m.int);
-        if total > config.max_memory_elements {
-            return Err(VmError::Limit {
-                what: format!(
-                    "the program needs {total} memory elements, more than the VM limit of {} \
-                     (VmConfig::max_memory_elements)",
-                    config.max_memory_elements
-                ),
-            });
-        }
         let main = &prog.functions[0];
+        let mut meter = Meter::new(config.max_memory_bytes, config.memory_budget.clone());
+        let reg_bytes = Frame::overhead(main);
+        meter
+            .set_registers(reg_bytes)
+            .map_err(|e| limit_error(e, format!("{}: the registers of `main`", at0())))?;
+        let m = &prog.memory;
         Ok(Machine {
             prog,
             me: engine.party(),
@@ -118,7 +116,8 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
             host,
             config,
             frames: vec![Frame::new(0, main, Vec::new())],
-            mem: Memory::new(m.secret as usize, m.clear as usize, m.int as usize),
+            mem: Memory::new(m.secret, m.clear, m.int, meter),
+            reg_bytes,
             dag: Dag::default(),
             opens: Vec::new(),
             open_elems: 0,
@@ -170,7 +169,11 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
                     });
                 }
             }
-            if let Err(e) = self.exec(&code[pc]) {
+            let mut result = self.exec(&code[pc]);
+            if result.is_ok() && self.reg_bytes != self.mem.meter.registers() {
+                result = self.charge_registers(self.reg_bytes);
+            }
+            if let Err(e) = result {
                 // Every party stops at the same instruction for an error that depends only on
                 // public values, so all can flush together and emit what was printed before it.
                 if e.is_public() {
@@ -187,6 +190,7 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         self.stats.bytes_sent = net.bytes_sent;
         self.stats.tuples = tuples_since(self.engine.tuples_consumed(), &tuples0);
         self.stats.mac_checks = self.engine.checks_run() - checks0;
+        self.stats.peak_memory_bytes = self.mem.meter.peak();
         Ok(self.stats.clone())
     }
 
@@ -227,8 +231,25 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         ))
     }
 
-    /// Refuses vectors longer than [`VmConfig::max_vector_elements`] before allocating them.
+    /// Tells the meter that the registers now hold `bytes` (or are about to): fails with the
+    /// limit that this would exceed.
+    pub(crate) fn charge_registers(&mut self, bytes: u64) -> Result<()> {
+        self.mem
+            .meter
+            .set_registers(bytes)
+            .map_err(|e| limit_error(e, format!("{}: the registers", self.at())))
+    }
+
+    /// Refuses vectors longer than [`VmConfig::max_vector_elements`], or larger than a run may
+    /// hold ([`VmConfig::max_memory_bytes`], at 32 bytes per element), before allocating them.
     pub(crate) fn check_len(&self, n: usize) -> Result<()> {
+        let limit = self.mem.meter.limit();
+        if n as u64 > limit / 32 {
+            return Err(VmError::MemoryLimit {
+                what: format!("{}: a vector of {n} elements", self.at()),
+                limit,
+            });
+        }
         if n > self.config.max_vector_elements {
             return Err(VmError::Limit {
                 what: format!(
@@ -257,8 +278,17 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
         }
     }
 
+    /// Applies `f` to the running frame, keeping [`Machine::reg_bytes`] up to date.
+    pub(crate) fn with_frame<T>(&mut self, f: impl FnOnce(&mut Frame) -> T) -> T {
+        let frame = self.frames.last_mut().expect("a frame while running");
+        let before = frame.bytes;
+        let out = f(frame);
+        self.reg_bytes = self.reg_bytes - before + frame.bytes;
+        out
+    }
+
     pub(crate) fn s_set(&mut self, r: S, v: SecVec) {
-        self.frame_mut().s[r.0 as usize] = v;
+        self.with_frame(|f| f.set_s(r.0 as usize, v));
     }
 
     // ----- clear registers -----------------------------------------------------------------
@@ -293,11 +323,11 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
     }
 
     pub(crate) fn c_set(&mut self, r: C, v: Vec<Fp>) {
-        self.frame_mut().c[r.0 as usize] = ClearVal::Ready(v);
+        self.c_set_val(r, ClearVal::Ready(v));
     }
 
     pub(crate) fn c_set_val(&mut self, r: C, v: ClearVal) {
-        self.frame_mut().c[r.0 as usize] = v;
+        self.with_frame(|f| f.set_c(r.0 as usize, v));
     }
 
     // ----- regint registers ----------------------------------------------------------------
@@ -320,7 +350,7 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
     }
 
     pub(crate) fn r_set(&mut self, r: R, v: Vec<i64>) {
-        self.frame_mut().r[r.0 as usize] = v;
+        self.with_frame(|f| f.set_r(r.0 as usize, v));
     }
 
     // ----- secret operations -----------------------------------------------------------------
@@ -367,5 +397,13 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
             self.flush()?;
         }
         Ok(())
+    }
+}
+
+/// The error for an allocation past a memory limit; `what` says what needed the memory.
+pub(crate) fn limit_error(e: Exceeded, what: String) -> VmError {
+    match e {
+        Exceeded::Run { limit } => VmError::MemoryLimit { what, limit },
+        Exceeded::Shared { capacity } => VmError::MemoryBudget { what, capacity },
     }
 }

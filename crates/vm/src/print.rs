@@ -12,6 +12,7 @@
 use field::Fp;
 
 use crate::format::format_fix;
+use crate::host::Host;
 use crate::machine::PendingOpen;
 use crate::value::ClearVal;
 
@@ -30,9 +31,8 @@ pub(crate) enum Part {
 pub(crate) struct QueuedPrint {
     /// Whether this party shows it.
     pub show: bool,
-    /// Whether every party prints it (the default target) rather than one party
-    /// (`print_ln_to`): public text, the same on every party.
-    pub public: bool,
+    /// A `print_ln_to` line: shown at one party only ([`Host::print_private`]).
+    pub private: bool,
     pub parts: Vec<Part>,
 }
 
@@ -81,6 +81,19 @@ impl QueuedPrint {
                     *value = ClearVal::Ready(v);
                 }
             }
+        }
+    }
+
+    /// Hands the text to the host if this party shows it; every value must be ready.
+    pub(crate) fn emit(&self, host: &mut dyn Host) {
+        if !self.show {
+            return;
+        }
+        let text = self.render();
+        if self.private {
+            host.print_private(&text);
+        } else {
+            host.print(&text);
         }
     }
 

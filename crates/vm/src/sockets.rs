@@ -41,7 +41,7 @@ use protocol::{Engine, ShareVec};
 
 use crate::error::VmError;
 use crate::format::{parse_fixed, parse_int};
-use crate::host::{SocketWrite, Sockets};
+use crate::host::{reader_of, SocketWrite, Sockets};
 pub use crate::simclient::SimClients;
 
 /// Encoded size of one value.
@@ -53,12 +53,23 @@ pub fn element_bytes(kind: SockKind) -> usize {
     }
 }
 
+/// What the values of a message of `kind` are, for error messages.
+fn kind_name(kind: SockKind) -> &'static str {
+    match kind {
+        SockKind::SecretWithMac => "secret (share and MAC)",
+        SockKind::SecretShare => "secret share",
+        SockKind::Clear => "cint",
+        SockKind::Int => "regint",
+    }
+}
+
 /// Sockets backed by queues: messages to read are queued up front, written messages collected.
 #[derive(Default, Debug)]
 pub struct MemSockets {
     listening: BTreeSet<i64>,
     pending_clients: VecDeque<i64>,
-    inbox: BTreeMap<i64, VecDeque<Vec<u8>>>,
+    /// Each client's queued messages and the kind of values each holds.
+    inbox: BTreeMap<i64, VecDeque<(SockKind, Vec<u8>)>>,
     closed: BTreeSet<i64>,
     /// Every message the program wrote, in order.
     pub written: Vec<SocketWrite>,
@@ -80,9 +91,13 @@ impl MemSockets {
         self.inbox.entry(client).or_default();
     }
 
-    /// Queues a message (payload without length prefix) from `client`.
-    pub fn push_message(&mut self, client: i64, payload: Vec<u8>) {
-        self.inbox.entry(client).or_default().push_back(payload);
+    /// Queues a message (payload without length prefix) of values of `kind` from `client`. A
+    /// read of another kind is refused and leaves the message queued.
+    pub fn push_message(&mut self, client: i64, kind: SockKind, payload: Vec<u8>) {
+        self.inbox
+            .entry(client)
+            .or_default()
+            .push_back((kind, payload));
     }
 
     /// Lets the simulated clients answer this party's input-protocol requests; `party` is this
@@ -117,13 +132,23 @@ impl Sockets for MemSockets {
         Ok(())
     }
 
-    fn read(&mut self, client: i64) -> Result<Vec<u8>, String> {
+    fn read(&mut self, client: i64, kind: SockKind, elements: usize) -> Result<Vec<u8>, String> {
+        let _ = elements; // one message per read; the VM checks its length
         if self.closed.contains(&client) {
             return Err(format!(
                 "reading from client {client}, whose connection is closed"
             ));
         }
-        if let (Some((sim, _)), Some((req, w))) = (&self.sim, self.open_request.remove(&client)) {
+        if let (Some((sim, _)), Some(&(req, w))) = (&self.sim, self.open_request.get(&client)) {
+            // The simulated client answers receive_from_client with public values x + a.
+            if kind != SockKind::Clear {
+                return Err(format!(
+                    "client {client} answers receive_from_client with public values, but the \
+                     program reads them with {}: read them with cint.read_from_socket",
+                    reader_of(kind)
+                ));
+            }
+            self.open_request.remove(&client);
             let answer = sim.answer(client, req)?;
             self.input_protocol.insert(w);
             return Ok(answer);
@@ -132,9 +157,19 @@ impl Sockets for MemSockets {
             .inbox
             .get_mut(&client)
             .ok_or_else(|| format!("reading from client {client}, which never connected"))?;
-        q.pop_front().ok_or_else(|| {
+        let (has, _) = q.front().ok_or_else(|| {
             format!("client {client} sent no more messages (the socket input is exhausted)")
-        })
+        })?;
+        if *has != kind {
+            return Err(format!(
+                "client {client}'s next message holds {} values, but the program reads it with \
+                 {}; read it with {}",
+                kind_name(*has),
+                reader_of(kind),
+                reader_of(*has)
+            ));
+        }
+        Ok(q.pop_front().expect("checked above").1)
     }
 
     fn write(&mut self, msg: SocketWrite) -> Result<(), String> {
@@ -358,6 +393,11 @@ pub fn prepare_sockets<P: Preprocessing>(
     let mut next = 0;
     for m in &script.messages {
         let mut payload = Vec::new();
+        let kind = match m.ty {
+            ValueType::Sint | ValueType::Sfix(_) => SockKind::SecretWithMac,
+            ValueType::Cint => SockKind::Clear,
+            ValueType::Regint => SockKind::Int,
+        };
         match m.ty {
             ValueType::Sint | ValueType::Sfix(_) => {
                 let part = shares.slice(next..next + m.values.len());
@@ -375,7 +415,7 @@ pub fn prepare_sockets<P: Preprocessing>(
                 }
             }
         }
-        s.push_message(m.client, payload);
+        s.push_message(m.client, kind, payload);
     }
     Ok(s)
 }
@@ -523,10 +563,27 @@ mod tests {
         s.listen(1).unwrap();
         assert_eq!(s.accept(1), Ok(5));
         assert!(s.accept(1).is_err());
-        s.push_message(5, vec![1, 2]);
-        assert_eq!(s.read(5), Ok(vec![1, 2]));
-        assert!(s.read(5).is_err());
+        s.push_message(5, SockKind::Int, vec![1, 2]);
+        assert_eq!(s.read(5, SockKind::Int, 1), Ok(vec![1, 2]));
+        assert!(s.read(5, SockKind::Int, 1).is_err());
         s.close(5).unwrap();
-        assert!(s.read(5).is_err());
+        assert!(s.read(5, SockKind::Int, 1).is_err());
+    }
+
+    #[test]
+    fn mem_sockets_refuse_a_read_of_another_kind_and_keep_the_message() {
+        let mut s = MemSockets::default();
+        s.add_client(0);
+        s.listen(1).unwrap();
+        s.accept(1).unwrap();
+        s.push_message(0, SockKind::SecretWithMac, vec![7; 64]);
+        for kind in [SockKind::Clear, SockKind::Int, SockKind::SecretShare] {
+            let e = s.read(0, kind, 4).unwrap_err();
+            assert!(
+                e.contains("read it with sint.read_from_socket"),
+                "{kind:?}: {e}"
+            );
+        }
+        assert_eq!(s.read(0, SockKind::SecretWithMac, 2), Ok(vec![7; 64]));
     }
 }

@@ -28,6 +28,9 @@ pub struct VmStats {
     pub tuples: TupleCounts,
     /// MAC checks run.
     pub mac_checks: u64,
+    /// The most bytes the run held at once in its memories and registers (what
+    /// [`crate::VmConfig::max_memory_bytes`] limits).
+    pub peak_memory_bytes: u64,
     /// Accumulated time of `start_timer(i)`/`stop_timer(i)` per timer id.
     pub timers: BTreeMap<u32, Duration>,
 }

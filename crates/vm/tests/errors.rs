@@ -240,9 +240,10 @@ fn tampered_run(
     let mut sockets = vm::prepare_sockets(&mut engine, script)?;
     // Take the queued message, add one to the value share's first byte (still canonical), and
     // queue it again.
-    let mut msg = vm::Sockets::read(&mut sockets, 0).unwrap();
+    let kind = lang::bytecode::SockKind::SecretWithMac;
+    let mut msg = vm::Sockets::read(&mut sockets, 0, kind, 1).unwrap();
     msg[0] ^= 1;
-    sockets.push_message(0, msg);
+    sockets.push_message(0, kind, msg);
     host.sockets = sockets;
     vm::run(bc, &mut engine, &mut host, &VmConfig::default())?;
     Ok(host.output)
@@ -258,4 +259,36 @@ fn unsupported_kernel_parameters_name_the_instruction() {
         text.contains("fixdiv") && text.contains("not supported"),
         "{text}"
     );
+}
+
+/// A program cannot read the raw bytes of its secret socket inputs (value share ‖ MAC share) as
+/// clear values: such a read is refused on every party before anything is written. (That the
+/// refusal consumes nothing is tested on `MemSockets` itself.)
+#[test]
+fn clear_reads_of_secret_socket_input_are_refused() {
+    for (ty, reader) in [
+        ("cint", "cint.read_from_socket"),
+        ("regint", "regint.read_from_socket"),
+    ] {
+        let src = format!(
+            "listen_for_clients(14000)\nc = accept_client_connection(14000)\n\
+             v = {ty}.read_from_socket(c, 2)\n{ty}.write_to_socket(c, v)\n"
+        );
+        let res = common::run_with(&src, 2, &[], Some("3 4\n"), &VmConfig::default());
+        for (p, r) in res.iter().enumerate() {
+            let e = r.as_ref().expect_err("the raw read is refused");
+            let text = e.to_string();
+            assert!(
+                matches!(*e.error, VmError::Socket { .. }),
+                "party {p}: {text}"
+            );
+            assert!(e.output.is_empty());
+            assert!(
+                text.contains(&format!(
+                    "reads it with {reader}; read it with sint.read_from_socket"
+                )),
+                "party {p}: {text}"
+            );
+        }
+    }
 }
