@@ -144,7 +144,13 @@ async fn call(app: &Router, method: Method, path: &str, token: &str, body: Optio
 
 impl Cloud {
     /// The same request to every party at once, replies in party order.
-    async fn all(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Vec<Reply> {
+    async fn all(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Vec<Reply> {
         let tasks: Vec<_> = self
             .apps
             .iter()
@@ -205,8 +211,13 @@ impl Cloud {
     }
 
     async fn put_policy(&self, token: &str, id: Uuid, policy: Value) -> Vec<Reply> {
-        self.all(Method::PUT, &format!("/v1/secrets/{id}/policy"), token, Some(policy))
-            .await
+        self.all(
+            Method::PUT,
+            &format!("/v1/secrets/{id}/policy"),
+            token,
+            Some(policy),
+        )
+        .await
     }
 
     async fn policy(&self, party: usize, token: &str, id: Uuid) -> Reply {
@@ -270,13 +281,22 @@ async fn other_users_need_a_policy_naming_the_program_and_the_output_mode() {
     c.policy(1, BOB, sid).await.error(403, "forbidden");
     c.audit(2, BOB, sid, "").await.error(403, "forbidden");
     for r in c
-        .all(Method::DELETE, &format!("/v1/secrets/{sid}/policy"), BOB, None)
+        .all(
+            Method::DELETE,
+            &format!("/v1/secrets/{sid}/policy"),
+            BOB,
+            None,
+        )
         .await
     {
         r.error(403, "forbidden");
     }
-    c.policy(0, ALICE, Uuid::new_v4()).await.error(404, "not_found");
-    c.audit(0, ALICE, Uuid::new_v4(), "").await.error(404, "not_found");
+    c.policy(0, ALICE, Uuid::new_v4())
+        .await
+        .error(404, "not_found");
+    c.audit(0, ALICE, Uuid::new_v4(), "")
+        .await
+        .error(404, "not_found");
 
     // A policy for SUM_PROGRAM with shares as output only.
     for (i, r) in c
@@ -292,7 +312,11 @@ async fn other_users_need_a_policy_naming_the_program_and_the_output_mode() {
         let info: api::PolicyInfo = serde_json::from_value(r.ok()).unwrap();
         assert_eq!(info.source, api::PolicySource::Policy, "party {i}");
         let p = info.policy.unwrap();
-        assert_eq!(p.programs, vec![hash.clone()], "hashes are stored lowercase");
+        assert_eq!(
+            p.programs,
+            vec![hash.clone()],
+            "hashes are stored lowercase"
+        );
         assert_eq!(p.outputs, vec![api::OutputKind::SecretShare]);
         assert_eq!((p.max_uses, info.uses), (None, 0));
     }
@@ -378,7 +402,12 @@ async fn other_users_need_a_policy_naming_the_program_and_the_output_mode() {
 
     // Clearing the policy: only the owner again.
     for r in c
-        .all(Method::DELETE, &format!("/v1/secrets/{sid}/policy"), ALICE, None)
+        .all(
+            Method::DELETE,
+            &format!("/v1/secrets/{sid}/policy"),
+            ALICE,
+            None,
+        )
         .await
     {
         assert_eq!(r.status, StatusCode::NO_CONTENT);
@@ -465,13 +494,22 @@ async fn the_use_limit_holds_on_every_party_and_counts_must_agree() {
     let audited: Vec<u64> = {
         let mut v = Vec::new();
         for party in 0..N {
-            v.push(c.audit(party, ALICE, sid, "").await.ok()["total_items"].as_u64().unwrap());
+            v.push(
+                c.audit(party, ALICE, sid, "").await.ok()["total_items"]
+                    .as_u64()
+                    .unwrap(),
+            );
         }
         v
     };
     let replies = c.game(BOB, SUM_PROGRAM, sid, "PLAINTEXT").await;
     for r in &replies {
-        assert_ne!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+        assert_ne!(
+            r.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
     }
     replies[0].error(409, "conflict");
     for party in 0..N {
@@ -501,9 +539,7 @@ async fn the_legacy_authorized_programs_tag_still_works_until_a_policy_is_set() 
     for output in ["PLAINTEXT", "SECRETSHARE", "AMPHORASECRET"] {
         c.game_ok(BOB, SUM_PROGRAM, sid, output).await;
     }
-    let why = c
-        .game_forbidden(BOB, OTHER_PROGRAM, sid, "PLAINTEXT")
-        .await;
+    let why = c.game_forbidden(BOB, OTHER_PROGRAM, sid, "PLAINTEXT").await;
     assert!(why.contains("authorizedPrograms"), "{why}");
     let info: api::PolicyInfo = serde_json::from_value(c.policy(0, ALICE, sid).await.ok()).unwrap();
     assert_eq!(info.source, api::PolicySource::AuthorizedProgramsTag);
