@@ -34,8 +34,8 @@ pub use games::{
 };
 pub use health::{Health, PeerHealth};
 pub use secrets::{
-    DownloadRequest, MaskRequest, MaskedInput, OutputDelivery, SecretCreated, SecretInfo,
-    SecretPage, Tag, TagType,
+    AuditEntry, AuditPage, DownloadRequest, MaskRequest, MaskedInput, OutputDelivery, PolicyInfo,
+    PolicySource, SecretCreated, SecretInfo, SecretPage, Tag, TagType, UsePolicy,
 };
 pub use tuples::{
     GenerationHaltInfo, RekeyRequest, RekeyResult, TupleKindStats, TupleStatsResponse,

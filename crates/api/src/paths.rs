@@ -13,6 +13,12 @@ pub const SECRET_DOWNLOAD: &str = "/v1/secrets/{id}/download";
 pub const SECRET_TAGS: &str = "/v1/secrets/{id}/tags";
 /// `GET`, `PUT` (body: [`crate::Tag`]), `DELETE` one tag.
 pub const SECRET_TAG: &str = "/v1/secrets/{id}/tags/{key}";
+/// `PUT` set ([`crate::UsePolicy`] → [`crate::PolicyInfo`]), `GET` ([`crate::PolicyInfo`]),
+/// `DELETE` a secret's use policy (owner only).
+pub const SECRET_POLICY: &str = "/v1/secrets/{id}/policy";
+/// `GET`: a secret's audit record (query [`crate::secrets::PageParams`] →
+/// [`crate::AuditPage`]; owner only).
+pub const SECRET_AUDIT: &str = "/v1/secrets/{id}/audit";
 /// `GET`: list deployed functions.
 pub const FUNCTIONS: &str = "/v1/functions";
 /// `PUT` deploy ([`crate::DeployFunction`]), `GET` versions, `DELETE`.

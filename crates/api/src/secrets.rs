@@ -8,6 +8,9 @@
 //! 3. `POST /v1/secrets` [`MaskedInput`] with the same `request_id` → [`SecretCreated`]. The parties
 //!    check that they all received the same (secret id, m, tags) before the secret exists.
 //!
+//! **Use policy and audit** (owner only): `PUT`/`GET`/`DELETE /v1/secrets/{id}/policy`
+//! ([`UsePolicy`], [`PolicyInfo`]) and `GET /v1/secrets/{id}/audit` ([`AuditPage`]).
+//!
 //! **Download:** `POST /v1/secrets/{id}/download` [`DownloadRequest`] → [`OutputDelivery`] with the
 //! secret's values in `s`.
 
@@ -16,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::encoding::FieldVec;
+use crate::games::OutputKind;
 
 /// The type of a tag's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -59,9 +63,107 @@ impl Tag {
     }
 }
 
-/// The tag whose value lists the program hashes (comma-separated, hex) allowed to use a secret as
-/// input besides its owner. Amphora calls the same idea `authorizedPrograms`.
+/// The legacy way to let other users use a secret: a tag whose value lists program hashes
+/// (comma-separated, hex). Amphora calls the same idea `authorizedPrograms`. It holds at most
+/// three hashes (values have at most 256 characters) and acts as a [`UsePolicy`] with those
+/// programs, every output mode and no use limit. A secret with a use policy ignores the tag;
+/// prefer the policy (`PUT /v1/secrets/{id}/policy`).
 pub const AUTHORIZED_PROGRAMS_TAG: &str = "authorizedPrograms";
+
+/// Who besides its owner may use a secret as a game input (`PUT /v1/secrets/{id}/policy`, owner
+/// only). Another user's game may take the secret if its program hash is listed, its output mode
+/// is allowed, and the secret has been used fewer than `max_uses` times by other users. The owner
+/// may always use it. Every party enforces it; set the same policy on every party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UsePolicy {
+    /// Program hashes (64 hex characters, BLAKE3; the `program_hash` of a game result or of a
+    /// deployed function). Empty: only the owner may use the secret.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// The output modes other users' games may have. Omitted: all three.
+    #[serde(default = "all_output_kinds")]
+    pub outputs: Vec<OutputKind>,
+    /// The most uses by other users over the secret's life (counted when the parties agree on a
+    /// game, before it runs). Omitted: no limit. Setting a policy does not reset the count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u64>,
+}
+
+fn all_output_kinds() -> Vec<OutputKind> {
+    vec![
+        OutputKind::Plaintext,
+        OutputKind::SecretShare,
+        OutputKind::AmphoraSecret,
+    ]
+}
+
+impl UsePolicy {
+    /// A policy for these programs, every output mode, no limit.
+    pub fn programs(programs: impl IntoIterator<Item = impl Into<String>>) -> UsePolicy {
+        UsePolicy {
+            programs: programs.into_iter().map(Into::into).collect(),
+            outputs: all_output_kinds(),
+            max_uses: None,
+        }
+    }
+}
+
+/// Where a secret's rule for other users comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PolicySource {
+    /// A use policy set with `PUT /v1/secrets/{id}/policy`.
+    Policy,
+    /// The legacy `authorizedPrograms` tag (no policy is set).
+    AuthorizedProgramsTag,
+    /// Neither: only the owner may use the secret.
+    None,
+}
+
+/// A secret's use policy as the owner sees it (`GET /v1/secrets/{id}/policy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyInfo {
+    pub secret_id: Uuid,
+    pub source: PolicySource,
+    /// The rule in force: the set policy, or the one the legacy tag amounts to; absent when only
+    /// the owner may use the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<UsePolicy>,
+    /// How many times other users have used the secret so far on this party.
+    pub uses: u64,
+}
+
+/// One use of a secret as a game input, as every party records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    /// When the parties agreed on the game, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The user who ran the game.
+    pub user: String,
+    pub game_id: String,
+    pub program_hash: String,
+    pub output: OutputKind,
+}
+
+/// One page of a secret's audit record, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    pub number: u64,
+    pub size: u64,
+    pub total_items: u64,
+    pub total_pages: u64,
+}
+
+/// Query of `GET /v1/secrets/{id}/audit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams, ToSchema)]
+pub struct PageParams {
+    /// Page number from 0; omit both `page` and `size` for everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
+}
 
 /// Step 1 of an upload: ask for `count` input masks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -151,4 +253,35 @@ pub struct ListParams {
     pub page: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_bodies_default_to_every_output_and_no_limit() {
+        let p: UsePolicy = serde_json::from_str(r#"{"programs": ["ab"]}"#).unwrap();
+        assert_eq!(p, UsePolicy::programs(["ab"]));
+        assert_eq!(p.outputs.len(), 3);
+        assert_eq!(p.max_uses, None);
+        let p: UsePolicy =
+            serde_json::from_str(r#"{"outputs": ["plaintext", "SECRET_SHARE"], "max_uses": 3}"#)
+                .unwrap();
+        assert!(p.programs.is_empty());
+        assert_eq!(p.outputs, [OutputKind::Plaintext, OutputKind::SecretShare]);
+        assert_eq!(p.max_uses, Some(3));
+        let e = serde_json::from_str::<UsePolicy>(r#"{"outputs": ["EMAIL"]}"#).unwrap_err();
+        assert!(e.to_string().contains("PLAINTEXT"), "{e}");
+        assert!(serde_json::from_str::<UsePolicy>(r#"{"max_uses": -1}"#).is_err());
+        let info = PolicyInfo {
+            secret_id: Uuid::nil(),
+            source: PolicySource::AuthorizedProgramsTag,
+            policy: None,
+            uses: 0,
+        };
+        let v = serde_json::to_value(&info).unwrap();
+        assert_eq!(v["source"], "AUTHORIZED_PROGRAMS_TAG");
+        assert!(v.get("policy").is_none());
+    }
 }

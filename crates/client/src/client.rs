@@ -5,10 +5,10 @@
 //! (listings, tags, function lists) comes from party 0.
 
 use api::paths;
-use api::secrets::ListParams;
+use api::secrets::{ListParams, PageParams};
 use api::{
-    DownloadRequest, FieldVec, Health, MaskRequest, MaskedInput, OutputDelivery, SecretCreated,
-    SecretInfo, SecretPage, Tag, TupleStatsResponse,
+    AuditPage, DownloadRequest, FieldVec, Health, MaskRequest, MaskedInput, OutputDelivery,
+    PolicyInfo, SecretCreated, SecretInfo, SecretPage, Tag, TupleStatsResponse, UsePolicy,
 };
 use field::Fp;
 use reqwest::Method;
@@ -229,6 +229,67 @@ impl Client {
             &[("id", &id.to_string()), ("key", &segment(key))],
         );
         self.write_all(Method::DELETE, &path, None).await
+    }
+
+    /// Sets a secret's use policy on every party (owner only): which programs of other users may
+    /// take it as input, with which output modes, how many times in all. Returns party 0's view;
+    /// the parties must agree on the stored policy.
+    pub async fn set_policy(&self, id: Uuid, policy: &UsePolicy) -> Result<PolicyInfo> {
+        let path = paths::fill(paths::SECRET_POLICY, &[("id", &id.to_string())]);
+        let infos: Vec<PolicyInfo> = fan_out(&self.parties, |p| {
+            p.send(Method::PUT, &path, None, Some(policy))
+        })
+        .await?;
+        for (i, info) in infos.iter().enumerate().skip(1) {
+            if info.policy != infos[0].policy || info.secret_id != infos[0].secret_id {
+                return Err(ClientError::Disagreement {
+                    what: format!(
+                        "the use policy of secret {id}: party {i} stored another one than party 0"
+                    ),
+                });
+            }
+        }
+        infos
+            .into_iter()
+            .next()
+            .ok_or_else(|| ClientError::Usage("the cloud file names no parties".into()))
+    }
+
+    /// A secret's use policy (or the legacy `authorizedPrograms` rule) and its use count, from
+    /// every party, in party order (owner only). The counts should agree; a party whose count
+    /// differs refuses games on the secret.
+    pub async fn get_policy(&self, id: Uuid) -> Result<Vec<PolicyInfo>> {
+        let path = paths::fill(paths::SECRET_POLICY, &[("id", &id.to_string())]);
+        fan_out(&self.parties, |p| p.send(Method::GET, &path, None, None)).await
+    }
+
+    /// Removes a secret's use policy on every party (owner only); the legacy
+    /// `authorizedPrograms` tag, if any, applies again.
+    pub async fn clear_policy(&self, id: Uuid) -> Result<()> {
+        let path = paths::fill(paths::SECRET_POLICY, &[("id", &id.to_string())]);
+        self.write_all(Method::DELETE, &path, None).await
+    }
+
+    /// One page (number from 0, size) or all of a secret's audit record from one party (owner
+    /// only): every use as a game input, oldest first.
+    pub async fn audit(
+        &self,
+        id: Uuid,
+        party: usize,
+        page: Option<(u64, u32)>,
+    ) -> Result<AuditPage> {
+        let Some(p) = self.parties.get(party) else {
+            return Err(ClientError::Usage(format!(
+                "party {party} is not in the cloud file, which names {} parties",
+                self.parties.len()
+            )));
+        };
+        let path = paths::fill(paths::SECRET_AUDIT, &[("id", &id.to_string())]);
+        let q = PageParams {
+            page: page.map(|p| p.0),
+            size: page.map(|p| p.1),
+        };
+        p.send(Method::GET, &path, Some(&q), None).await
     }
 
     /// Sends one request to every party and checks that all succeed (the answers' bodies are

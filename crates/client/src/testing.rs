@@ -15,13 +15,14 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use api::secrets::ListParams;
+use api::secrets::{ListParams, PageParams};
 use api::{
     Activation, ApiError, DeployFunction, DownloadRequest, ErrorCode, FieldVec, FunctionInfo,
     FunctionList, GameOutput, GameResult, GameStats, GameStatus, GameSummary, Health, MaskRequest,
     MaskedInput, OutputDelivery, OutputKind, PeerHealth, SecretCreated, SecretInfo, SecretPage,
     Tag, TagType, TupleKindStats, TupleStatsResponse,
 };
+use api::{AuditEntry, AuditPage, PolicyInfo, PolicySource, UsePolicy};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -66,11 +67,14 @@ pub fn token(i: usize) -> String {
     format!("token-{i}")
 }
 
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct FakeSecret {
     values: Vec<Fp>,
     tags: Vec<Tag>,
     created_at_ms: u64,
+    policy: Option<UsePolicy>,
+    /// Uses (every game taking the secret; the fake has one user, the owner, so none counts).
+    audit: Vec<AuditEntry>,
 }
 
 #[derive(Default)]
@@ -202,6 +206,7 @@ impl FakeCloud {
                     values: values.to_vec(),
                     tags: tags.clone(),
                     created_at_ms: now_ms(),
+                    ..FakeSecret::default()
                 },
             );
         }
@@ -249,6 +254,11 @@ fn router(state: AppState) -> Router {
             get(get_tags).post(add_tag).put(replace_tags),
         )
         .route(p::SECRET_TAG, put(set_tag).delete(delete_tag))
+        .route(
+            p::SECRET_POLICY,
+            get(get_policy).put(put_policy).delete(delete_policy),
+        )
+        .route(p::SECRET_AUDIT, get(get_audit))
         .route(p::FUNCTIONS, get(list_functions))
         .route(
             p::FUNCTION,
@@ -343,6 +353,7 @@ async fn create_secret(
             values,
             tags: req.tags,
             created_at_ms: now_ms(),
+            ..FakeSecret::default()
         },
     );
     let id = if tampers(&s, me, Tamper::SecretId) {
@@ -492,6 +503,110 @@ async fn download(
         d.w = bump_first(&d.w);
     }
     Ok(Json(d))
+}
+
+fn policy_info(id: Uuid, sec: &FakeSecret) -> PolicyInfo {
+    let legacy = sec
+        .tags
+        .iter()
+        .find(|t| t.key == api::secrets::AUTHORIZED_PROGRAMS_TAG);
+    let (source, policy) = match (&sec.policy, legacy) {
+        (Some(p), _) => (PolicySource::Policy, Some(p.clone())),
+        (None, Some(t)) => (
+            PolicySource::AuthorizedProgramsTag,
+            Some(UsePolicy::programs(t.value.split(',').map(str::trim))),
+        ),
+        (None, None) => (PolicySource::None, None),
+    };
+    PolicyInfo {
+        secret_id: id,
+        source,
+        policy,
+        uses: 0,
+    }
+}
+
+async fn get_policy(
+    State((s, me)): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Answer<PolicyInfo> {
+    auth(&headers, me)?;
+    with_secret(&s, me, id, |sec| Ok(Json(policy_info(id, sec))))
+}
+
+async fn put_policy(
+    State((s, me)): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Json(mut policy): Json<UsePolicy>,
+) -> Answer<PolicyInfo> {
+    auth(&headers, me)?;
+    if policy.outputs.is_empty() {
+        return Err(fail(
+            ErrorCode::BadRequest,
+            "allow at least one output mode",
+        ));
+    }
+    if let Some(h) = policy
+        .programs
+        .iter()
+        .find(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(fail(
+            ErrorCode::BadRequest,
+            format!("{h:?} is not a program hash"),
+        ));
+    }
+    for h in &mut policy.programs {
+        *h = h.to_ascii_lowercase();
+    }
+    policy.programs.sort();
+    policy.programs.dedup();
+    with_secret(&s, me, id, |sec| {
+        sec.policy = Some(policy);
+        Ok(Json(policy_info(id, sec)))
+    })
+}
+
+async fn delete_policy(
+    State((s, me)): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Fail> {
+    auth(&headers, me)?;
+    with_secret(&s, me, id, |sec| {
+        sec.policy = None;
+        Ok(StatusCode::NO_CONTENT)
+    })
+}
+
+async fn get_audit(
+    State((s, me)): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Query(q): Query<PageParams>,
+) -> Answer<AuditPage> {
+    auth(&headers, me)?;
+    with_secret(&s, me, id, |sec| {
+        let total = sec.audit.len() as u64;
+        let (number, size) = match (q.page, q.size) {
+            (None, None) => (0, total),
+            (n, z) => (n.unwrap_or(0), u64::from(z.unwrap_or(100))),
+        };
+        if size == 0 && total > 0 {
+            return Err(fail(ErrorCode::BadRequest, "the page size is 0"));
+        }
+        let start = number.saturating_mul(size).min(total) as usize;
+        let end = (start as u64).saturating_add(size).min(total) as usize;
+        Ok(Json(AuditPage {
+            items: sec.audit[start..end].to_vec(),
+            number,
+            size,
+            total_items: total,
+            total_pages: if size == 0 { 0 } else { total.div_ceil(size) },
+        }))
+    })
 }
 
 async fn get_tags(
@@ -751,8 +866,17 @@ async fn game(
     }
     let mut outputs = Vec::new();
     for id in &a.inputs {
-        match g.parties[me].secrets.get(id) {
-            Some(sec) => outputs.extend(sec.values.iter().copied()),
+        match g.parties[me].secrets.get_mut(id) {
+            Some(sec) => {
+                outputs.extend(sec.values.iter().copied());
+                sec.audit.push(AuditEntry {
+                    at_ms: now_ms(),
+                    user: USER.into(),
+                    game_id: game_id.clone(),
+                    program_hash: program_hash.clone(),
+                    output: a.output.kind,
+                });
+            }
             None => return Err(fail(ErrorCode::NotFound, format!("no secret {id}"))),
         }
     }
@@ -787,6 +911,7 @@ async fn game(
                     values: outputs.clone(),
                     tags: a.output.tags.clone(),
                     created_at_ms: now_ms(),
+                    ..FakeSecret::default()
                 },
             );
             let ids = if tampers(&s, me, Tamper::OutputIds) {

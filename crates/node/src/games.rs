@@ -380,21 +380,9 @@ impl Node {
         }
         let secrets = self.secrets.get_many(&ids).map_err(secret_error)?;
         let mut input_shares = Vec::new();
+        // Owner, use policy or legacy tag (crate::policy); the use counts go into the digest.
+        let uses = self.authorise_inputs(&secrets, &owner, &hash, activation.output.kind)?;
         for s in &secrets {
-            let allowed = s.meta.owner == owner
-                || s.meta
-                    .tag(api::secrets::AUTHORIZED_PROGRAMS_TAG)
-                    .is_some_and(|t| t.value.split(',').any(|h| h.trim() == hash));
-            if !allowed {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    format!(
-                        "secret {} belongs to another user and does not authorise program {hash}; its owner can add the hash to its {} tag",
-                        s.meta.id,
-                        api::secrets::AUTHORIZED_PROGRAMS_TAG
-                    ),
-                ));
-            }
             let (v, m) = (s.shares.value_shares(), s.shares.mac_shares());
             for i in 0..v.len() {
                 let mut value = v[i];
@@ -452,6 +440,7 @@ impl Node {
             owner.as_bytes(),
             &program.hash,
             &ids_bytes,
+            &uses,
             &out_tags,
             public.as_bytes(),
         ]);
@@ -478,6 +467,15 @@ impl Node {
             nonce,
             gate: _gate,
         } = self.agree_session("game", g, p.digest, p.reserve.clone())?;
+        let (inputs, kind) = (&p.activation.inputs, p.activation.output.kind);
+        self.record_uses(
+            inputs,
+            &p.owner,
+            g,
+            &p.program.hash_hex(),
+            kind,
+            agreed_at_ms,
+        )?;
         let join_ms = p.started.elapsed().as_secs_f64() * 1e3;
         self.games
             .update(g, |e| e.summary.status = GameStatus::Running);

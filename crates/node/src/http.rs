@@ -66,6 +66,13 @@ pub fn router(node: Arc<Node>) -> Router {
                 .put(secrets::put_tag)
                 .delete(secrets::delete_tag),
         )
+        .route(
+            p::SECRET_POLICY,
+            get(secrets::get_policy)
+                .put(secrets::put_policy)
+                .delete(secrets::delete_policy),
+        )
+        .route(p::SECRET_AUDIT, get(secrets::get_audit))
         .route(p::FUNCTIONS, get(functions::list_functions))
         .route(
             p::FUNCTION,

@@ -20,6 +20,7 @@
 //! - [`delivery`] — the output-delivery protocol (ePrint 2015/1006);
 //! - [`secrets`] — upload and download;
 //! - [`games`] — discovery and execution;
+//! - [`policy`] — who may use a secret as a game input, use counts and audit records;
 //! - [`tuplegen`] — filling the tuple store.
 //!
 //! **Architecture Invariant:** every service method returns an [`api::ApiError`] with a 4xx code
@@ -42,6 +43,7 @@ pub mod jobs;
 pub mod limits;
 pub mod metrics;
 mod node;
+pub mod policy;
 pub mod prep;
 pub mod programs;
 pub mod rekey;

@@ -34,8 +34,8 @@ pub mod tuple;
 pub use error::ErrorClass;
 pub use ids::{ChunkId, IdError, ReservationId, SecretId};
 pub use secret::{
-    ListQuery, NewSecret, Page, PageRequest, RedbSecretStore, Secret, SecretError, SecretMeta,
-    SecretStore, Tag, TagFilter, TagOp, TagType,
+    AuditEntry, ListQuery, NewSecret, OutputMode, Page, PageRequest, RedbSecretStore, Secret,
+    SecretError, SecretMeta, SecretStore, SecretUse, Tag, TagFilter, TagOp, TagType, UsePolicy,
 };
 pub use tuple::{
     ChunkInfo, ChunkRange, GenerationHalt, KeyOrigin, RedbTupleStore, Reservation,

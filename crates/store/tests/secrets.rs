@@ -603,3 +603,272 @@ fn listing_ten_thousand_secrets_with_filters_is_fast() {
     eprintln!("list 10^4: filtered {filtered:?}, unfiltered page {unfiltered:?}");
     assert!(filtered.as_millis() < 500, "{filtered:?}");
 }
+
+// ---- use policies, use counters and audit records ----------------------------------------
+
+use store::secret::PageRequest;
+use store::{AuditEntry, OutputMode, SecretUse, UsePolicy};
+
+fn hash(c: char) -> String {
+    std::iter::repeat_n(c, 64).collect()
+}
+
+fn entry(user: &str, game: &str) -> AuditEntry {
+    AuditEntry {
+        at_ms: 1_700_000_000_000,
+        user: user.into(),
+        game_id: game.into(),
+        program_hash: hash('a'),
+        output: OutputMode::Plaintext,
+    }
+}
+
+fn use_of(id: SecretId, user: &str, game: &str) -> SecretUse {
+    SecretUse {
+        id,
+        entry: entry(user, game),
+    }
+}
+
+#[test]
+fn policy_round_trip_replace_and_clear() {
+    let (_dir, s) = open();
+    let id = SecretId::random();
+    s.create(NewSecret::new(id, "alice", random_shares(2, 3)))
+        .unwrap();
+    assert_eq!(s.get_policy(id).unwrap(), None);
+    let set = s
+        .set_policy(
+            id,
+            UsePolicy {
+                programs: vec![hash('B'), hash('a'), hash('b')],
+                outputs: vec![OutputMode::SecretShare, OutputMode::Plaintext],
+                max_uses: Some(5),
+            },
+        )
+        .unwrap();
+    assert_eq!(set.programs, vec![hash('a'), hash('b')]);
+    assert_eq!(
+        set.outputs,
+        vec![OutputMode::Plaintext, OutputMode::SecretShare]
+    );
+    assert_eq!(s.get_policy(id).unwrap(), Some(set));
+    // A bad policy is refused and the stored one stays.
+    let e = s
+        .set_policy(
+            id,
+            UsePolicy {
+                programs: vec!["not-a-hash".into()],
+                outputs: OutputMode::ALL.to_vec(),
+                max_uses: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Invalid);
+    assert!(e.to_string().contains("64 hex characters"), "{e}");
+    assert_eq!(s.get_policy(id).unwrap().unwrap().max_uses, Some(5));
+    // Replace, then clear.
+    let many: Vec<String> = (0..500).map(|i| format!("{i:064x}")).collect();
+    s.set_policy(
+        id,
+        UsePolicy {
+            programs: many.clone(),
+            outputs: vec![OutputMode::AmphoraSecret],
+            max_uses: None,
+        },
+    )
+    .unwrap();
+    let got = s.get_policy(id).unwrap().unwrap();
+    assert_eq!(got.programs.len(), 500);
+    assert!(got.allows(&many[499], OutputMode::AmphoraSecret));
+    assert!(s.clear_policy(id).unwrap());
+    assert!(!s.clear_policy(id).unwrap());
+    assert_eq!(s.get_policy(id).unwrap(), None);
+    // Unknown secrets.
+    let other = SecretId::random();
+    assert!(matches!(
+        s.get_policy(other),
+        Err(SecretError::UnknownSecret { .. })
+    ));
+    assert!(matches!(
+        s.set_policy(other, got),
+        Err(SecretError::UnknownSecret { .. })
+    ));
+    assert!(matches!(
+        s.clear_policy(other),
+        Err(SecretError::UnknownSecret { .. })
+    ));
+}
+
+#[test]
+fn uses_are_counted_for_others_only_and_limited_atomically() {
+    let (_dir, s) = open();
+    let (a, b) = (SecretId::random(), SecretId::random());
+    s.create(NewSecret::new(a, "alice", random_shares(3, 2)))
+        .unwrap();
+    s.create(NewSecret::new(b, "alice", random_shares(4, 2)))
+        .unwrap();
+    s.set_policy(
+        a,
+        UsePolicy {
+            programs: vec![hash('a')],
+            outputs: OutputMode::ALL.to_vec(),
+            max_uses: Some(2),
+        },
+    )
+    .unwrap();
+    // The owner's use is audited but not counted; a secret named twice counts once.
+    s.record_uses(&[use_of(a, "alice", "g0")]).unwrap();
+    s.record_uses(&[use_of(a, "bob", "g1"), use_of(a, "bob", "g1")])
+        .unwrap();
+    assert_eq!(s.use_count(a).unwrap(), 1);
+    s.record_uses(&[use_of(a, "bob", "g2"), use_of(b, "bob", "g2")])
+        .unwrap();
+    assert_eq!((s.use_count(a).unwrap(), s.use_count(b).unwrap()), (2, 1));
+    // The limit is reached: the whole batch is refused, b is not counted either.
+    let e = s
+        .record_uses(&[use_of(b, "bob", "g3"), use_of(a, "carol", "g3")])
+        .unwrap_err();
+    assert!(
+        matches!(e, SecretError::UseLimitReached { id, uses: 2, max: 2 } if id == a),
+        "{e}"
+    );
+    assert!(e.to_string().contains("max_uses"), "{e}");
+    assert_eq!((s.use_count(a).unwrap(), s.use_count(b).unwrap()), (2, 1));
+    assert_eq!(s.list_audit(b, None).unwrap().total_items, 1);
+    // The owner is never limited.
+    s.record_uses(&[use_of(a, "alice", "g4")]).unwrap();
+    // Raising the limit allows one more; clearing the policy keeps the count.
+    s.set_policy(
+        a,
+        UsePolicy {
+            programs: vec![hash('a')],
+            outputs: OutputMode::ALL.to_vec(),
+            max_uses: Some(3),
+        },
+    )
+    .unwrap();
+    s.record_uses(&[use_of(a, "bob", "g5")]).unwrap();
+    assert!(s.record_uses(&[use_of(a, "bob", "g6")]).is_err());
+    s.clear_policy(a).unwrap();
+    assert_eq!(s.use_count(a).unwrap(), 3);
+    // Bad entries and unknown secrets record nothing.
+    let mut bad = use_of(b, "", "g7");
+    assert_eq!(
+        s.record_uses(std::slice::from_ref(&bad))
+            .unwrap_err()
+            .class(),
+        ErrorClass::Invalid
+    );
+    bad.entry.user = "bob".into();
+    assert!(matches!(
+        s.record_uses(&[bad, use_of(SecretId::random(), "bob", "g7")]),
+        Err(SecretError::UnknownSecret { .. })
+    ));
+    assert_eq!(s.list_audit(b, None).unwrap().total_items, 1);
+    assert!(matches!(
+        s.use_count(SecretId::random()),
+        Err(SecretError::UnknownSecret { .. })
+    ));
+}
+
+#[test]
+fn audit_records_append_and_page_in_order() {
+    let (_dir, s) = open();
+    let id = SecretId::random();
+    s.create(NewSecret::new(id, "alice", random_shares(5, 1)))
+        .unwrap();
+    assert_eq!(s.list_audit(id, None).unwrap().items, vec![]);
+    for i in 0..25 {
+        let user = if i % 5 == 0 { "alice" } else { "bob" };
+        s.record_uses(&[use_of(id, user, &format!("g{i}"))])
+            .unwrap();
+    }
+    let all = s.list_audit(id, None).unwrap();
+    assert_eq!(all.total_items, 25);
+    let games: Vec<String> = all.items.iter().map(|e| e.game_id.clone()).collect();
+    assert_eq!(games, (0..25).map(|i| format!("g{i}")).collect::<Vec<_>>());
+    assert_eq!(all.items[5], entry("alice", "g5"));
+    let p = s
+        .list_audit(
+            id,
+            Some(PageRequest {
+                number: 2,
+                size: 10,
+            }),
+        )
+        .unwrap();
+    assert_eq!(
+        (p.number, p.size, p.total_items, p.total_pages),
+        (2, 10, 25, 3)
+    );
+    assert_eq!(p.items.len(), 5);
+    assert_eq!(p.items[0].game_id, "g20");
+    let past = s
+        .list_audit(
+            id,
+            Some(PageRequest {
+                number: 9,
+                size: 10,
+            }),
+        )
+        .unwrap();
+    assert!(past.items.is_empty());
+    assert_eq!(past.total_items, 25);
+    assert!(matches!(
+        s.list_audit(id, Some(PageRequest { number: 0, size: 0 })),
+        Err(SecretError::InvalidPage { .. })
+    ));
+    assert!(matches!(
+        s.list_audit(SecretId::random(), None),
+        Err(SecretError::UnknownSecret { .. })
+    ));
+    assert_eq!(s.use_count(id).unwrap(), 20);
+}
+
+#[test]
+fn deleting_a_secret_removes_its_policy_counter_and_audit_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secrets.redb");
+    let id = SecretId::random();
+    let keep = SecretId::random();
+    {
+        let s = RedbSecretStore::open(&path).unwrap();
+        for x in [id, keep] {
+            s.create(NewSecret::new(x, "alice", random_shares(6, 2)))
+                .unwrap();
+            s.set_policy(
+                x,
+                UsePolicy {
+                    programs: vec![hash('c')],
+                    outputs: vec![OutputMode::Plaintext],
+                    max_uses: Some(1),
+                },
+            )
+            .unwrap();
+            s.record_uses(&[use_of(x, "bob", "g1"), use_of(x, "alice", "g2")])
+                .unwrap();
+            s.record_uses(&[use_of(x, "alice", "g2")]).unwrap();
+        }
+    }
+    // Everything survives a reopening.
+    let s = RedbSecretStore::open(&path).unwrap();
+    assert_eq!(s.use_count(id).unwrap(), 1);
+    assert_eq!(s.list_audit(id, None).unwrap().total_items, 2);
+    assert!(s.get_policy(id).unwrap().is_some());
+    s.delete(id).unwrap();
+    assert!(matches!(
+        s.list_audit(id, None),
+        Err(SecretError::UnknownSecret { .. })
+    ));
+    // A new secret with the same id starts clean.
+    s.create(NewSecret::new(id, "alice", random_shares(7, 2)))
+        .unwrap();
+    assert_eq!(s.get_policy(id).unwrap(), None);
+    assert_eq!(s.use_count(id).unwrap(), 0);
+    assert_eq!(s.list_audit(id, None).unwrap().total_items, 0);
+    // The other secret is untouched.
+    assert_eq!(s.use_count(keep).unwrap(), 1);
+    assert_eq!(s.list_audit(keep, None).unwrap().total_items, 2);
+    assert_eq!(s.get_policy(keep).unwrap().unwrap().max_uses, Some(1));
+}

@@ -274,4 +274,55 @@ mod tests {
         );
         assert_eq!(delete, vec!["d".to_string()]);
     }
+
+    #[test]
+    fn secret_policy_and_audit_options_parse() {
+        let id = "7b5e3c56-1f7b-4f45-9a3c-0a0d6f1b2c3d";
+        let h = "ab".repeat(32);
+        let Ok(Command::Secret(s)) = parse(&[
+            "secret",
+            "policy",
+            id,
+            "--program",
+            &h,
+            "-p",
+            "c,d",
+            "--output",
+            "plaintext,shares",
+            "--max-uses",
+            "3",
+        ]) else {
+            panic!()
+        };
+        let super::secret::SecretCmd::Policy {
+            programs,
+            outputs,
+            max_uses,
+            clear,
+            ..
+        } = s.cmd
+        else {
+            panic!()
+        };
+        assert_eq!(programs, vec![h.clone(), "c".into(), "d".into()]);
+        assert_eq!(
+            outputs,
+            vec![api::OutputKind::Plaintext, api::OutputKind::SecretShare]
+        );
+        assert_eq!((max_uses, clear), (Some(3), false));
+        assert!(parse(&["secret", "policy", id, "--output", "email"]).is_err());
+        assert!(parse(&["secret", "policy", id, "--max-uses", "-1"]).is_err());
+        assert!(parse(&["secret", "policy", id, "--clear", "--program", &h]).is_err());
+        let Ok(Command::Secret(s)) = parse(&["secret", "audit", id, "--party", "2", "--page", "1"])
+        else {
+            panic!()
+        };
+        let super::secret::SecretCmd::Audit {
+            party, page, size, ..
+        } = s.cmd
+        else {
+            panic!()
+        };
+        assert_eq!((party, page, size), (2, Some(1), None));
+    }
 }

@@ -1,6 +1,7 @@
-//! `ephemeral secret ...`: store, read, list, tag and delete secrets.
+//! `ephemeral secret ...`: store, read, list, tag and delete secrets; set, show and clear their
+//! use policies and read their audit records.
 
-use api::Tag;
+use api::{OutputKind, Tag, UsePolicy};
 use clap::{Args, Subcommand};
 use field::Fp;
 use serde_json::json;
@@ -59,6 +60,70 @@ pub enum SecretCmd {
         #[arg(long, value_name = "KEY")]
         delete: Vec<String>,
     },
+    /// Show a secret's use policy (who besides you may use it as a game input) and its use
+    /// count on every party; --program/--output/--max-uses set it on every party first,
+    /// --clear removes it. Replaces the legacy authorizedPrograms tag.
+    Policy {
+        id: Uuid,
+        /// Allow this program (its 64-hex hash, as `fn deploy` or `execute --json` print).
+        /// Repeatable, or comma-separated. Setting a policy lists all allowed programs.
+        #[arg(
+            long = "program",
+            short = 'p',
+            value_name = "HASH",
+            value_delimiter = ','
+        )]
+        programs: Vec<String>,
+        /// Allowed output modes, comma-separated: plaintext, shares, secret (default: all).
+        #[arg(long = "output", short = 'o', value_name = "MODES", value_delimiter = ',', value_parser = parse::output_kind)]
+        outputs: Vec<OutputKind>,
+        /// Most uses by other users over the secret's life (default: no limit).
+        #[arg(long, value_name = "N")]
+        max_uses: Option<u64>,
+        /// Remove the policy (only you may use the secret, or what its authorizedPrograms tag
+        /// allows).
+        #[arg(long, conflicts_with_all = ["programs", "outputs", "max_uses"])]
+        clear: bool,
+    },
+    /// List every use of a secret as a game input (time, user, game, program, output), as
+    /// recorded by one party.
+    Audit {
+        id: Uuid,
+        /// The party whose record to read (every party keeps one).
+        #[arg(long, default_value_t = 0)]
+        party: usize,
+        /// Page number, from 0 (default: everything).
+        #[arg(long)]
+        page: Option<u64>,
+        /// Page size (default 20 when --page is given).
+        #[arg(long)]
+        size: Option<u32>,
+    },
+}
+
+/// The policy the `secret policy` options ask for, or `None` to only show it.
+fn requested_policy(
+    programs: Vec<String>,
+    outputs: Vec<OutputKind>,
+    max_uses: Option<u64>,
+) -> Option<UsePolicy> {
+    if programs.is_empty() && outputs.is_empty() && max_uses.is_none() {
+        return None;
+    }
+    let mut p = UsePolicy::programs(programs);
+    if !outputs.is_empty() {
+        p.outputs = outputs;
+    }
+    p.max_uses = max_uses;
+    Some(p)
+}
+
+fn kind_name(k: OutputKind) -> &'static str {
+    match k {
+        OutputKind::Plaintext => "plaintext",
+        OutputKind::SecretShare => "shares",
+        OutputKind::AmphoraSecret => "secret",
+    }
 }
 
 /// Runs `ephemeral secret ...`.
@@ -173,6 +238,90 @@ pub fn run(args: SecretArgs) -> anyhow::Result<()> {
                         })
                         .collect();
                     out!("{}", table(&["KEY", "VALUE", "TYPE"], &rows));
+                }
+            }
+            SecretCmd::Policy {
+                id,
+                programs,
+                outputs,
+                max_uses,
+                clear,
+            } => {
+                if clear {
+                    client.clear_policy(id).await?;
+                } else if let Some(p) = requested_policy(programs, outputs, max_uses) {
+                    client.set_policy(id, &p).await?;
+                }
+                let infos = client.get_policy(id).await?;
+                if opts.json {
+                    print_json(&infos)?;
+                } else if let Some(info) = infos.first() {
+                    let source = match info.source {
+                        api::PolicySource::Policy => "use policy",
+                        api::PolicySource::AuthorizedProgramsTag => {
+                            "authorizedPrograms tag (legacy; set a policy to replace it)"
+                        }
+                        api::PolicySource::None => "none: only you may use this secret",
+                    };
+                    outln!("secret    {id}");
+                    outln!("rule      {source}");
+                    if let Some(p) = &info.policy {
+                        let modes: Vec<&str> = p.outputs.iter().map(|&k| kind_name(k)).collect();
+                        outln!("outputs   {}", modes.join(", "));
+                        match p.max_uses {
+                            Some(m) => outln!("max uses  {m}"),
+                            None => outln!("max uses  unlimited"),
+                        }
+                        if p.programs.is_empty() {
+                            outln!("programs  none");
+                        }
+                        for (i, h) in p.programs.iter().enumerate() {
+                            outln!("{}{h}", if i == 0 { "programs  " } else { "          " });
+                        }
+                    }
+                    let uses: Vec<String> = infos.iter().map(|i| i.uses.to_string()).collect();
+                    outln!("uses      {} (by other users; per party)", uses.join(" / "));
+                }
+            }
+            SecretCmd::Audit {
+                id,
+                party,
+                page,
+                size,
+            } => {
+                let paging = match (page, size) {
+                    (None, None) => None,
+                    (p, s) => Some((p.unwrap_or(0), s.unwrap_or(20))),
+                };
+                let p = client.audit(id, party, paging).await?;
+                if opts.json {
+                    print_json(&p)?;
+                } else {
+                    let rows: Vec<Vec<String>> = p
+                        .items
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                utc(e.at_ms),
+                                e.user.clone(),
+                                e.game_id.clone(),
+                                e.program_hash.clone(),
+                                kind_name(e.output).into(),
+                            ]
+                        })
+                        .collect();
+                    out!(
+                        "{}",
+                        table(&["TIME (UTC)", "USER", "GAME", "PROGRAM", "OUTPUT"], &rows)
+                    );
+                    if paging.is_some() {
+                        outln!(
+                            "page {} of {} ({} uses)",
+                            p.number,
+                            p.total_pages,
+                            p.total_items
+                        );
+                    }
                 }
             }
         }

@@ -47,6 +47,10 @@ impl Modify for BearerAuth {
         secrets::get_tag,
         secrets::put_tag,
         secrets::delete_tag,
+        secrets::get_policy,
+        secrets::put_policy,
+        secrets::delete_policy,
+        secrets::get_audit,
         functions::deploy_function,
         functions::list_functions,
         functions::function_versions,
@@ -74,6 +78,12 @@ impl Modify for BearerAuth {
         api::SecretInfo,
         api::SecretPage,
         api::secrets::ListParams,
+        api::UsePolicy,
+        api::PolicyInfo,
+        api::PolicySource,
+        api::AuditEntry,
+        api::AuditPage,
+        api::secrets::PageParams,
         api::DeployFunction,
         api::FunctionInfo,
         api::FunctionList,
@@ -98,6 +108,7 @@ impl Modify for BearerAuth {
     tags(
         (name = "secrets", description = "Upload, download and metadata of secrets"),
         (name = "tags", description = "Tags of secrets"),
+        (name = "policy", description = "Use policies and audit records of secrets (owner only)"),
         (name = "functions", description = "Deployed functions"),
         (name = "games", description = "Function execution"),
         (name = "ops", description = "Health, metrics, tuples and this document"),
@@ -130,6 +141,8 @@ mod tests {
             api::paths::SECRET_DOWNLOAD,
             api::paths::SECRET_TAGS,
             api::paths::SECRET_TAG,
+            api::paths::SECRET_POLICY,
+            api::paths::SECRET_AUDIT,
             api::paths::FUNCTIONS,
             api::paths::FUNCTION,
             api::paths::GAMES,
@@ -147,6 +160,9 @@ mod tests {
         }
         assert!(paths["/v1/games"]["post"]["requestBody"].is_object());
         assert!(doc["components"]["schemas"]["Activation"].is_object());
+        assert!(doc["components"]["schemas"]["UsePolicy"].is_object());
+        assert!(paths["/v1/secrets/{id}/policy"]["put"]["requestBody"].is_object());
+        assert!(paths["/v1/secrets/{id}/audit"]["get"]["security"].is_array());
         assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
         assert!(paths["/v1/secrets"]["get"]["security"].is_array());
         assert!(paths["/v1/health"]["get"].get("security").is_none());

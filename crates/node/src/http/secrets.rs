@@ -1,14 +1,15 @@
 //! Secrets: upload (input masks, masked values), verified download, metadata and tags.
 //!
 //! **Access rule:** a secret's metadata and tags can be read, changed and deleted by its owner
-//! only (403 for anyone else); a listing shows only the caller's secrets.
+//! only (403 for anyone else); a listing shows only the caller's secrets. The same holds for a
+//! secret's use policy and audit record ([`crate::policy`]).
 
 use std::sync::Arc;
 
-use api::secrets::ListParams;
+use api::secrets::{ListParams, PageParams};
 use api::{
-    ApiError, DownloadRequest, ErrorCode, MaskRequest, MaskedInput, OutputDelivery, SecretCreated,
-    SecretInfo, SecretPage, Tag,
+    ApiError, AuditPage, DownloadRequest, ErrorCode, MaskRequest, MaskedInput, OutputDelivery,
+    PolicyInfo, SecretCreated, SecretInfo, SecretPage, Tag, UsePolicy,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,6 +19,7 @@ use store::{ListQuery, PageRequest, SecretId, SecretMeta, SecretStore, TagFilter
 use uuid::Uuid;
 
 use super::{blocking, to_completion, Caller, HttpError, JsonBody, PathParam, QueryParam};
+use crate::policy::{effective, to_api_entry, to_api_policy, to_store_policy};
 use crate::secrets::{secret_error, to_api_tag, to_store_tag};
 use crate::{Node, User};
 
@@ -318,6 +320,122 @@ pub(super) async fn delete_tag(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The policy in force for a secret the caller owns, with its use count.
+fn policy_info(node: &Node, meta: &SecretMeta) -> Result<PolicyInfo, ApiError> {
+    let stored = node.secrets.get_policy(meta.id).map_err(secret_error)?;
+    let uses = node.secrets.use_count(meta.id).map_err(secret_error)?;
+    let (source, policy) = effective(meta, stored);
+    Ok(PolicyInfo {
+        secret_id: meta.id.uuid(),
+        source,
+        policy: policy.as_ref().map(to_api_policy),
+        uses,
+    })
+}
+
+#[utoipa::path(get, path = api::paths::SECRET_POLICY, tag = "policy",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    responses((status = 200, body = PolicyInfo), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// The rule in force for other users (the use policy, or the legacy `authorizedPrograms` tag)
+/// and the uses by other users so far (owner only).
+pub(super) async fn get_policy(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<Json<PolicyInfo>, HttpError> {
+    let info = blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        policy_info(n, &meta)
+    })
+    .await?;
+    Ok(Json(info))
+}
+
+#[utoipa::path(put, path = api::paths::SECRET_POLICY, tag = "policy",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    request_body = UsePolicy,
+    responses((status = 200, body = PolicyInfo), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Sets (replaces) the use policy (owner only); it replaces the `authorizedPrograms` tag as the
+/// rule. The use count is kept. Send it to every party.
+pub(super) async fn put_policy(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(policy): JsonBody<UsePolicy>,
+) -> Result<Json<PolicyInfo>, HttpError> {
+    let info = blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        n.secrets
+            .set_policy(meta.id, to_store_policy(&policy))
+            .map_err(secret_error)?;
+        policy_info(n, &meta)
+    })
+    .await?;
+    tracing::info!(secret = %id, "use policy set");
+    Ok(Json(info))
+}
+
+#[utoipa::path(delete, path = api::paths::SECRET_POLICY, tag = "policy",
+    params(("id" = Uuid, Path, description = "The secret's id")),
+    responses((status = 204, description = "The secret has no use policy now"), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Removes the use policy (owner only; 204 also if it had none). The use count and the audit
+/// record stay; the `authorizedPrograms` tag, if any, is the rule again.
+pub(super) async fn delete_policy(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode, HttpError> {
+    blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        n.secrets
+            .clear_policy(meta.id)
+            .map(drop)
+            .map_err(secret_error)
+    })
+    .await?;
+    tracing::info!(secret = %id, "use policy cleared");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = api::paths::SECRET_AUDIT, tag = "policy",
+    params(
+        ("id" = Uuid, Path, description = "The secret's id"),
+        ("page" = Option<u64>, Query, description = "Page number from 0"),
+        ("size" = Option<u32>, Query, description = "Page size (default 100 when page is given)"),
+    ),
+    responses((status = 200, body = AuditPage), (status = "4XX", body = ApiError)),
+    security(("bearer" = [])))]
+/// Every use of the secret as a game input on this party, oldest first (owner only).
+pub(super) async fn get_audit(
+    State(node): State<Arc<Node>>,
+    Caller(user): Caller,
+    PathParam(id): PathParam<Uuid>,
+    QueryParam(q): QueryParam<PageParams>,
+) -> Result<Json<AuditPage>, HttpError> {
+    let page = match (q.page, q.size) {
+        (None, None) => None,
+        (number, size) => Some(PageRequest {
+            number: number.unwrap_or(0),
+            size: size.unwrap_or(DEFAULT_PAGE_SIZE),
+        }),
+    };
+    let page = blocking(&node, move |n| {
+        let meta = owned(n, &user, id)?;
+        n.secrets.list_audit(meta.id, page).map_err(secret_error)
+    })
+    .await?;
+    Ok(Json(AuditPage {
+        items: page.items.iter().map(to_api_entry).collect(),
+        number: page.number,
+        size: page.size,
+        total_items: page.total_items,
+        total_pages: page.total_pages,
+    }))
 }
 
 #[cfg(test)]

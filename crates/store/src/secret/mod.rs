@@ -21,9 +21,13 @@
 //! **Architecture Invariant:** a secret exists with all its shares, tags and index entries, or not
 //! at all: create, delete and every tag change are single transactions.
 //!
+//! **Use policies and audit records** ([`UsePolicy`], [`AuditEntry`]): see the `policy` module; they are
+//! deleted in the transaction that deletes their secret.
+//!
 //! **Architecture Invariant:** share bytes are only ever returned to the caller; `Debug` of
 //! [`Secret`] and [`NewSecret`] is redacted and errors never contain share data.
 
+mod policy;
 mod redb_store;
 
 use std::fmt;
@@ -35,6 +39,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{BackendError, ErrorClass};
 use crate::ids::SecretId;
 
+pub use policy::{
+    validate_policy, AuditEntry, OutputMode, SecretUse, UsePolicy, MAX_AUDIT_FIELD_CHARS,
+    MAX_POLICY_PROGRAMS, PROGRAM_HASH_HEX_CHARS,
+};
 pub use redb_store::RedbSecretStore;
 
 /// The reserved tag holding the owner.
@@ -518,6 +526,10 @@ pub enum SecretError {
     },
     #[error("stored data is corrupt ({what}); restore the secret store from a backup")]
     Corrupt { what: String },
+    #[error("the use policy is invalid: {reason}")]
+    InvalidPolicy { reason: String },
+    #[error("secret {id} has been used {uses} times by other users, the most its use policy allows ({max}); its owner can raise max_uses in the policy")]
+    UseLimitReached { id: SecretId, uses: u64, max: u64 },
     #[error("secret store backend failed: {0}; check the disk and the database file")]
     Backend(#[from] BackendError),
 }
@@ -538,8 +550,9 @@ impl SecretError {
             | InvalidFilter { .. }
             | InvalidOwner { .. }
             | EmptySecret { .. }
-            | InvalidPage { .. } => ErrorClass::Invalid,
-            SecretExists { .. } => ErrorClass::Conflict,
+            | InvalidPage { .. }
+            | InvalidPolicy { .. } => ErrorClass::Invalid,
+            SecretExists { .. } | UseLimitReached { .. } => ErrorClass::Conflict,
             UnknownSecret { .. } | UnknownTag { .. } => ErrorClass::NotFound,
             WrongStore { .. }
             | Locked { .. }
@@ -582,4 +595,27 @@ pub trait SecretStore: Send + Sync {
     fn replace_tags(&self, id: SecretId, tags: Vec<Tag>) -> Result<(), SecretError>;
     /// How many secrets are stored.
     fn count(&self) -> Result<u64, SecretError>;
+
+    /// Sets (replaces) the use policy of a secret; returns it canonical ([`validate_policy`]).
+    /// The use counter is kept: a `max_uses` at or below it stops further uses by others.
+    fn set_policy(&self, id: SecretId, policy: UsePolicy) -> Result<UsePolicy, SecretError>;
+    /// The use policy of a secret, `None` if it has none.
+    fn get_policy(&self, id: SecretId) -> Result<Option<UsePolicy>, SecretError>;
+    /// Removes the use policy of a secret; returns whether it had one. The counter and the audit
+    /// record stay.
+    fn clear_policy(&self, id: SecretId) -> Result<bool, SecretError>;
+    /// How many times other users than the owner have used the secret.
+    fn use_count(&self, id: SecretId) -> Result<u64, SecretError>;
+    /// Records uses in one transaction, all or none: appends each to its secret's audit record
+    /// and, when the user is not the owner, counts it; fails with
+    /// [`SecretError::UseLimitReached`] (recording nothing) if that would exceed the policy's
+    /// `max_uses`. A secret named twice is recorded once (the first entry).
+    fn record_uses(&self, uses: &[SecretUse]) -> Result<(), SecretError>;
+    /// The audit record of a secret, oldest first, one page or all ([`Page::total_items`] is
+    /// the number of entries).
+    fn list_audit(
+        &self,
+        id: SecretId,
+        page: Option<PageRequest>,
+    ) -> Result<Page<AuditEntry>, SecretError>;
 }

@@ -4,11 +4,16 @@
 //! - `secrets`: id (16 bytes) → postcard [`Record`] (owner, creation time, length, user tags);
 //! - `secret_shares`: id → [`ShareVec::to_bytes`] (32 bytes per value: value share, MAC share);
 //! - `secret_order`: order key (creation ms, big-endian u64, then the id) → ();
-//! - `tag_index`: one entry per tag of every secret, reserved tags included (see [`index_key`]).
+//! - `tag_index`: one entry per tag of every secret, reserved tags included (see [`index_key`]);
+//! - `secret_policy`: id → postcard [`UsePolicy`] (secrets with a use policy only);
+//! - `secret_usage`: id → postcard [`Usage`] (uses by other users, audit entries written);
+//! - `secret_audit`: id ‖ sequence number (big-endian u64, dense from 0) → postcard
+//!   [`AuditEntry`].
 //!
 //! **Architecture Invariant:** the `tag_index` and `secret_order` entries of a secret are written
 //! and removed in the transaction that writes or removes its record; listing reads only the index,
-//! the order table and the records of the page it returns, never share bytes.
+//! the order table and the records of the page it returns, never share bytes. The policy, usage
+//! and audit entries of a secret are removed in the transaction that removes its record.
 
 use std::path::{Path, PathBuf};
 
@@ -19,10 +24,11 @@ use redb::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::policy::validate_entry;
 use super::{
-    validate_tag, validate_tags, ListQuery, NewSecret, Page, Secret, SecretError, SecretMeta,
-    SecretStore, Tag, TagFilter, TagOp, TagType, CREATION_DATE_TAG, MAX_OWNER_CHARS, MAX_PAGE_SIZE,
-    OWNER_TAG,
+    validate_policy, validate_tag, validate_tags, AuditEntry, ListQuery, NewSecret, Page,
+    PageRequest, Secret, SecretError, SecretMeta, SecretStore, SecretUse, Tag, TagFilter, TagOp,
+    TagType, UsePolicy, CREATION_DATE_TAG, MAX_OWNER_CHARS, MAX_PAGE_SIZE, OWNER_TAG,
 };
 use crate::ids::SecretId;
 use crate::kv::{self, OpenProblem};
@@ -33,6 +39,9 @@ const SECRETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secrets");
 const SHARES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secret_shares");
 const ORDER: TableDefinition<&[u8], ()> = TableDefinition::new("secret_order");
 const TAG_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("tag_index");
+const POLICY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secret_policy");
+const USAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secret_usage");
+const AUDIT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secret_audit");
 
 const STORE_KIND: &str = "secrets";
 const TYPE_STRING: u8 = 0;
@@ -46,6 +55,50 @@ struct Record {
     len: u64,
     /// User tags, canonical, sorted by key.
     tags: Vec<Tag>,
+}
+
+/// How a secret has been used: uses by other users than the owner (what `max_uses` limits), and
+/// the number of audit entries (the next entry's sequence number).
+#[derive(Debug, Default, Clone, Copy, Serialize, Deserialize)]
+struct Usage {
+    uses: u64,
+    entries: u64,
+}
+
+fn audit_key(id: SecretId, seq: u64) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..16].copy_from_slice(&id.to_key());
+    k[16..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn encode<T: Serialize>(what: &str, v: &T) -> Result<Vec<u8>, SecretError> {
+    postcard::to_allocvec(v).map_err(|e| SecretError::Corrupt {
+        what: format!("{what} could not be encoded: {e}"),
+    })
+}
+
+fn decode<'a, T: Deserialize<'a>>(
+    what: impl FnOnce() -> String,
+    b: &'a [u8],
+) -> Result<T, SecretError> {
+    postcard::from_bytes(b).map_err(|e| SecretError::Corrupt {
+        what: format!("{} does not decode: {e}", what()),
+    })
+}
+
+fn check_page(p: &PageRequest) -> Result<(), SecretError> {
+    if p.size == 0 {
+        return Err(SecretError::InvalidPage {
+            reason: "the page size is 0; ask for at least 1",
+        });
+    }
+    if p.size > MAX_PAGE_SIZE {
+        return Err(SecretError::InvalidPage {
+            reason: "the page size is above 100000; page through the results",
+        });
+    }
+    Ok(())
 }
 
 type OrderKey = [u8; 24];
@@ -196,6 +249,9 @@ impl RedbSecretStore {
         for t in [ORDER, TAG_INDEX] {
             w.open_table(t)?;
         }
+        for t in [POLICY, USAGE, AUDIT] {
+            w.open_table(t)?;
+        }
         w.commit()?;
         let store = RedbSecretStore { db, path };
         tracing::info!(path = %shown, secrets = store.count()?, "secret store opened");
@@ -208,6 +264,14 @@ impl RedbSecretStore {
             return Err(SecretError::UnknownSecret { id });
         };
         decode_record(id, g.value())
+    }
+
+    fn read_usage(r: &ReadTransaction, id: SecretId) -> Result<Usage, SecretError> {
+        let t = r.open_table(USAGE)?;
+        match t.get(id.to_key().as_slice())? {
+            Some(g) => decode(|| format!("usage of secret {id}"), g.value()),
+            None => Ok(Usage::default()),
+        }
     }
 
     fn read_secret(r: &ReadTransaction, id: SecretId) -> Result<Secret, SecretError> {
@@ -405,6 +469,15 @@ impl SecretStore for RedbSecretStore {
             {
                 index.remove(index_key(t, &order).as_slice())?;
             }
+            w.open_table(POLICY)?.remove(key.as_slice())?;
+            let usage = match w.open_table(USAGE)?.remove(key.as_slice())? {
+                Some(g) => decode(|| format!("usage of secret {id}"), g.value())?,
+                None => Usage::default(),
+            };
+            let mut audit = w.open_table(AUDIT)?;
+            for seq in 0..usage.entries {
+                audit.remove(audit_key(id, seq).as_slice())?;
+            }
         }
         w.commit()?;
         tracing::debug!(secret = %id, "secret deleted");
@@ -412,17 +485,8 @@ impl SecretStore for RedbSecretStore {
     }
 
     fn list(&self, query: &ListQuery) -> Result<Page<SecretMeta>, SecretError> {
-        if let Some(p) = query.page {
-            if p.size == 0 {
-                return Err(SecretError::InvalidPage {
-                    reason: "the page size is 0; ask for at least 1",
-                });
-            }
-            if p.size > MAX_PAGE_SIZE {
-                return Err(SecretError::InvalidPage {
-                    reason: "the page size is above 100000; page through the results",
-                });
-            }
+        if let Some(p) = &query.page {
+            check_page(p)?;
         }
         for f in &query.filters {
             f.check()?;
@@ -558,5 +622,157 @@ impl SecretStore for RedbSecretStore {
 
     fn count(&self) -> Result<u64, SecretError> {
         Ok(self.db.begin_read()?.open_table(SECRETS)?.len()?)
+    }
+
+    fn set_policy(&self, id: SecretId, policy: UsePolicy) -> Result<UsePolicy, SecretError> {
+        let policy = validate_policy(&policy)?;
+        let bytes = encode("a use policy", &policy)?;
+        let w = kv::begin_write(&self.db)?;
+        {
+            let key = id.to_key();
+            if w.open_table(SECRETS)?.get(key.as_slice())?.is_none() {
+                return Err(SecretError::UnknownSecret { id });
+            }
+            w.open_table(POLICY)?
+                .insert(key.as_slice(), bytes.as_slice())?;
+        }
+        w.commit()?;
+        Ok(policy)
+    }
+
+    fn get_policy(&self, id: SecretId) -> Result<Option<UsePolicy>, SecretError> {
+        let r = self.db.begin_read()?;
+        Self::read_record(&r, id)?;
+        let t = r.open_table(POLICY)?;
+        match t.get(id.to_key().as_slice())? {
+            Some(g) => Ok(Some(decode(
+                || format!("use policy of secret {id}"),
+                g.value(),
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    fn clear_policy(&self, id: SecretId) -> Result<bool, SecretError> {
+        let w = kv::begin_write(&self.db)?;
+        let had = {
+            let key = id.to_key();
+            if w.open_table(SECRETS)?.get(key.as_slice())?.is_none() {
+                return Err(SecretError::UnknownSecret { id });
+            }
+            let had = w.open_table(POLICY)?.remove(key.as_slice())?.is_some();
+            had
+        };
+        w.commit()?;
+        Ok(had)
+    }
+
+    fn use_count(&self, id: SecretId) -> Result<u64, SecretError> {
+        let r = self.db.begin_read()?;
+        Self::read_record(&r, id)?;
+        Ok(Self::read_usage(&r, id)?.uses)
+    }
+
+    fn record_uses(&self, uses: &[SecretUse]) -> Result<(), SecretError> {
+        for u in uses {
+            validate_entry(&u.entry)?;
+        }
+        let w = kv::begin_write(&self.db)?;
+        {
+            let secrets = w.open_table(SECRETS)?;
+            let policies = w.open_table(POLICY)?;
+            let mut usage = w.open_table(USAGE)?;
+            let mut audit = w.open_table(AUDIT)?;
+            let mut seen: Vec<SecretId> = Vec::with_capacity(uses.len());
+            for u in uses {
+                let id = u.id;
+                if seen.contains(&id) {
+                    continue;
+                }
+                seen.push(id);
+                let key = id.to_key();
+                let rec = match secrets.get(key.as_slice())? {
+                    Some(g) => decode_record(id, g.value())?,
+                    None => return Err(SecretError::UnknownSecret { id }),
+                };
+                let mut n: Usage = match usage.get(key.as_slice())? {
+                    Some(g) => decode(|| format!("usage of secret {id}"), g.value())?,
+                    None => Usage::default(),
+                };
+                if u.entry.user != rec.owner {
+                    let max = match policies.get(key.as_slice())? {
+                        Some(g) => {
+                            decode::<UsePolicy>(|| format!("use policy of secret {id}"), g.value())?
+                                .max_uses
+                        }
+                        None => None,
+                    };
+                    if let Some(max) = max {
+                        if n.uses >= max {
+                            // Dropping `w` uncommitted records nothing.
+                            return Err(SecretError::UseLimitReached {
+                                id,
+                                uses: n.uses,
+                                max,
+                            });
+                        }
+                    }
+                    n.uses += 1;
+                }
+                audit.insert(
+                    audit_key(id, n.entries).as_slice(),
+                    encode("an audit entry", &u.entry)?.as_slice(),
+                )?;
+                n.entries += 1;
+                usage.insert(key.as_slice(), encode("usage", &n)?.as_slice())?;
+            }
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    fn list_audit(
+        &self,
+        id: SecretId,
+        page: Option<PageRequest>,
+    ) -> Result<Page<AuditEntry>, SecretError> {
+        if let Some(p) = &page {
+            check_page(p)?;
+        }
+        let r = self.db.begin_read()?;
+        Self::read_record(&r, id)?;
+        let total = Self::read_usage(&r, id)?.entries;
+        let (start, end) = match page {
+            Some(p) => {
+                let start = p.number.saturating_mul(u64::from(p.size)).min(total);
+                (start, start.saturating_add(u64::from(p.size)).min(total))
+            }
+            None => (0, total),
+        };
+        let t = r.open_table(AUDIT)?;
+        let mut items = Vec::with_capacity(usize::try_from(end - start).unwrap_or(0));
+        for seq in start..end {
+            let g = t
+                .get(audit_key(id, seq).as_slice())?
+                .ok_or_else(|| SecretError::Corrupt {
+                    what: format!("audit entry {seq} of secret {id} is missing"),
+                })?;
+            items.push(decode(
+                || format!("audit entry {seq} of secret {id}"),
+                g.value(),
+            )?);
+        }
+        let (number, size) = match page {
+            Some(p) => (p.number, u64::from(p.size)),
+            None => (0, total),
+        };
+        let total_pages = if size == 0 { 0 } else { total.div_ceil(size) };
+        Ok(Page {
+            items,
+            number,
+            size,
+            total_items: total,
+            total_pages,
+        })
     }
 }
