@@ -355,7 +355,10 @@ mod tests {
             // Then the peer closes: a truncated frame, still without a large buffer.
             drop(a);
             let e = read_payload(&mut b, 1, max, &mut buf).await.unwrap_err();
-            assert!(e.to_string().contains("10 of 1073741824 payload bytes"), "{e}");
+            assert!(
+                e.to_string().contains("10 of 1073741824 payload bytes"),
+                "{e}"
+            );
             assert!(buf.capacity() <= GROWTH_STEP);
         });
     }
@@ -364,7 +367,13 @@ mod tests {
     fn the_buffer_grows_with_the_data_and_ends_at_the_frame_length() {
         rt().block_on(async {
             // A frame between steps: the buffer ends exactly at its length.
-            for len in [1, GROWTH_STEP - 1, GROWTH_STEP, GROWTH_STEP + 1, 5 * GROWTH_STEP + 3] {
+            for len in [
+                1,
+                GROWTH_STEP - 1,
+                GROWTH_STEP,
+                GROWTH_STEP + 1,
+                5 * GROWTH_STEP + 3,
+            ] {
                 let payload: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
                 let mut wire = (len as u32).to_le_bytes().to_vec();
                 wire.extend_from_slice(&payload);
