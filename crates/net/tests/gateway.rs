@@ -663,3 +663,22 @@ fn silent_connections_beyond_the_handshake_cap_are_closed_at_once_and_a_real_pee
         assert!(err.to_string().contains("max_handshakes"), "{err}");
     });
 }
+
+#[test]
+fn a_channel_network_carries_its_channel_id_and_others_carry_none() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _) = cluster(&rt, 2, net_config(Duration::from_secs(5)));
+        let id = ChannelId::derive("test", "named");
+        let nets = open_all(&gws, id);
+        for n in &nets {
+            assert_eq!(n.channel_id(), Some(id.0));
+        }
+        let other = gws[0].open(ChannelId::derive("test", "other")).unwrap();
+        assert_ne!(other.channel_id(), Some(id.0));
+        assert_eq!(
+            net::in_process(2, NetConfig::default())[0].channel_id(),
+            None
+        );
+    });
+}
