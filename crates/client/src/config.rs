@@ -9,8 +9,13 @@
 //! url = "http://127.0.0.1:7100"
 //! token = "dev-token-party0"      # bearer token for that party (optional)
 //! # ca_cert = "ca.pem"            # optional: PEM certificate(s) to trust for https, relative
-//! #                               # to this file
+//! #                               # to this file; a pin: the only certificates trusted for
+//! #                               # this party (no web roots)
 //! ```
+//!
+//! A party with a `token` must be reached over `https://`, unless its host is loopback
+//! (127.0.0.0/8, `::1`, `localhost`): a bearer token over plain http to another host is an
+//! error at load time (and when a client is built), naming the party.
 //!
 //! Found at `--cloud FILE`, else `$EPHEMERAL_CLOUD`, else `~/.config/ephemeral/cloud.toml`
 //! ([`CloudConfig::locate`]). Errors name the file and the field.
@@ -38,8 +43,9 @@ pub struct PartyConfig {
     /// Bearer token sent to this party.
     #[serde(default)]
     pub token: Option<String>,
-    /// PEM file of certificates to trust for this party's https endpoint (besides the usual web
-    /// roots); a relative path is relative to the cloud file.
+    /// PEM file of the certificates to trust for this party's https endpoint *instead of* the
+    /// usual web roots (a pin: the server's chain must verify against these alone); a relative
+    /// path is relative to the cloud file.
     #[serde(default)]
     pub ca_cert: Option<PathBuf>,
 }
@@ -177,9 +183,46 @@ impl CloudConfig {
                     "parties[{i}].token: empty; remove the field or give the party's token"
                 )));
             }
+            check_token_transport(p).map_err(|m| self.err(m))?;
         }
         Ok(())
     }
+}
+
+/// Whether `url`'s host is loopback: 127.0.0.0/8, `::1` or `localhost` (also `*.localhost`).
+fn is_loopback_host(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    // IPv6 hosts come bracketed ("[::1]").
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    let d = host.trim_end_matches('.').to_ascii_lowercase();
+    d == "localhost" || d.ends_with(".localhost")
+}
+
+/// Refuses a bearer token over plain `http://` to a host that is not loopback: the token would
+/// cross the network in clear text. `Err` is the message, naming the party.
+pub(crate) fn check_token_transport(p: &PartyConfig) -> std::result::Result<(), String> {
+    if p.token.is_none() {
+        return Ok(());
+    }
+    let url = match reqwest::Url::parse(p.url.trim()) {
+        Ok(u) => u,
+        Err(e) => return Err(format!("parties[{}].url: {:?}: {e}", p.id, p.url)),
+    };
+    if url.scheme() == "http" && !is_loopback_host(&url) {
+        return Err(format!(
+            "parties[{}].url: party {} has a bearer token but its url {:?} is plain http to a \
+             host that is not loopback, so the token would travel unencrypted; use https:// \
+             (with ca_cert for the party's certificate), or plain http only on 127.0.0.1, ::1 \
+             or localhost",
+            p.id, p.id, p.url
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -243,6 +286,51 @@ ca_cert = "ca.pem"
         assert!(e.contains("timeout_secs"), "{e}");
         let e = err_of("timeout_secs = 5\n");
         assert!(e.contains("parties"), "{e}");
+    }
+
+    #[test]
+    fn a_token_over_plain_http_is_refused_unless_the_host_is_loopback() {
+        let with = |url: &str, token: bool| {
+            let t = if token { "token = \"t\"\n" } else { "" };
+            CloudConfig::parse(&format!("[[parties]]\nid = 0\nurl = \"{url}\"\n{t}"), "f")
+        };
+        for url in [
+            "http://10.0.0.7:7100",
+            "http://node0.example.com",
+            "http://[2001:db8::1]:80",
+            "http://localhost.example.com",
+        ] {
+            let e = with(url, true).unwrap_err().to_string();
+            assert!(
+                e.contains("parties[0].url") && e.contains("party 0") && e.contains("https://"),
+                "{url}: {e}"
+            );
+            // Without a token there is nothing to leak.
+            with(url, false).unwrap();
+        }
+        for url in [
+            "http://127.0.0.1:7100",
+            "http://127.3.2.1",
+            "http://[::1]:7100",
+            "http://localhost:7100",
+            "http://LOCALHOST.",
+            "http://api.localhost",
+            "https://node0.example.com",
+        ] {
+            with(url, true).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        // Built in code, or edited after loading: the client refuses it too.
+        let p = PartyConfig {
+            id: 0,
+            url: "http://10.0.0.7".into(),
+            token: Some("t".into()),
+            ca_cert: None,
+        };
+        assert!(CloudConfig::new(vec![p.clone()]).is_err());
+        let mut c = with("http://127.0.0.1:1", true).unwrap();
+        c.parties[0] = p;
+        let e = crate::Client::new(c).unwrap_err().to_string();
+        assert!(e.contains("party 0") && e.contains("https://"), "{e}");
     }
 
     #[test]

@@ -419,13 +419,54 @@ mod tls {
             .unwrap()
             .self_signed(&key)
             .unwrap();
+        let url = serve_chain(vec![cert.der().clone()], &key).await;
+        (url, cert.pem())
+    }
+
+    /// A certificate authority: its certificate (PEM) and what signs with it.
+    pub struct Ca {
+        pub pem: String,
+        issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    }
+
+    impl Ca {
+        pub fn new(name: &str) -> Ca {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, name);
+            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let cert = params.self_signed(&key).unwrap();
+            Ca {
+                pem: cert.pem(),
+                issuer: rcgen::Issuer::new(params, key),
+            }
+        }
+
+        /// Starts a server whose certificate for 127.0.0.1 this CA issued; returns its URL.
+        pub async fn serve(&self) -> String {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+                .unwrap()
+                .signed_by(&key, &self.issuer)
+                .unwrap();
+            serve_chain(vec![cert.der().clone()], &key).await
+        }
+    }
+
+    /// Starts the server with certificate chain `chain` and `key`; returns its https URL.
+    async fn serve_chain(
+        chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+        key: &rcgen::KeyPair,
+    ) -> String {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
             .with_single_cert(
-                vec![cert.der().clone()],
+                chain,
                 rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
             )
             .unwrap();
@@ -453,7 +494,7 @@ mod tls {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        (url, cert.pem())
+        url
     }
 }
 
@@ -477,4 +518,51 @@ async fn https_parties_are_trusted_through_ca_cert_only() {
     let e = Client::new(cfg).unwrap().health().await.unwrap_err();
     assert!(matches!(e, ClientError::Http { party: 0, .. }), "{e}");
     assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+}
+
+/// A client for one https party with `ca_pem` as its `ca_cert`.
+fn pinned_client(url: &str, ca_pem: &str, dir: &std::path::Path) -> Client {
+    let ca = dir.join("pin.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    Client::new(
+        CloudConfig::new(vec![PartyConfig {
+            id: 0,
+            url: url.into(),
+            token: Some("t0".into()),
+            ca_cert: Some(ca),
+        }])
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn ca_cert_is_a_pin_a_server_from_another_ca_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = tls::Ca::new("party 0 CA");
+    let other = tls::Ca::new("some other CA");
+    let url = ours.serve().await;
+    // Pinned to the CA that issued the server's certificate: trusted.
+    let c = pinned_client(&url, &ours.pem, dir.path());
+    assert_eq!(c.health().await.unwrap()[0].version, "tls");
+    // Pinned to another CA: refused, although that CA is a valid CA.
+    let c = pinned_client(&url, &other.pem, dir.path());
+    let e = c.health().await.unwrap_err();
+    assert!(matches!(e, ClientError::Http { party: 0, .. }), "{e}");
+    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+    // A server of the other CA is refused by the client pinned to ours.
+    let url2 = other.serve().await;
+    let c = pinned_client(&url2, &ours.pem, dir.path());
+    assert!(c.health().await.is_err());
+    // A self-signed server certificate pinned as itself is trusted; another one is not.
+    let (url3, pem3) = tls::serve().await;
+    let (_, pem4) = tls::serve().await;
+    assert!(pinned_client(&url3, &pem3, dir.path())
+        .health()
+        .await
+        .is_ok());
+    assert!(pinned_client(&url3, &pem4, dir.path())
+        .health()
+        .await
+        .is_err());
 }

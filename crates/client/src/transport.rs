@@ -1,4 +1,14 @@
 //! HTTP to one party, and the fan-out to all of them.
+//!
+//! **Trust.** A party's `ca_cert` is a *pin*: when it is set, that party's client trusts the
+//! certificates in that file and nothing else — the built-in web roots are switched off for it —
+//! so the party's server must present a chain that verifies against those certificates alone
+//! (its own self-signed certificate, or one issued by the CA in the file). A certificate from any
+//! other CA, public or private, is refused. Without `ca_cert` the usual web roots apply.
+//!
+//! **Tokens.** A bearer token is never sent over plain `http://` except to a loopback host
+//! (127.0.0.0/8, ::1, `localhost`): building the client fails first, naming the party
+//! ([`crate::config::check_token_transport`]).
 
 use std::time::Duration;
 
@@ -26,8 +36,13 @@ pub(crate) struct Party {
 }
 
 impl Party {
-    /// Builds the HTTP client of `p` (reads its `ca_cert`, if any).
+    /// Builds the HTTP client of `p` (reads its `ca_cert`, if any). Refuses a bearer token over
+    /// plain http to a non-loopback host.
     pub fn new(cloud: &CloudConfig, p: &PartyConfig) -> Result<Party> {
+        crate::config::check_token_transport(p).map_err(|message| ClientError::Config {
+            path: cloud.origin.clone(),
+            message,
+        })?;
         let mut b = reqwest::Client::builder()
             .timeout(Duration::from_secs(cloud.timeout_secs))
             .connect_timeout(CONNECT_TIMEOUT)
@@ -49,6 +64,8 @@ impl Party {
                     message: format!("{field}: {} holds no PEM certificate", ca.display()),
                 });
             }
+            // The pin: these certificates are the only trust anchors of this party's client.
+            b = b.tls_built_in_root_certs(false);
             for c in certs {
                 b = b.add_root_certificate(c);
             }

@@ -18,6 +18,15 @@
 //! is logged without contents. TCP keepalive is on, so an idle connection to a vanished host is
 //! noticed eventually.
 //!
+//! **Handshake cap.** At most [`GatewayConfig::max_handshakes`] incoming connections may be in
+//! their handshake (TCP accepted, TLS, hello and ack not yet done) at once; a connection accepted
+//! beyond that is closed at once, before any byte is read from it, and logged with its remote
+//! address only. So anyone who can reach the port can hold at most that many sockets, tasks and
+//! TLS states for at most [`GatewayConfig::connect_timeout`] each, and cannot keep a real peer
+//! out for longer than that: its dialer retries with backoff and gets in as soon as a slot
+//! frees. A slot is released when its handshake ends (success, failure or timeout); established
+//! connections do not count.
+//!
 //! **Wire format** inside a connection: the `u32` little-endian length-prefixed frames of
 //! `tls/frame.rs`, whose payload is `channel id (16 bytes) ‖ channel payload`. A frame shorter
 //! than 16 bytes is [`NetError::Malformed`] and ends the connection (it is then re-made). The
@@ -60,8 +69,7 @@
 //!
 //! **Deliberately absent:** no application-level heartbeat (a silent peer is found by the
 //! channels' receive deadlines and by TCP keepalive); no flow control between channels (one
-//! channel's big frame delays the others' frames behind it); no bound on concurrent incoming
-//! handshakes other than the connect timeout of each; no resending of frames lost with a
+//! channel's big frame delays the others' frames behind it); no resending of frames lost with a
 //! connection — a channel that saw its peer's connection drop is over, and the caller retries
 //! with a new channel.
 
@@ -90,6 +98,8 @@ pub const DEFAULT_PENDING_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_PENDING_BYTES: usize = 256 << 20;
 /// Default of [`GatewayConfig::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of [`GatewayConfig::max_handshakes`].
+pub const DEFAULT_MAX_HANDSHAKES: usize = 64;
 
 /// Bytes of the channel id in front of every payload.
 const ID_LEN: usize = 16;
@@ -115,11 +125,15 @@ pub struct GatewayConfig {
     /// Per peer, bound on the bytes held for channels not yet opened, and on the bytes waiting
     /// for the peer to connect.
     pub max_pending_bytes: usize,
+    /// Bound on incoming connections in their handshake at once (unauthenticated: TCP accepted,
+    /// TLS, hello and ack not done yet); connections beyond it are closed at once. At least 1.
+    /// See the module docs ("Handshake cap").
+    pub max_handshakes: usize,
 }
 
 impl GatewayConfig {
     /// A configuration with default [`NetConfig`], [`DEFAULT_CONNECT_TIMEOUT`],
-    /// [`DEFAULT_PENDING_TTL`] and [`DEFAULT_MAX_PENDING_BYTES`].
+    /// [`DEFAULT_PENDING_TTL`], [`DEFAULT_MAX_PENDING_BYTES`] and [`DEFAULT_MAX_HANDSHAKES`].
     pub fn new(me: PartyId, parties: Vec<PartyEndpoint>, identity: PartyIdentity) -> Self {
         GatewayConfig {
             me,
@@ -129,6 +143,7 @@ impl GatewayConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             pending_ttl: DEFAULT_PENDING_TTL,
             max_pending_bytes: DEFAULT_MAX_PENDING_BYTES,
+            max_handshakes: DEFAULT_MAX_HANDSHAKES,
         }
     }
 
@@ -147,6 +162,11 @@ impl GatewayConfig {
         check_max_frame(self.net.max_frame)?;
         if self.connect_timeout.is_zero() {
             return Err(NetError::Config("connect_timeout must not be zero".into()));
+        }
+        if self.max_handshakes == 0 {
+            return Err(NetError::Config(
+                "max_handshakes must be at least 1 (no peer could connect)".into(),
+            ));
         }
         self.tls().plan()
     }
@@ -291,6 +311,8 @@ impl Gateway {
             max_pending_bytes: cfg.max_pending_bytes,
             plan,
             local_addr,
+            handshakes: Arc::new(tokio::sync::Semaphore::new(cfg.max_handshakes)),
+            refused_handshakes: AtomicU64::new(0),
             table: Mutex::new(Table::new(me, n, limits)),
             peers,
             shut: AtomicBool::new(false),
@@ -624,6 +646,10 @@ pub(crate) struct Inner {
     max_pending_bytes: usize,
     plan: Plan,
     local_addr: std::net::SocketAddr,
+    /// One permit per incoming handshake in progress ([`GatewayConfig::max_handshakes`]).
+    handshakes: Arc<tokio::sync::Semaphore>,
+    /// Incoming connections closed because every handshake slot was taken.
+    refused_handshakes: AtomicU64,
     table: Mutex<Table>,
     /// Indexed by party id; the slot of `me` is unused.
     peers: Vec<PeerSlot>,

@@ -581,3 +581,104 @@ fn wait_connected_names_the_missing_parties_and_shutdown_fails_channels() {
         ));
     });
 }
+
+/// Whether the server has closed a silent client connection: EOF or reset within `wait`.
+fn closed_within(s: &mut std::net::TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut b = [0u8; 1];
+    match s.read(&mut b) {
+        Ok(0) => true,
+        Ok(_) => panic!("the gateway sent bytes to a silent client"),
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+#[test]
+fn silent_connections_beyond_the_handshake_cap_are_closed_at_once_and_a_real_peer_gets_in() {
+    bounded(Duration::from_secs(40), || {
+        let rt = runtime();
+        let mut cfgs = configs(2, net_config(Duration::from_secs(5)));
+        let (mut cfg1, l1) = cfgs.pop().unwrap();
+        let (mut cfg0, l0) = cfgs.pop().unwrap();
+        cfg0.max_handshakes = 4;
+        cfg0.connect_timeout = Duration::from_secs(4);
+        cfg1.connect_timeout = Duration::from_secs(4);
+        let addr = l0.local_addr().unwrap();
+        let g0 = start(&rt, cfg0.clone(), l0);
+
+        // Twelve silent TCP connections (they never start TLS): four take the slots and are
+        // held until the connect timeout, the other eight are closed at once.
+        let began = Instant::now();
+        let mut silent: Vec<std::net::TcpStream> = (0..12)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        let mut closed = 0;
+        let mut open = Vec::new();
+        for s in silent.iter_mut() {
+            if closed_within(s, Duration::from_millis(300)) {
+                closed += 1;
+            } else {
+                open.push(s);
+            }
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(4),
+            "the checks must end before any held handshake times out"
+        );
+        assert_eq!(
+            closed, 8,
+            "connections beyond the cap of 4 must be closed at once"
+        );
+        assert_eq!(open.len(), 4);
+
+        // The real party 1 dials while the slots are taken: it is refused, retries, and gets in
+        // once the silent handshakes time out — a flood delays a peer by at most the timeout.
+        let g1 = start(&rt, cfg1, l1);
+        rt.block_on(g1.wait_connected(Duration::from_secs(15)))
+            .unwrap();
+        rt.block_on(g0.wait_connected(Duration::from_secs(5)))
+            .unwrap();
+        for s in open {
+            assert!(
+                closed_within(s, Duration::from_secs(1)),
+                "held past its timeout"
+            );
+        }
+        let gws = [g0, g1];
+        let nets = open_all(&gws, ChannelId::derive("test", "after-flood"));
+        broadcast_round(nets, small);
+
+        // A zero cap is a configuration error.
+        cfg0.max_handshakes = 0;
+        let err = rt
+            .block_on(Gateway::start(
+                cfg0,
+                Some(TcpListener::bind("127.0.0.1:0").unwrap()),
+            ))
+            .unwrap_err();
+        assert!(err.to_string().contains("max_handshakes"), "{err}");
+    });
+}
+
+#[test]
+fn a_channel_network_carries_its_channel_id_and_others_carry_none() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _) = cluster(&rt, 2, net_config(Duration::from_secs(5)));
+        let id = ChannelId::derive("test", "named");
+        let nets = open_all(&gws, id);
+        for n in &nets {
+            assert_eq!(n.channel_id(), Some(id.0));
+        }
+        let other = gws[0].open(ChannelId::derive("test", "other")).unwrap();
+        assert_ne!(other.channel_id(), Some(id.0));
+        assert_eq!(
+            net::in_process(2, NetConfig::default())[0].channel_id(),
+            None
+        );
+    });
+}

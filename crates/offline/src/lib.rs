@@ -12,8 +12,11 @@
 //! # fn main() -> Result<(), offline::OfflineError> {
 //! # let mut net = net::in_process(2, net::NetConfig::default()).pop().unwrap();
 //! use offline::{Mascot, MascotConfig};
-//! // Once per party (base OTs with every peer); `None` samples a fresh MAC key share.
-//! let mut mascot = Mascot::setup(&mut net, None, MascotConfig::default())?;
+//! // Once per party and run (base OTs with every peer); `None` samples a fresh MAC key share.
+//! // Every party of the run passes the same session id, and no other run uses it (a node
+//! // derives it from the job's channel: `MascotConfig::for_channel(&net)?`).
+//! let session = [7u8; 32];
+//! let mut mascot = Mascot::setup(&mut net, None, MascotConfig::with_session(session))?;
 //! let triples = mascot.triples(&mut net, 10_000)?;
 //! let bits = mascot.bits(&mut net, 1_000)?;
 //! let masks = mascot.input_masks(&mut net, 0, 100)?;

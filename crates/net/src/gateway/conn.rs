@@ -116,11 +116,17 @@ pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener, accept
         };
         match incoming {
             Ok((tcp, remote)) => {
+                // The handshake cap: no free slot means the connection is closed unread.
+                let Ok(slot) = inner.handshakes.clone().try_acquire_owned() else {
+                    drop(tcp);
+                    refused_handshake(&inner, remote);
+                    continue;
+                };
                 let (inner, acceptor) = (inner.clone(), acceptor.clone());
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = shut_down(&inner) => {}
-                        _ = admit(&inner, tcp, remote, &acceptor) => {}
+                        _ = admit(&inner, tcp, remote, &acceptor, slot) => {}
                     }
                 });
             }
@@ -133,12 +139,32 @@ pub(super) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener, accept
     }
 }
 
+/// Logs a connection closed by the handshake cap: the first one and every 1024th as a warning
+/// (with the running count), the others at debug level, so a flood cannot flood the log.
+/// Only the remote address is logged.
+fn refused_handshake(inner: &Inner, remote: std::net::SocketAddr) {
+    let me = inner.me;
+    let count = inner.refused_handshakes.fetch_add(1, Ordering::Relaxed) + 1;
+    if count == 1 || count.is_multiple_of(1024) {
+        tracing::warn!(
+            me,
+            %remote,
+            refused = count,
+            "too many incoming handshakes in progress; closed a new connection at once"
+        );
+    } else {
+        tracing::debug!(me, %remote, "handshake cap reached; closed a new connection");
+    }
+}
+
 /// Handshake with one incoming connection and, if it is a party's, serve it until it ends.
+/// `slot` is its place under the handshake cap, given back as soon as the handshake is over.
 async fn admit(
     inner: &Arc<Inner>,
     tcp: TcpStream,
     remote: std::net::SocketAddr,
     acceptor: &TlsAcceptor,
+    slot: tokio::sync::OwnedSemaphorePermit,
 ) {
     let me = inner.me;
     keepalive(&tcp);
@@ -147,7 +173,9 @@ async fn admit(
         handshake::send_ack(&inner.plan, peer, &mut tls, GATEWAY).await?;
         Ok::<_, NetError>((peer, tls))
     };
-    match timeout(inner.connect_timeout, handshake).await {
+    let outcome = timeout(inner.connect_timeout, handshake).await;
+    drop(slot);
+    match outcome {
         Ok(Ok((peer, tls))) => {
             tracing::debug!(me, peer, %remote, "accepted party");
             run_connection(inner, peer, TlsStream::Server(tls)).await;

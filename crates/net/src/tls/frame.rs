@@ -6,8 +6,13 @@
 //! **Invariants:**
 //! - A length above the receiver's `max_frame` is refused *before* anything is allocated
 //!   ([`NetError::FrameTooLarge`]), and the connection is closed.
-//! - A payload is read straight into one buffer of the announced size; a frame that ends early
-//!   (peer closed mid-frame) is [`NetError::Malformed`], never a short frame.
+//! - The payload buffer grows with the bytes that actually arrive, never ahead of them by more than
+//!   [`GROWTH_STEP`] or the bytes already read (whichever is larger), and never beyond the announced
+//!   length: a peer that announces `max_frame` and then sends nothing costs at most 64 KiB, not
+//!   `max_frame`. Growth is geometric (each step at most doubles the buffer), so a large frame
+//!   costs O(log len) reallocations and ends in a buffer of exactly its length.
+//! - A frame that ends early (peer closed mid-frame) is [`NetError::Malformed`], never a short
+//!   frame.
 //! - EOF exactly at a frame boundary is [`NetError::Disconnected`].
 //! - Nothing a peer sends can panic the reader: every length and read result is checked.
 //! - Frame contents are never logged.
@@ -21,7 +26,7 @@ use std::io;
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::Notify;
@@ -30,6 +35,9 @@ use crate::{FrameSink, NetError, PartyId};
 
 /// Bytes in a frame header.
 pub(crate) const HEADER_LEN: usize = 4;
+
+/// The payload buffer's first allocation for a large frame, and its smallest growth step.
+pub(crate) const GROWTH_STEP: usize = 64 << 10;
 
 /// Capacity of the writer's buffer: small frames (and every header) are coalesced up to this size
 /// into one TLS record; larger payloads bypass the buffer.
@@ -83,11 +91,28 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
     if len > max {
         return Err(NetError::FrameTooLarge { peer, len, max });
     }
-    let mut buf = BytesMut::with_capacity(len);
+    let mut buf = Vec::new();
+    read_payload(r, peer, len, &mut buf).await?;
+    Ok(Some(Bytes::from(buf)))
+}
+
+/// Read a payload of `len` bytes into `buf` (empty on entry), growing it only as bytes arrive (see
+/// the module docs).
+async fn read_payload<R: AsyncRead + Unpin>(
+    r: &mut R,
+    peer: PartyId,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(), NetError> {
     // `take` keeps `read_buf` from reading past this frame into the next one.
     let mut payload = (&mut *r).take(len as u64);
     while buf.len() < len {
-        match payload.read_buf(&mut buf).await {
+        if buf.len() == buf.capacity() {
+            // At most double what has arrived (at least one step), never past `len`.
+            let step = buf.len().max(GROWTH_STEP).min(len - buf.len());
+            buf.reserve_exact(step);
+        }
+        match payload.read_buf(buf).await {
             Ok(0) => {
                 return Err(NetError::Malformed {
                     peer,
@@ -101,7 +126,7 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
             Err(e) => return Err(io_error(peer, &e, false)),
         }
     }
-    Ok(Some(buf.freeze()))
+    Ok(())
 }
 
 /// Write one frame (header and payload); the caller flushes.
@@ -305,6 +330,89 @@ mod tests {
             let mut wire: &[u8] = &[5, 0, 0, 0, 1, 2];
             let e = read_frame(&mut wire, 1, 100).await.unwrap_err();
             assert!(e.to_string().contains("2 of 5 payload bytes"), "{e}");
+        });
+    }
+
+    #[test]
+    fn a_silent_peer_announcing_a_huge_frame_costs_one_growth_step() {
+        rt().block_on(async {
+            let max = 1 << 30;
+            let (mut a, mut b) = duplex(1 << 16);
+            a.write_all(&(max as u32).to_le_bytes()).await.unwrap();
+            a.write_all(&[7u8; 10]).await.unwrap();
+            // The peer stays silent after 10 bytes: the read waits, holding one step at most.
+            let mut header = [0u8; HEADER_LEN];
+            b.read_exact(&mut header).await.unwrap();
+            let mut buf = Vec::new();
+            let pending = tokio::time::timeout(
+                std::time::Duration::from_millis(50),
+                read_payload(&mut b, 1, max, &mut buf),
+            )
+            .await;
+            assert!(pending.is_err(), "the read must still be waiting");
+            assert_eq!(buf.len(), 10);
+            assert_eq!(buf.capacity(), GROWTH_STEP);
+            // Then the peer closes: a truncated frame, still without a large buffer.
+            drop(a);
+            let e = read_payload(&mut b, 1, max, &mut buf).await.unwrap_err();
+            assert!(
+                e.to_string().contains("10 of 1073741824 payload bytes"),
+                "{e}"
+            );
+            assert!(buf.capacity() <= GROWTH_STEP);
+        });
+    }
+
+    #[test]
+    fn the_buffer_grows_with_the_data_and_ends_at_the_frame_length() {
+        rt().block_on(async {
+            // A frame between steps: the buffer ends exactly at its length.
+            for len in [
+                1,
+                GROWTH_STEP - 1,
+                GROWTH_STEP,
+                GROWTH_STEP + 1,
+                5 * GROWTH_STEP + 3,
+            ] {
+                let payload: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+                let mut wire = (len as u32).to_le_bytes().to_vec();
+                wire.extend_from_slice(&payload);
+                let mut r: &[u8] = &wire;
+                let mut header = [0u8; HEADER_LEN];
+                r.read_exact(&mut header).await.unwrap();
+                let mut buf = Vec::new();
+                read_payload(&mut r, 0, len, &mut buf).await.unwrap();
+                assert_eq!(buf, payload);
+                assert_eq!(buf.capacity(), len, "len {len}");
+            }
+            // Half a large frame then EOF: the buffer never got ahead of the data by more than
+            // the data itself.
+            let len = 4 << 20;
+            let mut wire = (len as u32).to_le_bytes().to_vec();
+            wire.extend(std::iter::repeat_n(1u8, 300_000));
+            let mut r: &[u8] = &wire;
+            let mut header = [0u8; HEADER_LEN];
+            r.read_exact(&mut header).await.unwrap();
+            let mut buf = Vec::new();
+            assert!(read_payload(&mut r, 0, len, &mut buf).await.is_err());
+            assert_eq!(buf.len(), 300_000);
+            assert!(buf.capacity() <= 2 * 300_000 && buf.capacity() < len);
+        });
+    }
+
+    #[test]
+    fn a_large_frame_round_trips_through_a_small_pipe() {
+        rt().block_on(async {
+            let (mut a, mut b) = duplex(4 << 10);
+            let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+            let big2 = big.clone();
+            let w = tokio::spawn(async move {
+                write_frame(&mut a, &big2).await.unwrap();
+                a.shutdown().await.unwrap();
+            });
+            let got = read_frame(&mut b, 0, 4 << 20).await.unwrap().unwrap();
+            assert_eq!(got.as_ref(), &big[..]);
+            w.await.unwrap();
         });
     }
 
