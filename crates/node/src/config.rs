@@ -488,6 +488,8 @@ pub struct LimitsConfig {
     pub max_job_tuples: u64,
     /// HTTP requests being served at once.
     pub max_concurrent_requests: usize,
+    /// Incoming gateway connections still in their TLS handshake at once (more are closed).
+    pub max_gateway_handshakes: usize,
     /// Memory one game's VM may use, MiB.
     pub game_memory_mib: u64,
     /// Memory all games' VMs may use together, MiB.
@@ -503,6 +505,7 @@ impl Default for LimitsConfig {
             max_concurrent_jobs: 4,
             max_job_tuples: 1 << 20,
             max_concurrent_requests: 1024,
+            max_gateway_handshakes: net::gateway::DEFAULT_MAX_HANDSHAKES,
             game_memory_mib: 1024,
             node_memory_mib: 8192,
         }

@@ -255,7 +255,7 @@ impl FunctionRegistry {
 
     /// Compiles `req` and stores it as the next version of `name`, owned by `owner`; see the
     /// module docs for idempotence and ownership. Blocking work runs on blocking threads.
-    pub async fn deploy<S>(
+    pub async fn deploy<S: Send>(
         &self,
         name: &str,
         req: DeployFunction,

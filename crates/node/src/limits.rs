@@ -168,6 +168,7 @@ mod tests {
             max_concurrent_jobs: 1,
             max_job_tuples: 100,
             max_concurrent_requests: 1,
+            max_gateway_handshakes: 1,
             game_memory_mib: 1,
             node_memory_mib: 2,
         }

@@ -133,7 +133,7 @@ fn refusal(
     let fix = format!("its owner can change the use policy (PUT /v1/secrets/{id}/policy)");
     let Some(p) = policy else {
         return Some(format!(
-            "secret {id} belongs to another user and has no use policy, so only its owner may use it; {fix}"
+            "secret {id} belongs to another user and has no use policy, so only its owner may use it, not program {hash}; {fix}"
         ));
     };
     // The legacy tag compares hashes exactly, as before policies existed.

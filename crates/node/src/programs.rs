@@ -113,7 +113,7 @@ impl ProgramCache {
     /// A compile error is [`ErrorCode::CompileError`] (400) with the compiler's rendered
     /// diagnostic, which names `program.mpc:line:col`.
     /// `slot` admits a compilation (a cache hit needs none); its error is returned as it is.
-    pub async fn get_or_compile<S>(
+    pub async fn get_or_compile<S: Send>(
         &self,
         source: &str,
         args: &[String],
@@ -135,15 +135,17 @@ impl ProgramCache {
         if let Some(p) = cell.get() {
             return Ok((p.clone(), true));
         }
-        let _slot = slot()?;
         let mut compiled_here = false;
         let result = cell
             .get_or_try_init(|| {
                 compiled_here = true;
+                // Only the request that compiles takes a slot; the others wait for its result.
+                let slot = slot();
                 let source = source.to_string();
                 let args = args.to_vec();
                 let options = self.options.clone();
                 async move {
+                    let _slot = slot?;
                     tokio::task::spawn_blocking(move || {
                         lang::compile(&source, FILE_NAME, &args, &options)
                             .map(Arc::new)

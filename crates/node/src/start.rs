@@ -61,6 +61,7 @@ impl Node {
         }
         let mut gcfg = net::GatewayConfig::new(config.party, parties, identity);
         gcfg.net.recv_deadline = config.timeouts.recv();
+        gcfg.max_handshakes = config.limits.max_gateway_handshakes;
         mpc.set_nonblocking(true)
             .map_err(|e| StartError::Gateway(e.to_string()))?;
         let mpc_addr = mpc
