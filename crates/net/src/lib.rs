@@ -22,8 +22,9 @@
 //! **API Boundary:** this crate moves opaque bytes. It knows nothing of field elements, shares or
 //! games, and never logs frame contents.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::time::{Duration, Instant};
 
 pub use bytes::Bytes;
 
@@ -130,6 +131,9 @@ impl FrameSink for Sender<Result<Bytes, NetError>> {
 /// Incoming frames from one peer, or the error that ended the link.
 pub type FrameSource = Receiver<Result<Bytes, NetError>>;
 
+/// While a receive waits longer than this, it also looks for a lost link to another peer.
+const LOST_PEER_POLL: Duration = Duration::from_millis(25);
+
 /// One direction-pair to one peer, as a transport hands it to [`Network::from_links`].
 pub struct PeerLink {
     pub sink: Box<dyn FrameSink>,
@@ -147,6 +151,9 @@ pub struct Network {
     stats: NetStats,
     /// The gateway channel id this network runs on (set by `Gateway::open_with`), if any.
     channel: Option<[u8; 16]>,
+    /// Frames taken from a peer's source while waiting for another peer (see [`Network::recv`]),
+    /// served first by the next receive from that peer.
+    held: Vec<VecDeque<Bytes>>,
     /// Whatever must outlive the links (a transport's runtime, task guards). Declared after
     /// `links` on purpose: fields drop in declaration order, so the sinks are closed first and a
     /// guard can let its writers drain before it tears anything down.
@@ -190,6 +197,7 @@ impl Network {
             config,
             stats: NetStats::default(),
             channel: None,
+            held: (0..n).map(|_| VecDeque::new()).collect(),
             keep_alive: Vec::new(),
         })
     }
@@ -282,22 +290,68 @@ impl Network {
         }
     }
 
-    /// Receive the next frame from `peer`, waiting at most the configured deadline.
+    /// Receive the next frame from `peer`, waiting at most the configured deadline. On a gateway
+    /// channel it fails as soon as the connection to any peer is lost (every peer is needed).
     pub fn recv(&mut self, peer: PartyId) -> Result<Bytes, NetError> {
-        let deadline = self.config.recv_deadline;
-        let res = self.link(peer)?.source.recv_timeout(deadline);
-        match res {
-            Ok(Ok(frame)) => {
-                self.stats.bytes_received += frame.len() as u64;
-                Ok(frame)
-            }
-            Ok(Err(e)) => Err(self.fail(e)),
-            Err(RecvTimeoutError::Timeout) => Err(self.fail(NetError::Timeout {
-                peer,
-                after: deadline,
-            })),
-            Err(RecvTimeoutError::Disconnected) => Err(self.fail(NetError::Disconnected { peer })),
+        self.link(peer)?;
+        if let Some(frame) = self.held[peer].pop_front() {
+            self.stats.bytes_received += frame.len() as u64;
+            return Ok(frame);
         }
+        let after = self.config.recv_deadline;
+        let deadline = Instant::now() + after;
+        loop {
+            let wait = deadline
+                .saturating_duration_since(Instant::now())
+                .min(LOST_PEER_POLL);
+            let res = self.link(peer)?.source.recv_timeout(wait);
+            match res {
+                Ok(Ok(frame)) => {
+                    self.stats.bytes_received += frame.len() as u64;
+                    return Ok(frame);
+                }
+                Ok(Err(e)) => return Err(self.fail(e)),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(self.fail(NetError::Disconnected { peer }))
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    // Every peer is needed to finish: on a gateway channel, where an error on a
+                    // source means that peer's connection died (a peer that merely finished its
+                    // part leaves the connection up), a lost link to another peer ends the run
+                    // now, naming that peer, instead of after this peer's deadline. Other
+                    // transports close a link when a peer finishes, so they wait as before.
+                    if self.channel.is_some() {
+                        if let Some(e) = self.lost_peer(peer) {
+                            return Err(self.fail(e));
+                        }
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(self.fail(NetError::Timeout { peer, after }));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The error that ended the link of a peer other than `except`, if one has ended; frames
+    /// found on the way are held for their next receive.
+    fn lost_peer(&mut self, except: PartyId) -> Option<NetError> {
+        for q in (0..self.n).filter(|&q| q != self.me && q != except) {
+            let Some(Some(link)) = self.links.get(q) else {
+                continue;
+            };
+            loop {
+                match link.source.try_recv() {
+                    Ok(Ok(frame)) => self.held[q].push_back(frame),
+                    Ok(Err(e)) => return Some(e),
+                    Err(TryRecvError::Disconnected) => {
+                        return Some(NetError::Disconnected { peer: q })
+                    }
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+        }
+        None
     }
 
     /// One round: send `frames[p]` to every peer p (entry `me` is ignored), then receive one frame

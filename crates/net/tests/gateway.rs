@@ -375,6 +375,55 @@ fn a_killed_peer_fails_open_channels_fast_and_a_restarted_peer_works() {
     });
 }
 
+/// A party waiting for one peer learns at once that another peer's connection died (every peer
+/// is needed to finish), naming that peer, instead of waiting out the deadline; frames that came
+/// from a live peer meanwhile are kept for its next receive. A peer that merely drops its channel
+/// (it finished its part) does not end anybody's wait.
+#[test]
+fn a_wait_on_one_peer_ends_when_another_peers_connection_dies() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _cfgs) = cluster(&rt, 3, net_config(Duration::from_secs(30)));
+        // While party 0 waits for party 1, party 2's frame arrives: it is kept for recv(2).
+        let mut nets = open_all(&gws, ChannelId::derive("game", "held"));
+        let mut h2 = nets.pop().unwrap();
+        let mut h1 = nets.pop().unwrap();
+        let mut h0 = nets.pop().unwrap();
+        let waiting = thread::spawn(move || (h0.recv(1), h0));
+        h2.send(0, Bytes::from_static(b"early")).unwrap();
+        thread::sleep(Duration::from_millis(200));
+        h1.send(0, Bytes::from_static(b"late")).unwrap();
+        let (got, mut h0) = waiting.join().unwrap();
+        assert_eq!(got.unwrap(), Bytes::from_static(b"late"));
+        assert_eq!(h0.recv(2).unwrap(), Bytes::from_static(b"early"));
+
+        let mut nets = open_all(&gws, ChannelId::derive("game", "wait"));
+        let _net2 = nets.pop().unwrap();
+        let mut net1 = nets.pop().unwrap();
+        let mut net0 = nets.pop().unwrap();
+        // Party 1 drops its channel early; party 0 is not disturbed by it.
+        net1.send(0, Bytes::from_static(b"from 1")).unwrap();
+        drop(net1);
+        thread::sleep(Duration::from_millis(100));
+        // Party 0 waits for party 1's second frame (never sent): still waiting after 300 ms.
+        assert_eq!(net0.recv(1).unwrap(), Bytes::from_static(b"from 1"));
+        let waiting = thread::spawn(move || {
+            let err = net0.recv(1).unwrap_err();
+            (Instant::now(), err, net0)
+        });
+        thread::sleep(Duration::from_millis(300));
+        assert!(!waiting.is_finished(), "a dropped channel ended the wait");
+        let killed = Instant::now();
+        gws[2].shutdown();
+        let (at, err, net0) = waiting.join().unwrap();
+        assert_eq!(err, NetError::Disconnected { peer: 2 });
+        assert!(at.duration_since(killed) < Duration::from_secs(2));
+        // The network is failed from then on, as after any lost link.
+        let mut net0 = net0;
+        assert!(net0.recv(2).is_err());
+    });
+}
+
 #[test]
 fn parties_start_in_any_order() {
     bounded(Duration::from_secs(20), || {
