@@ -851,12 +851,18 @@ async fn upload_execute_carbyne_and_download_over_http() {
         let res: api::CarbyneResult = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(res.response.len(), 1);
         assert_eq!(STANDARD.decode(&res.response[0]).unwrap(), b"35");
+        // Exactly the original's `{"response": [...]}` (strict Jackson clients).
+        assert_eq!(r.json().as_object().unwrap().len(), 1);
     }
-    let shares: Vec<field::Fp> = all(&apps, Method::POST, "/", ALICE, carbyne("SECRETSHARE"))
-        .await
+    let answers: Vec<api::CarbyneResult> =
+        all(&apps, Method::POST, "/", ALICE, carbyne("SECRETSHARE"))
+            .await
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+    let shares: Vec<field::Fp> = answers
         .iter()
-        .map(|r| {
-            let res: api::CarbyneResult = serde_json::from_slice(&r.body).unwrap();
+        .map(|res| {
             let word = STANDARD.decode(&res.response[0]).unwrap();
             api::FieldVec::from_bytes(word).to_elements().unwrap()[0]
         })
@@ -865,6 +871,24 @@ async fn upload_execute_carbyne_and_download_over_http() {
         shares.iter().copied().sum::<field::Fp>(),
         field::Fp::from_u64(35)
     );
+    // The bare share is unverifiable; the delivery beside it verifies (w = s·r, u = v·r), and
+    // a tampered share fails the check.
+    let mut deliveries: Vec<api::OutputDelivery> = answers
+        .iter()
+        .map(|a| {
+            a.delivery
+                .clone()
+                .expect("SECRETSHARE answers carry the delivery")
+        })
+        .collect();
+    assert_eq!(
+        node::delivery::verify(&deliveries).unwrap(),
+        vec![field::Fp::from_u64(35)]
+    );
+    let mut s = deliveries[1].s.to_elements().unwrap();
+    s[0] += field::Fp::ONE;
+    deliveries[1].s = api::FieldVec::from_elements(&s);
+    assert!(node::delivery::verify(&deliveries).is_err());
     let stored: Vec<String> = all(&apps, Method::POST, "/", ALICE, carbyne("AMPHORASECRET"))
         .await
         .iter()

@@ -189,12 +189,9 @@ impl Mascot {
     /// The victim and column of [`crate::InsecureCheat::CopeColumnError`] when it is
     /// configured (tests of cheating detection only), else none.
     pub(crate) fn insecure_cope_column(&self) -> Option<(PartyId, usize)> {
-        match self.cfg.insecure_cheat {
-            Some(crate::InsecureCheat::CopeColumnError { column }) => {
-                Some((self.first_peer(), column))
-            }
-            None => None,
-        }
+        self.cfg
+            .insecure_cheat
+            .map(|crate::InsecureCheat::CopeColumnError { column }| (self.first_peer(), column))
     }
 
     #[cfg(test)]
