@@ -2,6 +2,8 @@
 //! body limits, secrets metadata and tags, functions, the OpenAPI document, metrics, and an
 //! upload → game → Carbyne activation → download round trip over two in-process parties.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -18,53 +20,12 @@ use store::{NewSecret, SecretId, SecretStore};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-const SEED_HEX: &str = "4242424242424242424242424242424242424242424242424242424242424242";
-const ALICE: &str = "alice-token-0123456789";
-const BOB: &str = "bob-token-0123456789";
+use common::{ALICE, BOB};
+
 const MAX_BODY: usize = 64 * 1024;
 
 fn config(me: usize, n: usize, dir: &std::path::Path) -> NodeConfig {
-    let mut s = format!(
-        r#"party = {me}
-
-[api]
-listen = "127.0.0.1:0"
-max_body_bytes = {MAX_BODY}
-
-[mpc]
-listen = "127.0.0.1:0"
-cert = "party{me}.pem"
-key = "party{me}.key"
-
-[storage]
-path = "party{me}-data"
-
-[[clients]]
-user = "alice"
-token = "{ALICE}"
-
-[[clients]]
-user = "bob"
-token = "{BOB}"
-
-[timeouts]
-join_secs = 10
-recv_secs = 10
-
-[tuples]
-insecure_dealer = true
-insecure_dealer_seed = "{SEED_HEX}"
-
-"#
-    );
-    for i in 0..n {
-        s.push_str(&format!(
-            "[[parties]]\nid = {i}\napi_url = \"http://127.0.0.1:{}\"\nmpc_addr = \"127.0.0.1:{}\"\ncert = \"party{i}.pem\"\n\n",
-            18000 + i,
-            18100 + i
-        ));
-    }
-    NodeConfig::parse(&s, "test.toml", dir).expect("test config parses")
+    common::dealer_config(me, n, dir, "", &format!("max_body_bytes = {MAX_BODY}"), 10)
 }
 
 /// `n` nodes over in-process channels and their routers.

@@ -3,6 +3,8 @@
 //! MASCOT, resource exhaustion, and game summaries of other users. The selective-failure attack
 //! on MASCOT, the halt it causes and the rekey that ends it are in `mascot_attack.rs`.
 
+mod common;
+
 use std::sync::Arc;
 
 use api::{Activation, ErrorCode, GameOutput, MaskRequest, MaskedInput, OutputKind, OutputSpec};
@@ -12,49 +14,8 @@ use node::coord::InProcessChannels;
 use node::{Node, User};
 use uuid::Uuid;
 
-const SEED_HEX: &str = "5151515151515151515151515151515151515151515151515151515151515151";
-
 fn config(me: usize, n: usize, dir: &std::path::Path, extra: &str) -> NodeConfig {
-    let mut s = format!(
-        r#"party = {me}
-{extra}
-[api]
-listen = "127.0.0.1:0"
-
-[mpc]
-listen = "127.0.0.1:0"
-cert = "party{me}.pem"
-key = "party{me}.key"
-
-[storage]
-path = "party{me}-data"
-
-[[clients]]
-user = "alice"
-token = "alice-token-0123456789"
-
-[[clients]]
-user = "bob"
-token = "bob-token-0123456789"
-
-[timeouts]
-join_secs = 3
-recv_secs = 10
-
-[tuples]
-insecure_dealer = true
-insecure_dealer_seed = "{SEED_HEX}"
-
-"#
-    );
-    for i in 0..n {
-        s.push_str(&format!(
-            "[[parties]]\nid = {i}\napi_url = \"http://127.0.0.1:{}\"\nmpc_addr = \"127.0.0.1:{}\"\ncert = \"party{i}.pem\"\n\n",
-            18000 + i,
-            18100 + i
-        ));
-    }
-    NodeConfig::parse(&s, "test.toml", dir).expect("test config parses")
+    common::dealer_config(me, n, dir, extra, "", 3)
 }
 
 /// `n` dealer nodes over in-process channels; `extra(i)` is put at the top of party i's config.

@@ -2,6 +2,8 @@
 //! as a game input (programs, output modes, a use limit counted on every party), the legacy
 //! `authorizedPrograms` tag, the audit record, and the owner-only policy and audit routes.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -16,54 +18,13 @@ use store::{AuditEntry, NewSecret, OutputMode, SecretId, SecretStore, SecretUse}
 use tower::ServiceExt;
 use uuid::Uuid;
 
-const SEED_HEX: &str = "4242424242424242424242424242424242424242424242424242424242424242";
-const ALICE: &str = "alice-token-0123456789";
-const BOB: &str = "bob-token-0123456789";
+use common::{ALICE, BOB};
 const N: usize = 3;
 const SUM_PROGRAM: &str = "listen(10000)\nclient_socket_id = regint()\nacceptclientconnection(client_socket_id, 10000)\nv = sint.read_from_socket(client_socket_id, 2)\nresp = Array(1, sint)\nresp[0] = v[0] + v[1]\nsint.write_to_socket(client_socket_id, resp)\n";
 const OTHER_PROGRAM: &str = "listen(10000)\nclient_socket_id = regint()\nacceptclientconnection(client_socket_id, 10000)\nv = sint.read_from_socket(client_socket_id, 2)\nresp = Array(1, sint)\nresp[0] = v[0] * v[1]\nsint.write_to_socket(client_socket_id, resp)\n";
 
 fn config(me: usize, dir: &std::path::Path) -> NodeConfig {
-    let mut s = format!(
-        r#"party = {me}
-
-[api]
-listen = "127.0.0.1:0"
-
-[mpc]
-listen = "127.0.0.1:0"
-cert = "party{me}.pem"
-key = "party{me}.key"
-
-[storage]
-path = "party{me}-data"
-
-[[clients]]
-user = "alice"
-token = "{ALICE}"
-
-[[clients]]
-user = "bob"
-token = "{BOB}"
-
-[timeouts]
-join_secs = 10
-recv_secs = 10
-
-[tuples]
-insecure_dealer = true
-insecure_dealer_seed = "{SEED_HEX}"
-
-"#
-    );
-    for i in 0..N {
-        s.push_str(&format!(
-            "[[parties]]\nid = {i}\napi_url = \"http://127.0.0.1:{}\"\nmpc_addr = \"127.0.0.1:{}\"\ncert = \"party{i}.pem\"\n\n",
-            18200 + i,
-            18300 + i
-        ));
-    }
-    NodeConfig::parse(&s, "test.toml", dir).expect("test config parses")
+    common::dealer_config(me, N, dir, "", "", 10)
 }
 
 struct Cloud {

@@ -4,10 +4,12 @@ use std::net::TcpListener;
 use std::path::Path;
 
 /// Every party's (API URL, gateway address), and its (API, gateway) listeners.
+#[allow(dead_code)]
 pub type Prepared = (Vec<(String, String)>, Vec<(TcpListener, TcpListener)>);
 
 /// Binds `n` API and gateway ports on loopback (API URLs with `scheme`, `http` or `https`) and
 /// writes the parties' development certificates and keys (`partyI.pem`, `partyI.key`) to `dir`.
+#[allow(dead_code)]
 pub fn prepare(n: usize, dir: &Path, scheme: &str) -> Prepared {
     let mut parties = Vec::new();
     let mut listeners = Vec::new();
@@ -24,4 +26,37 @@ pub fn prepare(n: usize, dir: &Path, scheme: &str) -> Prepared {
         std::fs::write(dir.join(format!("party{i}.key")), &id.key_pem).unwrap();
     }
     (parties, listeners)
+}
+
+/// Bearer tokens of the two clients of [`dealer_config`].
+#[allow(dead_code)]
+pub const ALICE: &str = "alice-token-0123456789";
+#[allow(dead_code)]
+pub const BOB: &str = "bob-token-0123456789";
+
+/// The config of party `me` of `n` for in-process clusters (no sockets are used): INSECURE
+/// dealer tuples, clients `alice` and `bob`, a join deadline of `join_secs`. `top` goes before
+/// the first table (top-level keys such as `insecure_tamper`, or whole tables such as
+/// `[limits]`); `api` adds lines to `[api]`.
+#[allow(dead_code)]
+pub fn dealer_config(
+    me: usize,
+    n: usize,
+    dir: &Path,
+    top: &str,
+    api: &str,
+    join_secs: u64,
+) -> node::config::NodeConfig {
+    let mut s = format!(
+        "party = {me}\n{top}\n[api]\nlisten = \"127.0.0.1:0\"\n{api}\n\n[mpc]\nlisten = \"127.0.0.1:0\"\ncert = \"party{me}.pem\"\nkey = \"party{me}.key\"\n\n[storage]\npath = \"party{me}-data\"\n\n[[clients]]\nuser = \"alice\"\ntoken = \"{ALICE}\"\n\n[[clients]]\nuser = \"bob\"\ntoken = \"{BOB}\"\n\n[timeouts]\njoin_secs = {join_secs}\nrecv_secs = 10\n\n[tuples]\ninsecure_dealer = true\ninsecure_dealer_seed = \"{}\"\n\n",
+        "42".repeat(32)
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "[[parties]]\nid = {i}\napi_url = \"http://127.0.0.1:{}\"\nmpc_addr = \"127.0.0.1:{}\"\ncert = \"party{i}.pem\"\n\n",
+            18000 + i,
+            18100 + i
+        ));
+    }
+    node::config::NodeConfig::parse(&s, "test.toml", dir).expect("test config parses")
 }
