@@ -53,12 +53,11 @@ where
     out
 }
 
-/// Uploads `x` as alice's secret through the input-mask protocol.
-async fn upload(nodes: &[Arc<Node>], x: i64) -> Uuid {
-    let rid = Uuid::new_v4();
-    let parts = on_all(nodes, move |n| async move {
+/// One input mask for `user` under request `rid`, from every party.
+async fn masks(nodes: &[Arc<Node>], user: fn() -> User, rid: Uuid) -> Vec<api::OutputDelivery> {
+    on_all(nodes, move |n| async move {
         n.input_masks(
-            &alice(),
+            &user(),
             MaskRequest {
                 request_id: rid,
                 count: 1,
@@ -67,7 +66,13 @@ async fn upload(nodes: &[Arc<Node>], x: i64) -> Uuid {
         .await
         .unwrap()
     })
-    .await;
+    .await
+}
+
+/// Uploads `x` as alice's secret through the input-mask protocol.
+async fn upload(nodes: &[Arc<Node>], x: i64) -> Uuid {
+    let rid = Uuid::new_v4();
+    let parts = masks(nodes, alice, rid).await;
     let r = node::delivery::verify(&parts).expect("masks verify");
     let sid = Uuid::new_v4();
     let body = MaskedInput {
@@ -326,19 +331,7 @@ async fn limits_refuse_with_429_or_503_and_the_node_keeps_serving() {
     assert_eq!(e.code.http_status(), 429, "{e}");
     assert_eq!(e.retry_after_secs, Some(1));
     assert!(e.message.contains("max_pending_uploads_per_user"), "{e}");
-    let rid = Uuid::new_v4();
-    on_all(&nodes, move |n| async move {
-        n.input_masks(
-            &bob(),
-            MaskRequest {
-                request_id: rid,
-                count: 1,
-            },
-        )
-        .await
-        .unwrap()
-    })
-    .await;
+    masks(&nodes, bob, Uuid::new_v4()).await;
 
     // One game at a time: a game that waits for its peers holds the only slot.
     let slow = nodes[0].clone();
@@ -391,18 +384,7 @@ async fn games_and_pending_uploads_belong_to_their_user() {
     assert!(nodes[0].game_summary(&gid, &bob()).is_none());
 
     let rid = Uuid::new_v4();
-    let parts = on_all(&nodes, move |n| async move {
-        n.input_masks(
-            &alice(),
-            MaskRequest {
-                request_id: rid,
-                count: 1,
-            },
-        )
-        .await
-        .unwrap()
-    })
-    .await;
+    let parts = masks(&nodes, alice, rid).await;
     let r = node::delivery::verify(&parts).unwrap();
     let body = MaskedInput {
         request_id: rid,
