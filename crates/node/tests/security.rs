@@ -406,3 +406,33 @@ async fn games_and_pending_uploads_belong_to_their_user() {
     .await;
     let _ = upload(&nodes, 5).await;
 }
+
+/// Over HTTP a refusal at a limit carries `Retry-After` and a JSON error naming the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_limit_answers_over_http_with_retry_after() {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = cluster(2, dir.path(), |_| {
+        "[limits]\nmax_pending_uploads_per_user = 1\n".into()
+    });
+    masks(&nodes, alice, Uuid::new_v4()).await;
+    let app = node::http::router(nodes[0].clone());
+    let body = serde_json::json!({"request_id": Uuid::new_v4(), "count": 1});
+    let req = Request::post("/v1/input-masks")
+        .header(header::AUTHORIZATION, format!("Bearer {}", common::ALICE))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(&body).unwrap()))
+        .unwrap();
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status().as_u16(), 429);
+    assert_eq!(res.headers()[header::RETRY_AFTER], "1");
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let e: api::ApiError = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(e.code, ErrorCode::TooManyRequests);
+    assert_eq!(e.retry_after_secs, Some(1));
+    assert!(e.message.contains("max_pending_uploads_per_user"), "{e}");
+}
