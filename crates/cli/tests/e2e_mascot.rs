@@ -99,16 +99,22 @@ async fn mascot_tuples_run_the_seed_example_and_the_corpus_comparisons() {
     }
 }
 
-/// The selective-failure attack on the MAC key (issue 9, item 1), with node processes: party 1
+/// The selective-failure attack on the MAC key (issue 9, item 1), with node processes (N = 2, 3): party 1
 /// adds an error to one COPE column of every MASCOT job, probing one bit of party 0's key share
-/// per job. The first job that fails the check halts generation durably on every party: no
+/// per job. The first job that fails the check halts generation durably on every honest party: no
 /// second job runs after it, and health, metrics and `tuples stats` say so, naming the step;
 /// restarting keeps the halt. After `rekey` every stored secret still downloads with its old
 /// value, generation resumes and new games run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cope_attack_halts_generation_until_a_rekey() {
+    for n in [2, 3] {
+        cope_attack_and_rekey(n).await;
+    }
+}
+
+async fn cope_attack_and_rekey(n: usize) {
     let mut cl = Cluster::start(
-        2,
+        n,
         Options {
             mascot: true,
             ..Options::default()
@@ -118,26 +124,32 @@ async fn a_cope_attack_halts_generation_until_a_rekey() {
     let x = c.create_secret_i128(&[42], vec![]).await.unwrap();
     let y = c.create_secret_i128(&[-17], vec![]).await.unwrap();
 
-    // Party 1 turns attacker.
+    // Party 1 turns attacker; every other party is honest and must halt.
     cl.set_tamper(Some((1, "cope")));
     cl.restart(1);
     cl.wait_healthy();
+    let honest: Vec<usize> = (0..n).filter(|&i| i != 1).collect();
     let t = std::time::Instant::now();
-    let halted = loop {
-        let h = cl.health(0).unwrap();
-        if let Some(halt) = h.generation_halt {
-            assert_eq!(h.status, "halted");
-            break halt;
-        }
-        assert!(
-            t.elapsed() < std::time::Duration::from_secs(120),
-            "no job failed its check: {h:?}\n{}",
-            cl.logs()
+    for &i in &honest {
+        let halted = loop {
+            let h = cl.health(i).unwrap();
+            if let Some(halt) = h.generation_halt {
+                assert_eq!(h.status, "halted");
+                break halt;
+            }
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(120),
+                "N = {n}: party {i} did not halt: {h:?}\n{}",
+                cl.logs()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert_eq!(
+            halted.step, "authentication",
+            "N = {n}, party {i}: {halted:?}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
-    assert_eq!(halted.step, "authentication", "{halted:?}\n{}", cl.logs());
-    assert!(halted.failures >= 1);
+        assert!(halted.failures >= 1);
+    }
 
     // No job runs any more: the counters stay, for several pool-keeper periods.
     let jobs = |stats: &[api::TupleStatsResponse]| -> Vec<u64> {
@@ -146,7 +158,7 @@ async fn a_cope_attack_halts_generation_until_a_rekey() {
     let before = jobs(&c.tuple_stats().await.unwrap());
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let stats = c.tuple_stats().await.unwrap();
-    assert_eq!(jobs(&stats), before, "a job ran after the halt");
+    assert_eq!(jobs(&stats), before, "N = {n}: a job ran after the halt");
     assert!(stats[0].halt.is_some(), "{:?}", stats[0]);
     let metrics = cl.get(0, "/metrics").await.text();
     assert!(
@@ -155,24 +167,27 @@ async fn a_cope_attack_halts_generation_until_a_rekey() {
     );
     assert!(cl.log_tail(0, 200_000).contains("TUPLE GENERATION HALTED"));
 
-    // The attacker goes away; the honest party stays halted across its restart.
+    // The attacker goes away; the honest parties stay halted across their restarts.
     cl.set_tamper(None);
-    cl.restart(1);
-    cl.restart(0);
+    for i in 0..n {
+        cl.restart(i);
+    }
     cl.wait_healthy();
-    let h = cl.health(0).unwrap();
-    assert_eq!(h.status, "halted", "{h:?}");
+    for &i in &honest {
+        let h = cl.health(i).unwrap();
+        assert_eq!(h.status, "halted", "N = {n}: {h:?}");
+    }
 
     // The operators' way back.
     let r = c
         .rekey()
         .await
-        .unwrap_or_else(|e| panic!("rekey: {e}\n{}", cl.logs()));
+        .unwrap_or_else(|e| panic!("N = {n}, rekey: {e}\n{}", cl.logs()));
     assert!(
         r.iter().all(|p| p.secrets == 2 && p.key_generation == 1),
         "{r:?}"
     );
-    for i in 0..2 {
+    for i in 0..n {
         let h = cl.health(i).unwrap();
         assert_eq!(h.status, "ok", "{h:?}");
         assert!(h.generation_halt.is_none());
@@ -183,7 +198,7 @@ async fn a_cope_attack_halts_generation_until_a_rekey() {
     let r = c
         .execute(activation(seed, vec![x, y]))
         .await
-        .unwrap_or_else(|e| panic!("seed example after the rekey: {e}\n{}", cl.logs()));
+        .unwrap_or_else(|e| panic!("N = {n}, seed example after the rekey: {e}\n{}", cl.logs()));
     assert_eq!(r.values_i128().unwrap(), vec![25]);
     let stats = c.tuple_stats().await.unwrap();
     assert!(stats.iter().all(|s| s.halt.is_none()));
