@@ -5,42 +5,24 @@
 //! α = Σm_i / Σv_i. Every party must refuse the read with a 4xx error that says what to do, and
 //! return no output at all.
 
+mod common;
+
 use std::sync::Arc;
 
 use api::{Activation, ErrorCode, GameOutput, MaskRequest, MaskedInput, OutputKind, OutputSpec};
 use field::Fp;
-use node::config::NodeConfig;
-use node::coord::InProcessChannels;
 use node::{Node, User};
 use uuid::Uuid;
 
-const SEED_HEX: &str = "7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a";
-
 fn user() -> User {
-    User { name: "dev".into() }
+    User {
+        name: "alice".into(),
+    }
 }
 
 /// `n` nodes over in-process channels with the INSECURE dealer.
 fn cluster(n: usize, dir: &std::path::Path) -> Vec<Arc<Node>> {
-    let parties: Vec<(String, String)> = (0..n)
-        .map(|i| {
-            (
-                format!("http://127.0.0.1:{}", 19000 + i),
-                format!("127.0.0.1:{}", 19100 + i),
-            )
-        })
-        .collect();
-    InProcessChannels::cluster(n)
-        .into_iter()
-        .enumerate()
-        .map(|(i, ch)| {
-            let text = node::dev_config_text(i, &parties, dir, SEED_HEX, "t");
-            let mut cfg = NodeConfig::parse(&text, "test", dir).expect("dev config parses");
-            cfg.timeouts.join_secs = 5.0;
-            cfg.timeouts.recv_secs = 5.0;
-            Arc::new(Node::assemble(cfg, None, Arc::new(ch)).expect("node assembles"))
-        })
-        .collect()
+    common::in_process_cluster(n, |i| common::dealer_config(i, n, dir, "", "", 5))
 }
 
 async fn join_all<F, T>(futs: impl Iterator<Item = F>) -> Vec<T>

@@ -20,13 +20,7 @@ fn config(me: usize, n: usize, dir: &std::path::Path, extra: &str) -> NodeConfig
 
 /// `n` dealer nodes over in-process channels; `extra(i)` is put at the top of party i's config.
 fn cluster(n: usize, dir: &std::path::Path, extra: impl Fn(usize) -> String) -> Vec<Arc<Node>> {
-    InProcessChannels::cluster(n)
-        .into_iter()
-        .enumerate()
-        .map(|(i, ch)| {
-            Arc::new(Node::assemble(config(i, n, dir, &extra(i)), None, Arc::new(ch)).unwrap())
-        })
-        .collect()
+    common::in_process_cluster(n, |i| config(i, n, dir, &extra(i)))
 }
 
 fn alice() -> User {
@@ -435,4 +429,27 @@ async fn a_limit_answers_over_http_with_retry_after() {
     assert_eq!(e.code, ErrorCode::TooManyRequests);
     assert_eq!(e.retry_after_secs, Some(1));
     assert!(e.message.contains("max_pending_uploads_per_user"), "{e}");
+}
+
+/// Rekey is an operator's action, and only for MASCOT parties (a dealer key follows from its
+/// seed); both refusals change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rekey_is_refused_to_users_and_on_dealer_parties() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = common::in_process_cluster(2, |i| {
+        let mut cfg = config(i, 2, dir.path(), "");
+        cfg.clients[1].admin = true; // bob operates the parties
+        cfg
+    });
+    let req = api::RekeyRequest {
+        request_id: Uuid::new_v4(),
+    };
+    let e = nodes[0].rekey(&alice(), req.clone()).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden, "{e}");
+    assert!(e.message.contains("admin = true"), "{e}");
+    let e = nodes[0].rekey(&bob(), req).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::BadRequest, "{e}");
+    assert!(e.message.contains("INSECURE dealer"), "{e}");
+    use store::TupleStore;
+    assert_eq!(nodes[0].tuples.key_generation().unwrap(), 0);
 }

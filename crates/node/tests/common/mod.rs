@@ -60,3 +60,21 @@ pub fn dealer_config(
     }
     node::config::NodeConfig::parse(&s, "test.toml", dir).expect("test config parses")
 }
+
+/// `n` nodes over in-process channels, party i built from `config(i)`.
+#[allow(dead_code)]
+pub fn in_process_cluster(
+    n: usize,
+    config: impl Fn(usize) -> node::config::NodeConfig,
+) -> Vec<std::sync::Arc<node::Node>> {
+    node::coord::InProcessChannels::cluster(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, ch)| {
+            std::sync::Arc::new(
+                node::Node::assemble(config(i), None, std::sync::Arc::new(ch))
+                    .expect("node assembles"),
+            )
+        })
+        .collect()
+}

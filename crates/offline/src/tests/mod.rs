@@ -44,14 +44,24 @@ fn run<T: Send + 'static>(
     cheat: Option<(PartyId, Cheat)>,
     job: Arc<Job<T>>,
 ) -> Vec<(Fp, Result<T>)> {
-    let nets = net::in_process(n, quick_net());
+    run_parties(vec![(cfg, None); n], cheat, job)
+}
+
+/// As [`run`], with each party's own config and MAC key share (`None`: sampled at setup).
+fn run_parties<T: Send + 'static>(
+    setups: Vec<(MascotConfig, Option<Fp>)>,
+    cheat: Option<(PartyId, Cheat)>,
+    job: Arc<Job<T>>,
+) -> Vec<(Fp, Result<T>)> {
+    let nets = net::in_process(setups.len(), quick_net());
     let handles: Vec<_> = nets
         .into_iter()
-        .map(|mut net| {
+        .zip(setups)
+        .map(|(mut net, (cfg, alpha))| {
             let job = job.clone();
             std::thread::spawn(move || {
                 let me = net.my_id();
-                let mut m = match Mascot::setup(&mut net, None, cfg) {
+                let mut m = match Mascot::setup(&mut net, alpha, cfg) {
                     Ok(m) => m,
                     Err(e) => return (Fp::ZERO, Err(e), net),
                 };

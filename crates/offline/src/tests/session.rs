@@ -11,33 +11,7 @@ fn run_each<T: Send + 'static>(
     setups: Vec<(MascotConfig, Option<Fp>)>,
     job: Arc<Job<T>>,
 ) -> Vec<(Fp, Result<T>)> {
-    let nets = net::in_process(setups.len(), quick_net());
-    let handles: Vec<_> = nets
-        .into_iter()
-        .zip(setups)
-        .map(|(mut net, (cfg, alpha))| {
-            let job = job.clone();
-            std::thread::spawn(move || {
-                let mut m = match Mascot::setup(&mut net, alpha, cfg) {
-                    Ok(m) => m,
-                    Err(e) => return (Fp::ZERO, Err(e), net),
-                };
-                let r = job(&mut m, &mut net);
-                (m.mac_key_share(), r, net)
-            })
-        })
-        .collect();
-    let mut keep = Vec::new();
-    let out = handles
-        .into_iter()
-        .map(|h| {
-            let (alpha, r, net) = h.join().expect("party thread panicked");
-            keep.push(net);
-            (alpha, r)
-        })
-        .collect();
-    drop(keep);
-    out
+    run_parties(setups, None, job)
 }
 
 fn triples_job() -> Arc<Job<protocol::prep::Triples>> {
