@@ -10,6 +10,8 @@
 //! * The wire format is the 16-byte little-endian Montgomery form
 //!   ([`Fp::to_mont_bytes`]), compatible with MP-SPDZ and Carbyne Stack.
 //!
+//! [`Gf128`] is GF(2^128), the field of the binary domain's MACs ([`gf2_128`]).
+//!
 //! `p − 1` is divisible by `2^18`, which [`Fp::sqrt`] (Tonelli–Shanks) uses.
 //!
 //! ```
@@ -30,11 +32,13 @@
 
 mod encoding;
 mod fp;
+pub mod gf2_128;
 pub mod kernels;
 mod sqrt;
 
 pub use encoding::FieldError;
 pub use fp::{Fp, MODULUS};
+pub use gf2_128::Gf128;
 pub use sqrt::{SMALLEST_NON_RESIDUE, TWO_ADIC_ROOT_OF_UNITY};
 
 /// Measures [`kernels::inner_product`] on one thread and returns the rate in
