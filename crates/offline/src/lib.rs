@@ -35,6 +35,7 @@
 //! | `sacrifice` | one triple checks another | MASCOT Fig. 10 |
 //! | `mac_check` | batched MAC, zero and authentication check | SPDZ MACCheck |
 //! | `masks` | input masks for one owner | MASCOT Π_[[·]] Input |
+//! | `on_demand` | [`OnDemandMascot`]: a `Preprocessing` source generating in lock-step while a run goes on | |
 //! | `coins`, `wire`, `prg` | commitments and coins, frames, AES PRG and hashing | |
 //!
 //! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT") summarises the
@@ -77,6 +78,7 @@ mod kos;
 mod mac_check;
 mod mascot;
 mod masks;
+mod on_demand;
 mod prg;
 mod sacrifice;
 mod triples;
@@ -87,6 +89,7 @@ pub use error::{OfflineError, Result};
 pub use mascot::{
     InsecureCheat, Mascot, MascotConfig, OfflineStats, Tuples, INSECURE_CHEAT_COLUMN,
 };
+pub use on_demand::{OnDemandMascot, PrepMeter, PrepPhase, MAX_BATCH, MIN_BATCH};
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 mod bench;
 mod cheating;
 mod micro;
+mod on_demand;
 mod session;
 mod tuples;
 

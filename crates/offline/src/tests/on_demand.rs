@@ -1,0 +1,99 @@
+//! [`crate::OnDemandMascot`] under the SPDZ engine: a whole computation (inputs, products,
+//! comparisons, output) on tuples generated in lock-step while it runs, for N = 2 and 3, and the
+//! failure path when a peer's preprocessing stops.
+
+use protocol::{Engine, EngineConfig, NonLinear};
+
+use super::*;
+use crate::{OnDemandMascot, PrepPhase};
+
+/// Party p inputs `xs[p]` (one vector per party); every party reveals Π x_p and [x_0 < x_1].
+fn compute(n: usize, xs: Vec<Vec<i64>>) -> Vec<Result<(Vec<Fp>, Vec<Fp>, PrepPhase), String>> {
+    let prep_nets = net::in_process(n, quick_net());
+    let online_nets = net::in_process(n, quick_net());
+    let len = xs[0].len();
+    let handles: Vec<_> = prep_nets
+        .into_iter()
+        .zip(online_nets)
+        .map(|(prep_net, net)| {
+            let mine: Vec<Fp> = xs[net.my_id()].iter().map(|&x| Fp::from_i64(x)).collect();
+            std::thread::spawn(move || {
+                let prep =
+                    OnDemandMascot::setup(prep_net, small(256)).map_err(|e| e.to_string())?;
+                let meter = prep.meter();
+                let mut e = Engine::new(net, prep, EngineConfig::default());
+                let shared = e.input(&vec![len; n], &mine).map_err(|e| e.to_string())?;
+                let mut prod = shared[0].clone();
+                for s in &shared[1..] {
+                    prod = e.mul(&prod, s).map_err(|e| e.to_string())?;
+                }
+                let lt = e
+                    .lt(&shared[0], &shared[1], 32)
+                    .map_err(|e| e.to_string())?;
+                let out = e.reveal_many(&[&prod, &lt]).map_err(|e| e.to_string())?;
+                Ok((out[0].clone(), out[1].clone(), meter.read()))
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn a_computation_runs_on_tuples_generated_while_it_runs() {
+    for n in [2usize, 3] {
+        let xs: Vec<Vec<i64>> = (0..n)
+            .map(|p| (0..40).map(|i| (i * 7 + p as i64 * 13) % 50 - 25).collect())
+            .collect();
+        let results = compute(n, xs.clone());
+        for r in &results {
+            let (prod, lt, phase) = r.as_ref().expect("every party succeeds");
+            for i in 0..40 {
+                let expect: i64 = xs.iter().map(|x| x[i]).product();
+                assert_eq!(prod[i].to_signed(), expect as i128, "product {i}, N = {n}");
+                assert_eq!(
+                    lt[i].to_signed(),
+                    (xs[0][i] < xs[1][i]) as i128,
+                    "lt {i}, N = {n}"
+                );
+            }
+            // Triples, bits and input masks were each generated on demand, on the preprocessing
+            // channel alone.
+            assert!(phase.calls >= 3, "{phase:?}");
+            assert!(phase.generated >= 40 * n as u64);
+            assert!(phase.net.bytes_sent > 0 && phase.net.rounds > 0);
+            assert!(phase.time > Duration::ZERO);
+        }
+    }
+}
+
+#[test]
+fn a_peer_whose_preprocessing_stops_fails_the_run_with_a_preprocessing_error() {
+    let prep_nets = net::in_process(2, quick_net());
+    let online_nets = net::in_process(2, quick_net());
+    let handles: Vec<_> = prep_nets
+        .into_iter()
+        .zip(online_nets)
+        .map(|(prep_net, net)| {
+            std::thread::spawn(move || -> Result<(), String> {
+                let me = net.my_id();
+                let prep =
+                    OnDemandMascot::setup(prep_net, small(256)).map_err(|e| e.to_string())?;
+                if me == 1 {
+                    // Party 1 leaves after setup: its channels close.
+                    drop(prep);
+                    drop(net);
+                    return Ok(());
+                }
+                let mut e = Engine::new(net, prep, EngineConfig::default());
+                let first = e.triples(8).map(|_| ()).map_err(|e| e.to_string());
+                let again = e.triples(8).map(|_| ()).map_err(|e| e.to_string());
+                Err(format!("{first:?} / {again:?}"))
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let err = results[0].clone().unwrap_err();
+    assert!(err.contains("MASCOT preprocessing failed"), "{err}");
+    // The engine is poisoned after the first failure: nothing more is served.
+    assert!(err.matches("Err(").count() == 2, "{err}");
+}
