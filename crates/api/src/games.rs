@@ -172,6 +172,9 @@ pub struct CarbyneResult {
 pub enum GameStatus {
     /// Waiting for all parties to register.
     Registering,
+    /// Every party joined; party 0 is generating the tuples the game needs (see
+    /// [`GameSummary::preprocessing`]). No receive deadline runs out while it does.
+    WaitingForTuples,
     Running,
     Succeeded,
     Failed,
@@ -191,7 +194,31 @@ pub struct GameSummary {
     pub finished_at_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The last progress report of the game's preprocessing, while it waited for tuples (kept
+    /// once the game runs, so that a client sees what the wait cost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preprocessing: Option<PrepProgress>,
 }
+
+/// How far the preprocessing a game waits for has come. Party 0 measures it and sends it to
+/// every other party, so all parties report the same figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PrepProgress {
+    /// Tuples the game still lacked when it started waiting (all kinds).
+    pub needed: u64,
+    /// Of those, how many have been generated so far.
+    pub made: u64,
+    /// Estimated seconds until the rest is made, at the rate seen so far (absent before the
+    /// first job ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_secs: Option<f64>,
+    /// The kind being generated now (`triple`, `bit`, ...).
+    pub kind: String,
+    /// Seconds waited so far.
+    pub waited_secs: f64,
+}
+
+impl Eq for PrepProgress {}
 
 #[cfg(test)]
 mod tests {

@@ -30,7 +30,7 @@ pub use error::{ApiError, ErrorCode};
 pub use functions::{DeployFunction, FunctionInfo, FunctionList};
 pub use games::{
     Activation, CarbyneResult, GameOutput, GameResult, GameStats, GameStatus, GameSummary,
-    OutputKind, OutputSpec,
+    OutputKind, OutputSpec, PrepProgress,
 };
 pub use health::{Health, PeerHealth};
 pub use secrets::{

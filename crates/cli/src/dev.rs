@@ -1,4 +1,4 @@
-//! `ephemeral dev [-N 3] [--mascot]`: a whole local virtual cloud in one process, for trying
+//! `ephemeral dev [-N 3] [--insecure-dealer]`: a whole local virtual cloud in one process, for trying
 //! Ephemeral out.
 //!
 //! Everything lives in one directory (default `.ephemeral-dev`): development certificates, one
@@ -10,11 +10,11 @@
 //! file pins that certificate (`ca_cert`), so tokens and masked values never travel in clear, even
 //! on loopback; the gateways speak mutual TLS as always.
 //!
-//! **Tuples.** By default the parties use INSECURE dealer preprocessing from a shared seed, so
-//! anybody with the directory can read every secret: a quick local demo, development only.
-//! `--mascot` selects MASCOT, the node's maliciously secure default generator, with small pools
-//! so that start-up stays fast ([`node::DEV_MASCOT_POOLS`]). It says which one is in use when it
-//! starts.
+//! **Tuples.** Secure by default: the parties generate tuples with MASCOT, the node's maliciously
+//! secure generator, with small pools so that start-up stays fast ([`node::DEV_MASCOT_POOLS`]);
+//! a game that needs more than the pools hold waits for its tuples and shows progress.
+//! `--insecure-dealer` selects INSECURE dealer preprocessing from a shared seed instead, so that
+//! anybody with the directory can read every secret: development only, and it says so loudly.
 //!
 //! **Switching generators** needs `--fresh`: the directory remembers its generator (file
 //! `generator`; a directory without it was made by the dealer), and a directory made with the
@@ -43,9 +43,13 @@ pub struct DevArgs {
     /// Delete the directory first (all secrets, tuples and functions of earlier runs).
     #[arg(long)]
     pub fresh: bool,
-    /// Generate tuples with MASCOT (maliciously secure, the node's default) instead of the
-    /// INSECURE dealer. Switching an existing directory to the other generator needs --fresh.
+    /// Use the INSECURE dealer instead of MASCOT (every party's tuples and MAC key follow from a
+    /// seed stored in the directory: anyone with it reads every secret). Development only.
+    /// Switching an existing directory to the other generator needs --fresh.
     #[arg(long)]
+    pub insecure_dealer: bool,
+    /// MASCOT, the default (kept so that older command lines still work).
+    #[arg(long, hide = true, conflicts_with = "insecure_dealer")]
     pub mascot: bool,
 }
 
@@ -70,7 +74,7 @@ fn check_generator(dir: &Path, wanted: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("reading {}", marker.display())),
     };
-    // Directories from before `--mascot` existed were always made by the dealer.
+    // Directories from before the generator was recorded were always made by the dealer.
     let made_with = recorded.or_else(|| has_storage.then(|| DEALER.to_string()));
     if let Some(made_with) = made_with.filter(|m| has_storage && m != wanted) {
         let (was, now) = if made_with == MASCOT {
@@ -134,9 +138,10 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         .dir
         .canonicalize()
         .with_context(|| format!("resolving {}", args.dir.display()))?;
-    check_generator(&dir, if args.mascot { MASCOT } else { DEALER })?;
+    let mascot = !args.insecure_dealer;
+    check_generator(&dir, if mascot { MASCOT } else { DEALER })?;
     // The dealer's seed (only the dealer needs one).
-    let seed = if args.mascot {
+    let seed = if mascot {
         None
     } else {
         let seed = read_or_create(&dir.join("insecure-dealer-seed"), || {
@@ -219,13 +224,12 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         .thread_name("dev")
         .build()
         .context("cannot start the async runtime")?;
-    let mascot = args.mascot;
     eprintln!(
         "{}",
         if mascot {
             "tuples: MASCOT (maliciously secure)"
         } else {
-            "WARNING: tuples: INSECURE dealer (every party's tuples and MAC key follow from a shared seed); use --mascot for MASCOT"
+            "WARNING: tuples: INSECURE dealer (every party's tuples and MAC key follow from a shared seed): anyone with the directory reads every secret. Development only; leave out --insecure-dealer for MASCOT"
         }
     );
     rt.block_on(async move {
@@ -237,9 +241,9 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         }
         println!("A local virtual cloud of {n} parties is up.");
         if mascot {
-            println!("  tuples: MASCOT (maliciously secure; the node's default generator), small pools for a fast start; the first games wait for the first jobs.");
+            println!("  tuples: MASCOT (maliciously secure), small pools for a fast start; a game that needs more waits for its tuples and shows progress.");
         } else {
-            println!("  tuples: INSECURE dealer (shared seed in {}): anyone with it can read every secret; development only. Use --mascot (with --fresh) for MASCOT.", dir.display());
+            println!("  tuples: INSECURE dealer (shared seed in {}): anyone with it can read every secret; development only. Leave out --insecure-dealer (with --fresh) for MASCOT.", dir.display());
         }
         for (i, r) in running.iter().enumerate() {
             println!("  party {i}: API {}   MPC gateway {} (mutual TLS)", r.api_url(), r.mpc_addr);

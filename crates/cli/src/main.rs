@@ -51,21 +51,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run N local parties over mutual TLS on loopback: each inputs a secret number; they compute
-    /// the product of all inputs and who holds the largest, and reveal only those.
+    /// the product of all inputs and who holds the largest, and reveal only those (MASCOT
+    /// preprocessing; --insecure-dealer for the INSECURE dealer).
     Demo(demo::DemoArgs),
     /// Run the engine benchmarks and write docs/BENCHMARKS.md; `bench offline` measures MASCOT
     /// triple generation.
     Bench(bench::BenchArgs),
-    /// Compile a .mpc program and run it across N local parties (needs --insecure-dealer),
-    /// printing party 0's output.
+    /// Compile a .mpc program and run it across N local parties with MASCOT preprocessing made
+    /// as it runs (--insecure-dealer for the INSECURE dealer), printing party 0's output.
     Run(run::RunArgs),
     /// Compile a .mpc program and print its instruction count and the preprocessing it needs;
     /// --asm prints the bytecode.
     Compile(compile::CompileArgs),
     /// Run one party's node: `ephemeral node --config party.toml`.
     Node(node_cmd::NodeArgs),
-    /// Start a local virtual cloud of N parties in this process (INSECURE dealer tuples, or
-    /// MASCOT with --mascot) and write a client config for the other commands.
+    /// Start a local virtual cloud of N parties in this process (MASCOT tuples; INSECURE dealer
+    /// tuples with --insecure-dealer) and write a client config for the other commands.
     Dev(dev::DevArgs),
     /// Store, read, list, tag and delete secrets on a virtual cloud (reads the cloud file).
     Secret(client_cmd::secret::SecretArgs),

@@ -1,17 +1,20 @@
-//! `ephemeral run prog.mpc -N 3 --insecure-dealer [--input-file P=FILE]... [--socket-input FILE]
-//! [--stats] [-- args]`: compile a program and run it across N local parties, printing party 0's
-//! output as MP-SPDZ's `Scripts/mascot.sh` does, in one command.
+//! `ephemeral run prog.mpc [-N 3] [--input-file P=FILE]... [--socket-input FILE] [--stats]
+//! [--insecure-dealer] [-- args]`: compile a program and run it across N local parties, printing
+//! party 0's output as MP-SPDZ's `Scripts/mascot.sh` does, in one command.
 //!
-//! Preprocessing comes from the INSECURE dealer (the only generator until MASCOT lands), so the
-//! command requires `--insecure-dealer` and says so on every run.
+//! **Secure by default:** preprocessing is MASCOT, generated while the program runs
+//! ([`offline::OnDemandMascot`]) on a channel of its own, so `--stats` reports the preprocessing
+//! and the online phase apart (time, bytes, rounds). `--insecure-dealer` swaps in the INSECURE
+//! dealer (every party can derive every tuple and the MAC key) and says so on every run.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use protocol::prep::InsecureDealer;
-use vm::runner::{root_cause, run_party_insecure, PartyOutcome, PartySetup};
+use offline::{MascotConfig, OnDemandMascot, PrepPhase};
+use protocol::prep::{InsecureDealer, Preprocessing};
+use vm::runner::{root_cause, run_party, run_party_insecure, PartyOutcome, PartySetup};
 use vm::{SocketScript, VmConfig};
 
 use crate::local::{self, Transport};
@@ -35,13 +38,12 @@ pub struct RunArgs {
     /// by party 0 before the program starts, and each party reads its own shares.
     #[arg(long, value_name = "FILE")]
     socket_input: Option<PathBuf>,
-    /// Use the INSECURE dealer for preprocessing (every party can derive every tuple and the MAC
-    /// key). It is the only preprocessing available until the MASCOT offline phase lands, so
-    /// `run` requires it.
+    /// Use the INSECURE dealer for preprocessing instead of MASCOT (every party can derive every
+    /// tuple and the MAC key): for tests and quick looks only.
     #[arg(long)]
     insecure_dealer: bool,
-    /// Print, per party, the online time, rounds, bytes sent and tuples consumed (and, apart,
-    /// the time the dealer spent making tuples).
+    /// Print, per party, the preprocessing and the online phase apart: time, rounds and bytes
+    /// sent of each, and the tuples consumed.
     #[arg(long)]
     stats: bool,
     /// Also show the other parties' output (prefixed with the party), e.g. of `print_ln_to`.
@@ -109,13 +111,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     if n < 2 {
         bail!("a computation needs at least 2 parties (got -N {n})");
     }
-    if !args.insecure_dealer {
-        bail!(
-            "running a program needs preprocessing, and the only generator available yet is the \
-             INSECURE dealer (every party can derive every tuple and the MAC key). Re-run with \
-             --insecure-dealer to use it for this local run."
-        );
-    }
     let prog = crate::compile::compile_file(&args.program, &args.args)?;
     let inputs = input_files(&args.input_files, n)?;
     let public = match &args.public_input {
@@ -131,10 +126,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    eprintln!(
-        "WARNING: using the INSECURE dealer for preprocessing: every party can derive every \
-         tuple and the MAC key. Local testing only."
-    );
+    let insecure = args.insecure_dealer;
+    if insecure {
+        eprintln!(
+            "WARNING: using the INSECURE dealer for preprocessing: every party can derive every \
+             tuple and the MAC key. Local testing only."
+        );
+    }
     let seed: [u8; 32] = {
         let mut s = [0u8; 32];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut s);
@@ -156,15 +154,43 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let bytecode = std::sync::Arc::new(prog.bytecode.clone());
     let config = VmConfig::default();
     let nets = local::networks(n, args.transport, local::net_config())?;
+    // MASCOT runs on a second mesh, so that its traffic is counted apart from the online phase's.
+    let prep_nets: Vec<Option<net::Network>> = if insecure {
+        (0..n).map(|_| None).collect()
+    } else {
+        local::networks(n, args.transport, local::net_config())?
+            .into_iter()
+            .map(Some)
+            .collect()
+    };
+    let prep_nets = std::sync::Arc::new(std::sync::Mutex::new(prep_nets));
     let results = local::run_parties(nets, move |me, net| {
-        Ok(run_party_insecure(
-            net,
-            seed,
-            &bytecode,
-            setups[me].clone(),
-            &config,
-        ))
+        let prep_net = prep_nets.lock().expect("prep nets")[me].take();
+        let Some(prep_net) = prep_net else {
+            let outcome = run_party_insecure(net, seed, &bytecode, setups[me].clone(), &config);
+            return Ok(Ran {
+                outcome,
+                prep: None,
+                mac_key_share: InsecureDealer::new(me, n, seed).mac_key_share(),
+            });
+        };
+        // The seed doubles as the run's MASCOT session id: fresh, and the same on every party.
+        let prep = OnDemandMascot::setup(prep_net, MascotConfig::with_session(seed))
+            .map_err(|e| anyhow::anyhow!("MASCOT setup failed on party {me}: {e}"))?;
+        let meter = prep.meter();
+        let mac_key_share = prep.mac_key_share();
+        let outcome = run_party(net, prep, &bytecode, setups[me].clone(), &config);
+        Ok(Ran {
+            outcome,
+            prep: Some(meter.read()),
+            mac_key_share,
+        })
     })?;
+    let phases: Vec<Option<PrepPhase>> = results.iter().map(|r| r.prep).collect();
+    // The simulated clients check the MACs of what the program wrote to them: with α = Σ α_i,
+    // which only a local run that plays every party can form.
+    let alpha = results.iter().map(|r| r.mac_key_share).sum::<field::Fp>();
+    let results: Vec<_> = results.into_iter().map(|r| r.outcome).collect();
     if let Some((p, e)) = root_cause(&results) {
         let e = e.to_string();
         if e.contains(&format!("party {p} ")) {
@@ -181,8 +207,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     if outcomes.iter().any(|o| !o.socket_writes.is_empty()) {
-        // The insecure dealer's MAC key lets us check the MACs the program wrote.
-        let alpha = InsecureDealer::new(0, n, seed).global_mac_key();
         let writes: Vec<_> = outcomes.iter().map(|o| o.socket_writes.clone()).collect();
         let interactive = script
             .as_ref()
@@ -200,18 +224,38 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     if args.stats {
-        eprintln!("Statistics (online: run time minus the dealer's tuple generation):");
+        eprintln!(
+            "Statistics per party (preprocessing: {}; online: the run minus preprocessing):",
+            if insecure {
+                "the INSECURE dealer, no communication"
+            } else {
+                "MASCOT, generated while the program ran"
+            }
+        );
         for (p, o) in outcomes.iter().enumerate() {
+            match phases.get(p).copied().flatten() {
+                Some(ph) => eprintln!(
+                    "  party {p}: preprocessing {}, {} rounds, {} bytes sent, {} MASCOT calls, \
+                     {} tuples generated",
+                    secs(ph.time),
+                    ph.net.rounds,
+                    ph.net.bytes_sent,
+                    ph.calls,
+                    ph.generated,
+                ),
+                None => eprintln!(
+                    "  party {p}: preprocessing (dealer) {}, 0 rounds, 0 bytes sent",
+                    secs(o.prep_time)
+                ),
+            }
             eprintln!(
-                "  party {p}: online {}, {} rounds, {} bytes sent, {} flushes, {} MAC checks; \
-                 {}; dealer time {}",
+                "  party {p}: online {}, {} rounds, {} bytes sent, {} flushes, {} MAC checks; {}",
                 secs(o.online_time()),
                 o.stats.rounds,
                 o.stats.bytes_sent,
                 o.stats.flushes,
                 o.stats.mac_checks,
                 tuples(o),
-                secs(o.dealer_time),
             );
             for (id, t) in &o.stats.timers {
                 eprintln!("    timer {id}: {}", secs(*t));
@@ -219,4 +263,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One party's run, with what its preprocessing cost.
+struct Ran {
+    outcome: Result<PartyOutcome, vm::runner::PartyError>,
+    prep: Option<PrepPhase>,
+    mac_key_share: field::Fp,
 }

@@ -30,14 +30,18 @@ fn demo_over_tls_reveals_product_and_maximum() {
 }
 
 #[test]
-fn demo_refuses_to_run_without_the_insecure_flag() {
-    let (ok, _, stderr) = ephemeral(&["demo"]);
-    assert!(!ok);
-    assert!(stderr.contains("--insecure-dealer"), "{stderr}");
+fn demo_is_maliciously_secure_by_default() {
+    let (ok, stdout, stderr) = ephemeral(&["demo", "-N", "2", "--inputs", "6,-7"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("MASCOT (maliciously secure)"), "{stdout}");
+    assert!(stdout.contains("product of all inputs = -42"), "{stdout}");
     assert!(
-        !stderr.contains("backtrace"),
-        "user errors carry no backtrace: {stderr}"
+        stdout.contains("largest input held by party [0]"),
+        "{stdout}"
     );
+    // The preprocessing phase is reported apart, with its own traffic.
+    assert!(stdout.contains("party 1: preprocessing"), "{stdout}");
+    assert!(!stderr.contains("INSECURE"), "{stderr}");
 }
 
 #[test]

@@ -203,3 +203,81 @@ async fn cope_attack_and_rekey(n: usize) {
     let stats = c.tuple_stats().await.unwrap();
     assert!(stats.iter().all(|s| s.halt.is_none()));
 }
+
+/// A game that needs far more tuples than the pools hold (N = 3, 200 comparisons: about 40 000
+/// triples and bits against pools of 3 000) waits while party 0 generates them, and never times
+/// out for it: the test nodes' join and receive deadlines are 5 s, well below the wait. While it
+/// waits, every party reports the same progress (needed, made) in the game's status; afterwards
+/// the result is right and every party consumed the same tuples.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_game_waits_for_its_tuples_with_progress_on_every_party() {
+    let n = 3;
+    let cl = Cluster::start(
+        n,
+        Options {
+            mascot: true,
+            ..Options::default()
+        },
+    );
+    let c = cl.client();
+    let code = "n = 200\n\
+                a = sint.Array(n)\n\
+                @for_range(n)\n\
+                def _(i):\n    a[i] = sint(i) - 100\n\
+                print_ln('%s', sum((a[:] < 37).reveal()))\n"
+        .to_string();
+    let act = activation(code, vec![]);
+    let game = act.game_id.clone().unwrap();
+    let started = std::time::Instant::now();
+    let run = tokio::spawn({
+        let c = c.clone();
+        async move { c.execute(act).await }
+    });
+    // Follow the game on every party while it waits.
+    let mut seen: Vec<Option<api::PrepProgress>> = vec![None; n];
+    while !run.is_finished() {
+        for (p, slot) in seen.iter_mut().enumerate() {
+            if let Ok(s) = c.game_status_on(p, &game).await {
+                if s.status == api::GameStatus::WaitingForTuples {
+                    let prog = s
+                        .preprocessing
+                        .expect("a waiting game reports its progress");
+                    assert!(prog.made <= prog.needed, "{prog:?}");
+                    *slot = Some(prog);
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = run
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("the waiting game failed: {e}\n{}", cl.logs()));
+    let waited = started.elapsed();
+    // i − 100 < 37 for i < 137.
+    assert_eq!(r.printed.trim(), "137");
+    assert!(
+        waited > std::time::Duration::from_secs(e2e_support::DEADLINE_SECS),
+        "the game should have waited longer than a receive deadline ({waited:?}); grow it"
+    );
+    let needed: Vec<u64> = seen
+        .iter()
+        .map(|s| s.as_ref().expect("every party reported waiting").needed)
+        .collect();
+    assert!(needed[0] > 10_000, "{needed:?}");
+    assert!(needed.iter().all(|&x| x == needed[0]), "{needed:?}");
+    // The final summary keeps the last report; all of it was made.
+    for p in 0..n {
+        let s = c.game_status_on(p, &game).await.unwrap();
+        assert_eq!(s.status, api::GameStatus::Succeeded, "party {p}");
+        let last = s.preprocessing.expect("the wait is remembered");
+        assert_eq!(last.made, last.needed, "party {p}: {last:?}");
+    }
+    let stats = c.tuple_stats().await.unwrap();
+    let consumed = e2e_support::consumed(&stats);
+    assert!(consumed.iter().all(|p| p == &consumed[0]), "{consumed:?}");
+    eprintln!(
+        "N = 3: a game waiting for {} tuples took {waited:?}",
+        needed[0]
+    );
+}

@@ -81,7 +81,7 @@ fn run_with_input_files_args_and_stats() {
         assert!(stderr.contains(&format!("party {p}: online")), "{stderr}");
     }
     assert!(
-        stderr.contains("triples") && stderr.contains("dealer time"),
+        stderr.contains("triples") && stderr.contains("preprocessing (dealer)"),
         "{stderr}"
     );
     // Missing input: the error names the party, not a network failure.
@@ -102,12 +102,36 @@ fn run_with_input_files_args_and_stats() {
 }
 
 #[test]
-fn run_refuses_without_the_insecure_flag() {
-    let d = scratch("flag");
-    std::fs::write(d.join("p.mpc"), "print_ln('hi')\n").unwrap();
-    let (ok, _, stderr) = ephemeral(&["run", &d.join("p.mpc").display().to_string()]);
-    assert!(!ok);
-    assert!(stderr.contains("--insecure-dealer"), "{stderr}");
+fn run_is_maliciously_secure_by_default_and_reports_each_phase() {
+    let d = scratch("secure");
+    std::fs::write(
+        d.join("p.mpc"),
+        "a = sint(5)\nb = sint(-3)\nprint_ln('%s %s', (a * b).reveal(), (b < a).reveal())\n",
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = ephemeral(&[
+        "run",
+        &d.join("p.mpc").display().to_string(),
+        "-N",
+        "3",
+        "--stats",
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert_eq!(stdout.trim(), "-15 1");
+    assert!(!stderr.contains("INSECURE"), "{stderr}");
+    assert!(
+        stderr.contains("MASCOT, generated while the program ran"),
+        "{stderr}"
+    );
+    for p in 0..3 {
+        let prep = stderr
+            .lines()
+            .find(|l| l.contains(&format!("party {p}: preprocessing")))
+            .unwrap_or_else(|| panic!("no preprocessing line for party {p}: {stderr}"));
+        // MASCOT talks: rounds and bytes of its own.
+        assert!(!prep.contains(" 0 bytes sent"), "{prep}");
+        assert!(stderr.contains(&format!("party {p}: online")), "{stderr}");
+    }
 }
 
 #[test]

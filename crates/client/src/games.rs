@@ -155,6 +155,19 @@ impl Client {
         fan_out(&self.parties, |p| p.send(Method::GET, &path, None, None)).await
     }
 
+    /// Game `game_id`'s status on `party` alone: for following a game while it runs (party 0
+    /// reports how far the game's preprocessing got, and relays it to the others).
+    pub async fn game_status_on(&self, party: usize, game_id: &str) -> Result<GameSummary> {
+        let p = self.parties.get(party).ok_or_else(|| {
+            ClientError::Usage(format!(
+                "there is no party {party} among the {} parties of this cloud",
+                self.parties.len()
+            ))
+        })?;
+        let path = paths::fill(paths::GAME, &[("id", &segment(game_id))]);
+        p.send(Method::GET, &path, None, None).await
+    }
+
     /// Runs a game on every party (see [`Client::execute_with_private_inputs`]).
     pub async fn execute(&self, activation: Activation) -> Result<ExecutionResult> {
         self.execute_with_private_inputs(activation, Vec::new())

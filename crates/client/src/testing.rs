@@ -826,6 +826,7 @@ async fn game_status(
         started_at_ms: 0,
         finished_at_ms: Some(1),
         error: None,
+        preprocessing: None,
     }))
 }
 

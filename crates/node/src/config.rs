@@ -181,6 +181,21 @@ pub struct TupleConfig {
     pub pools: BTreeMap<String, PoolPolicy>,
     /// How often party 0 checks the pools, in seconds.
     pub check_secs: f64,
+    /// MASCOT jobs party 0 runs at once for a request that waits for tuples, each on its own
+    /// channel and session (default: this machine's cores, at most 4).
+    pub parallel_jobs: Option<usize>,
+}
+
+impl TupleConfig {
+    /// How many on-demand jobs run at once ([`TupleConfig::parallel_jobs`]).
+    pub fn parallel_jobs(&self) -> usize {
+        self.parallel_jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .clamp(1, 4)
+        })
+    }
 }
 
 impl Default for TupleConfig {
@@ -190,6 +205,7 @@ impl Default for TupleConfig {
             insecure_dealer_seed: None,
             pools: BTreeMap::new(),
             check_secs: 1.0,
+            parallel_jobs: None,
         }
     }
 }
@@ -350,6 +366,19 @@ impl NodeConfig {
             }
             if policy.batch == 0 {
                 return Err(format!("tuples.pools.{k}.batch: must be at least 1"));
+            }
+        }
+        if let Some(p) = self.tuples.parallel_jobs {
+            if !(1..=64).contains(&p) {
+                return Err(format!(
+                    "tuples.parallel_jobs: {p} is outside 1..=64 (jobs party 0 runs at once)"
+                ));
+            }
+            if p > self.limits.max_concurrent_jobs {
+                return Err(format!(
+                    "tuples.parallel_jobs: {p} is more than limits.max_concurrent_jobs = {}; raise that limit too",
+                    self.limits.max_concurrent_jobs
+                ));
             }
         }
         self.validate_clients()?;

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use api::{ApiError, ErrorCode};
+use api::{ApiError, ErrorCode, PrepProgress};
 use bytes::Bytes;
 use net::{NetConfig, NetError, Network, PartyId};
 use serde::{Deserialize, Serialize};
@@ -109,6 +109,9 @@ enum CoordMsg {
         code: ErrorCode,
         message: String,
     },
+    /// Party 0 is generating the session's tuples: how far it got. Sent after every round of
+    /// jobs, so a follower's receive deadline only runs out on a party 0 that went silent.
+    Preparing(PrepProgress),
 }
 
 fn encode(msg: &CoordMsg) -> Bytes {
@@ -138,6 +141,8 @@ pub struct SessionSpec<'a> {
     pub recv: Duration,
     /// Tuples party 0 reserves for the request (ignored on the other parties).
     pub reserve: Vec<ReservationRequest>,
+    /// Told every progress report while the session waits for its tuples (on every party).
+    pub progress: Option<&'a (dyn Fn(&PrepProgress) + Sync)>,
 }
 
 /// An agreed session: its network and the tuples reserved for it.
@@ -180,6 +185,16 @@ pub fn now_ms() -> u64 {
 pub trait TupleSource: Send + Sync {
     /// Party 0: plans and applies the reservations durably, in one transaction.
     fn reserve(&self, requests: &[ReservationRequest]) -> Result<Vec<Reservation>, ApiError>;
+    /// As [`TupleSource::reserve`], generating a shortfall first if the source can, and telling
+    /// `report` how far it got.
+    fn reserve_waiting(
+        &self,
+        requests: &[ReservationRequest],
+        report: &mut dyn FnMut(PrepProgress),
+    ) -> Result<Vec<Reservation>, ApiError> {
+        let _ = report;
+        self.reserve(requests)
+    }
     /// The other parties: applies party 0's reservations durably (all or nothing).
     fn apply(&self, reservations: &[Reservation]) -> Result<(), ApiError>;
     /// This party's tuple store epoch, sent with every join.
@@ -285,7 +300,16 @@ pub fn agree(
         }
         let decision = match problem {
             Some(e) => Err(e),
-            None => tuples.reserve(&spec.reserve),
+            None => tuples.reserve_waiting(&spec.reserve, &mut |p: PrepProgress| {
+                if let Some(f) = spec.progress {
+                    f(&p);
+                }
+                // Best effort: a party that left fails the session at `Go`.
+                let frame = encode(&CoordMsg::Preparing(p));
+                for q in 1..n {
+                    let _ = net.send(q, frame.clone());
+                }
+            }),
         };
         let at_ms = now_ms();
         let nonce: [u8; 32] = rand::random();
@@ -347,8 +371,19 @@ pub fn agree(
                 }
             }
         }
-        let frame = net.recv(0).map_err(|e| net_error(&e, &during))?;
-        match decode(0, &frame)? {
+        // Progress reports may come first: each one restarts the receive deadline.
+        let msg = loop {
+            let frame = net.recv(0).map_err(|e| net_error(&e, &during))?;
+            match decode(0, &frame)? {
+                CoordMsg::Preparing(p) => {
+                    if let Some(f) = spec.progress {
+                        f(&p);
+                    }
+                }
+                other => break other,
+            }
+        };
+        match msg {
             CoordMsg::Go {
                 reservations,
                 at_ms,
@@ -368,7 +403,7 @@ pub fn agree(
                 relayed_code(code),
                 format!("party 0 aborted {during}; {}", relayed(&message)),
             )),
-            CoordMsg::Join { .. } => Err(ApiError::new(
+            CoordMsg::Join { .. } | CoordMsg::Preparing(_) => Err(ApiError::new(
                 ErrorCode::IntegrityViolation,
                 format!("party 0 sent an unexpected message while {during} was starting"),
             )),
@@ -418,6 +453,7 @@ impl crate::Node {
         name: &str,
         digest: [u8; 32],
         reserve: Vec<ReservationRequest>,
+        progress: Option<&(dyn Fn(&PrepProgress) + Sync)>,
     ) -> Result<Session, ApiError> {
         let gate = self.session_gate()?;
         let mut session = agree(
@@ -431,6 +467,7 @@ impl crate::Node {
                 join: self.config.timeouts.join(),
                 recv: self.config.timeouts.recv(),
                 reserve,
+                progress,
             },
         )?;
         session.gate = Some(gate);

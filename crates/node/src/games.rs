@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use api::{
     Activation, ApiError, ErrorCode, GameOutput, GameResult, GameStats, GameStatus, GameSummary,
-    OutputKind,
+    OutputKind, PrepProgress,
 };
 use field::Fp;
 use lang::bytecode::SockKind;
@@ -72,7 +72,9 @@ impl GameTable {
         m.retain(|_, e| e.finished.is_none_or(|t| t.elapsed() < grace));
         if let Some(e) = m.get(id) {
             let what = match e.summary.status {
-                GameStatus::Registering | GameStatus::Running => "is running",
+                GameStatus::Registering | GameStatus::WaitingForTuples | GameStatus::Running => {
+                    "is running"
+                }
                 GameStatus::Succeeded | GameStatus::Failed => "has just finished",
             };
             return Err(ApiError::new(
@@ -90,6 +92,7 @@ impl GameTable {
                     started_at_ms: now_ms(),
                     finished_at_ms: None,
                     error: None,
+                    preprocessing: None,
                 },
                 finished: None,
                 owner: owner.to_string(),
@@ -124,6 +127,11 @@ impl GameTable {
             .values()
             .filter(|e| e.finished.is_none())
             .count() as u64
+    }
+
+    /// The summary of game `id`, whoever ran it (for the node's own use).
+    fn get_any(&self, id: &str) -> Option<GameSummary> {
+        self.lock().get(id).map(|e| e.summary.clone())
     }
 
     fn get(&self, id: &str, user: &str) -> Option<GameSummary> {
@@ -466,7 +474,16 @@ impl Node {
             at_ms: agreed_at_ms,
             nonce,
             gate: _gate,
-        } = self.agree_session("game", g, p.digest, p.reserve.clone())?;
+        } = {
+            let report = |progress: &PrepProgress| self.note_game_progress(g, progress);
+            self.agree_session("game", g, p.digest, p.reserve.clone(), Some(&report))?
+        };
+        // Time spent waiting for tuples does not count against the game's time limit.
+        let waited = self
+            .games
+            .get_any(g)
+            .and_then(|s| s.preprocessing)
+            .map_or(Duration::ZERO, |p| Duration::from_secs_f64(p.waited_secs));
         let (inputs, kind) = (&p.activation.inputs, p.activation.output.kind);
         self.record_uses(
             inputs,
@@ -517,8 +534,9 @@ impl Node {
         let config = VmConfig {
             // Every party prints, so that every party can check the text it returns.
             print_party: None,
-            // The game's wall-clock bound, counted from the request.
-            deadline: Some(p.started + self.config.timeouts.game()),
+            // The game's wall-clock bound, counted from the request, not counting the time it
+            // waited for its tuples.
+            deadline: Some(p.started + waited + self.config.timeouts.game()),
             max_memory_bytes: self.limits.config().game_memory_mib << 20,
             memory_budget: Some(self.limits.memory()),
             ..VmConfig::default()
@@ -689,5 +707,22 @@ impl Node {
     /// `GET /v1/games/{id}`: the summary, for the user who ran the game only.
     pub fn game_summary(&self, id: &str, user: &User) -> Option<GameSummary> {
         self.games.get(id, &user.name)
+    }
+
+    /// Game `id` waits for its tuples, this far (party 0's figures, on every party).
+    pub(crate) fn note_game_progress(&self, id: &str, p: &PrepProgress) {
+        self.games.update(id, |e| {
+            e.summary.status = GameStatus::WaitingForTuples;
+            e.summary.preprocessing = Some(p.clone());
+        });
+    }
+
+    /// Game `id` has its tuples and runs.
+    pub(crate) fn note_game_running(&self, id: &str) {
+        self.games.update(id, |e| {
+            if e.summary.status == GameStatus::WaitingForTuples {
+                e.summary.status = GameStatus::Running;
+            }
+        });
     }
 }

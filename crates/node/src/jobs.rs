@@ -486,11 +486,14 @@ impl Node {
             return Ok(0);
         }
         let mut jobs = 0;
-        for (kind, policy) in self.tuplegen.policies() {
+        for (kind, _) in self.tuplegen.policies() {
             let s = self
                 .tuples
                 .stats_of(kind)
                 .map_err(|e| JobError::other(e.to_string()))?;
+            self.tuplegen.observe(kind, s.consumed);
+            // Sized from what the kind's consumption was over the last minute.
+            let policy = self.tuplegen.sized_policy(kind, s.consumed);
             if s.available + s.inactive < policy.threshold {
                 self.lead_job(kind, policy.batch.min(MAX_CHUNK_TUPLES))?;
                 jobs += 1;

@@ -38,6 +38,9 @@ enum TopUp {
     /// Party 0's run of the game failed, for this reason: the others stop too, saying why,
     /// instead of waiting out a receive deadline on party 0.
     Aborted(String),
+    /// Party 0 is generating the top-up's tuples: how far it got (each report restarts the
+    /// others' receive deadline).
+    Preparing(api::PrepProgress),
 }
 
 /// See the module docs.
@@ -132,7 +135,18 @@ impl StorePrep {
                 kind,
                 count: need.max((FIRST_TOP_UP << self.seq.min(20)).min(MAX_TOP_UP)),
             };
-            let res = self.node.tuple_source().reserve(&[req]);
+            let node = self.node.clone();
+            let game = self.name.clone();
+            let res = self.node.tuple_source().reserve_waiting(&[req], &mut |p| {
+                node.note_game_progress(&game, &p);
+                let msg = TopUp::Preparing(p);
+                let frame = Bytes::from(postcard::to_allocvec(&msg).expect("serializable"));
+                for q in 1..ctl.n_parties() {
+                    // Best effort: a party that left fails the game at the answer.
+                    let _ = ctl.send(q, frame.clone());
+                }
+            });
+            self.node.note_game_running(&self.name);
             let msg = match &res {
                 Ok(r) => TopUp::Reserved(r[0].clone()),
                 Err(e) => TopUp::Failed(e.message.clone()),
@@ -147,9 +161,17 @@ impl StorePrep {
                 Err(e) => return Err(PrepError::Source(e.message)),
             }
         } else {
-            let frame = ctl.recv(0).map_err(|e| PrepError::Source(e.to_string()))?;
-            let msg: TopUp = postcard::from_bytes(&frame)
-                .map_err(|_| PrepError::Source("party 0 sent a malformed top-up message".into()))?;
+            let msg = loop {
+                let frame = ctl.recv(0).map_err(|e| PrepError::Source(e.to_string()))?;
+                let msg: TopUp = postcard::from_bytes(&frame).map_err(|_| {
+                    PrepError::Source("party 0 sent a malformed top-up message".into())
+                })?;
+                match msg {
+                    TopUp::Preparing(p) => self.node.note_game_progress(&self.name, &p),
+                    other => break other,
+                }
+            };
+            self.node.note_game_running(&self.name);
             match msg {
                 TopUp::Reserved(r) => {
                     if r.kind != kind || r.count() < need || r.id != rid {
@@ -177,6 +199,11 @@ impl StorePrep {
                         "party 0 stopped the game; {}",
                         crate::coord::relayed(&m)
                     )))
+                }
+                TopUp::Preparing(_) => {
+                    return Err(PrepError::Source(
+                        "a progress report came out of place".into(),
+                    ))
                 }
             }
         };

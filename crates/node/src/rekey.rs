@@ -135,6 +135,7 @@ impl Node {
                     kind: TupleKind::Triple,
                     count: 1,
                 }],
+                progress: None,
             },
         )?;
         let open = |purpose: &str| -> Result<Network, ApiError> {

@@ -184,6 +184,7 @@ impl Node {
                     kind: protocol::prep::TupleKind::Triple,
                     count: 3 * req.count,
                 }],
+                None,
             )?;
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
@@ -273,7 +274,7 @@ impl Node {
                 tampered = b"tampered".to_vec();
                 dg.push(&tampered);
             }
-            let session = node.agree_session("store", &name, digest(&dg), vec![])?;
+            let session = node.agree_session("store", &name, digest(&dg), vec![], None)?;
             let alpha = node.tuples.mac_key_share().map_err(tuple_error)?;
             let (mut v, mut m) = pending.masks.into_parts();
             for i in 0..masked.len() {
@@ -330,6 +331,7 @@ impl Node {
                     kind: protocol::prep::TupleKind::Triple,
                     count: crate::delivery::triples_needed(k),
                 }],
+                None,
             )?;
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());

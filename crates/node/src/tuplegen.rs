@@ -23,10 +23,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use api::{ApiError, ErrorCode, TupleKindStats, TupleStatsResponse};
+use api::{ApiError, ErrorCode, PrepProgress, TupleKindStats, TupleStatsResponse};
 use net::PartyId;
 use protocol::prep::{InsecureDealer, Preprocessing, TupleKind};
 use store::tuple::kind_label;
+use store::tuple::MAX_CHUNK_TUPLES;
 use store::{ChunkId, Reservation, ReservationRequest, TupleData, TupleError, TupleStore};
 
 use crate::config::{NodeConfig, PoolPolicy};
@@ -36,6 +37,11 @@ use crate::Node;
 
 /// The window of the consumption and generation rates.
 const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Pools hold at least this long of the observed consumption ([`Generator::sized_policy`]).
+pub const POOL_HORIZON: Duration = Duration::from_secs(20);
+/// A pool job makes at least this long of the observed consumption.
+pub const JOB_HORIZON: Duration = Duration::from_secs(5);
 
 /// Tuples per dealer chunk (the same on every party: it is part of what a chunk id means).
 pub const DEALER_CHUNK: u64 = 16_384;
@@ -390,19 +396,7 @@ impl Generator {
         let mut written = 0;
         for (&kind, policy) in &self.policies {
             let stats = store.stats_of(kind)?;
-            {
-                let mut st = self.lock_state();
-                let ks = st.entry(kind).or_default();
-                let now = Instant::now();
-                ks.samples.push_back((now, stats.consumed));
-                while ks
-                    .samples
-                    .front()
-                    .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW)
-                {
-                    ks.samples.pop_front();
-                }
-            }
+            self.observe(kind, stats.consumed);
             let mut level = stats.available + stats.inactive;
             let mut chunks = 0;
             while level < policy.threshold && chunks < 64 {
@@ -413,6 +407,42 @@ impl Generator {
             }
         }
         Ok(written)
+    }
+
+    /// Records that `consumed` tuples of `kind` were consumed so far (a sample for the
+    /// consumption rate).
+    pub(crate) fn observe(&self, kind: TupleKind, consumed: u64) {
+        let mut st = self.lock_state();
+        let ks = st.entry(kind).or_default();
+        let now = Instant::now();
+        ks.samples.push_back((now, consumed));
+        while ks
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW)
+        {
+            ks.samples.pop_front();
+        }
+    }
+
+    /// The pool policy of `kind` adjusted to its observed consumption: the threshold covers at
+    /// least [`POOL_HORIZON`] of consumption at the rate of the last minute, and a job makes at
+    /// least [`JOB_HORIZON`] of it (up to [`MAX_CHUNK_TUPLES`]). The configured policy is the
+    /// floor, so an idle node keeps small pools and a busy one keeps up.
+    pub(crate) fn sized_policy(&self, kind: TupleKind, consumed_now: u64) -> PoolPolicy {
+        let base = self.policies.get(&kind).copied().unwrap_or(PoolPolicy {
+            threshold: 0,
+            batch: 1,
+        });
+        let rate = self.rate(kind, consumed_now);
+        let threshold = base
+            .threshold
+            .max((rate * POOL_HORIZON.as_secs_f64()) as u64);
+        let batch = base
+            .batch
+            .max((rate * JOB_HORIZON.as_secs_f64()) as u64)
+            .min(MAX_CHUNK_TUPLES.max(base.batch));
+        PoolPolicy { threshold, batch }
     }
 
     /// Consumption rate of `kind` over the last minute, per second.
@@ -461,52 +491,176 @@ pub struct NodeTuples<'a> {
 }
 
 /// Most tuples party 0 generates on the spot for one reservation with MASCOT; beyond this the
-/// request fails with `insufficient_tuples` and the pool keeper catches up.
-const MAX_ON_DEMAND: u64 = 1 << 20;
+/// request fails with `insufficient_tuples` (what a game may ask for is bounded by the game
+/// memory limit long before).
+const MAX_ON_DEMAND: u64 = 1 << 26;
+
+/// Largest MASCOT job party 0 runs for a waiting request: small enough that progress reports
+/// (which keep the other parties waiting) come every few seconds.
+const ON_DEMAND_JOB: u64 = 16_384;
+
+impl NodeTuples<'_> {
+    /// Party 0 with MASCOT: generates what `requests` lack beyond the pools, in jobs of at
+    /// most [`ON_DEMAND_JOB`] tuples, `[tuples] parallel_jobs` at a time, reporting progress
+    /// after each round of jobs. A halted generator or a failed job ends the wait with an
+    /// error; tuples made before stay in the pool (nothing is lost or reused).
+    fn generate_shortfall(
+        &self,
+        requests: &[ReservationRequest],
+        report: &mut dyn FnMut(PrepProgress),
+    ) -> Result<(), ApiError> {
+        let mut want: BTreeMap<TupleKind, u64> = BTreeMap::new();
+        for r in requests {
+            *want.entry(r.kind).or_default() += r.count;
+        }
+        let mut jobs: VecDeque<(TupleKind, u64)> = VecDeque::new();
+        for (&kind, &needed) in &want {
+            let s = self.store.stats_of(kind).map_err(tuple_error)?;
+            let mut missing = needed.saturating_sub(s.available);
+            if missing > MAX_ON_DEMAND {
+                return Err(ApiError::new(
+                    ErrorCode::InsufficientTuples,
+                    format!(
+                        "the request needs {missing} more {} than the pool holds, more than a \
+                         party generates for one request ({MAX_ON_DEMAND}); split the work into \
+                         smaller games",
+                        kind_label(kind)
+                    ),
+                ));
+            }
+            while missing > 0 {
+                let k = missing.min(ON_DEMAND_JOB);
+                jobs.push_back((kind, k));
+                missing -= k;
+            }
+        }
+        let needed: u64 = jobs.iter().map(|(_, k)| k).sum();
+        if needed == 0 {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let mut made = 0u64;
+        // One job slot stays free for the pool keeper.
+        let parallel = self
+            .node
+            .config
+            .tuples
+            .parallel_jobs()
+            .min(
+                self.node
+                    .config
+                    .limits
+                    .max_concurrent_jobs
+                    .saturating_sub(1),
+            )
+            .max(1);
+        tracing::info!(
+            needed,
+            parallel,
+            "a request waits for tuples: generating on demand"
+        );
+        let progress = |made: u64, kind: TupleKind| {
+            let waited = started.elapsed().as_secs_f64();
+            PrepProgress {
+                needed,
+                made,
+                eta_secs: (made > 0 && waited > 0.0)
+                    .then(|| (needed - made) as f64 / (made as f64 / waited)),
+                kind: kind_label(kind),
+                waited_secs: waited,
+            }
+        };
+        report(progress(0, jobs[0].0));
+        let mut failures = 0;
+        while !jobs.is_empty() {
+            self.node.refuse_if_halted()?;
+            // The first job ever samples the MAC key share: it runs alone.
+            let width = if self.store.mac_key_share().is_ok() {
+                parallel.min(jobs.len())
+            } else {
+                1
+            };
+            let round: Vec<(TupleKind, u64)> = jobs.drain(..width).collect();
+            let results: Vec<Result<(), crate::generation_guard::JobError>> =
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = round
+                        .iter()
+                        .map(|&(kind, count)| {
+                            scope.spawn(move || self.node.lead_job(kind, count).map(|_| ()))
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(crate::generation_guard::JobError::other(
+                                    "a generation thread panicked".to_string(),
+                                ))
+                            })
+                        })
+                        .collect()
+                });
+            let mut last_kind = round[0].0;
+            for ((kind, count), r) in round.into_iter().zip(results) {
+                last_kind = kind;
+                match r {
+                    Ok(()) => made += count,
+                    Err(e) => {
+                        if let Some(h) = self.node.generation_halt() {
+                            return Err(crate::generation_guard::halted_error(&h));
+                        }
+                        // A lost connection or a busy job slot: retried a few times, as the
+                        // pool keeper would; a failed check has halted generation above.
+                        failures += 1;
+                        if failures > 3 {
+                            return Err(ApiError::new(
+                                ErrorCode::InsufficientTuples,
+                                format!(
+                                    "not enough {} and generating more failed: {}; retry shortly",
+                                    kind_label(kind),
+                                    e.message
+                                ),
+                            ));
+                        }
+                        tracing::warn!(kind = %kind_label(kind), error = %e.message, "an on-demand generation job failed; retrying");
+                        jobs.push_back((kind, count));
+                        std::thread::sleep(Duration::from_millis(200 * failures));
+                    }
+                }
+            }
+            report(progress(made, jobs.front().map_or(last_kind, |j| j.0)));
+        }
+        Ok(())
+    }
+}
 
 impl TupleSource for NodeTuples<'_> {
     fn reserve(&self, requests: &[ReservationRequest]) -> Result<Vec<Reservation>, ApiError> {
+        self.reserve_waiting(requests, &mut |_| {})
+    }
+
+    fn reserve_waiting(
+        &self,
+        requests: &[ReservationRequest],
+        report: &mut dyn FnMut(PrepProgress),
+    ) -> Result<Vec<Reservation>, ApiError> {
         let requests: Vec<ReservationRequest> =
             requests.iter().filter(|r| r.count > 0).cloned().collect();
         if requests.is_empty() {
             return Ok(Vec::new());
         }
-        // With the dealer, make up a shortfall on the spot (bounded, so that an absurd request
-        // fails instead of filling the disk).
+        // Make up a shortfall on the spot: with MASCOT, party 0 leads jobs while the request
+        // waits (and says how far it got); with the dealer, every party derives chunks (bounded,
+        // so that an absurd request fails instead of filling the disk).
         let mut rounds = 0u64;
         loop {
             match self.store.reserve(&requests) {
                 Ok(r) => return Ok(r),
-                Err(TupleError::Insufficient {
-                    kind,
-                    needed,
-                    available,
-                }) if self.generator.mascot
-                    && self.node.me == 0
-                    && needed.saturating_sub(available) <= MAX_ON_DEMAND
-                    && rounds < 16 =>
+                Err(TupleError::Insufficient { .. })
+                    if self.generator.mascot && self.node.me == 0 && rounds < 8 =>
                 {
-                    let policy = self
-                        .generator
-                        .policies
-                        .get(&kind)
-                        .map(|p| p.batch)
-                        .unwrap_or(1);
-                    let count = needed.saturating_sub(available).max(policy);
                     self.node.refuse_if_halted()?;
-                    tracing::info!(kind = %kind_label(kind), count, "generating tuples on demand");
-                    self.node.lead_job(kind, count).map_err(|e| {
-                        if let Some(h) = self.node.generation_halt() {
-                            return crate::generation_guard::halted_error(&h);
-                        }
-                        ApiError::new(
-                            ErrorCode::InsufficientTuples,
-                            format!(
-                                "not enough {} and generating more failed: {e}; retry shortly",
-                                kind_label(kind)
-                            ),
-                        )
-                    })?;
+                    self.generate_shortfall(&requests, report)?;
                     rounds += 1;
                 }
                 Err(TupleError::Insufficient {

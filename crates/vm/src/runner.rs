@@ -1,8 +1,10 @@
-//! Running the parties of one program in this process, with the INSECURE dealer: for `ephemeral
-//! run`, the test corpus and the benchmarks.
+//! Running the parties of one program in this process: for `ephemeral run`, the test corpus and
+//! the benchmarks.
 //!
-//! **Not secure:** the insecure dealer derives every party's tuples and the MAC key from one seed
-//! (see `protocol::prep::InsecureDealer`). Everything here is named `insecure` accordingly.
+//! [`run_party`] takes any preprocessing source (`ephemeral run` passes MASCOT generating on
+//! demand, `offline::OnDemandMascot`). The `insecure` functions use the INSECURE dealer, which
+//! derives every party's tuples and the MAC key from one seed (see
+//! `protocol::prep::InsecureDealer`): tests and benchmarks only, named accordingly.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use std::time::Duration;
 
 use lang::Bytecode;
 use net::{NetConfig, Network};
-use protocol::prep::InsecureDealer;
+use protocol::prep::{InsecureDealer, Preprocessing};
 use protocol::{Engine, EngineConfig, RunStats};
 
 use crate::error::VmError;
@@ -41,8 +43,9 @@ pub struct PartyOutcome {
     /// Everything the party printed.
     pub output: String,
     pub stats: VmStats,
-    /// Time the dealer spent making tuples during the run (included in `stats.elapsed`).
-    pub dealer_time: Duration,
+    /// Time the preprocessing source spent making tuples during the run (the dealer deriving
+    /// them, or MASCOT generating them on demand), included in `stats.elapsed`.
+    pub prep_time: Duration,
     /// Messages the program wrote to client sockets.
     pub socket_writes: Vec<SocketWrite>,
     /// Indices in `socket_writes` of the triple messages used by `receive_from_client`.
@@ -67,9 +70,9 @@ impl std::fmt::Display for PartyError {
 impl std::error::Error for PartyError {}
 
 impl PartyOutcome {
-    /// Online time: the run's wall time minus the dealer's.
+    /// Online time: the run's wall time minus the preprocessing source's.
     pub fn online_time(&self) -> Duration {
-        self.stats.elapsed.saturating_sub(self.dealer_time)
+        self.stats.elapsed.saturating_sub(self.prep_time)
     }
 }
 
@@ -90,9 +93,21 @@ pub fn run_party_insecure(
     setup: PartySetup,
     config: &VmConfig,
 ) -> Result<PartyOutcome, PartyError> {
+    let dealer = InsecureDealer::new(net.my_id(), net.n_parties(), seed);
+    run_party(net, dealer, program, setup, config)
+}
+
+/// Runs party `net.my_id()` of a program with preprocessing from `prep`; every party of the run
+/// must use a source of the same kind (they draw from it in lock-step).
+pub fn run_party<P: Preprocessing>(
+    net: Network,
+    prep: P,
+    program: &Bytecode,
+    setup: PartySetup,
+    config: &VmConfig,
+) -> Result<PartyOutcome, PartyError> {
     let me = net.my_id();
-    let n = net.n_parties();
-    let prep = TimedPrep::new(InsecureDealer::new(me, n, seed));
+    let prep = TimedPrep::new(prep);
     let timer = prep.timer();
     let mut engine = Engine::new(net, prep, engine_config(program));
     let mut host = LocalHost {
@@ -113,12 +128,12 @@ pub fn run_party_insecure(
     }
     let before = timer.elapsed();
     let stats = crate::run(program, &mut engine, &mut host, config).map_err(|e| fail(e, &host))?;
-    let dealer_time = timer.elapsed() - before;
+    let prep_time = timer.elapsed() - before;
     let engine = engine.finish().map_err(|e| fail(e.into(), &host))?;
     Ok(PartyOutcome {
         output: host.output,
         stats,
-        dealer_time,
+        prep_time,
         socket_writes: host.sockets.written,
         socket_input_protocol: host.sockets.input_protocol,
         engine,

@@ -20,7 +20,7 @@ fn time(name: &str, src: &str, n: usize) {
         "{name} (N = {n}): wall {:.3?}, online {:.3?}, dealer {:.3?}, {} rounds, {} flushes, {} instructions; output {:?}",
         wall,
         o.online_time(),
-        o.dealer_time,
+        o.prep_time,
         o.stats.rounds,
         o.stats.flushes,
         o.stats.instructions,

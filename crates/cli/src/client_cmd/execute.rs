@@ -1,9 +1,10 @@
 //! `ephemeral execute prog.mpc|NAME ...`: run a program on every party as one game.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use api::{Activation, OutputKind, OutputSpec, Tag};
+use api::{Activation, GameStatus, OutputKind, OutputSpec, Tag};
 use clap::Args;
 use uuid::Uuid;
 
@@ -101,6 +102,18 @@ fn activation(
     Ok((act, private))
 }
 
+/// What a game waiting for its tuples shows.
+fn waiting_message(p: &api::PrepProgress) -> String {
+    let eta = match p.eta_secs {
+        Some(s) => format!(", about {:.0} s left", s.ceil()),
+        None => String::new(),
+    };
+    format!(
+        "waiting for preprocessing: generating {} tuples{eta}",
+        p.kind
+    )
+}
+
 /// Runs `ephemeral execute ...`.
 pub fn run(args: ExecuteArgs) -> anyhow::Result<()> {
     let client = args.opts.client()?;
@@ -111,10 +124,40 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<()> {
         .get_or_insert_with(|| Uuid::new_v4().to_string())
         .clone();
     let result = block_on(async {
-        let _s = args
+        let spinner = args
             .opts
             .spinner(format!("running game {game_id} on {n} parties"));
-        Ok(client.execute_with_private_inputs(act, private).await?)
+        let exec = client.execute_with_private_inputs(act, private);
+        tokio::pin!(exec);
+        // While the game runs, follow party 0's report of it: a game that waits for its tuples
+        // shows how many are made, out of how many, and when it expects to start.
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        let mut last_line = Instant::now() - Duration::from_secs(60);
+        loop {
+            tokio::select! {
+                r = &mut exec => break Ok(r?),
+                _ = tick.tick() => {
+                    let Ok(s) = client.game_status_on(0, &game_id).await else { continue };
+                    match (s.status, s.preprocessing) {
+                        (GameStatus::WaitingForTuples, Some(p)) => {
+                            let msg = waiting_message(&p);
+                            spinner.progress(p.made, p.needed, msg.clone());
+                            // Without a terminal (and not --json), a line every few seconds.
+                            if !spinner.visible() && !args.opts.json
+                                && last_line.elapsed() >= Duration::from_secs(3)
+                            {
+                                eprintln!("game {game_id}: {msg} ({}/{})", p.made, p.needed);
+                                last_line = Instant::now();
+                            }
+                        }
+                        (GameStatus::Running, _) => {
+                            spinner.message(format!("running game {game_id} on {n} parties"));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
     })?;
     if args.opts.json {
         print_json(&result)?;

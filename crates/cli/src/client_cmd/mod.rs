@@ -69,6 +69,42 @@ impl CloudOpts {
 /// A progress spinner, cleared when dropped.
 struct Spinner(Option<indicatif::ProgressBar>);
 
+impl Spinner {
+    /// Turns the spinner into a bar at `done` of `total`, with `msg`.
+    fn progress(&self, done: u64, total: u64, msg: String) {
+        if let Some(pb) = &self.0 {
+            if pb.length() != Some(total) {
+                pb.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} [{bar:30}] {pos}/{len} {msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                pb.set_length(total);
+            }
+            pb.set_position(done);
+            pb.set_message(msg);
+        }
+    }
+
+    /// Back to a spinner with `msg`.
+    fn message(&self, msg: String) {
+        if let Some(pb) = &self.0 {
+            if pb.length().is_some() {
+                pb.set_style(indicatif::ProgressStyle::default_spinner());
+                pb.unset_length();
+            }
+            pb.set_message(msg);
+        }
+    }
+
+    /// True when it shows on a terminal.
+    fn visible(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 impl Drop for Spinner {
     fn drop(&mut self) {
         if let Some(pb) = &self.0 {

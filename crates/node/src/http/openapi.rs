@@ -95,6 +95,7 @@ impl Modify for BearerAuth {
         api::GameStats,
         api::GameStatus,
         api::GameSummary,
+        api::PrepProgress,
         api::CarbyneResult,
         api::Health,
         api::PeerHealth,
