@@ -209,8 +209,10 @@ pub struct PrepProgress {
     /// Of those, how many have been generated so far.
     pub made: u64,
     /// Estimated seconds until the rest is made, at the rate seen so far (absent before the
-    /// first job ends).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// first job ends). Always serialized (`null` when unknown): the parties also send this
+    /// struct to each other in a non-self-describing encoding, where a skipped field would
+    /// misalign the rest.
+    #[serde(default)]
     pub eta_secs: Option<f64>,
     /// The kind being generated now (`triple`, `bit`, ...).
     pub kind: String,
@@ -223,6 +225,22 @@ impl Eq for PrepProgress {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_reports_round_trip_in_json_with_and_without_an_eta() {
+        for eta in [None, Some(2.5)] {
+            let p = PrepProgress {
+                needed: 100,
+                made: 40,
+                eta_secs: eta,
+                kind: "triple".into(),
+                waited_secs: 1.0,
+            };
+            let json = serde_json::to_string(&p).unwrap();
+            assert!(json.contains("\"eta_secs\""), "{json}");
+            assert_eq!(serde_json::from_str::<PrepProgress>(&json).unwrap(), p);
+        }
+    }
 
     #[test]
     fn carbyne_activation_parses() {

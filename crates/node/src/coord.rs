@@ -485,3 +485,27 @@ impl crate::Node {
         })
     }
 }
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    /// Progress reports cross the wire in postcard, which has no field names: every field must
+    /// be encoded, with or without an ETA.
+    #[test]
+    fn progress_reports_decode_as_sent() {
+        for eta in [None, Some(3.0)] {
+            let p = PrepProgress {
+                needed: 38_800,
+                made: 16_384,
+                eta_secs: eta,
+                kind: "bit".into(),
+                waited_secs: 2.0,
+            };
+            match decode(0, &encode(&CoordMsg::Preparing(p.clone()))).unwrap() {
+                CoordMsg::Preparing(q) => assert_eq!(q, p),
+                _ => panic!("decoded another message"),
+            }
+        }
+    }
+}
