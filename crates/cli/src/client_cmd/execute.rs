@@ -133,6 +133,7 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<()> {
         // shows how many are made, out of how many, and when it expects to start.
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         let mut last_line = Instant::now() - Duration::from_secs(60);
+        let mut last_made = None;
         loop {
             tokio::select! {
                 r = &mut exec => break Ok(r?),
@@ -142,12 +143,16 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<()> {
                         (GameStatus::WaitingForTuples, Some(p)) => {
                             let msg = waiting_message(&p);
                             spinner.progress(p.made, p.needed, msg.clone());
-                            // Without a terminal (and not --json), a line every few seconds.
+                            // Without a terminal (and not --json), a line when it moved on,
+                            // or every 15 s while it did not.
+                            let moved = last_made != Some(p.made);
                             if !spinner.visible() && !args.opts.json
-                                && last_line.elapsed() >= Duration::from_secs(3)
+                                && ((moved && last_line.elapsed() >= Duration::from_secs(2))
+                                    || last_line.elapsed() >= Duration::from_secs(15))
                             {
                                 eprintln!("game {game_id}: {msg} ({}/{})", p.made, p.needed);
                                 last_line = Instant::now();
+                                last_made = Some(p.made);
                             }
                         }
                         (GameStatus::Running, _) => {
