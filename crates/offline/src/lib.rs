@@ -70,6 +70,7 @@
 mod auth;
 mod baseot;
 mod bench;
+pub mod binary;
 mod coins;
 mod cope;
 mod error;
@@ -83,6 +84,7 @@ mod triples;
 mod wire;
 
 pub use bench::{bench_triples, bench_triples_with, peak_rss_bytes, BenchReport, BenchTransport};
+pub use binary::{AuthBits, BinaryConfig, BinaryPrep, BinaryStats, BinaryTriples};
 pub use error::{OfflineError, Result};
 pub use mascot::{
     InsecureCheat, Mascot, MascotConfig, OfflineStats, Tuples, INSECURE_CHEAT_COLUMN,
