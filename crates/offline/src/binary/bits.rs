@@ -174,22 +174,6 @@ impl AuthBits {
         AuthBits { len, v, m }
     }
 
-    /// The bits at positions `idx`, in that order.
-    pub(crate) fn gather(&self, idx: &[u32]) -> AuthBits {
-        let mut v = vec![0u64; words(idx.len())];
-        let mut m = Vec::with_capacity(idx.len());
-        for (j, &i) in idx.iter().enumerate() {
-            let i = i as usize;
-            v[j / 64] |= ((self.v[i / 64] >> (i % 64)) & 1) << (j % 64);
-            m.push(self.m[i]);
-        }
-        AuthBits {
-            len: idx.len(),
-            v,
-            m,
-        }
-    }
-
     /// `self ⊕= other` (same length).
     pub(crate) fn xor_assign(&mut self, other: &AuthBits) {
         debug_assert_eq!(self.len, other.len);
@@ -304,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn slices_appends_and_gathers_keep_bits_and_macs_together() {
+    fn slices_and_appends_keep_bits_and_macs_together() {
         let x = sample(300, 5);
         for (s, e) in [(0, 0), (0, 300), (3, 67), (64, 128), (63, 299), (100, 101)] {
             let y = x.slice(s..e);
@@ -317,12 +301,6 @@ mod tests {
             z.append(&y);
             z.append(&x.slice(e..300));
             assert_eq!(z, x);
-        }
-        let idx: Vec<u32> = (0..300).rev().step_by(3).collect();
-        let g = x.gather(&idx);
-        for (j, &i) in idx.iter().enumerate() {
-            assert_eq!(g.bit(j), x.bit(i as usize));
-            assert_eq!(g.mac(j), x.mac(i as usize));
         }
         let mut y = x.clone();
         let front = y.split_front(70);

@@ -29,7 +29,7 @@ use field::Gf128;
 use net::Network;
 use rand_core::RngCore;
 
-use super::hash::{coefficients, inner_product, select_sum};
+use super::hash::{coefficients, inner_product, random_combination};
 use crate::coins::{self, derive};
 use crate::error::{OfflineError, Result};
 use crate::wire::{kind, Out, Reader, Transcript};
@@ -95,15 +95,19 @@ pub(crate) fn check<R: RngCore>(
         inner_product(&r, &pending.auth_macs) + inner_product(&r, &v).mul(delta)
     };
     let s_open = {
-        let r = coefficients(&derive(seed, "binary/mac/open", 0), pending.open_len);
-        inner_product(&r, &pending.open_macs)
-            + Gf128(select_sum(&r, &pending.open_bits)).mul(delta)
-            + Gf128(lie.unwrap_or(0))
+        let (m, v) = random_combination(
+            &derive(seed, "binary/mac/open", 0),
+            &pending.open_macs,
+            Some(&pending.open_bits),
+        );
+        m + Gf128(v).mul(delta) + Gf128(lie.unwrap_or(0))
     };
-    let s_zero = {
-        let r = coefficients(&derive(seed, "binary/mac/zero", 0), pending.zero_macs.len());
-        inner_product(&r, &pending.zero_macs)
-    };
+    let s_zero = random_combination(
+        &derive(seed, "binary/mac/zero", 0),
+        &pending.zero_macs,
+        None,
+    )
+    .0;
     let mut msg = Vec::with_capacity(48);
     for s in [s_auth, s_open, s_zero] {
         msg.extend_from_slice(&s.to_le_bytes());

@@ -137,7 +137,33 @@ pub(crate) fn select_sum(c: &[u128], bits: &[u64]) -> u128 {
     acc
 }
 
-/// `n` uniform coefficients in GF(2^128) from `seed`.
+/// `(Σ_j r_j·x_j, ⊕_{j: bit j set} r_j)` for uniform coefficients `r_j` from `seed` (the
+/// second part only with `bits`), streamed in chunks: no coefficient vector is allocated.
+pub(crate) fn random_combination(
+    seed: &[u8; 32],
+    x: &[Gf128],
+    bits: Option<&[u64]>,
+) -> (Gf128, u128) {
+    const CH: usize = 1024;
+    let mut prg = Prg::from_seed(seed);
+    let mut buf = vec![[0u8; 16]; CH];
+    let mut r = vec![0u128; CH];
+    let (mut acc, mut sel) = (Gf128::ZERO, 0u128);
+    for (c, xs) in x.chunks(CH).enumerate() {
+        let k = xs.len();
+        prg.fill_blocks(&mut buf[..k]);
+        for (ri, b) in r.iter_mut().zip(&buf[..k]) {
+            *ri = u128::from_le_bytes(*b);
+        }
+        acc += inner_product(&r[..k], xs);
+        if let Some(bits) = bits {
+            sel ^= select_sum(&r[..k], &bits[c * CH / 64..]);
+        }
+    }
+    (acc, sel)
+}
+
+/// `n` uniform coefficients in GF(2^128) from `seed` (the same as [`random_combination`]'s).
 pub(crate) fn coefficients(seed: &[u8; 32], n: usize) -> Vec<u128> {
     let mut out = vec![[0u8; 16]; n];
     Prg::from_seed(seed).fill_blocks(&mut out);

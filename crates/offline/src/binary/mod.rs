@@ -101,7 +101,7 @@ use crate::mascot::{kos_instance, MascotConfig};
 use crate::wire::{self, kind, Out, Transcript};
 use buckets::Buckets;
 use check::Pending;
-use hash::{block_u128, coefficients, inner_product, select_sum, BitHash};
+use hash::{block_u128, inner_product, random_combination, BitHash};
 
 /// Version of the binary wire protocol, part of the setup handshake.
 const PROTOCOL_VERSION: u32 = 1;
@@ -614,11 +614,15 @@ impl BinaryPrep {
 
         // y = Σ_k χ_k x_k ⊕ Σ_l X^l d_l, with its MAC share.
         let real = m - 128;
-        let coeff = coefficients(&derive(&chi, "binary/auth", 0), real);
+        let (comb_mac, comb_share) = random_combination(
+            &derive(&chi, "binary/auth", 0),
+            &macs[..real],
+            Some(&values[..real / 64]),
+        );
         let dummies = (values[real / 64] as u128) | ((values[real / 64 + 1] as u128) << 64);
-        let y_share = select_sum(&coeff, &values[..real / 64]) ^ dummies;
+        let y_share = comb_share ^ dummies;
         let powers: Vec<u128> = (0..128).map(|l| 1u128 << l).collect();
-        let y_mac = inner_product(&coeff, &macs[..real]) + inner_product(&powers, &macs[real..]);
+        let y_mac = comb_mac + inner_product(&powers, &macs[real..]);
 
         // Round 3: KOS check responses (point to point) and y (broadcast).
         let mut out = Out::new(net, kind::KOS_CHECK, y_share.to_le_bytes().to_vec());

@@ -12,6 +12,7 @@
 //! | 8 | open coin 3 → MAC-check coefficients | after every opening |
 //! | 9, 10 | MAC check: commit to σ and the transcript digest, open σ | |
 
+use field::Gf128;
 use net::Network;
 
 use super::bits::{self, AuthBits};
@@ -32,12 +33,50 @@ struct Tri {
     c: AuthBits,
 }
 
-impl Tri {
+/// Leaky triples with each triple's three MAC shares side by side, so that a permutation
+/// touches one cache line per triple.
+struct Leaky {
+    a: Vec<u64>,
+    b: Vec<u64>,
+    c: Vec<u64>,
+    m: Vec<[Gf128; 3]>,
+}
+
+impl Leaky {
+    fn from_tri(t: &Tri) -> Leaky {
+        Leaky {
+            a: t.a.value_words().to_vec(),
+            b: t.b.value_words().to_vec(),
+            c: t.c.value_words().to_vec(),
+            m: (0..t.a.len())
+                .map(|k| [t.a.mac(k), t.b.mac(k), t.c.mac(k)])
+                .collect(),
+        }
+    }
+
+    /// The triples at positions `idx`, in that order.
     fn gather(&self, idx: &[u32]) -> Tri {
+        let n = idx.len();
+        let w = bits::words(n);
+        let (mut a, mut b, mut c) = (vec![0u64; w], vec![0u64; w], vec![0u64; w]);
+        let mut ma = Vec::with_capacity(n);
+        let mut mb = Vec::with_capacity(n);
+        let mut mc = Vec::with_capacity(n);
+        for (j, &i) in idx.iter().enumerate() {
+            let i = i as usize;
+            let (wi, si, wj, sj) = (i / 64, i % 64, j / 64, j % 64);
+            a[wj] |= ((self.a[wi] >> si) & 1) << sj;
+            b[wj] |= ((self.b[wi] >> si) & 1) << sj;
+            c[wj] |= ((self.c[wi] >> si) & 1) << sj;
+            let m = &self.m[i];
+            ma.push(m[0]);
+            mb.push(m[1]);
+            mc.push(m[2]);
+        }
         Tri {
-            a: self.a.gather(idx),
-            b: self.b.gather(idx),
-            c: self.c.gather(idx),
+            a: AuthBits::from_raw(n, a, ma),
+            b: AuthBits::from_raw(n, b, mb),
+            c: AuthBits::from_raw(n, c, mc),
         }
     }
 }
@@ -132,22 +171,33 @@ impl BinaryPrep {
                 *x ^= y;
             }
         }
-        let all = Tri {
-            a: AuthBits::from_raw(mm, a_me.to_vec(), macs[..mm].to_vec()),
-            b: AuthBits::from_raw(mm, b_me.to_vec(), macs[mm..2 * mm].to_vec()),
-            c: {
-                let mut c = AuthBits::from_raw(mm, r_me.to_vec(), macs[2 * mm..3 * mm].to_vec());
-                c.add_public(&f, me == 0, self.delta);
-                c
-            },
+        // [c] = [r] ⊕ f: party 0 adds f to its share, every party f·Δ_i to its MACs.
+        let c_vals: Vec<u64> = if me == 0 {
+            r_me.iter().zip(&f).map(|(r, f)| r ^ f).collect()
+        } else {
+            r_me.to_vec()
+        };
+        let delta_i = self.delta;
+        #[allow(unused_mut)]
+        let mut all = Leaky {
+            a: a_me.to_vec(),
+            b: b_me.to_vec(),
+            c: c_vals,
+            m: (0..mm)
+                .map(|k| {
+                    [
+                        macs[k],
+                        macs[mm + k],
+                        macs[2 * mm + k] + delta_i.select(bits::get(&f, k)),
+                    ]
+                })
+                .collect(),
         };
         drop(macs);
         drop(values);
         #[cfg(test)]
-        let mut all = all;
-        #[cfg(test)]
         if self.cheating(BinaryCheat::WrongMac) {
-            all.a.mac_mut(0).0 ^= 1;
+            all.m[0][0].0 ^= 1;
         }
 
         // Round 6: the permutations.
@@ -163,11 +213,12 @@ impl BinaryPrep {
             })
             .collect();
         drop(all);
+        let checked = Leaky::from_tri(&bucket[0]);
         let perm2 = Sampler::new(&derive(&perm_seed, "binary/combine", 0)).permutation(l1);
         let group: Vec<Tri> = (0..bc)
             .map(|k| {
                 let idx: Vec<u32> = (0..bk.out).map(|h| perm2[h * bc + k]).collect();
-                bucket[0].gather(&idx)
+                checked.gather(&idx)
             })
             .collect();
 
