@@ -36,9 +36,10 @@
 //! | `mac_check` | batched MAC, zero and authentication check | SPDZ MACCheck |
 //! | `masks` | input masks for one owner | MASCOT Π_[[·]] Input |
 //! | `coins`, `wire`, `prg` | commitments and coins, frames, AES PRG and hashing | |
+//! | [`binary`] | authenticated bits and binary triples under a global key Δ ∈ GF(2^128) | FKOS15 (TinyOT) |
 //!
-//! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT") summarises the
-//! whole and the security argument.
+//! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT", "Preprocessing:
+//! binary triples (TinyOT-style)") summarises the whole and the security arguments.
 //!
 //! # Transport
 //!

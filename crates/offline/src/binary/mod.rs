@@ -8,13 +8,13 @@
 //! Party i holds a key share Δ_i ∈ GF(2^128), sampled at [`BinaryPrep::setup`] independently of
 //! the prime-field α. A bit x is shared as bits x_i and MAC shares m_i ∈ GF(2^128) with
 //! `⊕_i x_i = x` and `⊕_i m_i = x·Δ`, Δ = ⊕_i Δ_i ([`AuthBits`]; KOS rows and field elements are
-//! related as in [`hash`]'s module docs: a block is the little-endian `u128` of its bytes).
+//! related as in `hash`'s module docs: a block is the little-endian `u128` of its bytes).
 //!
 //! # Authenticated bits (FKOS15 §3 / Π_aBit with a global key)
 //!
 //! Setup: for every ordered pair, κ = 128 base OTs in which the KOS sender j uses the bits of
 //! **its one Δ_j** as choice bits towards every receiver, so that a KOS extension
-//! ([`crate::kos`]) with receiver i's choice bits x gives `t_k = q_k ⊕ x_k·Δ_j` (t at i, q at j).
+//! (`kos`) with receiver i's choice bits x gives `t_k = q_k ⊕ x_k·Δ_j` (t at i, q at j).
 //! Party i's bits x^i_k then get the MAC shares `x^i_k·Δ_i ⊕ ⊕_{j≠i} t_{ik}` (at i) and `q_{jk}`
 //! (at every j), which XOR to x^i_k·Δ; the sharing of `x_k = ⊕_i x^i_k` is the XOR of these, so
 //! party i's MAC share of bit k is `x^i_k·Δ_i ⊕ ⊕_{j≠i} (t_{ijk} ⊕ q_{jik})`.
@@ -26,7 +26,7 @@
 //!   or a sender uses a different Δ_j towards different receivers: the **authentication check**.
 //!   Every batch authenticates 128 extra random bits per party (the dummies d_l) and, with
 //!   coefficients χ_k from a coin opened after the extension was fixed, opens
-//!   `y = Σ_k χ_k·x_k ⊕ Σ_l X^l·d_l` and MAC-checks it ([`check`], authentication list:
+//!   `y = Σ_k χ_k·x_k ⊕ Σ_l X^l·d_l` and MAC-checks it (`check`, authentication list:
 //!   [`OfflineError::AuthenticationFailed`]). Inconsistent choice bits x ≠ x' of party i towards
 //!   honest j leave an error `Σ_k χ_k (x_k ⊕ x'_k)·Δ_j` with an honest key share; an
 //!   inconsistent Δ_j (Δ towards honest h₀, Δ ⊕ e towards honest h₁) leaves `e·y^{h₁}`, where
@@ -38,7 +38,7 @@
 //! # Binary triples (FKOS15 §5, leaky triples + sacrifice + combine)
 //!
 //! One batch produces ℓ = [`BinaryConfig::batch_size`] triples from M leaky ones (bucket sizes
-//! B, B' and C in [`buckets`], chosen for the batch size so that each failure bound is at most
+//! B, B' and C in `buckets`, chosen for the batch size so that each failure bound is at most
 //! 2^−(s+1)):
 //!
 //! 1. **Authenticate** 3M + 128 random bits per party in one extension: a^i, b^i, r^i (a mask
@@ -46,7 +46,7 @@
 //! 2. **Multiply** (Gilboa over the same correlated OTs, after the KOS check passed). For every
 //!    ordered pair (i receiver, j sender) and leaky triple k, the row of a^i_k is a random OT:
 //!    j sends `d_k = H(k, q_k) ⊕ H(k, q_k ⊕ Δ_j) ⊕ b^j_k`, i takes `H(k, t_k) ⊕ a^i_k·d_k`, j
-//!    takes `H(k, q_k)`: they XOR to `a^i_k·b^j_k` ([`hash::BitHash`], TCCR). With the local
+//!    takes `H(k, q_k)`: they XOR to `a^i_k·b^j_k` (`hash::BitHash`, TCCR). With the local
 //!    `a^i b^i`, party i holds a share c^i of `c = a∧b`. 1 bit per triple and ordered pair.
 //! 3. **Authenticate c**: every party broadcasts `f^i = c^i ⊕ r^i`; `[c] = [r] ⊕ f` with
 //!    `f = ⊕ f^i` public (r^i is uniform and secret, so f^i hides c^i).
@@ -63,7 +63,7 @@
 //!    `z = z_1 ⊕ ⊕_{k≥2} (z_k ⊕ g_k·x_k)` with `g_k = y_1 ⊕ y_k` opened, which is x·y when every
 //!    input is correct; x is unknown to the adversary unless every x_k leaked.
 //! 6. **MAC check** with coefficients from a third coin, opened after every opening: the
-//!    authentication value y, every opened bit, every sacrifice zero ([`check`]). Then the opened
+//!    authentication value y, every opened bit, every sacrifice zero (`check`). Then the opened
 //!    triples are verified. Only then is anything output.
 //!
 //! Security with abort: the KOS check binds each receiver's choices per pair; the
@@ -71,7 +71,7 @@
 //! defined under one Δ); the MAC check makes every opened value and every zero correct except
 //! with probability about 2^−128; then the sacrifice bound makes every output correct and the
 //! combine bound makes every output's a unknown, each except with probability 2^−(s+1)
-//! ([`buckets`]). A failed check aborts at every honest party (an abort frame tells the others).
+//! (`buckets`). A failed check aborts at every honest party (an abort frame tells the others).
 //!
 //! # Cost (per output triple, per ordered pair of parties)
 //!
@@ -514,6 +514,9 @@ impl BinaryPrep {
 
     /// `n` random authenticated bits (one batch: 5 rounds).
     pub fn auth_bits(&mut self, net: &mut Network, n: usize) -> Result<AuthBits> {
+        if n == 0 && self.poisoned.is_none() {
+            return Ok(AuthBits::new());
+        }
         self.guarded(net, |p, net| {
             let out = p.bit_batch(net, n)?;
             p.stats.auth_bits += n as u64;

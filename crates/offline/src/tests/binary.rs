@@ -356,7 +356,7 @@ fn different_configurations_and_sessions_are_refused() {
 /// Measures binary triples against MASCOT prime triples over in-process channels, N = 2:
 /// `cargo test -p offline --release binary_triples_rate -- --ignored --nocapture`.
 /// `OFFLINE_BENCH_BINARY` sets the number of binary triples (default 2^18), and
-/// `OFFLINE_BENCH_BINARY_BATCH` the batch size (default 65536).
+/// `OFFLINE_BENCH_BINARY_BATCH` the batch size (default [`BinaryConfig::default`]).
 #[test]
 #[ignore = "benchmark; run in release"]
 fn binary_triples_rate() {
@@ -368,7 +368,10 @@ fn binary_triples_rate() {
     };
     let count = env("OFFLINE_BENCH_BINARY", 1 << 18);
     let cfg = BinaryConfig {
-        batch_size: env("OFFLINE_BENCH_BINARY_BATCH", 1 << 16),
+        batch_size: env(
+            "OFFLINE_BENCH_BINARY_BATCH",
+            BinaryConfig::default().batch_size,
+        ),
         ..BinaryConfig::default()
     };
     let res = run(
