@@ -230,6 +230,8 @@ pub(crate) enum BinaryCheat {
     WrongMac,
     /// XOR 1 into this party's σ of the openings in the MAC check.
     LieAboutSigma,
+    /// Send the victim a multiplication message one byte short.
+    TruncatedMessage,
 }
 
 /// One party's binary preprocessing: its key share Δ_i and, per peer, the KOS state set up once

@@ -155,6 +155,10 @@ impl BinaryPrep {
                 *c ^= x;
             }
             word_bytes(&d, out.to(p));
+            #[cfg(test)]
+            if self.cheating(BinaryCheat::TruncatedMessage) && p == self.victim() {
+                out.to(p).pop();
+            }
         }
         let mut ins = out.exchange(net, &mut tr)?;
         for p in peers(me, np) {

@@ -296,6 +296,34 @@ fn lying_in_the_mac_check_fails_it() {
 }
 
 #[test]
+fn a_malformed_message_is_a_typed_check_failure() {
+    for n in [2, 3] {
+        let errs = cheat_with(n, BinaryCheat::TruncatedMessage, triples_job());
+        assert!(
+            matches!(errs[0], OfflineError::Malformed { peer: 1, .. }),
+            "{:?}",
+            errs[0]
+        );
+        honest_all(&errs, |_| true);
+    }
+    // A HELLO frame whose broadcast part claims 4 GiB, at setup.
+    let mut nets = net::in_process(2, quick_net());
+    let mut evil = nets.pop().unwrap();
+    let mut honest = nets.pop().unwrap();
+    let h = std::thread::spawn(move || BinaryPrep::setup(&mut honest, small()).map(|_| ()));
+    evil.send(0, bytes::Bytes::from_static(&[1, 0xff, 0xff, 0xff, 0xff]))
+        .unwrap();
+    let err = h.join().unwrap().unwrap_err();
+    assert!(
+        matches!(err, OfflineError::Malformed { peer: 1, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_check_failure());
+    // The honest party told the peer why it stopped.
+    assert!(evil.recv(0).unwrap().len() >= 2);
+}
+
+#[test]
 fn an_aborted_instance_stays_aborted_and_outputs_nothing() {
     let res = run(
         2,
