@@ -10,7 +10,7 @@
 //! `⊕_i x_i = x` and `⊕_i m_i = x·Δ`, Δ = ⊕_i Δ_i ([`AuthBits`]; KOS rows and field elements are
 //! related as in `hash`'s module docs: a block is the little-endian `u128` of its bytes).
 //!
-//! # Authenticated bits (FKOS15 §3 / Π_aBit with a global key)
+//! # Authenticated bits (correlated OT under a global key)
 //!
 //! Setup: for every ordered pair, κ = 128 base OTs in which the KOS sender j uses the bits of
 //! **its one Δ_j** as choice bits towards every receiver, so that a KOS extension
@@ -35,7 +35,13 @@
 //!   the real bits.
 //! - MAC shares or opened values are changed later: the MAC check (below).
 //!
-//! # Binary triples (FKOS15 §5, leaky triples + sacrifice + combine)
+//! # Binary triples (leaky triples, cut-and-choose sacrifice, combine)
+//!
+//! The structure is FKOS15's for bit triples, with the bucket check replaced by the
+//! cut-and-choose of Furukawa, Lindell, Nof, Weinstein (EUROCRYPT 2017, ePrint 2016/944): a few
+//! triples opened, the rest checked pairwise in random buckets (as MP-SPDZ's "Tinier" does),
+//! and the combining of leaky triples of Wang, Ranellucci, Katz (ePrint 2017/189). The failure
+//! bounds are computed here, for this protocol, in `buckets`.
 //!
 //! One batch produces ℓ = [`BinaryConfig::batch_size`] triples from M leaky ones (bucket sizes
 //! B, B' and C in `buckets`, chosen for the batch size so that each failure bound is at most
