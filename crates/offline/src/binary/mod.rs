@@ -109,6 +109,10 @@ use buckets::Buckets;
 use check::Pending;
 use hash::{block_u128, inner_product, random_combination, BitHash};
 
+/// Most authenticated bits per batch of [`BinaryPrep::auth_bits`] (bounds its memory: about
+/// 50 bytes per bit and peer).
+const BITS_PER_BATCH: usize = 1 << 20;
+
 /// Version of the binary wire protocol, part of the setup handshake.
 const PROTOCOL_VERSION: u32 = 1;
 
@@ -340,17 +344,14 @@ impl BinaryPrep {
         let mut d = [0u8; 16];
         rng.fill_bytes(&mut d);
         let delta = u128::from_le_bytes(d);
-        #[allow(unused_mut)]
-        let mut delta_to = |_p: PartyId| delta;
-        #[cfg(test)]
-        let victim = usize::from(me == 0);
-        #[cfg(test)]
-        let delta_to = |p: PartyId| {
-            if cheat == Some(BinaryCheat::InconsistentDelta) && p == victim {
-                delta ^ 1
-            } else {
-                delta_to(p)
+        // The Δ this party's KOS sender uses towards peer p: Δ_i, except under the test cheat.
+        let delta_to = |p: PartyId| -> u128 {
+            #[cfg(test)]
+            if cheat == Some(BinaryCheat::InconsistentDelta) && p == usize::from(me == 0) {
+                return delta ^ 1;
             }
+            let _ = p;
+            delta
         };
         let before = net.stats();
         let r = (|| {
@@ -520,13 +521,17 @@ impl BinaryPrep {
         r
     }
 
-    /// `n` random authenticated bits (one batch: 5 rounds).
+    /// `n` random authenticated bits, in batches of up to 2^20 (5 rounds each).
     pub fn auth_bits(&mut self, net: &mut Network, n: usize) -> Result<AuthBits> {
         if n == 0 && self.poisoned.is_none() {
             return Ok(AuthBits::new());
         }
         self.guarded(net, |p, net| {
-            let out = p.bit_batch(net, n)?;
+            let mut out = AuthBits::new();
+            while out.len() < n {
+                let k = (n - out.len()).min(BITS_PER_BATCH);
+                out.append(&p.bit_batch(net, k)?);
+            }
             p.stats.auth_bits += n as u64;
             Ok(out)
         })

@@ -141,6 +141,24 @@ fn auth_bits_rebuild_for_2_and_3_parties() {
 }
 
 #[test]
+fn many_auth_bits_take_several_batches() {
+    let n = (1 << 20) + 100;
+    let (delta, out) = unwrap_all(run(
+        2,
+        same(2, small()),
+        None,
+        Arc::new(move |b: &mut BinaryPrep, net: &mut Network| {
+            let x = b.auth_bits(net, n)?;
+            assert_eq!(b.stats().batches, 2);
+            Ok(x)
+        }),
+    ));
+    let xs = open_bits(&out.iter().collect::<Vec<_>>(), delta);
+    assert_eq!(xs.len(), n);
+    looks_random(&xs[(1 << 20) - 1000..]);
+}
+
+#[test]
 fn triples_rebuild_for_2_and_3_parties() {
     for n in [2, 3] {
         let (delta, out) = unwrap_all(run(
