@@ -460,6 +460,12 @@ fn binary_triples_rate() {
         out[0].4,
         out[0].3 / out[0].4.max(1),
     );
+    if let Some(rss) = crate::peak_rss_bytes() {
+        println!(
+            "peak memory of the process (both parties) after the binary run: {:.0} MiB",
+            rss as f64 / (1 << 20) as f64
+        );
+    }
     let mascot_n = env("OFFLINE_BENCH_TRIPLES", 20_000);
     let r = crate::bench_triples_with(
         2,
