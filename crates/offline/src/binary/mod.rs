@@ -122,7 +122,7 @@ pub struct BinaryConfig {
     /// Statistical security parameter s (bits), 40 to 128: bucket sizes are chosen so that a
     /// wrong or leaky triple survives a batch with probability at most 2^−s.
     pub security: u32,
-    /// Output triples per batch, 1024 to 65536. Larger batches allow smaller buckets (fewer OTs
+    /// Output triples per batch, 1024 to 262144. Larger batches allow smaller buckets (fewer OTs
     /// per triple, see [`BinaryPrep::bucket_sizes`]); memory grows linearly: measured peaks of
     /// about 90 MB per party for 2 parties at 16 384 and 260 MB at 65 536 (each further peer
     /// adds the KOS rows, about 1.5 KB per triple). Triples of a batch that a call does not take are kept for
@@ -169,9 +169,9 @@ impl BinaryConfig {
                 self.security
             )));
         }
-        if !(1024..=1 << 16).contains(&self.batch_size) {
+        if !(1024..=1 << 18).contains(&self.batch_size) {
             return Err(OfflineError::InvalidArgument(format!(
-                "binary batch size {} is outside 1024..=65536",
+                "binary batch size {} is outside 1024..=262144",
                 self.batch_size
             )));
         }
