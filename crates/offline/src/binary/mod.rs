@@ -124,7 +124,7 @@ pub struct BinaryConfig {
     pub security: u32,
     /// Output triples per batch, 1024 to 262144. Larger batches allow smaller buckets (fewer OTs
     /// per triple, see [`BinaryPrep::bucket_sizes`]); memory grows linearly: measured peaks of
-    /// about 90 MB per party for 2 parties at 16 384 and 260 MB at 65 536 (each further peer
+    /// about 90 MB per party for 2 parties at 16 384, 260 MB at 65 536 and 700 MB at 262 144 (each further peer
     /// adds the KOS rows, about 1.5 KB per triple). Triples of a batch that a call does not take are kept for
     /// the next call.
     pub batch_size: usize,

@@ -402,7 +402,8 @@ fn different_configurations_and_sessions_are_refused() {
 /// Measures binary triples against MASCOT prime triples over in-process channels, N = 2:
 /// `cargo test -p offline --release binary_triples_rate -- --ignored --nocapture`.
 /// `OFFLINE_BENCH_BINARY` sets the number of binary triples (default 2^18), and
-/// `OFFLINE_BENCH_BINARY_BATCH` the batch size (default [`BinaryConfig::default`]).
+/// `OFFLINE_BENCH_BINARY_BATCH` the batch size (default [`BinaryConfig::default`]),
+/// `OFFLINE_BENCH_PARTIES` the number of parties (default 2).
 #[test]
 #[ignore = "benchmark; run in release"]
 fn binary_triples_rate() {
@@ -413,6 +414,7 @@ fn binary_triples_rate() {
             .unwrap_or(d)
     };
     let count = env("OFFLINE_BENCH_BINARY", 1 << 18);
+    let parties = env("OFFLINE_BENCH_PARTIES", 2);
     let cfg = BinaryConfig {
         batch_size: env(
             "OFFLINE_BENCH_BINARY_BATCH",
@@ -421,8 +423,8 @@ fn binary_triples_rate() {
         ..BinaryConfig::default()
     };
     let res = run(
-        2,
-        same(2, cfg),
+        parties,
+        same(parties, cfg),
         None,
         Arc::new(move |b: &mut BinaryPrep, net: &mut Network| {
             let before = b.stats();
@@ -447,11 +449,11 @@ fn binary_triples_rate() {
     let sample: Vec<BinaryTriples> = out.iter().map(|o| o.0.clone()).collect();
     check_triples(delta, &sample, sample[0].len());
     let secs = out.iter().map(|o| o.1).fold(0.0, f64::max);
-    let bytes = out.iter().map(|o| o.2).sum::<u64>() as f64 / 2.0;
+    let bytes = out.iter().map(|o| o.2).sum::<u64>() as f64 / parties as f64;
     let (bs, bc, c, ls, lc) = out[0].5;
     let cpu = out.iter().map(|o| o.6).fold(0.0, f64::max);
     println!(
-        "binary (TinyOT-style), 2 parties, {count} triples over InProcess (batch {}, buckets B = {bs}, B' = {bc}, C = {c}, log2 ε_sac = {ls:.1}, log2 ε_comb = {lc:.1}): {:.0} triples/s ({secs:.2} s wall, {cpu:.2} s CPU per party, {:.2} µs CPU per triple), {:.1} bytes sent per triple per party, {} rounds in {} batches ({} per batch)",
+        "binary (TinyOT-style), {parties} parties, {count} triples over InProcess (batch {}, buckets B = {bs}, B' = {bc}, C = {c}, log2 ε_sac = {ls:.1}, log2 ε_comb = {lc:.1}): {:.0} triples/s ({secs:.2} s wall, {cpu:.2} s CPU per party, {:.2} µs CPU per triple), {:.1} bytes sent per triple per party, {} rounds in {} batches ({} per batch)",
         cfg.batch_size,
         count as f64 / secs,
         1e6 * cpu / count as f64,
@@ -462,13 +464,13 @@ fn binary_triples_rate() {
     );
     if let Some(rss) = crate::peak_rss_bytes() {
         println!(
-            "peak memory of the process (both parties) after the binary run: {:.0} MiB",
+            "peak memory of the process (all parties) after the binary run: {:.0} MiB",
             rss as f64 / (1 << 20) as f64
         );
     }
     let mascot_n = env("OFFLINE_BENCH_TRIPLES", 20_000);
     let r = crate::bench_triples_with(
-        2,
+        parties,
         mascot_n,
         crate::BenchTransport::InProcess,
         crate::MascotConfig::default(),
