@@ -37,7 +37,8 @@
 //!
 //! # Binary triples (leaky triples, cut-and-choose sacrifice, combine)
 //!
-//! The structure is FKOS15's for bit triples, with the bucket check replaced by the
+//! The structure follows FKOS15's generation of bit triples from OT (leaky triples, a bucket
+//! check for correctness, combining against leakage), with the bucket check replaced by the
 //! cut-and-choose of Furukawa, Lindell, Nof, Weinstein (EUROCRYPT 2017, ePrint 2016/944): a few
 //! triples opened, the rest checked pairwise in random buckets (as MP-SPDZ's "Tinier" does),
 //! and the combining of leaky triples of Wang, Ranellucci, Katz (ePrint 2017/189). The failure
@@ -85,7 +86,7 @@
 //! correlated OTs (16 bytes of KOS `u` each, 48μ bytes), μ bits of `d`, plus μ bits of f
 //! broadcast and `(B − 1)·2·B' + (B' − 1)` opened bits broadcast per party: about 780 bytes.
 //! 10 rounds per batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (16 bytes) per
-//! bit and peer and 5 rounds per call.
+//! bit and peer and 5 rounds per batch of up to 2^20 bits.
 
 mod bits;
 mod buckets;
