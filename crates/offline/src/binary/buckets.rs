@@ -56,14 +56,16 @@ fn log2_binom(n: usize, k: usize) -> f64 {
 
 /// `log2 ε_sac` for ℓ₁ buckets of `b` and `c` opened triples (module docs).
 pub(crate) fn sacrifice_log2(l1: usize, b: usize, c: usize) -> f64 {
+    (1..=l1)
+        .map(|j| sacrifice_term_log2(l1, b, c, j))
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// `log2` of the probability that a fixed set of `j·b` incorrect triples misses the `c` opened
+/// ones and is a union of whole buckets.
+fn sacrifice_term_log2(l1: usize, b: usize, c: usize, j: usize) -> f64 {
     let m = l1 * b + c;
-    let base = log2_binom(m, c);
-    let mut worst = f64::NEG_INFINITY;
-    for j in 1..=l1 {
-        let p = log2_binom(m - j * b, c) - base + log2_binom(l1, j) - log2_binom(l1 * b, j * b);
-        worst = worst.max(p);
-    }
-    worst
+    log2_binom(m - j * b, c) - log2_binom(m, c) + log2_binom(l1, j) - log2_binom(l1 * b, j * b)
 }
 
 /// `log2 ε_comb` for ℓ outputs in buckets of `b` (module docs).
@@ -159,6 +161,54 @@ mod tests {
         assert!((got - one).abs() < 0.01, "{got} vs {one}");
         // Without opened triples, all-incorrect passes: the bound is 1.
         assert_eq!(sacrifice_log2(64, 3, 0), 0.0);
+    }
+
+    /// The terms of both bounds against the permutations themselves, for small parameters.
+    #[test]
+    fn bounds_match_simulated_permutations() {
+        use super::super::hash::Sampler;
+        let mut sampler = Sampler::new(&[7u8; 32]);
+        let trials = 200_000;
+        // Sacrifice: ℓ₁ = 6 buckets of 2, C = 2 opened; incorrect triples {0, 1} (j = 1) and
+        // {0, 1, 2, 3} (j = 2).
+        let (l1, b, c) = (6, 2, 2);
+        for j in [1, 2] {
+            let bad = j * b;
+            let mut hits = 0;
+            for _ in 0..trials {
+                let p = sampler.permutation(l1 * b + c);
+                let pos = |t: u32| p.iter().position(|&x| x == t).unwrap();
+                let opened = (0..bad as u32).any(|t| pos(t) < c);
+                let buckets: std::collections::HashSet<usize> = (0..bad as u32)
+                    .map(|t| (pos(t) - c.min(pos(t))) / b)
+                    .collect();
+                if !opened && buckets.len() == j {
+                    hits += 1;
+                }
+            }
+            let want = sacrifice_term_log2(l1, b, c, j).exp2();
+            let got = hits as f64 / trials as f64;
+            assert!(
+                (got - want).abs() < 0.1 * want + 0.002,
+                "j = {j}: {got} vs {want}"
+            );
+        }
+        // Combine: ℓ = 8 buckets of 2, t = 5 leaked: P[some bucket inside] ≤ the union bound.
+        let (l, bc, t) = (8, 2, 5);
+        let mut hits = 0;
+        for _ in 0..trials {
+            let p = sampler.permutation(l * bc);
+            if (0..l).any(|h| (0..bc).all(|k| (p[h * bc + k] as usize) < t)) {
+                hits += 1;
+            }
+        }
+        let got = hits as f64 / trials as f64;
+        let bound = ((l as f64).log2() + log2_binom(t, bc) - log2_binom(l * bc, bc)).exp2();
+        assert!(got <= bound * 1.05, "{got} > {bound}");
+        assert!(
+            got > bound / 2.0,
+            "the union bound is not loose here: {got} vs {bound}"
+        );
     }
 
     /// The parameters documented in docs/PROTOCOL.md and the module docs of `binary`.
