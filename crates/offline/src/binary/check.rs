@@ -54,6 +54,14 @@ impl Pending {
 
     /// Opened bits `bits` (packed, `macs.len()` of them) with this party's MAC shares.
     pub fn open(&mut self, bits: &[u64], macs: &[Gf128]) {
+        if self.open_len.is_multiple_of(64) {
+            // Word-aligned: append the words (their unused high bits are zero).
+            self.open_bits
+                .extend_from_slice(&bits[..macs.len().div_ceil(64)]);
+            self.open_len += macs.len();
+            self.open_macs.extend_from_slice(macs);
+            return;
+        }
         for (j, mac) in macs.iter().enumerate() {
             let b = (bits[j / 64] >> (j % 64)) & 1;
             if self.open_len.is_multiple_of(64) {
@@ -167,4 +175,35 @@ pub(crate) fn gf(r: &mut Reader<'_>) -> Result<Gf128> {
     let mut a = [0u8; 16];
     a.copy_from_slice(r.take(16)?);
     Ok(Gf128::from_le_bytes(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openings_are_packed_in_order_whatever_the_lengths() {
+        let vecs: Vec<Vec<bool>> = [64usize, 70, 5, 64, 130]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (0..n).map(|j| (j * 7 + i) % 3 == 0).collect())
+            .collect();
+        let mut p = Pending::default();
+        let mut all = Vec::new();
+        for v in &vecs {
+            let mut words = vec![0u64; v.len().div_ceil(64)];
+            for (j, &b) in v.iter().enumerate() {
+                words[j / 64] |= (b as u64) << (j % 64);
+            }
+            let macs: Vec<Gf128> = (0..v.len()).map(|j| Gf128(j as u128)).collect();
+            p.open(&words, &macs);
+            all.extend_from_slice(v);
+        }
+        assert_eq!(p.open_len, all.len());
+        assert_eq!(p.open_macs.len(), all.len());
+        for (j, &b) in all.iter().enumerate() {
+            assert_eq!((p.open_bits[j / 64] >> (j % 64)) & 1 == 1, b, "bit {j}");
+        }
+        assert_eq!(p.open_bits.len(), all.len().div_ceil(64));
+    }
 }
