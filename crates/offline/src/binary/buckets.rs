@@ -236,5 +236,9 @@ mod tests {
             assert!(b.leaky().is_multiple_of(128) && b.opened >= b.sacrifice);
         }
         assert!(choose(1, 40).is_none());
+        // Every allowed configuration has buckets (the largest s at the smallest batch).
+        let b = choose(1024, 128).unwrap();
+        assert!(b.sacrifice_log2 <= -129.0 && b.combine_log2 <= -129.0);
+        println!("ℓ = 1024, s = 128: B = {}, B' = {}", b.sacrifice, b.combine);
     }
 }
