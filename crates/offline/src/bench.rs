@@ -79,7 +79,7 @@ pub fn peak_rss_bytes() -> Option<u64> {
 }
 
 /// CPU time consumed by the calling thread, seconds (0 if the OS does not say).
-fn thread_cpu_secs() -> f64 {
+pub(crate) fn thread_cpu_secs() -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

@@ -37,9 +37,10 @@
 //! | `masks` | input masks for one owner | MASCOT Π_[[·]] Input |
 //! | `on_demand` | [`OnDemandMascot`]: a `Preprocessing` source generating in lock-step while a run goes on | |
 //! | `coins`, `wire`, `prg` | commitments and coins, frames, AES PRG and hashing | |
+//! | [`binary`] | authenticated bits and binary triples under a global key Δ ∈ GF(2^128) | FKOS15 (TinyOT) |
 //!
-//! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT") summarises the
-//! whole and the security argument.
+//! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT", "Preprocessing:
+//! binary triples (TinyOT-style)") summarises the whole and the security arguments.
 //!
 //! # Transport
 //!
@@ -71,6 +72,7 @@
 mod auth;
 mod baseot;
 mod bench;
+pub mod binary;
 mod coins;
 mod cope;
 mod error;
@@ -85,6 +87,7 @@ mod triples;
 mod wire;
 
 pub use bench::{bench_triples, bench_triples_with, peak_rss_bytes, BenchReport, BenchTransport};
+pub use binary::{AuthBits, BinaryConfig, BinaryPrep, BinaryStats, BinaryTriples};
 pub use error::{OfflineError, Result};
 pub use mascot::{
     InsecureCheat, Mascot, MascotConfig, OfflineStats, Tuples, INSECURE_CHEAT_COLUMN,

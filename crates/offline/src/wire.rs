@@ -38,6 +38,10 @@ pub(crate) mod kind {
     pub const OPEN_SQUARES: u8 = 11;
     pub const MAC_COMMIT: u8 = 12;
     pub const MAC_OPEN: u8 = 13;
+    /// Binary triples: multiplication messages, masked c, openings.
+    pub const BIN_D: u8 = 14;
+    pub const BIN_F: u8 = 15;
+    pub const BIN_OPEN: u8 = 16;
 }
 
 /// Running hash of every broadcast part of a batch, in party order per round.

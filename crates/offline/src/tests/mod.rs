@@ -4,6 +4,7 @@
 //! fail with a typed error.
 
 mod bench;
+mod binary;
 mod cheating;
 mod micro;
 mod on_demand;
