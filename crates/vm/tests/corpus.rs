@@ -7,6 +7,10 @@
 //! (compile-time arguments, whitespace-separated), `NAME.err` (a run that must fail: the text
 //! the root-cause error must contain; the output must still match `NAME.out` if present).
 //!
+//! `corpus_on_mascot` runs every program again for N = 2 on tuples that MASCOT generates while
+//! the program runs (`offline::OnDemandMascot`), the default preprocessing of `ephemeral run`:
+//! the outputs must be the same as on the dealer.
+//!
 //! `CORPUS_FILTER=substring` runs only matching programs; `CORPUS_SHOW=1` prints every output.
 
 mod common;
@@ -20,7 +24,52 @@ fn read_opt(p: &Path) -> Option<String> {
     std::fs::read_to_string(p).ok()
 }
 
+/// Where a corpus run's tuples come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prep {
+    InsecureDealer,
+    Mascot,
+}
+
+/// Runs every party on threads, each with MASCOT generating its tuples on demand over a second
+/// in-process mesh.
+fn run_local_mascot(
+    program: &lang::Bytecode,
+    mut setups: Vec<PartySetup>,
+) -> Vec<Result<vm::runner::PartyOutcome, vm::runner::PartyError>> {
+    let n = setups.len();
+    let sim = setups
+        .iter()
+        .find_map(|s| s.sockets.as_ref())
+        .map(|script| vm::SimClients::new(n, script));
+    for s in &mut setups {
+        s.clients = sim.clone();
+    }
+    let session: [u8; 32] = rand::random();
+    let handles: Vec<_> = net::in_process(n, common::net_config())
+        .into_iter()
+        .zip(net::in_process(n, common::net_config()))
+        .zip(setups)
+        .map(|((net, prep_net), setup)| {
+            let program = program.clone();
+            std::thread::spawn(move || {
+                let prep = offline::OnDemandMascot::setup(
+                    prep_net,
+                    offline::MascotConfig::with_session(session),
+                )
+                .expect("MASCOT setup");
+                vm::runner::run_party(net, prep, &program, setup, &VmConfig::default())
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
 fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
+    run_one_on(mpc, n, Prep::InsecureDealer)
+}
+
+fn run_one_on(mpc: &Path, n: usize, prep: Prep) -> Result<(), String> {
     let stem = mpc.with_extension("");
     let with = |ext: &str| PathBuf::from(format!("{}.{ext}", stem.display()));
     let src = read_opt(mpc).ok_or("unreadable source")?;
@@ -44,12 +93,15 @@ fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
             echo: false,
         })
         .collect();
-    let results = run_local_insecure(
-        &prog.bytecode,
-        setups,
-        &VmConfig::default(),
-        common::net_config(),
-    );
+    let results = match prep {
+        Prep::InsecureDealer => run_local_insecure(
+            &prog.bytecode,
+            setups,
+            &VmConfig::default(),
+            common::net_config(),
+        ),
+        Prep::Mascot => run_local_mascot(&prog.bytecode, setups),
+    };
     let expected_err = read_opt(&with("err"));
     let expected_err_given = expected_err.is_some();
     let expected_out = read_opt(&with(&format!("out{n}"))).or_else(|| read_opt(&with("out")));
@@ -95,6 +147,41 @@ fn run_one(mpc: &Path, n: usize) -> Result<(), String> {
         )),
         None => Err(format!("no .out file; the output was:\n{got}")),
     }
+}
+
+fn programs() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let filter = std::env::var("CORPUS_FILTER").unwrap_or_default();
+    let mut programs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("corpus directory")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mpc"))
+        .filter(|p| p.to_string_lossy().contains(&filter))
+        .collect();
+    programs.sort();
+    programs
+}
+
+#[test]
+fn corpus_on_mascot() {
+    let programs = programs();
+    let started = std::time::Instant::now();
+    let mut failures = Vec::new();
+    for p in &programs {
+        if let Err(e) = run_one_on(p, 2, Prep::Mascot) {
+            failures.push(format!(
+                "{} (N = 2, MASCOT): {e}",
+                p.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    eprintln!(
+        "corpus on MASCOT: {} programs in {:?}, {} failed",
+        programs.len(),
+        started.elapsed(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
 }
 
 #[test]
