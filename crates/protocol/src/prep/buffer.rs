@@ -162,6 +162,11 @@ impl TupleBuffer {
             TupleKind::Bit => self.bits.len(),
             TupleKind::Inverse => self.inverses[0].len(),
             TupleKind::InputMask(p) => self.masks.get(&p).map_or(0, |q| q.shares.len()),
+            // Binary-domain kinds are not buffered (yet): a buffer serves the arithmetic kernels.
+            TupleKind::BitTriple
+            | TupleKind::DaBit
+            | TupleKind::EdaBit { .. }
+            | TupleKind::BinaryKey => 0,
         }
     }
 

@@ -1,0 +1,214 @@
+//! Mixed-circuit kernels (Escudero, Ghosh, Keller, Rachuri, Scholl, CRYPTO 2020, ePrint
+//! 2020/338): the value is masked and opened in GF(p) with an edaBit, and the bitwise part runs in
+//! the binary domain, where XOR is free and an AND costs one binary triple and 2 opened bits
+//! (instead of a prime triple and 2 opened field elements). The one-bit results come back to
+//! GF(p) with daBits.
+//!
+//! **Masking.** Values are signed k-bit integers a ∈ [−2^(k−1), 2^(k−1)); s is the engine's
+//! statistical security parameter. A loose edaBit gives r = r' + 2^m·r'' with r' uniform m-bit
+//! (also in binary) and r'' uniform (k + s − m)-bit (arithmetic only), so r is uniform on
+//! [0, 2^(k+s)). The opened c = a + 2^k + r is within statistical distance 2^−s of independent of
+//! a and never wraps (c < 2^(k+s+1) ≤ 2^126 < p). With c' = c mod 2^m:
+//! - **Mod2m:** a mod 2^m = c' − r' + 2^m·[c' < r'], the comparison in binary
+//!   ([`Engine::bit_lt_public`]) and its bit converted with one daBit.
+//! - **Trunc:** ⌊a / 2^m⌋ = (a − a mod 2^m)·2^−m. **LTZ:** [a < 0] = −⌊a / 2^(k−1)⌋.
+//! - **EQZ** (m = k): a = 0 ⇔ c' = r' ⇔ every bit of c' ⊕ r' ⊕ 1 is 1, an AND tree of k bits.
+//! - **Bit decomposition:** the m low bits of a (two's complement) are those of (c' − r') mod
+//!   2^m, a binary subtraction circuit ([`Engine::sub_public_secret`]); with m daBits they come
+//!   back to GF(p) in one more round.
+//!
+//! **Cost per element** (k = 64, so LT of two 64-bit values is LTZ on k = 65 bits, m = 64; s = 40;
+//! rounds exclude the final MAC check; "bits sent" per party to each peer):
+//!
+//! | kernel (k, m)           | edaBit (m + e) | daBits | binary triples | prime triples | rounds | bits sent |
+//! |-------------------------|----------------|--------|----------------|---------------|--------|-----------|
+//! | Mod2m/Trunc (64, m)     | m + (104 − m)  | 1      | 2(m−1)−⌈log m⌉ | 0             | 2 + ⌈log2 m⌉ | 128 + 2·ANDs + 1 |
+//! | LTZ (64) = Trunc(63)    | 63 + 41        | 1      | 118            | 0             | 8      | 365       |
+//! | LT (64) = LTZ(65)       | 64 + 41        | 1      | 120            | 0             | 8      | 369       |
+//! | EQZ (64)                | 64 + 40        | 1      | 63             | 0             | 8      | 255       |
+//! | BitDec (64, 64)         | 64 + 40        | 64     | 352            | 0             | 8      | 896       |
+//!
+//! (Opened bits are packed: ⌈bits/8⌉ bytes per round for the whole batch.) The arithmetic kernel
+//! for the same LT costs 89 prime triples and 105 random bits and sends 179 field elements
+//! (22 912 bits); see docs/PROTOCOL.md, "Binary domain and mixed circuits (online)".
+
+use field::Fp;
+
+use super::bits::BitShares;
+use crate::engine::Engine;
+use crate::error::{ProtocolError, Result};
+use crate::nonlinear::kernels::{check_params, low_bits_of};
+use crate::nonlinear::NonLinear;
+use crate::prep::{EdaBits, PrepError, Preprocessing, TupleKind};
+use crate::share::ShareVec;
+
+/// The mixed-circuit kernels of an engine whose source provides binary-domain preprocessing;
+/// get one with [`Engine::mixed`]. Implements the same [`NonLinear`] interface as the arithmetic
+/// kernels, so a caller picks either. `trunc_pr` (no bitwise part), `fp_norm` and `fp_div` use the
+/// arithmetic kernels.
+pub struct Mixed<'a, P: Preprocessing> {
+    e: &'a mut Engine<P>,
+}
+
+impl<P: Preprocessing> std::fmt::Debug for Mixed<'_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mixed(party={})", self.e.party())
+    }
+}
+
+impl<P: Preprocessing> Engine<P> {
+    /// The mixed-circuit kernels, or [`PrepError::Unsupported`] if the preprocessing source has no
+    /// binary domain.
+    pub fn mixed(&mut self) -> Result<Mixed<'_, P>> {
+        if !self.has_binary() {
+            return Err(PrepError::Unsupported(TupleKind::BinaryKey).into());
+        }
+        Ok(Mixed { e: self })
+    }
+
+    /// Masks `a` with a loose edaBit of m binary bits, opens c = a + 2^k + r and returns c mod 2^m
+    /// with the edaBit.
+    fn mixed_mask_open(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<(Vec<u128>, EdaBits)> {
+        let s = self.config().security;
+        check_params(k, m, s)?;
+        if m == 0 {
+            return Err(ProtocolError::InvalidArgument(
+                "mixed kernels need m ≥ 1".into(),
+            ));
+        }
+        let n = a.len();
+        let eda = self.take_edabits(n, m, k + s - m)?;
+        let mut masked = self.ctx().add_scalar(a, Fp::pow2(k));
+        masked.add_assign(&eda.full());
+        let c = self.open_many(&[&masked])?.pop().unwrap_or_default();
+        Ok((low_bits_of(&c, m), eda))
+    }
+
+    fn mixed_mod2m_inner(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<ShareVec> {
+        let (c_low, eda) = self.mixed_mask_open(a, k, m)?;
+        let bits: Vec<BitShares> = (0..m).map(|i| eda.bit(i)).collect();
+        let u = self.bit_lt_public(&c_low, &bits)?;
+        let u = self.b2a_inner(&u)?;
+        // a mod 2^m = c' − r' + 2^m·[c' < r'].
+        let c_fp: Vec<Fp> = c_low.iter().map(|&x| Fp::from_u128(x)).collect();
+        let mut out = self.ctx().public_sub(&c_fp, &eda.low);
+        out.add_scaled(&u, Fp::pow2(m));
+        Ok(out)
+    }
+
+    fn mixed_trunc_inner(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<ShareVec> {
+        let low = self.mixed_mod2m_inner(a, k, m)?;
+        let inv = Fp::pow2(m).inverse().expect("2^m is invertible");
+        Ok(a.sub(&low).scale(inv))
+    }
+
+    fn mixed_ltz_inner(&mut self, a: &ShareVec, k: u32) -> Result<ShareVec> {
+        if k < 2 {
+            return Err(ProtocolError::InvalidArgument(format!(
+                "LTZ needs k ≥ 2, got {k}"
+            )));
+        }
+        Ok(self.mixed_trunc_inner(a, k, k - 1)?.neg())
+    }
+
+    fn mixed_eqz_inner(&mut self, a: &ShareVec, k: u32) -> Result<ShareVec> {
+        let ctx = self.bit_ctx()?;
+        let n = a.len();
+        let (c_low, eda) = self.mixed_mask_open(a, k, k)?;
+        // a = 0 ⇔ c' = r' ⇔ ∀i: r'_i ⊕ c'_i ⊕ 1 = 1.
+        let eq: Vec<BitShares> = (0..k)
+            .map(|i| {
+                let nc = super::circuits::column(&c_low, i as usize)
+                    .into_iter()
+                    .map(|w| !w)
+                    .collect::<Vec<_>>();
+                ctx.xor_public(&eda.bit(i), &nc)
+            })
+            .collect();
+        let z = self.all_ones(eq, n)?;
+        self.b2a_inner(&z)
+    }
+
+    fn mixed_bit_dec_binary_inner(
+        &mut self,
+        a: &ShareVec,
+        k: u32,
+        m: u32,
+    ) -> Result<Vec<BitShares>> {
+        let (c_low, eda) = self.mixed_mask_open(a, k, m)?;
+        let bits: Vec<BitShares> = (0..m).map(|i| eda.bit(i)).collect();
+        self.sub_public_secret(&c_low, &bits)
+    }
+
+    fn mixed_bit_dec_inner(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<Vec<ShareVec>> {
+        let n = a.len();
+        let bits = self.mixed_bit_dec_binary_inner(a, k, m)?;
+        let all = BitShares::concat(&bits.iter().collect::<Vec<_>>());
+        let arith = self.b2a_inner(&all)?;
+        Ok((0..m as usize)
+            .map(|i| arith.slice(i * n..(i + 1) * n))
+            .collect())
+    }
+
+    /// The m low bits of a (two's complement), least significant first, as authenticated bits in
+    /// the binary domain (each entry a vector over the elements). 1 + ⌈log2 m⌉ rounds; no daBits.
+    pub fn bit_dec_binary(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<Vec<BitShares>> {
+        self.poison_guard(|e| e.mixed_bit_dec_binary_inner(a, k, m))
+    }
+}
+
+impl<P: Preprocessing> NonLinear for Mixed<'_, P> {
+    fn mod2m(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<ShareVec> {
+        self.e.poison_guard(|e| e.mixed_mod2m_inner(a, k, m))
+    }
+
+    fn trunc(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<ShareVec> {
+        self.e.poison_guard(|e| e.mixed_trunc_inner(a, k, m))
+    }
+
+    fn trunc_pr(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<ShareVec> {
+        self.e.trunc_pr(a, k, m)
+    }
+
+    fn ltz(&mut self, a: &ShareVec, k: u32) -> Result<ShareVec> {
+        self.e.poison_guard(|e| e.mixed_ltz_inner(a, k))
+    }
+
+    fn eqz(&mut self, a: &ShareVec, k: u32) -> Result<ShareVec> {
+        self.e.poison_guard(|e| e.mixed_eqz_inner(a, k))
+    }
+
+    fn lt(&mut self, a: &ShareVec, b: &ShareVec, k: u32) -> Result<ShareVec> {
+        self.ltz(&a.sub(b), k + 1)
+    }
+
+    fn le(&mut self, a: &ShareVec, b: &ShareVec, k: u32) -> Result<ShareVec> {
+        let gt = self.ltz(&b.sub(a), k + 1)?;
+        Ok(self.e.ctx().public_sub(&vec![Fp::ONE; a.len()], &gt))
+    }
+
+    fn gt(&mut self, a: &ShareVec, b: &ShareVec, k: u32) -> Result<ShareVec> {
+        self.ltz(&b.sub(a), k + 1)
+    }
+
+    fn ge(&mut self, a: &ShareVec, b: &ShareVec, k: u32) -> Result<ShareVec> {
+        let lt = self.ltz(&a.sub(b), k + 1)?;
+        Ok(self.e.ctx().public_sub(&vec![Fp::ONE; a.len()], &lt))
+    }
+
+    fn eq(&mut self, a: &ShareVec, b: &ShareVec, k: u32) -> Result<ShareVec> {
+        self.eqz(&a.sub(b), k + 1)
+    }
+
+    fn bit_dec(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<Vec<ShareVec>> {
+        self.e.poison_guard(|e| e.mixed_bit_dec_inner(a, k, m))
+    }
+
+    fn fp_norm(&mut self, b: &ShareVec, k: u32) -> Result<(ShareVec, ShareVec)> {
+        self.e.fp_norm(b, k)
+    }
+
+    fn fp_div(&mut self, a: &ShareVec, b: &ShareVec, k: u32, f: u32) -> Result<ShareVec> {
+        self.e.fp_div(a, b, k, f)
+    }
+}
