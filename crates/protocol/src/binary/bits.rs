@@ -65,7 +65,7 @@ pub(crate) fn get_bit(words: &[u64], j: usize) -> bool {
 /// Clears the unused high bits of the last word.
 #[inline]
 pub(crate) fn clear_padding(words: &mut [u64], len: usize) {
-    if len % 64 != 0 {
+    if !len.is_multiple_of(64) {
         if let Some(last) = words.last_mut() {
             *last &= (1u64 << (len % 64)) - 1;
         }
@@ -76,7 +76,7 @@ pub(crate) fn clear_padding(words: &mut [u64], len: usize) {
 pub(crate) fn append_bits(dst: &mut Vec<u64>, dst_len: usize, src: &[u64], from: usize, n: usize) {
     debug_assert_eq!(dst.len(), words_for(dst_len));
     dst.resize(words_for(dst_len + n), 0);
-    if dst_len % 64 == 0 && from % 64 == 0 {
+    if dst_len.is_multiple_of(64) && from.is_multiple_of(64) {
         let (w0, nw) = (from / 64, words_for(n));
         dst[dst_len / 64..dst_len / 64 + nw].copy_from_slice(&src[w0..w0 + nw]);
         clear_padding(dst, dst_len + n);
@@ -349,8 +349,8 @@ mod tests {
             ),
             (s0.and_public(&c), s1.and_public(&c), |x, c| x & c),
         ] {
-            for j in 0..100 {
-                let want = f(x[j], get_bit(&c, j));
+            for (j, &xj) in x.iter().enumerate() {
+                let want = f(xj, get_bit(&c, j));
                 assert_eq!(a.value_bit(j) ^ b.value_bit(j), want);
                 assert_eq!(a.m[j] + b.m[j], delta.select(want));
             }

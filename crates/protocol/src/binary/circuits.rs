@@ -135,22 +135,20 @@ impl<P: Preprocessing> Engine<P> {
             let mut ys: Vec<&BitShares> = Vec::new();
             let mut g_targets = Vec::new();
             let mut p_targets = Vec::new();
-            for i in 0..m {
-                let start = i - i % block;
+            // Bit i in the upper half of its block takes the carry of the lower half's top bit j.
+            for (i, p) in prop.iter().enumerate() {
                 if i % block >= half {
-                    let j = start + half - 1;
-                    if j < m {
-                        xs.push(&prop[i]);
-                        ys.push(&gen[j]);
-                        g_targets.push(i);
-                    }
+                    let j = i - i % block + half - 1;
+                    xs.push(p);
+                    ys.push(&gen[j]);
+                    g_targets.push(i);
                 }
             }
             let split = xs.len();
-            for i in 0..m {
+            for (i, p) in prop.iter().enumerate() {
                 let start = i - i % block;
                 if i % block >= half && start > 0 {
-                    xs.push(&prop[i]);
+                    xs.push(p);
                     ys.push(&prop[start + half - 1]);
                     p_targets.push(i);
                 }

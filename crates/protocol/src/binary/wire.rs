@@ -38,7 +38,7 @@ pub(crate) fn xor_decoded(peer: PartyId, frame: &[u8], len: usize, acc: &mut [u6
         b[..chunk.len()].copy_from_slice(chunk);
         *w ^= u64::from_le_bytes(b);
     }
-    if len % 64 != 0 {
+    if !len.is_multiple_of(64) {
         let last = acc.last().copied().unwrap_or(0);
         if last >> (len % 64) != 0 {
             return Err(ProtocolError::Malformed {

@@ -2,6 +2,8 @@
 //! over TLS on loopback; cheating parties; killed peers.
 
 mod arith;
+mod binary;
+mod binary_cheating;
 mod cheating;
 mod fpdiv;
 mod harness;
