@@ -207,6 +207,12 @@ impl<P: Preprocessing> Engine<P> {
         &self.prep
     }
 
+    /// Mutable access to the preprocessing source, for tests (a probe reads what it recorded).
+    #[cfg(test)]
+    pub(crate) fn prep_mut(&mut self) -> &mut P {
+        &mut self.prep
+    }
+
     /// Runs `f`, poisoning the engine if it fails.
     fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if let Some(why) = &self.poisoned {

@@ -7,5 +7,6 @@ mod binary_cheating;
 mod cheating;
 mod fpdiv;
 mod harness;
+mod mixed_probe;
 mod nonlinear;
 mod props;
