@@ -351,6 +351,86 @@ impl<P: Preprocessing> Engine<P> {
         Ok(own)
     }
 
+    /// One round that opens field elements and bits together: the frame is the 16-byte elements
+    /// of `own_p` (whose MAC shares the caller has appended to `pending.macs`) followed by the
+    /// packed bits of `own_b`. Both are recorded for the next check, as in [`Engine::open_raw`]
+    /// and [`Engine::open_bits_raw`].
+    pub(crate) fn open_mixed_raw(
+        &mut self,
+        mut own_p: Vec<Fp>,
+        own_b: BitShares,
+    ) -> Result<(Vec<Fp>, Vec<u64>)> {
+        let np = own_p.len();
+        let nb = own_b.len();
+        let BitShares { v, m, .. } = own_b;
+        let mut bits = v;
+        #[cfg(test)]
+        match self.cheat {
+            Some(Cheat::AddToOpenedShare) if np > 0 => {
+                own_p[0] += Fp::ONE;
+                self.cheat = None;
+            }
+            Some(Cheat::FlipOpenedBit) if nb > 0 => {
+                bits[0] ^= 1;
+                self.cheat = None;
+            }
+            _ => {}
+        }
+        let mut frame = Vec::with_capacity(np * Fp::BYTES + nb.div_ceil(8));
+        kernels::encode(&own_p, &mut frame);
+        frame.extend_from_slice(&binary::encode_bits(&bits, nb));
+        let frames = self.net.broadcast_exchange(Bytes::from(frame))?;
+        for (peer, f) in frames.iter().enumerate() {
+            if peer == self.ctx.me {
+                continue;
+            }
+            if f.len() != np * Fp::BYTES + nb.div_ceil(8) {
+                return Err(ProtocolError::Malformed {
+                    peer,
+                    reason: format!(
+                        "expected {np} field elements and {nb} bits, got {} bytes",
+                        f.len()
+                    ),
+                });
+            }
+            let (fp, fb) = f.split_at(np * Fp::BYTES);
+            for (x, c) in own_p.iter_mut().zip(fp.chunks_exact(Fp::BYTES)) {
+                let y = Fp::from_mont_bytes(c.try_into().expect("16 bytes")).map_err(|e| {
+                    ProtocolError::Malformed {
+                        peer,
+                        reason: e.to_string(),
+                    }
+                })?;
+                *x += y;
+            }
+            binary::xor_decoded(peer, fb, nb, &mut bits)?;
+        }
+        self.pending.values.extend_from_slice(&own_p);
+        debug_assert_eq!(self.pending.values.len(), self.pending.macs.len());
+        let record = BitShares::from_parts(nb, bits.clone(), m)
+            .expect("lengths and padding kept by construction");
+        self.pending.bits.extend(&record);
+        self.pending.dirty |= np + nb > 0;
+        self.auto_check()?;
+        Ok((own_p, bits))
+    }
+
+    /// Opens `opens` (field elements) in the round that also opens `bits`, without a check.
+    pub(crate) fn open_with_bits(
+        &mut self,
+        opens: &[&ShareVec],
+        bits: BitShares,
+    ) -> Result<(Vec<Vec<Fp>>, Vec<u64>)> {
+        let total: usize = opens.iter().map(|p| p.len()).sum();
+        let mut own = Vec::with_capacity(total);
+        for p in opens {
+            own.extend_from_slice(&p.v);
+            self.pending.macs.extend_from_slice(&p.m);
+        }
+        let (sums, b) = self.open_mixed_raw(own, bits)?;
+        Ok((split_by(&sums, opens.iter().map(|p| p.len())), b))
+    }
+
     fn auto_check(&mut self) -> Result<()> {
         if self.pending.values.len() + self.pending.bits.len() >= self.config.auto_check_threshold {
             self.check_inner()?;

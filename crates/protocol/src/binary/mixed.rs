@@ -35,6 +35,7 @@
 use field::Fp;
 
 use super::bits::BitShares;
+use super::circuits::pair_factors;
 use crate::engine::Engine;
 use crate::error::{ProtocolError, Result};
 use crate::nonlinear::kernels::{check_params, low_bits_of};
@@ -66,9 +67,16 @@ impl<P: Preprocessing> Engine<P> {
         Ok(Mixed { e: self })
     }
 
-    /// Masks `a` with a loose edaBit of m binary bits, opens c = a + 2^k + r and returns c mod 2^m
-    /// with the edaBit.
-    fn mixed_mask_open(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<(Vec<u128>, EdaBits)> {
+    /// Masks `a` with a loose edaBit of m binary bits, opens c = a + 2^k + r and returns
+    /// c mod 2^m with the edaBit. With `pairs`, the pair products r'_{2i} ∧ r'_{2i+1} of the
+    /// comparison and equality leaves are computed in the same round.
+    fn mixed_mask_open(
+        &mut self,
+        a: &ShareVec,
+        k: u32,
+        m: u32,
+        pairs: bool,
+    ) -> Result<(Vec<u128>, EdaBits, Vec<BitShares>, BitShares)> {
         let s = self.config().security;
         check_params(k, m, s)?;
         if m == 0 {
@@ -80,14 +88,20 @@ impl<P: Preprocessing> Engine<P> {
         let eda = self.take_edabits(n, m, k + s - m)?;
         let mut masked = self.ctx().add_scalar(a, Fp::pow2(k));
         masked.add_assign(&eda.full());
-        let c = self.open_many(&[&masked])?.pop().unwrap_or_default();
-        Ok((low_bits_of(&c, m), eda))
+        let bits: Vec<BitShares> = (0..m).map(|i| eda.bit(i)).collect();
+        let (x, y) = if pairs {
+            pair_factors(&bits)
+        } else {
+            (BitShares::default(), BitShares::default())
+        };
+        let (mut c, q) = self.open_and_and(&[&masked], &x, &y)?;
+        let c = c.pop().unwrap_or_default();
+        Ok((low_bits_of(&c, m), eda, bits, q))
     }
 
     fn mixed_mod2m_inner(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<ShareVec> {
-        let (c_low, eda) = self.mixed_mask_open(a, k, m)?;
-        let bits: Vec<BitShares> = (0..m).map(|i| eda.bit(i)).collect();
-        let u = self.bit_lt_public(&c_low, &bits)?;
+        let (c_low, eda, bits, q) = self.mixed_mask_open(a, k, m, true)?;
+        let u = self.bit_lt_public(&c_low, &bits, &q)?;
         let u = self.b2a_inner(&u)?;
         // a mod 2^m = c' − r' + 2^m·[c' < r'].
         let c_fp: Vec<Fp> = c_low.iter().map(|&x| Fp::from_u128(x)).collect();
@@ -112,20 +126,9 @@ impl<P: Preprocessing> Engine<P> {
     }
 
     fn mixed_eqz_inner(&mut self, a: &ShareVec, k: u32) -> Result<ShareVec> {
-        let ctx = self.bit_ctx()?;
-        let n = a.len();
-        let (c_low, eda) = self.mixed_mask_open(a, k, k)?;
-        // a = 0 ⇔ c' = r' ⇔ ∀i: r'_i ⊕ c'_i ⊕ 1 = 1.
-        let eq: Vec<BitShares> = (0..k)
-            .map(|i| {
-                let nc = super::circuits::column(&c_low, i as usize)
-                    .into_iter()
-                    .map(|w| !w)
-                    .collect::<Vec<_>>();
-                ctx.xor_public(&eda.bit(i), &nc)
-            })
-            .collect();
-        let z = self.all_ones(eq, n)?;
+        // a = 0 ⇔ c' = r' (c' = c mod 2^k, |a| < 2^(k−1)).
+        let (c_low, _, bits, q) = self.mixed_mask_open(a, k, k, true)?;
+        let z = self.bit_eq_public(&c_low, &bits, &q)?;
         self.b2a_inner(&z)
     }
 
@@ -135,8 +138,7 @@ impl<P: Preprocessing> Engine<P> {
         k: u32,
         m: u32,
     ) -> Result<Vec<BitShares>> {
-        let (c_low, eda) = self.mixed_mask_open(a, k, m)?;
-        let bits: Vec<BitShares> = (0..m).map(|i| eda.bit(i)).collect();
+        let (c_low, _, bits, _) = self.mixed_mask_open(a, k, m, false)?;
         self.sub_public_secret(&c_low, &bits)
     }
 

@@ -56,6 +56,17 @@ impl<P: Preprocessing> Engine<P> {
     }
 
     pub(crate) fn and_inner(&mut self, x: &BitShares, y: &BitShares) -> Result<BitShares> {
+        Ok(self.open_and_and(&[], x, y)?.1)
+    }
+
+    /// One round that opens the field elements `opens` and computes x ∧ y (binary Beaver: the
+    /// masked d = x ⊕ a and e = y ⊕ b travel in the same frame as `opens`).
+    pub(crate) fn open_and_and(
+        &mut self,
+        opens: &[&ShareVec],
+        x: &BitShares,
+        y: &BitShares,
+    ) -> Result<(Vec<Vec<Fp>>, BitShares)> {
         if x.len() != y.len() {
             return Err(ProtocolError::InvalidArgument(format!(
                 "AND of bit vectors of different lengths ({} and {})",
@@ -65,13 +76,30 @@ impl<P: Preprocessing> Engine<P> {
         }
         let ctx = self.bit_ctx()?;
         let n = x.len();
-        if n == 0 {
-            return Ok(BitShares::default());
+        let t = if n > 0 {
+            self.take_bit_triples(n)?
+        } else {
+            Default::default()
+        };
+        let masked = if n > 0 {
+            BitShares::concat(&[&x.xor(&t.a), &y.xor(&t.b)])
+        } else {
+            BitShares::default()
+        };
+        if opens.iter().all(|p| p.is_empty()) && n == 0 {
+            return Ok((
+                opens.iter().map(|_| Vec::new()).collect(),
+                BitShares::default(),
+            ));
         }
-        let t = self.take_bit_triples(n)?;
-        let d = x.xor(&t.a);
-        let e = y.xor(&t.b);
-        let opened = self.open_bits_raw(BitShares::concat(&[&d, &e]))?;
+        let (opened_p, opened) = if opens.is_empty() {
+            (Vec::new(), self.open_bits_raw(masked)?)
+        } else {
+            self.open_with_bits(opens, masked)?
+        };
+        if n == 0 {
+            return Ok((opened_p, BitShares::default()));
+        }
         let d = sub_bits(&opened, 0, n);
         let e = sub_bits(&opened, n, n);
         let de: Vec<u64> = d.iter().zip(&e).map(|(&p, &q)| p & q).collect();
@@ -79,7 +107,7 @@ impl<P: Preprocessing> Engine<P> {
         z.xor_assign(&t.b.and_public(&d));
         z.xor_assign(&t.a.and_public(&e));
         ctx.xor_public_assign(&mut z, &de);
-        Ok(z)
+        Ok((opened_p, z))
     }
 
     /// Element-wise AND of two equally long bit vectors, in one round (binary Beaver).

@@ -448,24 +448,42 @@ fn mixed_bit_decomposition_gives_twos_complement_bits_in_both_domains() {
     }
 }
 
-#[test]
-fn mixed_comparison_uses_binary_tuples_only() {
-    let (used, rounds) = agreed(run(2, Transport::Channels, |e| {
+/// (prime triples, random bits, edaBit binary bits, daBits, binary triples, rounds) of one call
+/// on 3 elements.
+fn cost_of(op: Op) -> (u64, u64, u64, u64, u64, u64) {
+    agreed(run(2, Transport::Channels, move |e| {
         let x = input_from(e, 0, &fps(&[3, -4, 5]))?;
         let y = input_from(e, 1, &fps(&[3, 4, -5]))?;
         let before = (e.tuples_consumed().clone(), e.net_stats().rounds);
-        let _ = e.mixed()?.lt(&x, &y, 64)?;
+        let _ = op(e, &x, &y)?;
+        let used = e.tuples_consumed().since(&before.0);
+        assert_eq!(used.edabits, 3);
         Ok((
-            e.tuples_consumed().since(&before.0),
+            used.triples / 3,
+            used.bits / 3,
+            used.edabit_bits / 3,
+            used.dabits / 3,
+            used.bit_triples / 3,
             e.net_stats().rounds - before.1,
         ))
-    }));
-    assert_eq!((used.triples, used.bits, used.squares), (0, 0, 0));
-    assert_eq!(used.edabits, 3);
-    assert_eq!(used.edabit_bits, 3 * 64);
-    assert_eq!(used.dabits, 3);
-    assert_eq!(used.bit_triples, 3 * 120);
-    assert_eq!(rounds, 8);
+    }))
+}
+
+#[test]
+fn mixed_kernels_use_binary_tuples_only_at_the_documented_cost() {
+    // (prime triples, bits, edaBit bits, daBits, binary triples, rounds) per element, as in the
+    // table of binary/mixed.rs and docs/PROTOCOL.md.
+    assert_eq!(cost_of(|e, x, y| e.mixed()?.lt(x, y, 64)), (0, 0, 64, 1, 89, 7));
+    assert_eq!(cost_of(|e, x, _| e.mixed()?.ltz(x, 64)), (0, 0, 63, 1, 88, 7));
+    assert_eq!(cost_of(|e, x, _| e.mixed()?.eqz(x, 64)), (0, 0, 64, 1, 63, 7));
+    assert_eq!(cost_of(|e, x, _| e.mixed()?.trunc(x, 64, 16)), (0, 0, 16, 1, 19, 5));
+    assert_eq!(
+        cost_of(|e, x, _| {
+            let b = e.mixed()?.bit_dec(x, 64, 64)?;
+            Ok(b[0].clone())
+        }),
+        (0, 0, 64, 64, 321, 8)
+    );
 }
 
 #[test]
