@@ -72,21 +72,41 @@ pub(crate) fn clear_padding(words: &mut [u64], len: usize) {
     }
 }
 
-/// Appends `n` bits of `src` starting at bit `from` to `dst`, which holds `dst_len` bits.
+/// Bits `pos .. pos + take` of `src` (take ≤ 64), as the low bits of a word.
+#[inline]
+fn read_word(src: &[u64], pos: usize, take: usize) -> u64 {
+    let (i, sh) = (pos / 64, pos % 64);
+    let mut w = src[i] >> sh;
+    if sh > 0 && i + 1 < src.len() {
+        w |= src[i + 1] << (64 - sh);
+    }
+    if take < 64 {
+        w &= (1u64 << take) - 1;
+    }
+    w
+}
+
+/// ORs the low `take` bits of `w` into `dst` at bit `pos` (the target bits must be zero).
+#[inline]
+fn or_word(dst: &mut [u64], pos: usize, w: u64, take: usize) {
+    let (i, sh) = (pos / 64, pos % 64);
+    dst[i] |= w << sh;
+    if sh > 0 && sh + take > 64 {
+        dst[i + 1] |= w >> (64 - sh);
+    }
+}
+
+/// Appends `n` bits of `src` starting at bit `from` to `dst`, which holds `dst_len` bits with
+/// zero padding. Word by word, at any alignment.
 pub(crate) fn append_bits(dst: &mut Vec<u64>, dst_len: usize, src: &[u64], from: usize, n: usize) {
     debug_assert_eq!(dst.len(), words_for(dst_len));
     dst.resize(words_for(dst_len + n), 0);
-    if dst_len.is_multiple_of(64) && from.is_multiple_of(64) {
-        let (w0, nw) = (from / 64, words_for(n));
-        dst[dst_len / 64..dst_len / 64 + nw].copy_from_slice(&src[w0..w0 + nw]);
-        clear_padding(dst, dst_len + n);
-        return;
-    }
-    for k in 0..n {
-        if get_bit(src, from + k) {
-            let j = dst_len + k;
-            dst[j / 64] |= 1 << (j % 64);
-        }
+    let mut k = 0;
+    while k < n {
+        let take = (n - k).min(64);
+        let w = read_word(src, from + k, take);
+        or_word(dst, dst_len + k, w, take);
+        k += take;
     }
 }
 
@@ -310,6 +330,21 @@ mod tests {
             let (a, b) = (x.slice(0..cut), x.slice(cut..200));
             assert_eq!(BitShares::concat(&[&a, &b]), x, "cut at {cut}");
             assert_eq!(x.split(&[cut, 200 - cut]), vec![a, b]);
+        }
+        for start in 0..130 {
+            for len in [0, 1, 63, 64, 65, 70] {
+                let s = x.slice(start..start + len);
+                assert_eq!(s.v.len(), words_for(len));
+                for j in 0..len {
+                    assert_eq!(s.value_bit(j), x.value_bit(start + j), "{start}+{j}");
+                }
+                let mut check = s.v.clone();
+                clear_padding(&mut check, len);
+                assert_eq!(check, s.v, "padding of slice {start}..+{len}");
+                let mut joined = x.slice(0..start);
+                joined.extend(&s);
+                assert_eq!(joined, x.slice(0..start + len));
+            }
         }
         let mid = x.slice(3..70);
         for j in 0..67 {

@@ -473,10 +473,22 @@ fn cost_of(op: Op) -> (u64, u64, u64, u64, u64, u64) {
 fn mixed_kernels_use_binary_tuples_only_at_the_documented_cost() {
     // (prime triples, bits, edaBit bits, daBits, binary triples, rounds) per element, as in the
     // table of binary/mixed.rs and docs/PROTOCOL.md.
-    assert_eq!(cost_of(|e, x, y| e.mixed()?.lt(x, y, 64)), (0, 0, 64, 1, 89, 7));
-    assert_eq!(cost_of(|e, x, _| e.mixed()?.ltz(x, 64)), (0, 0, 63, 1, 88, 7));
-    assert_eq!(cost_of(|e, x, _| e.mixed()?.eqz(x, 64)), (0, 0, 64, 1, 63, 7));
-    assert_eq!(cost_of(|e, x, _| e.mixed()?.trunc(x, 64, 16)), (0, 0, 16, 1, 19, 5));
+    assert_eq!(
+        cost_of(|e, x, y| e.mixed()?.lt(x, y, 64)),
+        (0, 0, 64, 1, 89, 7)
+    );
+    assert_eq!(
+        cost_of(|e, x, _| e.mixed()?.ltz(x, 64)),
+        (0, 0, 63, 1, 88, 7)
+    );
+    assert_eq!(
+        cost_of(|e, x, _| e.mixed()?.eqz(x, 64)),
+        (0, 0, 64, 1, 63, 7)
+    );
+    assert_eq!(
+        cost_of(|e, x, _| e.mixed()?.trunc(x, 64, 16)),
+        (0, 0, 16, 1, 19, 5)
+    );
     assert_eq!(
         cost_of(|e, x, _| {
             let b = e.mixed()?.bit_dec(x, 64, 64)?;
