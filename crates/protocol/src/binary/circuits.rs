@@ -17,7 +17,7 @@
 //!   g_i = c_i ∧ ¬r_i and propagate p_i = c_i ⊕ ¬r_i (free), carry-in folded into
 //!   G_0 = g_0 ⊕ p_0, a Sklansky parallel prefix ((G, P) ∘ (G', P') = (G ⊕ P ∧ G', P ∧ P')),
 //!   and sum bits s_0 = ¬p_0, s_i = p_i ⊕ G_{i−1} (free). ⌈log2 m⌉ rounds; for m = 64,
-//!   192 G-products and 160 P-products (352 ANDs).
+//!   192 G-products and 129 P-products (321 ANDs).
 
 use super::bits::{pack_bits, BitCtx, BitShares};
 use crate::engine::Engine;

@@ -17,20 +17,31 @@
 //!   2^m, a binary subtraction circuit ([`Engine::sub_public_secret`]); with m daBits they come
 //!   back to GF(p) in one more round.
 //!
-//! **Cost per element** (k = 64, so LT of two 64-bit values is LTZ on k = 65 bits, m = 64; s = 40;
-//! rounds exclude the final MAC check; "bits sent" per party to each peer):
+//! **Pair products in the opening round.** The leaves of the comparison and equality trees
+//! need q_i = r'_{2i} ∧ r'_{2i+1}, which do not depend on c: their binary Beaver openings travel in
+//! the same frame as c (one round carries field elements and bits), so the trees start at ⌈m/2⌉
+//! nodes (see `circuits`).
 //!
-//! | kernel (k, m)           | edaBit (m + e) | daBits | binary triples | prime triples | rounds | bits sent |
-//! |-------------------------|----------------|--------|----------------|---------------|--------|-----------|
-//! | Mod2m/Trunc (64, m)     | m + (104 − m)  | 1      | 2(m−1)−⌈log m⌉ | 0             | 2 + ⌈log2 m⌉ | 128 + 2·ANDs + 1 |
-//! | LTZ (64) = Trunc(63)    | 63 + 41        | 1      | 118            | 0             | 8      | 365       |
-//! | LT (64) = LTZ(65)       | 64 + 41        | 1      | 120            | 0             | 8      | 369       |
-//! | EQZ (64)                | 64 + 40        | 1      | 63             | 0             | 8      | 255       |
-//! | BitDec (64, 64)         | 64 + 40        | 64     | 352            | 0             | 8      | 896       |
+//! **Cost per element** (s = 40; LT of two 64-bit values is LTZ on k = 65 bits; rounds exclude
+//! the final MAC check; "bits sent" per party to each peer: 128 for c, 2 per AND, 1 per daBit
+//! conversion; a batch's opened bits are packed, ⌈bits/8⌉ bytes per round). With L = ⌈m/2⌉ a
+//! power of two, the tree has 2(L − 1) − log2 L ANDs. All counts are asserted by
+//! `tests::binary::mixed_kernels_use_binary_tuples_only_at_the_documented_cost`.
 //!
-//! (Opened bits are packed: ⌈bits/8⌉ bytes per round for the whole batch.) The arithmetic kernel
-//! for the same LT costs 89 prime triples and 105 random bits and sends 179 field elements
-//! (22 912 bits); see docs/PROTOCOL.md, "Binary domain and mixed circuits (online)".
+//! | kernel                 | edaBit (binary + arithmetic-only) | daBits | binary triples | prime triples | rounds | bits sent |
+//! |------------------------|--------------|----|---------------------------|---|----------------------|-----|
+//! | Mod2m/Trunc(k, m)      | m + (k+s−m)  | 1  | ⌊m/2⌋ + tree(⌈m/2⌉)       | 0 | 2 + ⌈log2 ⌈m/2⌉⌉     | 129 + 2·ANDs |
+//! | Trunc(64, 16)          | 16 + 88      | 1  | 19                        | 0 | 5                    | 167 |
+//! | LTZ(64) = Trunc(64, 63)| 63 + 41      | 1  | 88                        | 0 | 7                    | 305 |
+//! | <, ≤, >, ≥ (64-bit)    | 64 + 41      | 1  | 89                        | 0 | 7                    | 307 |
+//! | EQZ(64)                | 64 + 40      | 1  | 63                        | 0 | 7                    | 255 |
+//! | == (64-bit)            | 65 + 40      | 1  | 64                        | 0 | 8 (33 leaves)        | 257 |
+//! | BitDec(64, 64) → GF(p) | 64 + 40      | 64 | 321 (192 G + 129 P)       | 0 | 8                    | 834 |
+//! | `bit_dec_binary`(64, 64)| 64 + 40     | 0  | 321                       | 0 | 7                    | 770 |
+//!
+//! The arithmetic kernel for the same comparison costs 89 prime triples and 105 random bits in 6
+//! rounds and sends 179 field elements (22 912 bits); see docs/PROTOCOL.md, "Binary domain and
+//! mixed circuits (online)".
 
 use field::Fp;
 

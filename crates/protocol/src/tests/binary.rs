@@ -486,6 +486,10 @@ fn mixed_kernels_use_binary_tuples_only_at_the_documented_cost() {
         (0, 0, 64, 1, 63, 7)
     );
     assert_eq!(
+        cost_of(|e, x, y| e.mixed()?.eq(x, y, 64)),
+        (0, 0, 65, 1, 64, 8)
+    );
+    assert_eq!(
         cost_of(|e, x, _| e.mixed()?.trunc(x, 64, 16)),
         (0, 0, 16, 1, 19, 5)
     );
