@@ -164,3 +164,34 @@ fn zero_length_binary_shares_are_fine_to_reveal() {
     }));
     assert!(got.is_empty());
 }
+
+fn mixed_ltz_of_one(e: &mut TestEngine) -> crate::Result<Vec<Fp>> {
+    let x = e.constant(&[Fp::from_u64(9)]);
+    let z = e.mixed()?.ltz(&x, 64)?;
+    e.reveal(&z)
+}
+
+#[test]
+fn malformed_mixed_frames_are_typed_errors() {
+    // The first round of LTZ(64) on one element opens c (16 bytes) and the 31 pair products'
+    // d and e (62 bits, 8 bytes) in one frame of 24 bytes.
+    let short = against_raw_peer(vec![vec![0u8; 23]], mixed_ltz_of_one);
+    assert!(
+        matches!(&short, Err(ProtocolError::Malformed { peer: 1, reason }) if reason.contains("1 field elements and 62 bits")),
+        "{short:?}"
+    );
+    let mut padded = vec![0u8; 24];
+    padded[23] = 0xC0;
+    let padded = against_raw_peer(vec![padded], mixed_ltz_of_one);
+    assert!(
+        matches!(&padded, Err(ProtocolError::Malformed { peer: 1, reason }) if reason.contains("padding")),
+        "{padded:?}"
+    );
+    let mut non_canonical = vec![0xFFu8; 16];
+    non_canonical.extend([0u8; 8]);
+    let bad = against_raw_peer(vec![non_canonical], mixed_ltz_of_one);
+    assert!(
+        matches!(bad, Err(ProtocolError::Malformed { peer: 1, .. })),
+        "{bad:?}"
+    );
+}
