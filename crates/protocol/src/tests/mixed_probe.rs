@@ -6,7 +6,7 @@
 //! Each kernel runs twice: a dry run records the preprocessing calls, then every party
 //! pre-generates exactly those tuples from a fresh dealer (same seed) and the timed run is served
 //! from memory, so the time is the online phase only (computation, network, and the final MAC
-//! check).
+//! check). Each kernel is measured three times, alternating, and the fastest run is printed.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Barrier, Mutex};
@@ -292,12 +292,22 @@ fn mixed_vs_arith() {
     let a = edge_and_random_i64(count, 1234);
     let b = edge_and_random_i64(count, 5678);
     let want: Vec<Fp> = a.iter().zip(&b).map(|(x, y)| Fp::from(x < y)).collect();
-    let arith = measure(false, fps(&a), fps(&b));
-    let mixed = measure(true, fps(&a), fps(&b));
-    for m in arith.iter().chain(&mixed) {
-        assert_eq!(m.lt, want, "a kernel computed a wrong comparison");
+    // Best of three runs each, alternating (the machine is shared).
+    let mut arith: Option<Vec<Measured>> = None;
+    let mut mixed: Option<Vec<Measured>> = None;
+    for _ in 0..3 {
+        for (is_mixed, best) in [(false, &mut arith), (true, &mut mixed)] {
+            let m = measure(is_mixed, fps(&a), fps(&b));
+            for p in &m {
+                assert_eq!(p.lt, want, "a kernel computed a wrong comparison");
+            }
+            if best.as_ref().is_none_or(|b| m[0].secs < b[0].secs) {
+                *best = Some(m);
+            }
+        }
     }
-    println!("{count} comparisons a < b of signed 64-bit values, N = 2, party 0 (online: kernel + MAC check)");
+    let (arith, mixed) = (arith.expect("measured"), mixed.expect("measured"));
+    println!("{count} comparisons a < b of signed 64-bit values, N = 2, party 0, best of 3 (online: kernel + MAC check)");
     line("arithmetic", &arith[0], count);
     line("mixed", &mixed[0], count);
 }
