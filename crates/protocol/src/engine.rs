@@ -353,8 +353,8 @@ impl<P: Preprocessing> Engine<P> {
 
     /// One round that opens field elements and bits together: the frame is the 16-byte elements
     /// of `own_p` (whose MAC shares the caller has appended to `pending.macs`) followed by the
-    /// packed bits of `own_b`. Both are recorded for the next check, as in [`Engine::open_raw`]
-    /// and [`Engine::open_bits_raw`].
+    /// packed bits of `own_b`. Both are recorded for the next check, as in `Engine::open_raw`
+    /// and `Engine::open_bits_raw`.
     pub(crate) fn open_mixed_raw(
         &mut self,
         mut own_p: Vec<Fp>,

@@ -4,16 +4,16 @@
 //! XOR and AND with public bits are free; each level of a tree is one round of ANDs from binary
 //! triples, batched over all nodes and elements.
 //!
-//! - [`Engine::bit_lt_public`], [c < r]: per bit lt_i = ¬c_i ∧ r_i and eq_i = ¬(c_i ⊕ r_i) (free),
+//! - `Engine::bit_lt_public`, [c < r]: per bit lt_i = ¬c_i ∧ r_i and eq_i = ¬(c_i ⊕ r_i) (free),
 //!   combined from the most significant side as (lt, eq) = (lt_hi ⊕ eq_hi ∧ lt_lo, eq_hi ∧ eq_lo)
 //!   (the XOR is an OR of exclusive events); the lowest node never needs its eq.
 //!   **Pair leaves:** for two adjacent bits the combined (lt, eq) is linear in r_lo, r_hi and the
 //!   one product q = r_lo ∧ r_hi, which does not depend on c, so the ⌊m/2⌋ products q travel in
 //!   the round that opens c (as the prime-field `nonlinear/bitlt.rs` does) and the tree starts at
 //!   ⌈m/2⌉ nodes: ⌈log2 ⌈m/2⌉⌉ rounds after the opening; for m = 64, 32 + 57 = 89 ANDs.
-//! - [`Engine::bit_eq_public`], [c = r]: the pair leaves' eq, then a product tree:
+//! - `Engine::bit_eq_public`, [c = r]: the pair leaves' eq, then a product tree:
 //!   ⌈log2 ⌈m/2⌉⌉ rounds after the opening, m − 1 ANDs in all (63 for m = 64).
-//! - [`Engine::sub_public_secret`], the bits of (c − r) mod 2^m = c + ¬r + 1: generate
+//! - `Engine::sub_public_secret`, the bits of (c − r) mod 2^m = c + ¬r + 1: generate
 //!   g_i = c_i ∧ ¬r_i and propagate p_i = c_i ⊕ ¬r_i (free), carry-in folded into
 //!   G_0 = g_0 ⊕ p_0, a Sklansky parallel prefix ((G, P) ∘ (G', P') = (G ⊕ P ∧ G', P ∧ P')),
 //!   and sum bits s_0 = ¬p_0, s_i = p_i ⊕ G_{i−1} (free). ⌈log2 m⌉ rounds; for m = 64,
@@ -98,7 +98,7 @@ fn leaves(ctx: &BitCtx, c: &[u128], r: &[BitShares], q: &BitShares, want_lt: boo
 
 impl<P: Preprocessing> Engine<P> {
     /// [c < r] for public c_j < 2^m and secret r_j given by its m bits (least significant first),
-    /// with the pair products `q` (see [`pair_factors`]) already computed.
+    /// with the pair products `q` (see `pair_factors`) already computed.
     pub(crate) fn bit_lt_public(
         &mut self,
         c: &[u128],

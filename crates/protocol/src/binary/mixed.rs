@@ -10,11 +10,11 @@
 //! [0, 2^(k+s)). The opened c = a + 2^k + r is within statistical distance 2^−s of independent of
 //! a and never wraps (c < 2^(k+s+1) ≤ 2^126 < p). With c' = c mod 2^m:
 //! - **Mod2m:** a mod 2^m = c' − r' + 2^m·[c' < r'], the comparison in binary
-//!   ([`Engine::bit_lt_public`]) and its bit converted with one daBit.
+//!   (`Engine::bit_lt_public`) and its bit converted with one daBit.
 //! - **Trunc:** ⌊a / 2^m⌋ = (a − a mod 2^m)·2^−m. **LTZ:** [a < 0] = −⌊a / 2^(k−1)⌋.
 //! - **EQZ** (m = k): a = 0 ⇔ c' = r' ⇔ every bit of c' ⊕ r' ⊕ 1 is 1, an AND tree of k bits.
 //! - **Bit decomposition:** the m low bits of a (two's complement) are those of (c' − r') mod
-//!   2^m, a binary subtraction circuit ([`Engine::sub_public_secret`]); with m daBits they come
+//!   2^m, a binary subtraction circuit (`Engine::sub_public_secret`); with m daBits they come
 //!   back to GF(p) in one more round.
 //!
 //! **Pair products in the opening round.** The leaves of the comparison and equality trees
