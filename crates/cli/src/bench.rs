@@ -120,6 +120,7 @@ fn plan_for(op: Op, size: usize) -> anyhow::Result<TuplePlan> {
         squares: c.squares as usize * size,
         inverses: c.inverses as usize * size,
         input_masks: vec![],
+        ..TuplePlan::default()
     })
 }
 

@@ -62,6 +62,14 @@ fn default_policy(kind: TupleKind, mascot: bool) -> PoolPolicy {
                 threshold: 4_000,
                 batch: 4_000,
             },
+            // Binary-domain kinds are not pooled by nodes yet (not in `all_kinds`).
+            TupleKind::BitTriple
+            | TupleKind::DaBit
+            | TupleKind::EdaBit { .. }
+            | TupleKind::BinaryKey => PoolPolicy {
+                threshold: 0,
+                batch: 0,
+            },
         };
     }
     match kind {
@@ -73,6 +81,14 @@ fn default_policy(kind: TupleKind, mascot: bool) -> PoolPolicy {
             threshold: DEALER_CHUNK,
             batch: DEALER_CHUNK,
         },
+        // Binary-domain kinds are not pooled by nodes yet (not in `all_kinds`).
+        TupleKind::BitTriple
+        | TupleKind::DaBit
+        | TupleKind::EdaBit { .. }
+        | TupleKind::BinaryKey => PoolPolicy {
+            threshold: 0,
+            batch: 0,
+        },
     }
 }
 
@@ -83,6 +99,10 @@ fn policy_key(kind: TupleKind) -> &'static str {
         TupleKind::Bit => "bit",
         TupleKind::Inverse => "inverse",
         TupleKind::InputMask(_) => "input_mask",
+        TupleKind::BitTriple => "bit_triple",
+        TupleKind::DaBit => "dabit",
+        TupleKind::EdaBit { .. } => "edabit",
+        TupleKind::BinaryKey => "binary_key",
     }
 }
 

@@ -543,6 +543,14 @@ impl Mascot {
             TupleKind::Bit => Tuples::Bits(self.bits(net, n)?),
             TupleKind::Inverse => Tuples::Pairs(self.inverses(net, n)?),
             TupleKind::InputMask(owner) => Tuples::InputMasks(self.input_masks(net, owner, n)?),
+            TupleKind::BitTriple
+            | TupleKind::DaBit
+            | TupleKind::EdaBit { .. }
+            | TupleKind::BinaryKey => {
+                return Err(OfflineError::InvalidArgument(format!(
+                    "MASCOT does not generate {kind} (binary-domain preprocessing)"
+                )))
+            }
         })
     }
 }

@@ -10,16 +10,21 @@
 //! a transcript; the transcripts of all parties are compared in the next check, so an input party
 //! that sends different values to different peers is caught before anything is revealed. Openings
 //! need no echo: each party MAC-checks its own view of every opened value (docs/PROTOCOL.md).
+//!
+//! **Architecture Invariant:** the same holds in the binary domain (`crate::binary`): opened bits
+//! (binary Beaver's d and e, daBit-masked bits) are recorded with this party's GF(2^128) MAC
+//! shares, and every check verifies both domains under one commitment before anything leaves.
 
 use bytes::Bytes;
-use field::{kernels, Fp};
+use field::{kernels, Fp, Gf128};
 use net::{NetStats, Network, PartyId};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
+use crate::binary::{self, BitCtx, BitShares};
 use crate::commit::{self, Commitment};
 use crate::error::{ProtocolError, Result};
-use crate::prep::{Preprocessing, Triples, TupleCounts, TupleKind};
+use crate::prep::{PrepError, Preprocessing, Triples, TupleCounts, TupleKind};
 use crate::share::{ShareCtx, ShareVec};
 
 /// Engine tunables.
@@ -53,6 +58,10 @@ pub(crate) enum Cheat {
     SplitInputBroadcast,
     /// Send σ_i + 1 in the MAC check (with a matching commitment).
     LieAboutSigma,
+    /// Flip this party's share of the first bit of the next binary opening.
+    FlipOpenedBit,
+    /// Send σ_i^(2) + 1 in the binary part of the MAC check (with a matching commitment).
+    LieAboutBinarySigma,
 }
 
 /// The values opened since the last check, with this party's MAC shares of them.
@@ -60,6 +69,8 @@ pub(crate) enum Cheat {
 struct Pending {
     values: Vec<Fp>,
     macs: Vec<Fp>,
+    /// Opened bits (as the value component) with this party's GF(2^128) MAC shares of them.
+    bits: BitShares,
     /// True when something (opening or input broadcast) happened since the last check.
     dirty: bool,
 }
@@ -69,6 +80,8 @@ pub struct Engine<P: Preprocessing> {
     net: Network,
     prep: P,
     ctx: ShareCtx,
+    /// This party's binary MAC key share Δ_i, when the source has binary-domain preprocessing.
+    delta: Option<Gf128>,
     config: EngineConfig,
     pending: Pending,
     transcript: blake3::Hasher,
@@ -117,11 +130,13 @@ impl<P: Preprocessing> Engine<P> {
     pub fn new(net: Network, prep: P, config: EngineConfig) -> Engine<P> {
         let me = net.my_id();
         let alpha = prep.mac_key_share();
+        let delta = prep.binary_key_share();
         let n = net.n_parties();
         Engine {
             net,
             prep,
             ctx: ShareCtx::new(me, alpha),
+            delta,
             config,
             pending: Pending::default(),
             transcript: blake3::Hasher::new(),
@@ -171,9 +186,31 @@ impl<P: Preprocessing> Engine<P> {
         self.checks
     }
 
+    /// Whether the preprocessing source provides the binary domain (a binary MAC key share), so
+    /// that the binary operations and the mixed kernels ([`crate::binary`]) can run.
+    pub fn has_binary(&self) -> bool {
+        self.delta.is_some()
+    }
+
+    /// Context for local binary operations with public bits; an error if the source has no
+    /// binary-domain preprocessing.
+    pub fn bit_ctx(&self) -> Result<BitCtx> {
+        self.delta
+            .map(|d| BitCtx::new(self.ctx.me, d))
+            .ok_or(ProtocolError::Prep(PrepError::Unsupported(
+                TupleKind::BinaryKey,
+            )))
+    }
+
     /// Access to the preprocessing source (for example to inspect what is left).
     pub fn prep(&self) -> &P {
         &self.prep
+    }
+
+    /// Mutable access to the preprocessing source, for tests (a probe reads what it recorded).
+    #[cfg(test)]
+    pub(crate) fn prep_mut(&mut self) -> &mut P {
+        &mut self.prep
     }
 
     /// Runs `f`, poisoning the engine if it fails.
@@ -206,6 +243,51 @@ impl<P: Preprocessing> Engine<P> {
         let b = self.prep.squares(n)?;
         self.consumed.add(TupleKind::Square, n);
         Ok(b)
+    }
+
+    pub(crate) fn take_bit_triples(&mut self, n: usize) -> Result<crate::prep::BitTriples> {
+        let t = self.prep.bit_triples(n)?;
+        if t.a.len() != n || t.b.len() != n || t.c.len() != n {
+            return Err(PrepError::Source(format!(
+                "asked for {n} binary triples, got another number"
+            ))
+            .into());
+        }
+        self.consumed.add(TupleKind::BitTriple, n);
+        Ok(t)
+    }
+
+    pub(crate) fn take_dabits(&mut self, n: usize) -> Result<crate::prep::DaBits> {
+        let d = self.prep.dabits(n)?;
+        if d.arith.len() != n || d.bin.len() != n {
+            return Err(
+                PrepError::Source(format!("asked for {n} daBits, got another number")).into(),
+            );
+        }
+        self.consumed.add(TupleKind::DaBit, n);
+        Ok(d)
+    }
+
+    pub(crate) fn take_edabits(
+        &mut self,
+        n: usize,
+        bits: u32,
+        extra: u32,
+    ) -> Result<crate::prep::EdaBits> {
+        let d = self.prep.edabits(n, bits, extra)?;
+        if d.bits != bits
+            || d.extra != extra
+            || d.low.len() != n
+            || d.high.len() != n
+            || d.bin.len() != n * bits as usize
+        {
+            return Err(PrepError::Source(format!(
+                "asked for {n} edaBits of {bits} + {extra} bits, got another shape"
+            ))
+            .into());
+        }
+        self.consumed.add(TupleKind::EdaBit { bits, extra }, n);
+        Ok(d)
     }
 
     /// `n` fresh shared random bits.
@@ -265,10 +347,124 @@ impl<P: Preprocessing> Engine<P> {
         self.pending.values.extend_from_slice(&own);
         self.pending.dirty |= total > 0;
         debug_assert_eq!(self.pending.values.len(), self.pending.macs.len());
-        if self.pending.values.len() >= self.config.auto_check_threshold {
+        self.auto_check()?;
+        Ok(own)
+    }
+
+    /// One round that opens field elements and bits together: the frame is the 16-byte elements
+    /// of `own_p` (whose MAC shares the caller has appended to `pending.macs`) followed by the
+    /// packed bits of `own_b`. Both are recorded for the next check, as in `Engine::open_raw`
+    /// and `Engine::open_bits_raw`.
+    pub(crate) fn open_mixed_raw(
+        &mut self,
+        mut own_p: Vec<Fp>,
+        own_b: BitShares,
+    ) -> Result<(Vec<Fp>, Vec<u64>)> {
+        let np = own_p.len();
+        let nb = own_b.len();
+        let BitShares { v, m, .. } = own_b;
+        let mut bits = v;
+        #[cfg(test)]
+        match self.cheat {
+            Some(Cheat::AddToOpenedShare) if np > 0 => {
+                own_p[0] += Fp::ONE;
+                self.cheat = None;
+            }
+            Some(Cheat::FlipOpenedBit) if nb > 0 => {
+                bits[0] ^= 1;
+                self.cheat = None;
+            }
+            _ => {}
+        }
+        let mut frame = Vec::with_capacity(np * Fp::BYTES + nb.div_ceil(8));
+        kernels::encode(&own_p, &mut frame);
+        frame.extend_from_slice(&binary::encode_bits(&bits, nb));
+        let frames = self.net.broadcast_exchange(Bytes::from(frame))?;
+        for (peer, f) in frames.iter().enumerate() {
+            if peer == self.ctx.me {
+                continue;
+            }
+            if f.len() != np * Fp::BYTES + nb.div_ceil(8) {
+                return Err(ProtocolError::Malformed {
+                    peer,
+                    reason: format!(
+                        "expected {np} field elements and {nb} bits, got {} bytes",
+                        f.len()
+                    ),
+                });
+            }
+            let (fp, fb) = f.split_at(np * Fp::BYTES);
+            for (x, c) in own_p.iter_mut().zip(fp.chunks_exact(Fp::BYTES)) {
+                let y = Fp::from_mont_bytes(c.try_into().expect("16 bytes")).map_err(|e| {
+                    ProtocolError::Malformed {
+                        peer,
+                        reason: e.to_string(),
+                    }
+                })?;
+                *x += y;
+            }
+            binary::xor_decoded(peer, fb, nb, &mut bits)?;
+        }
+        self.pending.values.extend_from_slice(&own_p);
+        debug_assert_eq!(self.pending.values.len(), self.pending.macs.len());
+        let record = BitShares::from_parts(nb, bits.clone(), m)
+            .expect("lengths and padding kept by construction");
+        self.pending.bits.extend(&record);
+        self.pending.dirty |= np + nb > 0;
+        self.auto_check()?;
+        Ok((own_p, bits))
+    }
+
+    /// Opens `opens` (field elements) in the round that also opens `bits`, without a check.
+    pub(crate) fn open_with_bits(
+        &mut self,
+        opens: &[&ShareVec],
+        bits: BitShares,
+    ) -> Result<(Vec<Vec<Fp>>, Vec<u64>)> {
+        let total: usize = opens.iter().map(|p| p.len()).sum();
+        let mut own = Vec::with_capacity(total);
+        for p in opens {
+            own.extend_from_slice(&p.v);
+            self.pending.macs.extend_from_slice(&p.m);
+        }
+        let (sums, b) = self.open_mixed_raw(own, bits)?;
+        Ok((split_by(&sums, opens.iter().map(|p| p.len())), b))
+    }
+
+    fn auto_check(&mut self) -> Result<()> {
+        if self.pending.values.len() + self.pending.bits.len() >= self.config.auto_check_threshold {
             self.check_inner()?;
         }
-        Ok(own)
+        Ok(())
+    }
+
+    /// One binary opening round: broadcasts this party's value shares of `own` (⌈len/8⌉ bytes),
+    /// XORs every peer's shares in, records the opened bits with this party's MAC shares for the
+    /// next check and returns them packed. Crate-private: opened bits may not leave the engine
+    /// unchecked.
+    pub(crate) fn open_bits_raw(&mut self, own: BitShares) -> Result<Vec<u64>> {
+        let len = own.len();
+        let BitShares { v, m, .. } = own;
+        let mut opened = v;
+        #[cfg(test)]
+        if self.cheat == Some(Cheat::FlipOpenedBit) && len > 0 {
+            opened[0] ^= 1;
+            self.cheat = None;
+        }
+        let frame = Bytes::from(binary::encode_bits(&opened, len));
+        let frames = self.net.broadcast_exchange(frame)?;
+        for (peer, f) in frames.iter().enumerate() {
+            if peer == self.ctx.me {
+                continue;
+            }
+            binary::xor_decoded(peer, f, len, &mut opened)?;
+        }
+        let record = BitShares::from_parts(len, opened.clone(), m)
+            .expect("lengths and padding kept by construction");
+        self.pending.bits.extend(&record);
+        self.pending.dirty |= len > 0;
+        self.auto_check()?;
+        Ok(opened)
     }
 
     /// Opens `x` and MAC-checks everything opened so far, including `x`, before returning it.
@@ -306,7 +502,7 @@ impl<P: Preprocessing> Engine<P> {
         (coin, salt)
     }
 
-    fn check_inner(&mut self) -> Result<()> {
+    pub(crate) fn check_inner(&mut self) -> Result<()> {
         if !self.pending.dirty {
             return Ok(());
         }
@@ -369,10 +565,21 @@ impl<P: Preprocessing> Engine<P> {
             sigma += Fp::ONE;
             self.cheat = None;
         }
+        // Binary domain: σ_i^(2) = Σ_j χ_j·m_ij + Δ_i·Σ_j χ_j·x_j over GF(2^128), χ_j from the same
+        // seed under another context (docs/PROTOCOL.md, "Binary MAC check").
+        #[allow(unused_mut)]
+        let mut sigma2 = binary::check::sigma(seed, &self.pending.bits, self.delta)?;
+        #[cfg(test)]
+        if self.cheat == Some(Cheat::LieAboutBinarySigma) {
+            sigma2 += Gf128::ONE;
+            self.cheat = None;
+        }
 
-        // Round 2: commit to σ_i.
+        // Round 2: commit to (σ_i, σ_i^(2)).
         let (_, sigma_salt) = self.fresh_coin();
-        let sigma_bytes = sigma.to_mont_bytes();
+        let mut sigma_bytes = [0u8; 32];
+        sigma_bytes[..16].copy_from_slice(&sigma.to_mont_bytes());
+        sigma_bytes[16..].copy_from_slice(&sigma2.to_le_bytes());
         let c = commit::commit(me, &sigma_salt, &sigma_bytes);
         let got = self.net.broadcast_exchange(Bytes::copy_from_slice(&c))?;
         let mut sigma_commitments = vec![[0u8; 32]; n];
@@ -386,36 +593,40 @@ impl<P: Preprocessing> Engine<P> {
                 })?;
         }
 
-        // Round 3: open σ_i, and commit to the next coin share.
+        // Round 3: open (σ_i, σ_i^(2)), and commit to the next coin share.
         let (next_coin, next_salt) = self.fresh_coin();
         let next_commitment = commit::commit(me, &next_salt, &next_coin);
-        let mut msg = Vec::with_capacity(80);
+        let mut msg = Vec::with_capacity(96);
         msg.extend_from_slice(&sigma_bytes);
         msg.extend_from_slice(&sigma_salt);
         msg.extend_from_slice(&next_commitment);
         let got = self.net.broadcast_exchange(Bytes::from(msg))?;
         let mut total = Fp::ZERO;
+        let mut total2 = Gf128::ZERO;
         for (p, f) in got.iter().enumerate() {
-            if f.len() != 80 {
+            if f.len() != 96 {
                 return Err(ProtocolError::Malformed {
                     peer: p,
                     reason: "bad MAC check opening length".into(),
                 });
             }
-            let sb: [u8; 16] = f[0..16].try_into().expect("length checked");
-            let ss: [u8; 32] = f[16..48].try_into().expect("length checked");
+            let sb: [u8; 32] = f[0..32].try_into().expect("length checked");
+            let ss: [u8; 32] = f[32..64].try_into().expect("length checked");
             if !commit::verify(&sigma_commitments[p], p, &ss, &sb) {
                 return Err(ProtocolError::CommitmentMismatch { party: p });
             }
-            let s = Fp::from_mont_bytes(&sb).map_err(|e| ProtocolError::Malformed {
-                peer: p,
-                reason: e.to_string(),
+            let s = Fp::from_mont_bytes(sb[..16].try_into().expect("16 bytes")).map_err(|e| {
+                ProtocolError::Malformed {
+                    peer: p,
+                    reason: e.to_string(),
+                }
             })?;
             total += s;
-            self.coin_commitments[p] = f[48..80].try_into().expect("length checked");
+            total2 += Gf128::from_le_bytes(sb[16..].try_into().expect("16 bytes"));
+            self.coin_commitments[p] = f[64..96].try_into().expect("length checked");
         }
         self.next_coin = Some((next_coin, next_salt));
-        if !total.is_zero() {
+        if !total.is_zero() || total2 != Gf128::ZERO {
             return Err(ProtocolError::MacCheckFailed);
         }
         self.pending = Pending::default();

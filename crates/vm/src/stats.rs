@@ -37,19 +37,7 @@ pub struct VmStats {
 
 /// Difference of tuple counters (`after − before`).
 pub(crate) fn tuples_since(after: &TupleCounts, before: &TupleCounts) -> TupleCounts {
-    let masks = after
-        .input_masks
-        .iter()
-        .enumerate()
-        .map(|(p, &a)| a - before.input_masks.get(p).copied().unwrap_or(0))
-        .collect();
-    TupleCounts {
-        triples: after.triples - before.triples,
-        squares: after.squares - before.squares,
-        bits: after.bits - before.bits,
-        inverses: after.inverses - before.inverses,
-        input_masks: masks,
-    }
+    after.since(before)
 }
 
 /// A [`Preprocessing`] source that adds the time spent in the wrapped source to a shared
@@ -110,5 +98,22 @@ impl<P: Preprocessing> Preprocessing for TimedPrep<P> {
     }
     fn input_masks(&mut self, owner: PartyId, n: usize) -> Result<InputMasks, PrepError> {
         self.timed(|p| p.input_masks(owner, n))
+    }
+    fn binary_key_share(&self) -> Option<field::Gf128> {
+        self.inner.binary_key_share()
+    }
+    fn bit_triples(&mut self, n: usize) -> Result<protocol::prep::BitTriples, PrepError> {
+        self.timed(|p| p.bit_triples(n))
+    }
+    fn dabits(&mut self, n: usize) -> Result<protocol::prep::DaBits, PrepError> {
+        self.timed(|p| p.dabits(n))
+    }
+    fn edabits(
+        &mut self,
+        n: usize,
+        bits: u32,
+        extra: u32,
+    ) -> Result<protocol::prep::EdaBits, PrepError> {
+        self.timed(|p| p.edabits(n, bits, extra))
     }
 }

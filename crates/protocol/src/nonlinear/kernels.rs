@@ -60,7 +60,7 @@ pub trait NonLinear {
     fn fp_div(&mut self, a: &ShareVec, b: &ShareVec, k: u32, f: u32) -> Result<ShareVec>;
 }
 
-fn check_params(k: u32, m: u32, s: u32) -> Result<()> {
+pub(crate) fn check_params(k: u32, m: u32, s: u32) -> Result<()> {
     if k == 0 || m > k || k + s > MAX_K_PLUS_S {
         return Err(ProtocolError::InvalidArgument(format!(
             "bit length k = {k}, m = {m} with statistical security s = {s} is not supported: need 1 ≤ m ≤ k and k + s ≤ {MAX_K_PLUS_S}"
@@ -69,7 +69,7 @@ fn check_params(k: u32, m: u32, s: u32) -> Result<()> {
     Ok(())
 }
 
-fn low_bits_of(c: &[Fp], m: u32) -> Vec<u128> {
+pub(crate) fn low_bits_of(c: &[Fp], m: u32) -> Vec<u128> {
     let mask = if m >= 128 {
         u128::MAX
     } else {

@@ -12,6 +12,6 @@
 
 mod bitlt;
 mod fpdiv;
-mod kernels;
+pub(crate) mod kernels;
 
 pub use kernels::NonLinear;

@@ -3,13 +3,20 @@
 //! Benchmarks fill a [`TupleBuffer`] before the clock starts (as MP-SPDZ's `-F` reads ready-made
 //! files); the node's durable tuple store (a later issue) will hand reservations to the engine the
 //! same way. Tuples are moved out as they are served, so none is served twice.
+//!
+//! Binary-domain tuples (binary triples, daBits, edaBits per shape) are buffered too when the
+//! source has a binary MAC key; edaBits are kept one bit row per queue, so that any prefix of the
+//! queued elements is served in the bit-major layout of [`EdaBits`].
 
 use std::collections::BTreeMap;
 
-use field::Fp;
+use field::{Fp, Gf128};
 use net::PartyId;
 
-use super::{InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind};
+use super::{
+    BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind,
+};
+use crate::binary::BitShares;
 use crate::share::ShareVec;
 
 /// How many tuples of each kind to prepare.
@@ -21,6 +28,12 @@ pub struct TuplePlan {
     pub inverses: usize,
     /// Input masks per owning party.
     pub input_masks: Vec<usize>,
+    /// Binary triples (needs a source with the binary domain).
+    pub bit_triples: usize,
+    /// daBits.
+    pub dabits: usize,
+    /// edaBits as (binary bits m, arithmetic-only bits e, count).
+    pub edabits: Vec<(u32, u32, usize)>,
 }
 
 /// A queue of ready tuples; see the module docs.
@@ -31,6 +44,18 @@ pub struct TupleBuffer {
     bits: Queue,
     inverses: [Queue; 2],
     masks: BTreeMap<PartyId, MaskQueue>,
+    delta: Option<Gf128>,
+    bit_triples: [BitQueue; 3],
+    dabits: (Queue, BitQueue),
+    edabits: BTreeMap<(u32, u32), EdaQueue>,
+}
+
+/// edaBits of one shape: the arithmetic halves and one bit queue per bit position.
+#[derive(Default)]
+struct EdaQueue {
+    low: Queue,
+    high: Queue,
+    rows: Vec<BitQueue>,
 }
 
 /// Input masks of one owner; `clear[i]` belongs to the i-th queued share (owner only).
@@ -78,7 +103,17 @@ impl TupleBuffer {
             bits: Queue::default(),
             inverses: Default::default(),
             masks: BTreeMap::new(),
+            delta: None,
+            bit_triples: Default::default(),
+            dabits: Default::default(),
+            edabits: BTreeMap::new(),
         }
+    }
+
+    /// Sets this party's binary MAC key share, so that binary-domain tuples can be pushed and
+    /// served.
+    pub fn set_binary_key_share(&mut self, delta: Gf128) {
+        self.delta = Some(delta);
     }
 
     /// Draws everything in `plan` from `source` now.
@@ -94,7 +129,76 @@ impl TupleBuffer {
         buf.push_squares(source.squares(plan.squares)?)?;
         buf.push_bits(source.bits(plan.bits)?);
         buf.push_inverses(source.inverses(plan.inverses)?)?;
+        let binary = plan.bit_triples > 0 || plan.dabits > 0 || !plan.edabits.is_empty();
+        if binary {
+            let delta = source
+                .binary_key_share()
+                .ok_or(PrepError::Unsupported(TupleKind::BinaryKey))?;
+            buf.set_binary_key_share(delta);
+            buf.push_bit_triples(source.bit_triples(plan.bit_triples)?)?;
+            buf.push_dabits(source.dabits(plan.dabits)?)?;
+            for &(bits, extra, n) in &plan.edabits {
+                buf.push_edabits(source.edabits(n, bits, extra)?)?;
+            }
+        }
         Ok(buf)
+    }
+
+    fn need_binary_key(&self) -> Result<(), PrepError> {
+        self.delta
+            .map(|_| ())
+            .ok_or(PrepError::Unsupported(TupleKind::BinaryKey))
+    }
+
+    /// Queues binary triples (after [`TupleBuffer::set_binary_key_share`]).
+    pub fn push_bit_triples(&mut self, t: BitTriples) -> Result<(), PrepError> {
+        self.need_binary_key()?;
+        if t.a.len() != t.b.len() || t.a.len() != t.c.len() {
+            return Err(PrepError::Source(
+                "binary triples: the components have different lengths".into(),
+            ));
+        }
+        let [a, b, c] = &mut self.bit_triples;
+        a.push(t.a);
+        b.push(t.b);
+        c.push(t.c);
+        Ok(())
+    }
+
+    /// Queues daBits.
+    pub fn push_dabits(&mut self, d: DaBits) -> Result<(), PrepError> {
+        self.need_binary_key()?;
+        if d.arith.len() != d.bin.len() {
+            return Err(PrepError::Source(
+                "daBits: the two domains have different lengths".into(),
+            ));
+        }
+        self.dabits.0.push(d.arith);
+        self.dabits.1.push(d.bin);
+        Ok(())
+    }
+
+    /// Queues edaBits of their shape.
+    pub fn push_edabits(&mut self, e: EdaBits) -> Result<(), PrepError> {
+        self.need_binary_key()?;
+        let n = e.low.len();
+        let m = e.bits as usize;
+        if e.high.len() != n || e.bin.len() != n * m || m == 0 {
+            return Err(PrepError::Source(format!(
+                "edaBits of {} + {} bits: inconsistent lengths",
+                e.bits, e.extra
+            )));
+        }
+        let q = self.edabits.entry((e.bits, e.extra)).or_default();
+        if q.rows.is_empty() {
+            q.rows = (0..m).map(|_| BitQueue::default()).collect();
+        }
+        for (i, row) in q.rows.iter_mut().enumerate() {
+            row.push(e.bin.slice(i * n..(i + 1) * n));
+        }
+        q.low.push(e.low);
+        q.high.push(e.high);
+        Ok(())
     }
 
     /// Queues triples behind those already queued.
@@ -162,6 +266,12 @@ impl TupleBuffer {
             TupleKind::Bit => self.bits.len(),
             TupleKind::Inverse => self.inverses[0].len(),
             TupleKind::InputMask(p) => self.masks.get(&p).map_or(0, |q| q.shares.len()),
+            TupleKind::BitTriple => self.bit_triples[0].len(),
+            TupleKind::DaBit => self.dabits.0.len(),
+            TupleKind::EdaBit { bits, extra } => {
+                self.edabits.get(&(bits, extra)).map_or(0, |q| q.low.len())
+            }
+            TupleKind::BinaryKey => usize::from(self.delta.is_some()),
         }
     }
 
@@ -214,6 +324,43 @@ impl Queue {
         self.off += n;
         if self.off == self.data.len() {
             *self = Queue::default();
+        }
+        out
+    }
+}
+
+/// A bit vector served from the front by a cursor, like [`Queue`].
+#[derive(Default)]
+struct BitQueue {
+    data: BitShares,
+    off: usize,
+}
+
+impl BitQueue {
+    fn len(&self) -> usize {
+        self.data.len() - self.off
+    }
+
+    fn push(&mut self, more: BitShares) {
+        if self.off == self.data.len() {
+            *self = BitQueue { data: more, off: 0 };
+            return;
+        }
+        if self.off > 0 {
+            self.data = self.data.slice(self.off..self.data.len());
+            self.off = 0;
+        }
+        self.data.extend(&more);
+    }
+
+    fn take(&mut self, n: usize) -> BitShares {
+        if self.off == 0 && n == self.data.len() {
+            return std::mem::take(&mut self.data);
+        }
+        let out = self.data.slice(self.off..self.off + n);
+        self.off += n;
+        if self.off == self.data.len() {
+            *self = BitQueue::default();
         }
         out
     }
@@ -292,6 +439,56 @@ impl Preprocessing for TupleBuffer {
         }
         Ok(InputMasks { shares, clear })
     }
+
+    fn binary_key_share(&self) -> Option<Gf128> {
+        self.delta
+    }
+
+    fn bit_triples(&mut self, n: usize) -> Result<BitTriples, PrepError> {
+        self.need_binary_key()?;
+        let have = self.bit_triples[0].len();
+        if n > have {
+            return Err(exhausted(TupleKind::BitTriple, n, have));
+        }
+        let [a, b, c] = &mut self.bit_triples;
+        Ok(BitTriples {
+            a: a.take(n),
+            b: b.take(n),
+            c: c.take(n),
+        })
+    }
+
+    fn dabits(&mut self, n: usize) -> Result<DaBits, PrepError> {
+        self.need_binary_key()?;
+        let have = self.dabits.0.len();
+        if n > have {
+            return Err(exhausted(TupleKind::DaBit, n, have));
+        }
+        Ok(DaBits {
+            arith: self.dabits.0.take(n),
+            bin: self.dabits.1.take(n),
+        })
+    }
+
+    fn edabits(&mut self, n: usize, bits: u32, extra: u32) -> Result<EdaBits, PrepError> {
+        self.need_binary_key()?;
+        let kind = TupleKind::EdaBit { bits, extra };
+        let Some(q) = self.edabits.get_mut(&(bits, extra)) else {
+            return Err(exhausted(kind, n, 0));
+        };
+        let have = q.low.len();
+        if n > have {
+            return Err(exhausted(kind, n, have));
+        }
+        let rows: Vec<BitShares> = q.rows.iter_mut().map(|r| r.take(n)).collect();
+        Ok(EdaBits {
+            bits,
+            extra,
+            low: q.low.take(n),
+            high: q.high.take(n),
+            bin: BitShares::concat(&rows.iter().collect::<Vec<_>>()),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -331,6 +528,56 @@ mod tests {
         assert_eq!(m2.clear.as_ref().unwrap().len(), 1);
         assert!(buf.input_masks(0, 1).is_err());
         assert!(buf.bits(4).is_err());
+    }
+
+    #[test]
+    fn buffer_serves_binary_tuples_in_order_then_reports_exhaustion() {
+        let mut dealer = InsecureDealer::new(1, 3, [5; 32]);
+        let plan = TuplePlan {
+            bit_triples: 100,
+            dabits: 10,
+            edabits: vec![(8, 3, 20)],
+            ..TuplePlan::default()
+        };
+        let mut buf = TupleBuffer::fill_from(&mut dealer, &plan).unwrap();
+        assert_eq!(buf.binary_key_share(), dealer.binary_key_share());
+        let mut reference = InsecureDealer::new(1, 3, [5; 32]);
+        let t = reference.bit_triples(100).unwrap();
+        let d = reference.dabits(10).unwrap();
+        let e = reference.edabits(20, 8, 3).unwrap();
+        let t1 = buf.bit_triples(30).unwrap();
+        let t2 = buf.bit_triples(70).unwrap();
+        assert_eq!(t1.c, t.c.slice(0..30));
+        assert_eq!(t2.a, t.a.slice(30..100));
+        assert!(matches!(
+            buf.bit_triples(1),
+            Err(PrepError::Exhausted {
+                kind: TupleKind::BitTriple,
+                ..
+            })
+        ));
+        assert_eq!(buf.dabits(10).unwrap().bin, d.bin);
+        // A prefix of 5 edaBits, then the other 15: bit-major within each batch.
+        let e1 = buf.edabits(5, 8, 3).unwrap();
+        let e2 = buf.edabits(15, 8, 3).unwrap();
+        for i in 0..8 {
+            assert_eq!(e1.bit(i), e.bit(i).slice(0..5));
+            assert_eq!(e2.bit(i), e.bit(i).slice(5..20));
+        }
+        assert_eq!(e2.low, e.low.slice(5..20));
+        assert_eq!(e1.high, e.high.slice(0..5));
+        assert!(buf.edabits(1, 8, 3).is_err());
+        assert!(matches!(
+            buf.edabits(1, 9, 3),
+            Err(PrepError::Exhausted { available: 0, .. })
+        ));
+        // Without a binary key, binary tuples are refused.
+        let mut plain = TupleBuffer::new(dealer.mac_key_share());
+        assert!(matches!(
+            plain.push_dabits(dealer.dabits(1).unwrap()),
+            Err(PrepError::Unsupported(TupleKind::BinaryKey))
+        ));
+        assert!(plain.bit_triples(0).is_err());
     }
 
     #[test]

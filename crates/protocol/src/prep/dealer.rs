@@ -7,15 +7,23 @@
 //!
 //! Each tuple kind has its own ChaCha stream derived from the seed, so parties stay in step as long
 //! as they draw the same kinds in the same amounts and order, which the online protocol guarantees.
+//!
+//! It also deals the binary domain: a binary MAC key Δ = ⊕ Δ_i (from its own stream, independent
+//! of α), binary triples, daBits and (loose) edaBits. A bit x is shared as random value bits and
+//! random MAC shares for parties 1..N−1, party 0 taking x ⊕ (their bits) and x·Δ + (their MACs).
 
 use std::collections::BTreeMap;
 
-use field::Fp;
+use field::{Fp, Gf128};
 use net::PartyId;
-use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 
-use super::{InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind};
+use super::{
+    BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind,
+    MAX_EDABIT_BITS,
+};
+use crate::binary::{pack_bits, BitShares};
 use crate::share::ShareVec;
 
 /// Seeded dealer; see the module docs. Not secure.
@@ -28,12 +36,34 @@ pub struct InsecureDealer {
     stream_prefix: String,
     alphas: Vec<Fp>,
     alpha: Fp,
+    deltas: Vec<Gf128>,
     streams: BTreeMap<TupleKind, ChaCha12Rng>,
 }
 
 impl std::fmt::Debug for InsecureDealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "InsecureDealer(party={}, parties={})", self.me, self.n)
+    }
+}
+
+fn binary_keys(seed: &[u8; 32], n: usize) -> Vec<Gf128> {
+    let mut rng = derive(seed, "binary-mac-key");
+    (0..n)
+        .map(|_| Gf128(((rng.next_u64() as u128) << 64) | rng.next_u64() as u128))
+        .collect()
+}
+
+fn random_gf128(rng: &mut ChaCha12Rng) -> Gf128 {
+    Gf128(((rng.next_u64() as u128) << 64) | rng.next_u64() as u128)
+}
+
+/// A uniform integer in [0, 2^bits), bits ≤ 127.
+fn random_below_pow2(rng: &mut ChaCha12Rng, bits: u32) -> u128 {
+    let x = ((rng.next_u64() as u128) << 64) | rng.next_u64() as u128;
+    if bits >= 128 {
+        x
+    } else {
+        x & ((1u128 << bits) - 1)
     }
 }
 
@@ -61,6 +91,7 @@ impl InsecureDealer {
             stream_prefix: String::new(),
             alpha: alphas[me],
             alphas,
+            deltas: binary_keys(&seed, n),
             streams: BTreeMap::new(),
         }
     }
@@ -80,6 +111,7 @@ impl InsecureDealer {
             stream_prefix: format!("chunk:{chunk_label}:"),
             alpha: alphas[me],
             alphas,
+            deltas: binary_keys(&seed, n),
             streams: BTreeMap::new(),
         }
     }
@@ -87,6 +119,53 @@ impl InsecureDealer {
     /// The global MAC key α = Σ α_i. Only an insecure dealer can know it; for tests.
     pub fn global_mac_key(&self) -> Fp {
         self.alphas.iter().copied().sum()
+    }
+
+    /// The global binary MAC key Δ = ⊕ Δ_i. Only an insecure dealer can know it; for tests.
+    pub fn global_binary_key(&self) -> Gf128 {
+        self.deltas.iter().fold(Gf128::ZERO, |a, &d| a + d)
+    }
+
+    /// Shares `bits` among all parties in the binary domain from `kind`'s stream and keeps this
+    /// party's share.
+    fn share_bits(&mut self, kind: TupleKind, bits: &[bool]) -> BitShares {
+        let (me, n) = (self.me, self.n);
+        let delta = self.global_binary_key();
+        let rng = self.stream(kind);
+        let mut vals = Vec::with_capacity(bits.len());
+        let mut macs = Vec::with_capacity(bits.len());
+        for &x in bits {
+            let (mut v0, mut m0) = (x, delta.select(x));
+            let (mut vi, mut mi) = (false, Gf128::ZERO);
+            for p in 1..n {
+                let v = rng.next_u32() & 1 == 1;
+                let m = random_gf128(rng);
+                v0 ^= v;
+                m0 += m;
+                if p == me {
+                    (vi, mi) = (v, m);
+                }
+            }
+            if me == 0 {
+                (vi, mi) = (v0, m0);
+            }
+            vals.push(vi);
+            macs.push(mi);
+        }
+        BitShares::from_parts(bits.len(), pack_bits(vals), macs).expect("consistent lengths")
+    }
+
+    fn random_bits(&mut self, kind: TupleKind, n: usize) -> Vec<bool> {
+        let rng = self.stream(kind);
+        let mut out = Vec::with_capacity(n);
+        let mut word = 0u64;
+        for i in 0..n {
+            if i % 64 == 0 {
+                word = rng.next_u64();
+            }
+            out.push((word >> (i % 64)) & 1 == 1);
+        }
+        out
     }
 
     fn stream(&mut self, kind: TupleKind) -> &mut ChaCha12Rng {
@@ -185,6 +264,56 @@ impl Preprocessing for InsecureDealer {
         Ok(Pairs {
             a: self.share(k, &a),
             b: self.share(k, &b),
+        })
+    }
+
+    fn binary_key_share(&self) -> Option<Gf128> {
+        Some(self.deltas[self.me])
+    }
+
+    fn bit_triples(&mut self, n: usize) -> Result<BitTriples, PrepError> {
+        let k = TupleKind::BitTriple;
+        let a = self.random_bits(k, n);
+        let b = self.random_bits(k, n);
+        let c: Vec<bool> = a.iter().zip(&b).map(|(&x, &y)| x & y).collect();
+        Ok(BitTriples {
+            a: self.share_bits(k, &a),
+            b: self.share_bits(k, &b),
+            c: self.share_bits(k, &c),
+        })
+    }
+
+    fn dabits(&mut self, n: usize) -> Result<DaBits, PrepError> {
+        let k = TupleKind::DaBit;
+        let b = self.random_bits(k, n);
+        let as_fp: Vec<Fp> = b.iter().map(|&x| Fp::from(x)).collect();
+        Ok(DaBits {
+            arith: self.share(k, &as_fp),
+            bin: self.share_bits(k, &b),
+        })
+    }
+
+    fn edabits(&mut self, n: usize, bits: u32, extra: u32) -> Result<EdaBits, PrepError> {
+        let k = TupleKind::EdaBit { bits, extra };
+        if bits == 0 || bits + extra > MAX_EDABIT_BITS {
+            return Err(PrepError::Source(format!(
+                "edaBits of {bits} binary and {extra} arithmetic-only bits are not supported: need 1 ≤ bits and bits + extra ≤ {MAX_EDABIT_BITS}"
+            )));
+        }
+        let rng = self.stream(k);
+        let low: Vec<u128> = (0..n).map(|_| random_below_pow2(rng, bits)).collect();
+        let high: Vec<u128> = (0..n).map(|_| random_below_pow2(rng, extra)).collect();
+        let bin: Vec<bool> = (0..bits as usize)
+            .flat_map(|i| low.iter().map(move |&r| (r >> i) & 1 == 1))
+            .collect();
+        let low_fp: Vec<Fp> = low.iter().map(|&x| Fp::from_u128(x)).collect();
+        let high_fp: Vec<Fp> = high.iter().map(|&x| Fp::from_u128(x)).collect();
+        Ok(EdaBits {
+            bits,
+            extra,
+            low: self.share(k, &low_fp),
+            high: self.share(k, &high_fp),
+            bin: self.share_bits(k, &bin),
         })
     }
 

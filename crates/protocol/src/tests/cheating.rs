@@ -188,7 +188,7 @@ fn silent_peer_times_out() {
 
 /// Party 1 is a raw network that answers party 0's rounds with `frames`, one per round; party 0
 /// runs `op` on a real engine. Returns party 0's result.
-fn against_raw_peer(
+pub(super) fn against_raw_peer(
     frames: Vec<Vec<u8>>,
     op: fn(&mut TestEngine) -> crate::Result<Vec<Fp>>,
 ) -> crate::Result<Vec<Fp>> {

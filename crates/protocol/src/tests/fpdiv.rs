@@ -41,6 +41,7 @@ fn divide(n: usize, a: Vec<i128>, b: Vec<i128>) -> (Vec<i128>, u64, crate::prep:
             squares: now.squares - tuples.squares,
             inverses: now.inverses - tuples.inverses,
             input_masks: Vec::new(),
+            ..Default::default()
         };
         Ok((signed(&e.reveal(&q)?), used_rounds, used))
     }));

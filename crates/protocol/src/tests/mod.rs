@@ -2,8 +2,11 @@
 //! over TLS on loopback; cheating parties; killed peers.
 
 mod arith;
+mod binary;
+mod binary_cheating;
 mod cheating;
 mod fpdiv;
 mod harness;
+mod mixed_probe;
 mod nonlinear;
 mod props;

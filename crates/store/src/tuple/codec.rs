@@ -37,6 +37,11 @@ pub(crate) fn encode(data: &TupleData) -> Vec<u8> {
 
 /// Decodes whole tuples of `kind`; fails on a partial tuple or a non-canonical element.
 pub(crate) fn decode(kind: TupleKind, has_clear: bool, bytes: &[u8]) -> Result<TupleData, String> {
+    if arity(kind) == 0 {
+        return Err(format!(
+            "{kind}: the tuple store does not hold binary-domain tuples yet"
+        ));
+    }
     let w = width(kind, has_clear);
     if !bytes.len().is_multiple_of(w) {
         return Err(format!(
@@ -87,5 +92,9 @@ pub(crate) fn decode(kind: TupleKind, has_clear: bool, bytes: &[u8]) -> Result<T
                 clear,
             },
         },
+        TupleKind::BitTriple
+        | TupleKind::DaBit
+        | TupleKind::EdaBit { .. }
+        | TupleKind::BinaryKey => return Err(format!("{kind}: not a stored kind")),
     })
 }

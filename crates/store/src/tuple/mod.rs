@@ -76,6 +76,12 @@ pub fn kind_label(kind: TupleKind) -> String {
         TupleKind::Bit => "bit".into(),
         TupleKind::Inverse => "inverse".into(),
         TupleKind::InputMask(p) => format!("input-mask-{p}"),
+        // Binary-domain kinds have names for messages, but the store does not hold them yet
+        // (`check_kind` refuses them), so `parse_kind_label` does not accept them.
+        TupleKind::BitTriple => "bit-triple".into(),
+        TupleKind::DaBit => "dabit".into(),
+        TupleKind::EdaBit { bits, extra } => format!("edabit-{bits}-{extra}"),
+        TupleKind::BinaryKey => "binary-key".into(),
     }
 }
 
@@ -102,6 +108,11 @@ pub fn arity(kind: TupleKind) -> usize {
         TupleKind::Triple => 3,
         TupleKind::Square | TupleKind::Inverse => 2,
         TupleKind::Bit | TupleKind::InputMask(_) => 1,
+        // Not stored (refused by `check_kind`): no GF(p) components.
+        TupleKind::BitTriple
+        | TupleKind::DaBit
+        | TupleKind::EdaBit { .. }
+        | TupleKind::BinaryKey => 0,
     }
 }
 
@@ -110,6 +121,12 @@ pub(crate) fn check_kind(kind: TupleKind) -> Result<(), TupleError> {
     match kind {
         TupleKind::InputMask(p) if p >= 1 << 24 => Err(TupleError::MalformedTuples {
             reason: format!("input masks of party {p}: party ids above 16777215 are not supported"),
+        }),
+        TupleKind::BitTriple
+        | TupleKind::DaBit
+        | TupleKind::EdaBit { .. }
+        | TupleKind::BinaryKey => Err(TupleError::MalformedTuples {
+            reason: format!("{kind}: the tuple store does not hold binary-domain tuples yet"),
         }),
         _ => Ok(()),
     }
@@ -123,6 +140,11 @@ pub(crate) fn kind_code(kind: TupleKind) -> u32 {
         TupleKind::Bit => 3,
         TupleKind::Inverse => 4,
         TupleKind::InputMask(p) => 0x100 + p as u32,
+        // Never stored: `check_kind` refuses binary-domain kinds.
+        TupleKind::BitTriple
+        | TupleKind::DaBit
+        | TupleKind::EdaBit { .. }
+        | TupleKind::BinaryKey => 0,
     }
 }
 
@@ -265,6 +287,10 @@ impl TupleData {
                 owner,
                 masks: source.input_masks(owner, n)?,
             },
+            TupleKind::BitTriple
+            | TupleKind::DaBit
+            | TupleKind::EdaBit { .. }
+            | TupleKind::BinaryKey => return Err(PrepError::Unsupported(kind)),
         })
     }
 }
