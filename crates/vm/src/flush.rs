@@ -120,6 +120,22 @@ impl<P: Preprocessing> Machine<'_, P> {
         }
     }
 
+    /// Runs `f` on the non-linear kernels the preprocessing source supports best: the
+    /// mixed-circuit kernels (bitwise parts on authenticated bits, `protocol::binary`) when it
+    /// provides binary-domain tuples, else the arithmetic ones. Every party's source is of the
+    /// same kind, so all parties pick the same.
+    fn kernels<T>(
+        &mut self,
+        f: impl FnOnce(&mut dyn NonLinear) -> protocol::Result<T>,
+    ) -> protocol::Result<T> {
+        if self.engine.has_binary() {
+            let mut mixed = self.engine.mixed()?;
+            f(&mut mixed)
+        } else {
+            f(&mut *self.engine)
+        }
+    }
+
     fn run_group(&mut self, kind: CommKind, ids: &[NodeId]) -> Result<()> {
         let out = match kind {
             CommKind::Input => return self.run_inputs(ids),
@@ -138,15 +154,15 @@ impl<P: Preprocessing> Machine<'_, P> {
             }
             CommKind::Ltz { k } => {
                 let a = self.gather(ids, 0);
-                self.engine.ltz(&a, k)?
+                self.kernels(|nl| nl.ltz(&a, k))?
             }
             CommKind::Eqz { k } => {
                 let a = self.gather(ids, 0);
-                self.engine.eqz(&a, k)?
+                self.kernels(|nl| nl.eqz(&a, k))?
             }
             CommKind::Trunc { k, m } => {
                 let a = self.gather(ids, 0);
-                self.engine.trunc(&a, k, m)?
+                self.kernels(|nl| nl.trunc(&a, k, m))?
             }
             CommKind::TruncPr { k, m } => {
                 let a = self.gather(ids, 0);
@@ -154,7 +170,7 @@ impl<P: Preprocessing> Machine<'_, P> {
             }
             CommKind::Mod2m { k, m } => {
                 let a = self.gather(ids, 0);
-                self.engine.mod2m(&a, k, m)?
+                self.kernels(|nl| nl.mod2m(&a, k, m))?
             }
         };
         self.scatter(ids, out);
@@ -195,7 +211,7 @@ impl<P: Preprocessing> Machine<'_, P> {
     /// j·n..(j+1)·n).
     fn run_bit_dec(&mut self, ids: &[NodeId], k: u32, m: u32) -> Result<()> {
         let a = self.gather(ids, 0);
-        let bits = self.engine.bit_dec(&a, k, m)?;
+        let bits = self.kernels(|nl| nl.bit_dec(&a, k, m))?;
         let mut off = 0;
         for &id in ids {
             let n = self.dag.nodes[id as usize].len / m as usize;
