@@ -88,8 +88,16 @@ fn tuples(o: &PartyOutcome) -> String {
         .filter(|(_, &c)| c > 0)
         .map(|(p, c)| format!("{c} of party {p}"))
         .collect();
+    let binary = if t.bit_triples + t.dabits + t.edabits > 0 {
+        format!(
+            "; binary domain: {} binary triples, {} daBits, {} edaBits ({} binary bits)",
+            t.bit_triples, t.dabits, t.edabits, t.edabit_bits
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{} triples, {} squares, {} bits, {} inverses, input masks: {}",
+        "{} triples, {} squares, {} bits, {} inverses, input masks: {}{binary}",
         t.triples,
         t.squares,
         t.bits,
@@ -133,64 +141,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
              tuple and the MAC key. Local testing only."
         );
     }
-    let seed: [u8; 32] = {
-        let mut s = [0u8; 32];
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut s);
-        s
-    };
-    let clients = script.as_ref().map(|s| vm::SimClients::new(n, s));
-    let setups: Vec<PartySetup> = (0..n)
-        .map(|p| PartySetup {
-            private_input: inputs.get(&p).cloned().unwrap_or_default(),
-            public_input: public.clone(),
-            // Only party 0 needs the socket values (it secret-shares them); the others need the
-            // file's shape, which the values do not change.
-            sockets: script.clone(),
-            clients: clients.clone(),
-            // Party 0's output streams as the program runs, as in MP-SPDZ.
-            echo: p == 0,
-        })
-        .collect();
-    let bytecode = std::sync::Arc::new(prog.bytecode.clone());
-    let config = VmConfig::default();
-    let nets = local::networks(n, args.transport, local::net_config())?;
-    // MASCOT runs on a second mesh, so that its traffic is counted apart from the online phase's.
-    let prep_nets: Vec<Option<net::Network>> = if insecure {
-        (0..n).map(|_| None).collect()
-    } else {
-        local::networks(n, args.transport, local::net_config())?
-            .into_iter()
-            .map(Some)
-            .collect()
-    };
-    let prep_nets = std::sync::Arc::new(std::sync::Mutex::new(prep_nets));
-    let results = local::run_parties(nets, move |me, net| {
-        let prep_net = prep_nets.lock().expect("prep nets")[me].take();
-        let Some(prep_net) = prep_net else {
-            let outcome = run_party_insecure(net, seed, &bytecode, setups[me].clone(), &config);
-            return Ok(Ran {
-                outcome,
-                prep: None,
-                mac_key_share: InsecureDealer::new(me, n, seed).mac_key_share(),
-            });
-        };
-        // The seed doubles as the run's MASCOT session id: fresh, and the same on every party.
-        let prep = OnDemandMascot::setup(prep_net, MascotConfig::with_session(seed))
-            .map_err(|e| anyhow::anyhow!("MASCOT setup failed on party {me}: {e}"))?;
-        let meter = prep.meter();
-        let mac_key_share = prep.mac_key_share();
-        let outcome = run_party(net, prep, &bytecode, setups[me].clone(), &config);
-        Ok(Ran {
-            outcome,
-            prep: Some(meter.read()),
-            mac_key_share,
-        })
-    })?;
-    let phases: Vec<Option<PrepPhase>> = results.iter().map(|r| r.prep).collect();
-    // The simulated clients check the MACs of what the program wrote to them: with α = Σ α_i,
-    // which only a local run that plays every party can form.
-    let alpha = results.iter().map(|r| r.mac_key_share).sum::<field::Fp>();
-    let results: Vec<_> = results.into_iter().map(|r| r.outcome).collect();
+    let LocalRun {
+        results,
+        phases,
+        alpha,
+        ..
+    } = run_local(
+        &prog.bytecode,
+        n,
+        args.transport,
+        insecure,
+        &inputs,
+        &public,
+        script.as_ref(),
+        true,
+    )?;
+
     if let Some((p, e)) = root_cause(&results) {
         let e = e.to_string();
         if e.contains(&format!("party {p} ")) {
@@ -263,6 +229,96 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What [`run_local`] produced: every party's result, its preprocessing cost (MASCOT only), the
+/// global MAC key (for the simulated clients' checks) and the wall time of the whole run,
+/// preprocessing setup included.
+pub struct LocalRun {
+    pub results: Vec<Result<PartyOutcome, vm::runner::PartyError>>,
+    pub phases: Vec<Option<PrepPhase>>,
+    pub alpha: field::Fp,
+    pub wall: std::time::Duration,
+}
+
+/// Runs `bytecode` on `n` local parties over `transport`: with MASCOT generating tuples as the
+/// program runs (on a second mesh, so that its traffic is counted apart), or with the INSECURE
+/// dealer when `insecure`. `echo`: party 0's prints stream to stdout.
+#[allow(clippy::too_many_arguments)]
+pub fn run_local(
+    bytecode: &lang::Bytecode,
+    n: usize,
+    transport: Transport,
+    insecure: bool,
+    inputs: &BTreeMap<usize, String>,
+    public: &str,
+    script: Option<&SocketScript>,
+    echo: bool,
+) -> anyhow::Result<LocalRun> {
+    let started = std::time::Instant::now();
+    let seed: [u8; 32] = {
+        let mut s = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut s);
+        s
+    };
+    let clients = script.map(|s| vm::SimClients::new(n, s));
+    let setups: Vec<PartySetup> = (0..n)
+        .map(|p| PartySetup {
+            private_input: inputs.get(&p).cloned().unwrap_or_default(),
+            public_input: public.to_string(),
+            // Only party 0 needs the socket values (it secret-shares them); the others need the
+            // file's shape, which the values do not change.
+            sockets: script.cloned(),
+            clients: clients.clone(),
+            // Party 0's output streams as the program runs, as in MP-SPDZ.
+            echo: echo && p == 0,
+        })
+        .collect();
+    let bytecode = std::sync::Arc::new(bytecode.clone());
+    let config = VmConfig::default();
+    let nets = local::networks(n, transport, local::net_config())?;
+    // MASCOT runs on a second mesh, so that its traffic is counted apart from the online phase's.
+    let prep_nets: Vec<Option<net::Network>> = if insecure {
+        (0..n).map(|_| None).collect()
+    } else {
+        local::networks(n, transport, local::net_config())?
+            .into_iter()
+            .map(Some)
+            .collect()
+    };
+    let prep_nets = std::sync::Arc::new(std::sync::Mutex::new(prep_nets));
+    let results = local::run_parties(nets, move |me, net| {
+        let prep_net = prep_nets.lock().expect("prep nets")[me].take();
+        let Some(prep_net) = prep_net else {
+            let outcome = run_party_insecure(net, seed, &bytecode, setups[me].clone(), &config);
+            return Ok(Ran {
+                outcome,
+                prep: None,
+                mac_key_share: InsecureDealer::new(me, n, seed).mac_key_share(),
+            });
+        };
+        // The seed doubles as the run's MASCOT session id: fresh, and the same on every party.
+        let prep = OnDemandMascot::setup(prep_net, MascotConfig::with_session(seed))
+            .map_err(|e| anyhow::anyhow!("MASCOT setup failed on party {me}: {e}"))?;
+        let meter = prep.meter();
+        let mac_key_share = prep.mac_key_share();
+        let outcome = run_party(net, prep, &bytecode, setups[me].clone(), &config);
+        Ok(Ran {
+            outcome,
+            prep: Some(meter.read()),
+            mac_key_share,
+        })
+    })?;
+    let phases: Vec<Option<PrepPhase>> = results.iter().map(|r| r.prep).collect();
+    // The simulated clients check the MACs of what the program wrote to them: with α = Σ α_i,
+    // which only a local run that plays every party can form.
+    let alpha = results.iter().map(|r| r.mac_key_share).sum::<field::Fp>();
+    Ok(LocalRun {
+        results: results.into_iter().map(|r| r.outcome).collect(),
+        phases,
+        alpha,
+        wall: started.elapsed(),
+    })
 }
 
 /// One party's run, with what its preprocessing cost.
