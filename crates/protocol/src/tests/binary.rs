@@ -563,3 +563,35 @@ fn revealed_bits_unpack_in_order() {
         bits
     );
 }
+
+#[test]
+fn mixed_kernels_for_five_parties_and_another_security_parameter() {
+    let a = edge_and_random_i64(24, 401);
+    let b = edge_and_random_i64(24, 409);
+    let (a1, b1) = (a.clone(), b.clone());
+    let ecfg = crate::EngineConfig {
+        security: 20,
+        ..Default::default()
+    };
+    let (lt, eq, used) = agreed(run_with(
+        5,
+        Transport::Channels,
+        net_config(),
+        ecfg,
+        move |_, e| {
+            let x = input_from(e, 0, &fps(&a1))?;
+            let y = input_from(e, 4, &fps(&b1))?;
+            let before = e.tuples_consumed().clone();
+            let l = e.mixed()?.lt(&x, &y, 64)?;
+            let q = e.mixed()?.eq(&x, &y, 64)?;
+            let used = e.tuples_consumed().since(&before);
+            Ok((signed(&e.reveal(&l)?), signed(&e.reveal(&q)?), used))
+        },
+    ));
+    for i in 0..a.len() {
+        assert_eq!(lt[i], (a[i] < b[i]) as i128, "{} < {}", a[i], b[i]);
+        assert_eq!(eq[i], (a[i] == b[i]) as i128, "{} == {}", a[i], b[i]);
+    }
+    assert_eq!(used.edabits, 2 * a.len() as u64);
+    assert_eq!(used.edabit_bits, (64 + 65) * a.len() as u64);
+}
