@@ -78,6 +78,7 @@ impl Gf128 {
 impl std::ops::Add for Gf128 {
     type Output = Gf128;
     #[inline]
+    #[allow(clippy::suspicious_arithmetic_impl)] // addition in GF(2^128) is XOR
     fn add(self, rhs: Gf128) -> Gf128 {
         Gf128(self.0 ^ rhs.0)
     }
@@ -85,6 +86,7 @@ impl std::ops::Add for Gf128 {
 
 impl std::ops::AddAssign for Gf128 {
     #[inline]
+    #[allow(clippy::suspicious_op_assign_impl)] // addition in GF(2^128) is XOR
     fn add_assign(&mut self, rhs: Gf128) {
         self.0 ^= rhs.0;
     }
