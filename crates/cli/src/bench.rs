@@ -1,5 +1,6 @@
 //! `ephemeral bench`: the engine benchmarks of docs/BENCHMARKS.md; `ephemeral bench offline`
-//! (MASCOT) is in [`crate::bench_offline`].
+//! (MASCOT) is in [`crate::bench_offline`], and `--mpspdz DIR` (MP-SPDZ's figures measured in the
+//! same run) in [`crate::bench_peer`].
 //!
 //! Tuples come from the insecure dealer and are generated *before* the clock starts (as MP-SPDZ's
 //! `-F` reads ready-made files); their generation time is reported separately. The online time
@@ -46,6 +47,11 @@ pub struct BenchArgs {
         default_value = "products,comparisons,nodes"
     )]
     ops: Vec<OpName>,
+    /// Also run MP-SPDZ's `mascot-party.x` (2 parties, live MASCOT preprocessing) on our programs
+    /// in crates/cli/bench-programs/ and report its figures next to ours. DIR is a built MP-SPDZ
+    /// tree (with compile.py and mascot-party.x); we never build or ship MP-SPDZ.
+    #[arg(long, value_name = "DIR")]
+    mpspdz: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Subcommand)]
@@ -267,6 +273,12 @@ impl BenchArgs {
             None => None,
         }
     }
+
+    /// The MP-SPDZ directory of `--mpspdz`, if given.
+    #[cfg(test)]
+    pub(crate) fn mpspdz_dir(&self) -> Option<&std::path::Path> {
+        self.mpspdz.as_deref()
+    }
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -279,6 +291,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
              can derive every tuple), as MP-SPDZ's -F does. Re-run with --insecure-dealer."
         );
     }
+    // Refuse a wrong MP-SPDZ directory before the long benchmarks, not after.
+    let mpspdz = match &args.mpspdz {
+        Some(dir) => Some(crate::bench_peer::locate(dir)?),
+        None => None,
+    };
     eprintln!("WARNING: benchmarks use the INSECURE dealer for preprocessing (generated before the clock starts).");
     let (products, comparisons) = if args.quick {
         (100_000, 10_000)
@@ -317,10 +334,48 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
 
+    // MP-SPDZ on the same machine, right after ours.
+    let mut peer_md = String::new();
+    if let Some(dir) = &mpspdz {
+        let mut results = Vec::new();
+        for program in crate::bench_peer::PeerProgram::ALL {
+            eprintln!("MP-SPDZ mascot-party.x, 2 parties: {} ...", program.label());
+            let r = crate::bench_peer::run_program(dir, program)?;
+            eprintln!(
+                "  wall {:.2} s (MP-SPDZ time {:.2} s), {} MB sent per party, {} rounds",
+                r.wall_secs,
+                r.reported_secs(),
+                r.mb_sent_per_party()
+                    .iter()
+                    .map(|m| format!("{m:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                r.rounds().map_or_else(|| "?".into(), |n| n.to_string())
+            );
+            results.push(r);
+        }
+        let ours: Vec<_> = rows
+            .iter()
+            .filter(|m| m.parties == 2)
+            .map(|m| crate::bench_peer::OursForPeer {
+                is_comparison: !m.name.starts_with("products"),
+                size: m.size,
+                online_secs: m.online.as_secs_f64(),
+                mb_sent: m.bytes_sent as f64 / 1e6,
+                rounds: m.rounds,
+            })
+            .collect();
+        crate::bench_peer::section(&mut peer_md, dir, &results, &ours)?;
+    }
+
     let mut md = String::new();
     let cmd = format!(
-        "cargo run --release --bin ephemeral -- bench --insecure-dealer{}",
-        if args.quick { " --quick" } else { "" }
+        "cargo run --release --bin ephemeral -- bench --insecure-dealer{}{}",
+        if args.quick { " --quick" } else { "" },
+        match &args.mpspdz {
+            Some(dir) => format!(" --mpspdz {}", dir.display()),
+            None => String::new(),
+        }
     );
     writeln!(md, "# Benchmarks\n")?;
     writeln!(md, "Written by `{cmd}`.\n")?;
@@ -372,6 +427,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         )?;
     }
     writeln!(md, "\nThe MP-SPDZ figures are the reference numbers given in issues 2 and 3 for this machine class; they were not re-measured in this run.\n")?;
+    md.push_str(&peer_md);
     md.push_str(&compile_md);
     crate::bench_dialect::run_section(&mut md, args.quick)?;
     if args.ops.contains(&OpName::Nodes) {
@@ -386,6 +442,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             md.push('\n');
         }
         md.push_str(&section);
+    }
+    // So is the hand-written note on running MP-SPDZ alongside (`--mpspdz`).
+    if let Some(howto) = std::fs::read_to_string(&args.out)
+        .ok()
+        .and_then(|old| crate::bench_peer::existing_howto(&old))
+    {
+        if !md.ends_with("\n\n") {
+            md.push('\n');
+        }
+        md.push_str(&howto);
     }
     if let Some(dir) = std::path::Path::new(&args.out).parent() {
         if !dir.as_os_str().is_empty() {

@@ -1,13 +1,15 @@
 //! `ephemeral`: the one binary of Ephemeral.
 //!
 //! Subcommands: `demo` (a computation over mutual TLS on loopback), `bench` (the engine
-//! benchmarks, written to docs/BENCHMARKS.md; `bench offline` for MASCOT), `run` and `compile`
-//! (the dialect without nodes), `node` and `dev` (party nodes), and the client commands.
+//! benchmarks, written to docs/BENCHMARKS.md; `bench offline` for MASCOT, `--mpspdz DIR` to
+//! measure MP-SPDZ alongside), `run` and `compile` (the dialect without nodes), `node` and `dev`
+//! (party nodes), and the client commands.
 
 mod bench;
 mod bench_dialect;
 mod bench_node;
 mod bench_offline;
+mod bench_peer;
 mod client_cmd;
 mod compile;
 mod demo;
