@@ -60,6 +60,10 @@ enum BenchWhat {
     /// triples per second, bytes sent per triple, peak memory, CPU time per party. Updates only
     /// the "MASCOT offline phase" section of the report.
     Offline(crate::bench_offline::OfflineArgs),
+    /// End to end and maliciously secure: our benchmark programs on 2 parties over TLS with every
+    /// tuple generated inside the clock, optionally next to MP-SPDZ in the same run (--mpspdz).
+    /// Updates only the "End to end" section of the report.
+    E2e(crate::bench_e2e::E2eArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -270,7 +274,7 @@ impl BenchArgs {
     pub(crate) fn offline(&self) -> Option<&crate::bench_offline::OfflineArgs> {
         match &self.what {
             Some(BenchWhat::Offline(a)) => Some(a),
-            None => None,
+            _ => None,
         }
     }
 
@@ -282,8 +286,10 @@ impl BenchArgs {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if let Some(BenchWhat::Offline(offline)) = args.what {
-        return crate::bench_offline::run(offline);
+    match args.what {
+        Some(BenchWhat::Offline(offline)) => return crate::bench_offline::run(offline),
+        Some(BenchWhat::E2e(e2e)) => return crate::bench_e2e::run(e2e),
+        None => {}
     }
     if !args.insecure_dealer {
         anyhow::bail!(

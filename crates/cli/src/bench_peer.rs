@@ -58,7 +58,7 @@ impl PeerProgram {
         }
     }
 
-    fn source(self) -> &'static str {
+    pub(crate) fn source(self) -> &'static str {
         match self {
             PeerProgram::Cmp1e4 | PeerProgram::Cmp1e4EdaBits => {
                 include_str!("../bench-programs/cmp_1e4.mpc")
@@ -113,7 +113,7 @@ impl PeerProgram {
 
     /// The input of `party` (0 inputs `a`, 1 inputs `b`), one integer a line. Comparison operands
     /// lie in [-2^62, 2^62) so that `a - b` fits MP-SPDZ's 64-bit comparison.
-    fn input(self, party: usize) -> String {
+    pub(crate) fn input(self, party: usize) -> String {
         let mut s = String::with_capacity(self.size() * 21);
         for i in 0..self.size() as u64 {
             let x = i

@@ -7,6 +7,7 @@
 
 mod bench;
 mod bench_dialect;
+mod bench_e2e;
 mod bench_node;
 mod bench_offline;
 mod bench_peer;
