@@ -75,6 +75,7 @@ mod bench;
 pub mod binary;
 mod coins;
 mod cope;
+pub mod edabits;
 mod error;
 mod kos;
 mod mac_check;
@@ -88,6 +89,7 @@ mod wire;
 
 pub use bench::{bench_triples, bench_triples_with, peak_rss_bytes, BenchReport, BenchTransport};
 pub use binary::{AuthBits, BinaryConfig, BinaryPrep, BinaryStats, BinaryTriples};
+pub use edabits::{EdaBitGen, EdaStats};
 pub use error::{OfflineError, Result};
 pub use mascot::{
     InsecureCheat, Mascot, MascotConfig, OfflineStats, Tuples, INSECURE_CHEAT_COLUMN,
