@@ -30,8 +30,8 @@ use field::{Fp, Gf128};
 use net::{NetStats, Network, PartyId};
 use protocol::binary::BitShares;
 use protocol::prep::{
-    BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples,
-    TupleBuffer, TupleKind,
+    BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleBuffer,
+    TupleKind,
 };
 use protocol::ShareVec;
 

@@ -155,6 +155,8 @@ pub struct EdaBitGen {
     stats: EdaStats,
     /// Most daBits per batch (tests use small batches).
     batch: Option<usize>,
+    /// Checked daBits of the last batch not yet output (a batch makes at least 1024).
+    spare: Spare,
     #[cfg(test)]
     pub(crate) cheat: Option<EdaCheat>,
 }
@@ -172,6 +174,51 @@ impl Arith {
             v: s.value_shares().to_vec(),
             m: s.mac_shares().to_vec(),
         }
+    }
+}
+
+/// Checked daBits kept for the next call: arithmetic shares, packed bits, binary MACs.
+#[derive(Default)]
+struct Spare {
+    arith: Arith,
+    words: Vec<u64>,
+    macs: Vec<Gf128>,
+}
+
+impl std::fmt::Debug for Spare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Spare(len={})", self.macs.len())
+    }
+}
+
+impl Spare {
+    fn len(&self) -> usize {
+        self.macs.len()
+    }
+
+    fn append(&mut self, a: &Arith, w: &[u64], m: &[Gf128]) {
+        let len = self.len();
+        self.arith.v.extend_from_slice(&a.v);
+        self.arith.m.extend_from_slice(&a.m);
+        self.words.resize(words(len + m.len()), 0);
+        for j in 0..m.len() {
+            set(&mut self.words, len + j, get(w, j));
+        }
+        self.macs.extend_from_slice(m);
+    }
+
+    /// The first `k` daBits, removed.
+    fn take(&mut self, k: usize) -> (Arith, Vec<u64>, Vec<Gf128>) {
+        let len = self.len();
+        let a = Arith {
+            v: self.arith.v.drain(..k).collect(),
+            m: self.arith.m.drain(..k).collect(),
+        };
+        let w = extract(&self.words, 0, k);
+        let rest = extract(&self.words, k, len - k);
+        self.words = rest;
+        let m = self.macs.drain(..k).collect();
+        (a, w, m)
     }
 }
 
@@ -231,7 +278,11 @@ impl EdaBitGen {
         self.stats.rounds += spent.rounds;
         if let Err(e) = &r {
             self.poisoned = Some(e.to_string());
-            if !matches!(e, OfflineError::PeerAborted { .. } | OfflineError::Aborted(_)) {
+            self.spare = Spare::default();
+            if !matches!(
+                e,
+                OfflineError::PeerAborted { .. } | OfflineError::Aborted(_)
+            ) {
                 wire::send_abort(net, e.abort_code());
             }
         }
@@ -248,23 +299,14 @@ impl EdaBitGen {
     ) -> Result<DaBits> {
         let batch = self.batch.unwrap_or(DABIT_BATCH);
         self.guarded(mascot, bin, net, |g, mascot, bin, net| {
-            let mut arith = Arith::default();
-            let mut bw: Vec<u64> = Vec::new();
-            let mut bm: Vec<Gf128> = Vec::new();
-            let mut len = 0usize;
-            while len < n {
-                // Batches of at least 1024 (smaller ones need large buckets); surplus dropped.
-                let k = (n - len).min(batch);
-                let (a, w, m) = g.batch(mascot, bin, net, k.max(1024))?;
-                arith.v.extend_from_slice(&a.v[..k]);
-                arith.m.extend_from_slice(&a.m[..k]);
-                bw.resize(words(len + k), 0);
-                for j in 0..k {
-                    set(&mut bw, len + j, get(&w, j));
-                }
-                bm.extend_from_slice(&m[..k]);
-                len += k;
+            // Whole batches of at least 1024 (smaller ones need large buckets); what a call
+            // does not take is kept for the next.
+            while g.spare.len() < n {
+                let k = (n - g.spare.len()).clamp(1024, batch);
+                let (a, w, m) = g.batch(mascot, bin, net, k)?;
+                g.spare.append(&a, &w, &m);
             }
+            let (arith, bw, bm) = g.spare.take(n);
             g.stats.dabits += n as u64;
             let bin = BitShares::from_parts(n, bw, bm).ok_or_else(|| {
                 OfflineError::InvalidArgument("daBit binary shares of the wrong length".into())

@@ -67,9 +67,7 @@ fn open_bits(parts: &[&BitShares], delta: Gf128) -> Vec<bool> {
     (0..len)
         .map(|j| {
             let v = parts.iter().fold(false, |v, p| v ^ p.value_bit(j));
-            let m = parts
-                .iter()
-                .fold(Gf128::ZERO, |m, p| m + p.mac_shares()[j]);
+            let m = parts.iter().fold(Gf128::ZERO, |m, p| m + p.mac_shares()[j]);
             assert_eq!(m, delta.select(v), "binary MAC of bit {j} is not x·Δ");
             v
         })
@@ -104,15 +102,23 @@ fn dabits_rebuild_for_two_and_three_parties() {
         let res = run_eda(
             np,
             None,
-            Arc::new(|g, m, b, net| g.dabits(m, b, net, 1500)),
+            Arc::new(|g, m, b, net| {
+                // Two calls: the second is served partly from the first batch's spare daBits.
+                let mut d = g.dabits(m, b, net, 1500)?;
+                let e = g.dabits(m, b, net, 300)?;
+                d.arith.extend(&e.arith);
+                d.bin.extend(&e.bin);
+                assert_eq!(g.stats().batches, 2);
+                Ok(d)
+            }),
         );
         let (alpha, delta) = keys(&res);
         let out = unwrap(res);
         let arith = open_all(&out.iter().map(|d| &d.arith).collect::<Vec<_>>(), alpha);
         let bin = open_bits(&out.iter().map(|d| &d.bin).collect::<Vec<_>>(), delta);
-        assert_eq!(arith.len(), 1500);
+        assert_eq!(arith.len(), 1800);
         let ones = bin.iter().filter(|&&b| b).count();
-        assert!((500..1000).contains(&ones), "{ones} ones of 1500");
+        assert!((700..1100).contains(&ones), "{ones} ones of 1800");
         for (j, (a, b)) in arith.iter().zip(&bin).enumerate() {
             assert_eq!(*a, Fp::from(*b), "daBit {j}, N = {np}");
         }
@@ -152,9 +158,7 @@ fn strict_and_loose_edabits_rebuild_for_two_and_three_parties() {
             assert_eq!(bin.len(), n * m as usize);
             let mut highs = Vec::new();
             for j in 0..n {
-                let r: u128 = (0..m as usize)
-                    .map(|i| (bin[i * n + j] as u128) << i)
-                    .sum();
+                let r: u128 = (0..m as usize).map(|i| (bin[i * n + j] as u128) << i).sum();
                 assert_eq!(low[j], Fp::from_u128(r), "edaBit {j} ({m}+{e}), N = {np}");
                 let h = high[j].to_u128();
                 assert!(h < 1u128 << e.max(0), "high part in range");
@@ -168,14 +172,20 @@ fn strict_and_loose_edabits_rebuild_for_two_and_three_parties() {
     }
 }
 
-/// Every honest party fails with a check failure; no party returns tuples.
-fn assert_caught<T: std::fmt::Debug>(res: Vec<(Fp, Gf128, Result<T>)>, cheater: PartyId) {
+/// Every honest party fails with a check failure of step `step` (its own or a peer's abort);
+/// no party returns tuples.
+fn assert_caught<T: std::fmt::Debug>(
+    res: Vec<(Fp, Gf128, Result<T>)>,
+    cheater: PartyId,
+    step: &str,
+) {
     for (p, (_, _, r)) in res.into_iter().enumerate() {
         match r {
             Ok(_) => panic!("party {p} returned tuples"),
             Err(e) => {
                 if p != cheater {
                     assert!(e.is_check_failure(), "party {p}: {e}");
+                    assert_eq!(e.step(), step, "party {p}: {e}");
                 }
             }
         }
@@ -190,7 +200,7 @@ fn inconsistent_inputs_are_caught_by_the_cut_and_choose_check() {
             Some((np - 1, EdaCheat::ArithPlusOne { all })),
             Arc::new(|g, m, b, net| g.dabits(m, b, net, 1024)),
         );
-        assert_caught(res, np - 1);
+        assert_caught(res, np - 1, "consistency");
     }
 }
 
@@ -202,7 +212,7 @@ fn an_edabit_with_an_inconsistent_arithmetic_input_is_caught() {
             Some((0, EdaCheat::ArithPlusOne { all: false })),
             Arc::new(|g, m, b, net| g.edabits(m, b, net, 16, 64, 41)),
         );
-        assert_caught(res, 0);
+        assert_caught(res, 0, "consistency");
     }
 }
 
@@ -214,7 +224,7 @@ fn wrong_openings_in_the_check_fail_the_mac_checks() {
             Some((1, cheat)),
             Arc::new(|g, m, b, net| g.dabits(m, b, net, 1024)),
         );
-        assert_caught(res, 1);
+        assert_caught(res, 1, "mac-check");
     }
 }
 
