@@ -398,7 +398,7 @@ impl EdaBitGen {
                 *b ^= x;
             }
         }
-        if nbits % 64 != 0 {
+        if !nbits.is_multiple_of(64) {
             if let Some(last) = bits.last_mut() {
                 *last &= (1u64 << (nbits % 64)) - 1;
             }
@@ -490,11 +490,11 @@ impl EdaBitGen {
             input.done()?;
             let dp = input.bcast(16 * t)?.fps(t)?;
             let mut a = Arith::from(&masks[input.peer].shares);
-            for j in 0..t {
+            for ((v, m), d) in a.v.iter_mut().zip(a.m.iter_mut()).zip(&dp) {
                 if me == 0 {
-                    a.v[j] += dp[j];
+                    *v += *d;
                 }
-                a.m[j] += alpha * dp[j];
+                *m += alpha * *d;
             }
             xs.push(a);
         }
@@ -625,17 +625,17 @@ impl EdaBitGen {
         )?;
 
         // The consistency conditions, on MAC-checked values only.
-        for i in 0..c {
-            let a = asum[i];
-            let bit = get(&bsum, i);
-            if a != Fp::from(bit) {
-                return Err(OfflineError::ConsistencyCheckFailed);
-            }
+        // Opened candidates: equal bits in both domains (a non-bit in GF(p) fails too).
+        if (0..c).any(|i| asum[i] != Fp::from(get(&bsum, i))) {
+            return Err(OfflineError::ConsistencyCheckFailed);
         }
-        for i in 0..pairs {
-            if zsum[i] != Fp::from(get(&bsum, c + i)) {
-                return Err(OfflineError::ConsistencyCheckFailed);
-            }
+        // Bucket pairs: b_f ⊕ b_g computed in GF(p) equals the binary one.
+        if zsum
+            .iter()
+            .enumerate()
+            .any(|(i, z)| *z != Fp::from(get(&bsum, c + i)))
+        {
+            return Err(OfflineError::ConsistencyCheckFailed);
         }
 
         self.stats.batches += 1;
