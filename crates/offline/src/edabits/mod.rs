@@ -28,7 +28,7 @@
 //!    ([`OfflineError::ConsistencyCheckFailed`]) and, if all hold, the batch is output.
 //!
 //! **Failure bound.** After the MAC checks every opened value is correct (except with
-//! probability about 2^−120), so a bad candidate (arithmetic value ≠ binary value) survives only
+//! probability about 2^−127 in GF(p), 2^−128 in GF(2^128)), so a bad candidate (arithmetic value ≠ binary value) survives only
 //! if none is opened and every bucket holding one holds only bad ones whose errors cancel. For
 //! C = B the paper bounds the adversary's success by 1/binom(n·B, B) (the cut-and-choose lemma
 //! of Furukawa, Lindell, Nof, Weinstein, as adapted in ePrint 2020/338, §4); [`bucket_size`]
