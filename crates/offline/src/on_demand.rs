@@ -156,13 +156,13 @@ impl OnDemandMascot {
             return Ok(());
         }
         let headroom = self.headroom.entry(kind).or_insert(MIN_BATCH);
-        // Each edaBit costs `bits` daBits: headroom counts daBits, at most 2^16 per shortfall.
-        let per = match kind {
-            TupleKind::EdaBit { bits, .. } => bits.max(1) as usize,
-            _ => 1,
+        // edaBits: at most EDABIT_BATCH of headroom (one adder batch).
+        let cap = match kind {
+            TupleKind::EdaBit { .. } => crate::edabits::EDABIT_BATCH,
+            _ => MAX_BATCH,
         };
-        let count = (n - have).max(*headroom / per);
-        *headroom = (*headroom * 2).min(MAX_BATCH);
+        let count = (n - have).max(*headroom);
+        *headroom = (*headroom * 2).min(cap);
         let started = Instant::now();
         let net = &mut self.net;
         let mascot = &mut self.mascot;

@@ -57,12 +57,17 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use crate::binary::check as bcheck;
-use crate::binary::BinaryPrep;
+use crate::binary::{AuthBits, BinaryPrep};
 use crate::coins::{derive, Coins};
 use crate::error::{OfflineError, Result};
 use crate::mac_check;
 use crate::mascot::Mascot;
 use crate::wire::{self, kind, put_fps, Out, Transcript};
+
+mod adder;
+
+/// Most edaBits per adder batch (bounds memory: about N·m·B authenticated bits per edaBit).
+pub const EDABIT_BATCH: usize = 1 << 14;
 
 /// Most daBits output by one batch (bounds memory: a few hundred bytes per candidate and party).
 pub const DABIT_BATCH: usize = 1 << 16;
@@ -334,7 +339,35 @@ impl EdaBitGen {
                 "edaBits of {bits} + {extra} bits: need 1 ≤ bits and bits + extra ≤ {MAX_EDABIT_BITS}"
             )));
         }
-        let d = self.dabits(mascot, bin, net, n * bits as usize)?;
+        let m = bits as usize;
+        let (low, bin_cols) = self.guarded(mascot, bin, net, |g, mascot, bin, net| {
+            let mut low = Arith::default();
+            let mut cols: Vec<AuthBits> = (0..m).map(|_| AuthBits::new()).collect();
+            let mut done = 0;
+            while done < n {
+                // Whole batches of at least 1024 (smaller ones need large buckets).
+                let k = (n - done).clamp(1024, EDABIT_BATCH);
+                let (a, c) = g.adder_batch(mascot, bin, net, k, m)?;
+                let take = k.min(n - done);
+                low.v.extend_from_slice(&a.v[..take]);
+                low.m.extend_from_slice(&a.m[..take]);
+                for (dst, src) in cols.iter_mut().zip(&c) {
+                    dst.append(&src.slice(0..take));
+                }
+                done += take;
+            }
+            Ok((low, cols))
+        })?;
+        // Bit-major: bit i of element j at i·n + j.
+        let mut all = AuthBits::new();
+        for c in &bin_cols {
+            all.append(c);
+        }
+        let (len, v, mm) = all.into_parts();
+        let bin_shares = BitShares::from_parts(len, v, mm).ok_or_else(|| {
+            OfflineError::InvalidArgument("edaBit binary shares of the wrong length".into())
+        })?;
+        let low = adder::share_vec(low);
         let high_bits = if extra > 0 {
             let r = mascot.bits(net, n * extra as usize);
             if let Err(e) = &r {
@@ -356,7 +389,6 @@ impl EdaBitGen {
             }
             ShareVec::from_parts(v, m)
         };
-        let low = combine(&d.arith, bits);
         let high = match &high_bits {
             Some(h) => combine(h, extra),
             None => ShareVec::zeros(n),
@@ -367,7 +399,7 @@ impl EdaBitGen {
             extra,
             low,
             high,
-            bin: d.bin,
+            bin: bin_shares,
         })
     }
 
