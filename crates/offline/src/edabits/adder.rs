@@ -246,7 +246,7 @@ impl EdaBitGen {
             })
             .collect();
         #[cfg(test)]
-        if let Some(super::EdaCheat::ArithPlusOne { all }) = self.cheat {
+        if let Some(super::EdaCheat::EdaArithPlusOne { all }) = self.cheat {
             let k = if all { t } else { 1 };
             for x in d.iter_mut().take(k) {
                 *x += Fp::ONE;
@@ -278,14 +278,16 @@ impl EdaBitGen {
             let xo: Vec<AuthBits> = (0..m).map(|i| col(o, i)).collect();
             let (sum, carry) = bx.add(net, &mut tr, &acc_bin, &xo)?;
             let db = dab_bin.slice((o - 1) * t..o * t);
-            let dbits = AuthBits::from_parts(
-                t,
-                db.value_words().to_vec(),
-                db.mac_shares().to_vec(),
-            )
-            .ok_or_else(|| OfflineError::InvalidArgument("daBits of the wrong length".into()))?;
+            let dbits =
+                AuthBits::from_parts(t, db.value_words().to_vec(), db.mac_shares().to_vec())
+                    .ok_or_else(|| {
+                        OfflineError::InvalidArgument("daBits of the wrong length".into())
+                    })?;
             let masked = carry.xor(&dbits);
-            let e = bx.open_cols(net, &mut tr, &[&masked])?.pop().unwrap_or_default();
+            let e = bx
+                .open_cols(net, &mut tr, &[&masked])?
+                .pop()
+                .unwrap_or_default();
             for j in 0..t {
                 let k = (o - 1) * t + j;
                 // [carry]_p = e + d − 2ed: d if e = 0, 1 − d if e = 1.

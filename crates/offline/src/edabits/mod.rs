@@ -134,6 +134,9 @@ pub(crate) enum EdaCheat {
     /// Input x + 1 instead of x in GF(p) (inconsistent with the binary input): for every
     /// candidate, or for the first only.
     ArithPlusOne { all: bool },
+    /// As `ArithPlusOne`, in the inputs of the adder-based edaBit batches only (the daBits
+    /// for the carries stay honest), so that the edaBit check itself must catch it.
+    EdaArithPlusOne { all: bool },
     /// Flip this party's share of the first binary value it opens in the check.
     FlipBinaryOpening,
     /// Add 1 to this party's share of the first arithmetic check value it opens.

@@ -206,14 +206,22 @@ fn inconsistent_inputs_are_caught_by_the_cut_and_choose_check() {
 
 #[test]
 fn an_edabit_with_an_inconsistent_arithmetic_input_is_caught() {
-    for np in [2usize, 3] {
+    // The edaBit check itself (the carries' daBits are honest).
+    for (np, all) in [(2usize, false), (2, true), (3, false)] {
         let res = run_eda(
             np,
-            Some((0, EdaCheat::ArithPlusOne { all: false })),
-            Arc::new(|g, m, b, net| g.edabits(m, b, net, 16, 64, 41)),
+            Some((0, EdaCheat::EdaArithPlusOne { all })),
+            Arc::new(|g, m, b, net| g.edabits(m, b, net, 16, 8, 41)),
         );
         assert_caught(res, 0, "consistency");
     }
+    // Inconsistent daBits under the carries.
+    let res = run_eda(
+        2,
+        Some((1, EdaCheat::ArithPlusOne { all: false })),
+        Arc::new(|g, m, b, net| g.edabits(m, b, net, 16, 8, 0)),
+    );
+    assert_caught(res, 1, "consistency");
 }
 
 #[test]
@@ -280,7 +288,7 @@ fn mixed_comparisons_run_on_the_on_demand_source() {
 #[ignore]
 fn probe_edabit_rate_against_the_arithmetic_path() {
     use std::time::Instant;
-    const K: usize = 512;
+    const K: usize = 1024;
     let res = run_eda(
         2,
         None,
