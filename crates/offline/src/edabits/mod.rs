@@ -35,18 +35,36 @@
 //! takes the least B with binom(n·B, B) ≥ 2^s. For s = 40: B = 4 for n = 1 024 … 16 383, B = 3
 //! for n ≥ 16 384 (batches are [`DABIT_BATCH`] = 65 536 at most).
 //!
-//! # edaBits
+//! # edaBits (the adder-based dishonest-majority protocol of the same paper, `adder`)
 //!
-//! A (strict) edaBit of m bits is made from m daBits: r' = Σ_i 2^i·b_i in GF(p), and the b_i in
-//! the binary domain (bit-major, as [`protocol::prep::EdaBits`] lays them out). This is the
-//! daBit-based construction (Rotaru, Wood, INDOCRYPT 2019) that the edaBit paper compares
-//! against, **not** the paper's cheaper adder-based generation (which needs the carries of the
-//! N-party binary sum in GF(p)); its security is that of the daBits. The arithmetic-only high
-//! part r'' of a loose edaBit (e bits) is Σ_k 2^k·c_k for e MASCOT random bits c_k
-//! ([`Mascot::bits`]: [[a²]] opened, a/√(a²) — a uniform bit even if N − 1 parties are corrupt,
-//! because a corrupt party's contribution to a is added to an honest uniform share before the
-//! square is opened, and a wrong opening fails the MAC check). r'' is therefore uniform in
-//! [0, 2^e) and independent of r', which is all the statistical masking argument needs.
+//! One batch makes n strict edaBits of m bits (1024 ≤ n ≤ [`EDABIT_BATCH`]) from
+//! T = n·B + C candidates, B = C = [`bucket_size`]`(n, s)`:
+//!
+//! 1. **Inputs** (2 rounds). Every party o inputs T random m-bit values x_o: binary, m·T
+//!    authenticated bits opened privately to o; GF(p), o broadcasts `d = Σ_i 2^i x_{o,i} − r`
+//!    for its MASCOT input masks [r].
+//! 2. **Sum.** For o = 1 … N − 1: a ripple-carry adder (m rounds, one binary triple per bit:
+//!    `c' = c ⊕ (a ⊕ c)∧(b ⊕ c)`) gives the m low bits of acc + x_o and the carry out c; c goes to
+//!    GF(p) with a checked daBit (d_p, d_2): open `e = c ⊕ d_2` (1 round), `[c]_p = e + d_p −
+//!    2e·d_p`; then `[acc]_p ← [acc]_p + [x_o]_p − 2^m·[c]_p`. The result is r' = Σ_o x_o mod 2^m,
+//!    uniform as long as one input is.
+//! 3. **Cut-and-choose and buckets.** A coin permutes the candidates; the first C are opened in
+//!    both domains (Σ 2^i·bit_i must equal the GF(p) value); for each of the n buckets of B the
+//!    first edaBit f is compared with every other g: the binary adder gives the m + 1 bits of
+//!    r_f + r_g (m rounds), which are opened together with r_f + r_g in GF(p) (uniform in r_g,
+//!    discarded), and the two must be the same integer.
+//! 4. **MAC checks** in both domains, then the conditions of step 3
+//!    ([`OfflineError::ConsistencyCheckFailed`]); only then is anything output.
+//!
+//! An inconsistent input (GF(p) value ≠ binary value, from a corrupt owner or a lie in a private
+//! opening), a wrong carry conversion or a wrong AND all leave candidates whose GF(p) value is
+//! not their binary value; the same bound 1/binom(n·B, B) applies (ePrint 2020/338, §4).
+//!
+//! The arithmetic-only high part r'' of a loose edaBit (e bits) is Σ_k 2^k·c_k for e MASCOT
+//! random bits c_k ([`Mascot::bits`]: [[a²]] opened and MAC-checked, c = (1 + a/√(a²))/2 with a
+//! from a checked MASCOT triple, so uniform even if N − 1 parties are corrupt). r'' is therefore
+//! uniform in [0, 2^e) and independent of r', which is all that statistical masking needs; a
+//! corrupt party cannot bias it without failing MASCOT's MAC check.
 
 use field::{Fp, Gf128};
 use net::Network;
