@@ -23,7 +23,7 @@
 //!    first daBit of each bucket is output; the others (uniform, discarded) mask it.
 //! 4. **MAC checks** in both domains (a second coin, opened after every opening): every Beaver
 //!    opening, every opened candidate and every check value is MAC-checked
-//!    ([`crate::mac_check`], [`crate::binary::check`], which also compares the transcripts of
+//!    (`mac_check`, `binary::check`, which also compares the transcripts of
 //!    every broadcast). Only then are the consistency conditions of step 3 evaluated
 //!    ([`OfflineError::ConsistencyCheckFailed`]) and, if all hold, the batch is output.
 //!
