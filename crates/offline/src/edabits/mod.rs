@@ -8,7 +8,7 @@
 //! 1. **Inputs.** Every party o inputs T random bits x_o in both domains. Binary: T random
 //!    authenticated bits of [`BinaryPrep::auth_bits`] are opened privately to o (every peer
 //!    sends o its value shares; round 1), so o knows x_o and nobody else learns anything.
-//!    Arithmetic: o broadcasts `d = x_o − r` for its MASCOT input masks [r] (round 2), and
+//!    Arithmetic: o broadcasts `d = x_o − r` for its MASCOT input masks `[r]` (round 2), and
 //!    `[x_o]_p = [r] + d`. A corrupt o may input different values in the two domains (or a
 //!    non-bit in GF(p)); a corrupt peer may lie in the private opening (o's binary input then
 //!    differs from what o inputs arithmetically). Both are inconsistencies the check catches.
@@ -42,7 +42,7 @@
 //!
 //! 1. **Inputs** (2 rounds). Every party o inputs T random m-bit values x_o: binary, m·T
 //!    authenticated bits opened privately to o; GF(p), o broadcasts `d = Σ_i 2^i x_{o,i} − r`
-//!    for its MASCOT input masks [r].
+//!    for its MASCOT input masks `[r]`.
 //! 2. **Sum.** For o = 1 … N − 1: a ripple-carry adder (m rounds, one binary triple per bit:
 //!    `c' = c ⊕ (a ⊕ c)∧(b ⊕ c)`) gives the m low bits of acc + x_o and the carry out c; c goes to
 //!    GF(p) with a checked daBit (d_p, d_2): open `e = c ⊕ d_2` (1 round), `[c]_p = e + d_p −
@@ -61,7 +61,7 @@
 //! not their binary value; the same bound 1/binom(n·B, B) applies (ePrint 2020/338, §4).
 //!
 //! The arithmetic-only high part r'' of a loose edaBit (e bits) is Σ_k 2^k·c_k for e MASCOT
-//! random bits c_k ([`Mascot::bits`]: [[a²]] opened and MAC-checked, c = (1 + a/√(a²))/2 with a
+//! random bits c_k ([`Mascot::bits`]: `[[a²]]` opened and MAC-checked, c = (1 + a/√(a²))/2 with a
 //! from a checked MASCOT triple, so uniform even if N − 1 parties are corrupt). r'' is therefore
 //! uniform in [0, 2^e) and independent of r', which is all that statistical masking needs; a
 //! corrupt party cannot bias it without failing MASCOT's MAC check.
