@@ -330,7 +330,12 @@ impl EdaBitGen {
         let xg: Vec<AuthBits> = acc_bin.iter().map(|cl| gather(cl, &gs)).collect();
         let (mut psum, pcarry) = bx.add(net, &mut tr, &xf, &xg)?;
         psum.push(pcarry);
-        let ocols: Vec<AuthBits> = acc_bin.iter().map(|cl| gather(cl, &opened)).collect();
+        #[allow(unused_mut)]
+        let mut ocols: Vec<AuthBits> = acc_bin.iter().map(|cl| gather(cl, &opened)).collect();
+        #[cfg(test)]
+        if self.cheat == Some(super::EdaCheat::EdaFlipBinaryOpening) {
+            ocols[0].flip(0);
+        }
         let mut avals: Vec<Fp> = opened.iter().map(|&j| acc.v[j]).collect();
         let mut amacs: Vec<Fp> = opened.iter().map(|&j| acc.m[j]).collect();
         for (&f, &g) in fs.iter().zip(&gs) {

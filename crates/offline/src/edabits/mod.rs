@@ -155,6 +155,8 @@ pub(crate) enum EdaCheat {
     /// As `ArithPlusOne`, in the inputs of the adder-based edaBit batches only (the daBits
     /// for the carries stay honest), so that the edaBit check itself must catch it.
     EdaArithPlusOne { all: bool },
+    /// Flip this party's share of the first bit opened in the edaBit check (adder batches).
+    EdaFlipBinaryOpening,
     /// Flip this party's share of the first binary value it opens in the check.
     FlipBinaryOpening,
     /// Add 1 to this party's share of the first arithmetic check value it opens.

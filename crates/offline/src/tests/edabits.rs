@@ -234,6 +234,13 @@ fn wrong_openings_in_the_check_fail_the_mac_checks() {
         );
         assert_caught(res, 1, "mac-check");
     }
+    // In the edaBit check (the carries' daBits are honest).
+    let res = run_eda(
+        2,
+        Some((1, EdaCheat::EdaFlipBinaryOpening)),
+        Arc::new(|g, m, b, net| g.edabits(m, b, net, 16, 8, 0)),
+    );
+    assert_caught(res, 1, "mac-check");
 }
 
 #[test]
