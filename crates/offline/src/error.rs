@@ -34,6 +34,8 @@ pub enum OfflineError {
         "party {party} saw different broadcast messages than this party; preprocessing was aborted"
     )]
     BroadcastInconsistent { party: PartyId },
+    #[error("the daBit/edaBit consistency check failed: a shared bit's arithmetic and binary values differ (a party input inconsistent values). Preprocessing was aborted and nothing was output")]
+    ConsistencyCheckFailed,
     /// Party `party` sent an abort frame with abort code `code` (what failed there, see
     /// [`OfflineError::step`]); `reason` is the code's description.
     #[error("party {party} aborted preprocessing ({reason}); nothing was output")]
@@ -58,6 +60,8 @@ const CODE_NET: u8 = 1;
 const CODE_INVALID_ARGUMENT: u8 = 12;
 /// Abort code of an earlier abort.
 const CODE_ABORTED: u8 = 13;
+/// Abort code of a failed daBit/edaBit consistency check.
+const CODE_CONSISTENCY: u8 = 14;
 
 /// Abort codes carried by an abort frame, so that the other parties can say why a peer stopped.
 impl OfflineError {
@@ -75,6 +79,7 @@ impl OfflineError {
             OfflineError::NotASquare => 10,
             OfflineError::ConfigMismatch { .. } => 11,
             OfflineError::InvalidArgument(_) => CODE_INVALID_ARGUMENT,
+            OfflineError::ConsistencyCheckFailed => CODE_CONSISTENCY,
             OfflineError::PeerAborted { .. } | OfflineError::Aborted(_) => CODE_ABORTED,
         }
     }
@@ -94,6 +99,7 @@ impl OfflineError {
             11 => "configurations differ",
             12 => "invalid argument",
             13 => "an earlier abort",
+            14 => "the daBit/edaBit consistency check failed",
             _ => "unknown reason",
         }
     }
@@ -114,13 +120,14 @@ impl OfflineError {
             11 => "config",
             12 => "invalid-argument",
             13 => "aborted",
+            14 => "consistency",
             _ => "unknown",
         }
     }
 
-    /// Whether the abort code names a failed check (codes 2 to 11).
+    /// Whether the abort code names a failed check (codes 2 to 11 and 14).
     fn code_is_check_failure(code: u8) -> bool {
-        (2..=11).contains(&code)
+        (2..=11).contains(&code) || code == CODE_CONSISTENCY
     }
 
     /// True when a check of the protocol failed: evidence that a party cheated or that messages
@@ -132,6 +139,7 @@ impl OfflineError {
     /// [`SacrificeFailed`](OfflineError::SacrificeFailed),
     /// [`BroadcastInconsistent`](OfflineError::BroadcastInconsistent),
     /// [`NotASquare`](OfflineError::NotASquare), [`ConfigMismatch`](OfflineError::ConfigMismatch),
+    /// [`ConsistencyCheckFailed`](OfflineError::ConsistencyCheckFailed),
     /// and [`PeerAborted`](OfflineError::PeerAborted) when the peer's abort code is one of those.
     /// False for [`Net`](OfflineError::Net) (timeouts, disconnects), [`InvalidArgument`](OfflineError::InvalidArgument),
     /// [`Aborted`](OfflineError::Aborted) (the instance was poisoned earlier; the first error
@@ -151,6 +159,7 @@ impl OfflineError {
             | OfflineError::SacrificeFailed
             | OfflineError::BroadcastInconsistent { .. }
             | OfflineError::NotASquare
+            | OfflineError::ConsistencyCheckFailed
             | OfflineError::ConfigMismatch { .. } => true,
         }
     }
@@ -200,6 +209,7 @@ impl OfflineError {
             | OfflineError::MacCheckFailed
             | OfflineError::SacrificeFailed
             | OfflineError::NotASquare
+            | OfflineError::ConsistencyCheckFailed
             | OfflineError::InvalidArgument(_)
             | OfflineError::Aborted(_) => None,
         }

@@ -38,6 +38,7 @@
 //! | `on_demand` | [`OnDemandMascot`]: a `Preprocessing` source generating in lock-step while a run goes on | |
 //! | `coins`, `wire`, `prg` | commitments and coins, frames, AES PRG and hashing | |
 //! | [`binary`] | authenticated bits and binary triples under a global key Δ ∈ GF(2^128) | FKOS15 (TinyOT) |
+//! | [`edabits`] | daBits and (loose) edaBits under α and Δ: inputs in both domains, binary adders, cut-and-choose + bucket check | EGKRS20 (ePrint 2020/338) |
 //!
 //! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT", "Preprocessing:
 //! binary triples (TinyOT-style)") summarises the whole and the security arguments.
@@ -75,6 +76,7 @@ mod bench;
 pub mod binary;
 mod coins;
 mod cope;
+pub mod edabits;
 mod error;
 mod kos;
 mod mac_check;
@@ -88,6 +90,7 @@ mod wire;
 
 pub use bench::{bench_triples, bench_triples_with, peak_rss_bytes, BenchReport, BenchTransport};
 pub use binary::{AuthBits, BinaryConfig, BinaryPrep, BinaryStats, BinaryTriples};
+pub use edabits::{EdaBitGen, EdaStats};
 pub use error::{OfflineError, Result};
 pub use mascot::{
     InsecureCheat, Mascot, MascotConfig, OfflineStats, Tuples, INSECURE_CHEAT_COLUMN,

@@ -13,6 +13,12 @@
 //! program that draws small amounts often costs few MASCOT batches, while a run wastes at most
 //! about as many tuples as it used.
 //!
+//! **Binary domain.** [`OnDemandMascot::setup_mixed`] also sets up a [`BinaryPrep`] (its own
+//! Δ_i) on the same preprocessing channel, after MASCOT's setup; the source then serves the
+//! binary key share, binary triples, daBits and (loose) edaBits ([`crate::edabits`]) on demand in
+//! the same lock-step way. [`OnDemandMascot::setup`] keeps the arithmetic-only behaviour (the
+//! binary kinds report [`PrepError::Unsupported`]).
+//!
 //! **Failure.** A MASCOT error (a failed check, a peer's abort, a lost connection) poisons the
 //! source: it is returned as [`PrepError::Source`] and every later draw fails too, so the engine
 //! aborts the run. No tuple of a failed call is ever served ([`crate::Mascot`]'s invariant).
@@ -20,13 +26,17 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use field::Fp;
+use field::{Fp, Gf128};
 use net::{NetStats, Network, PartyId};
+use protocol::binary::BitShares;
 use protocol::prep::{
-    InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleBuffer, TupleKind,
+    BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleBuffer,
+    TupleKind,
 };
 use protocol::ShareVec;
 
+use crate::binary::{AuthBits, BinaryConfig, BinaryPrep};
+use crate::edabits::EdaBitGen;
 use crate::mascot::{Mascot, MascotConfig, Tuples};
 
 /// The fewest tuples one shortfall generates.
@@ -72,6 +82,14 @@ pub struct OnDemandMascot {
     headroom: std::collections::BTreeMap<TupleKind, usize>,
     meter: PrepMeter,
     failed: Option<String>,
+    /// The binary-domain generators, with [`OnDemandMascot::setup_mixed`].
+    binary: Option<(BinaryPrep, EdaBitGen)>,
+}
+
+fn bit_shares(b: AuthBits) -> Result<BitShares, PrepError> {
+    let (len, v, m) = b.into_parts();
+    BitShares::from_parts(len, v, m)
+        .ok_or_else(|| PrepError::Source("authenticated bits of inconsistent length".into()))
 }
 
 impl std::fmt::Debug for OnDemandMascot {
@@ -99,7 +117,91 @@ impl OnDemandMascot {
             headroom: Default::default(),
             meter,
             failed: None,
+            binary: None,
         })
+    }
+
+    /// As [`OnDemandMascot::setup`], then [`BinaryPrep::setup`] on the same channel (every party
+    /// passes the same `bcfg`): the source also serves binary triples, daBits and edaBits.
+    pub fn setup_mixed(
+        net: Network,
+        cfg: MascotConfig,
+        bcfg: BinaryConfig,
+    ) -> crate::Result<OnDemandMascot> {
+        let mut s = Self::setup(net, cfg)?;
+        let started = Instant::now();
+        let bin = BinaryPrep::setup(&mut s.net, bcfg)?;
+        let net = s.net.stats();
+        s.meter.update(|m| {
+            m.time += started.elapsed();
+            m.net = net;
+        });
+        s.buf.set_binary_key_share(bin.delta_share());
+        s.binary = Some((bin, EdaBitGen::new()));
+        Ok(s)
+    }
+
+    /// As `ensure`, for the binary kinds.
+    fn ensure_binary(&mut self, kind: TupleKind, n: usize) -> Result<(), PrepError> {
+        if let Some(reason) = &self.failed {
+            return Err(PrepError::Source(format!(
+                "preprocessing failed earlier in this run: {reason}"
+            )));
+        }
+        let Some((bin, gen)) = self.binary.as_mut() else {
+            return Err(PrepError::Unsupported(kind));
+        };
+        let have = self.buf.available(kind);
+        if have >= n {
+            return Ok(());
+        }
+        let headroom = self.headroom.entry(kind).or_insert(MIN_BATCH);
+        // edaBits: at most EDABIT_BATCH of headroom (one adder batch).
+        let cap = match kind {
+            TupleKind::EdaBit { .. } => crate::edabits::EDABIT_BATCH,
+            _ => MAX_BATCH,
+        };
+        let count = (n - have).max(*headroom);
+        *headroom = (*headroom * 2).min(cap);
+        let started = Instant::now();
+        let net = &mut self.net;
+        let mascot = &mut self.mascot;
+        let made: crate::Result<Result<(), PrepError>> = match kind {
+            TupleKind::BitTriple => bin.triples(net, count).map(|t| {
+                let t = BitTriples {
+                    a: bit_shares(t.a)?,
+                    b: bit_shares(t.b)?,
+                    c: bit_shares(t.c)?,
+                };
+                self.buf.push_bit_triples(t)
+            }),
+            TupleKind::DaBit => gen
+                .dabits(mascot, bin, net, count)
+                .map(|d: DaBits| self.buf.push_dabits(d)),
+            TupleKind::EdaBit { bits, extra } => gen
+                .edabits(mascot, bin, net, count, bits, extra)
+                .map(|e: EdaBits| self.buf.push_edabits(e)),
+            _ => Ok(Err(PrepError::Unsupported(kind))),
+        };
+        let stats = self.net.stats();
+        self.meter.update(|m| {
+            m.time += started.elapsed();
+            m.net = stats;
+            m.calls += 1;
+        });
+        match made {
+            Ok(r) => {
+                self.meter.update(|m| m.generated += count as u64);
+                r
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                self.failed = Some(reason.clone());
+                Err(PrepError::Source(format!(
+                    "binary-domain preprocessing failed: {reason}"
+                )))
+            }
+        }
     }
 
     /// A handle on the cost of this source, readable after the source moved into an engine.
@@ -176,5 +278,20 @@ impl Preprocessing for OnDemandMascot {
     fn input_masks(&mut self, owner: PartyId, n: usize) -> Result<InputMasks, PrepError> {
         self.ensure(TupleKind::InputMask(owner), n)?;
         self.buf.input_masks(owner, n)
+    }
+    fn binary_key_share(&self) -> Option<Gf128> {
+        self.binary.as_ref().map(|(b, _)| b.delta_share())
+    }
+    fn bit_triples(&mut self, n: usize) -> Result<BitTriples, PrepError> {
+        self.ensure_binary(TupleKind::BitTriple, n)?;
+        self.buf.bit_triples(n)
+    }
+    fn dabits(&mut self, n: usize) -> Result<DaBits, PrepError> {
+        self.ensure_binary(TupleKind::DaBit, n)?;
+        self.buf.dabits(n)
+    }
+    fn edabits(&mut self, n: usize, bits: u32, extra: u32) -> Result<EdaBits, PrepError> {
+        self.ensure_binary(TupleKind::EdaBit { bits, extra }, n)?;
+        self.buf.edabits(n, bits, extra)
     }
 }

@@ -42,6 +42,10 @@ pub(crate) mod kind {
     pub const BIN_D: u8 = 14;
     pub const BIN_F: u8 = 15;
     pub const BIN_OPEN: u8 = 16;
+    /// daBits/edaBits: private openings of input bits, input differences, openings.
+    pub const EDA_SHARES: u8 = 17;
+    pub const EDA_INPUT: u8 = 18;
+    pub const EDA_OPEN: u8 = 19;
 }
 
 /// Running hash of every broadcast part of a batch, in party order per round.

@@ -90,7 +90,7 @@
 
 mod bits;
 mod buckets;
-mod check;
+pub(crate) mod check;
 mod hash;
 
 pub use bits::{AuthBits, BinaryTriples};

@@ -6,6 +6,7 @@
 mod bench;
 mod binary;
 mod cheating;
+mod edabits;
 mod micro;
 mod on_demand;
 mod session;

@@ -7,8 +7,11 @@ use protocol::{Engine, EngineConfig, NonLinear};
 use super::*;
 use crate::{OnDemandMascot, PrepPhase};
 
+/// One party's revealed product, comparison and preprocessing cost.
+type Outcome = Result<(Vec<Fp>, Vec<Fp>, PrepPhase), String>;
+
 /// Party p inputs `xs[p]` (one vector per party); every party reveals Π x_p and [x_0 < x_1].
-fn compute(n: usize, xs: Vec<Vec<i64>>) -> Vec<Result<(Vec<Fp>, Vec<Fp>, PrepPhase), String>> {
+fn compute(n: usize, xs: Vec<Vec<i64>>) -> Vec<Outcome> {
     let prep_nets = net::in_process(n, quick_net());
     let online_nets = net::in_process(n, quick_net());
     let len = xs[0].len();

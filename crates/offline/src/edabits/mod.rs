@@ -1,0 +1,788 @@
+//! Actively secure daBits and (loose) edaBits for N ≥ 2 parties, secure with abort against
+//! N − 1 corruptions, under the MASCOT key α ([`Mascot`]) and the binary key Δ ([`BinaryPrep`]).
+//!
+//! # daBits (m = 1 edaBits of Escudero, Ghosh, Keller, Rachuri, Scholl, CRYPTO 2020)
+//!
+//! One batch makes n daBits from T = n·B + C candidates (B = C from [`bucket_size`]):
+//!
+//! 1. **Inputs.** Every party o inputs T random bits x_o in both domains. Binary: T random
+//!    authenticated bits of [`BinaryPrep::auth_bits`] are opened privately to o (every peer
+//!    sends o its value shares; round 1), so o knows x_o and nobody else learns anything.
+//!    Arithmetic: o broadcasts `d = x_o − r` for its MASCOT input masks `[r]` (round 2), and
+//!    `[x_o]_p = [r] + d`. A corrupt o may input different values in the two domains (or a
+//!    non-bit in GF(p)); a corrupt peer may lie in the private opening (o's binary input then
+//!    differs from what o inputs arithmetically). Both are inconsistencies the check catches.
+//! 2. **XOR.** Binary: `[b]_2 = ⊕_o [x_o]_2`, free. Arithmetic: `x ⊕ y = x + y − 2xy`, folded
+//!    over the parties with one Beaver multiplication per party after the first (MASCOT prime
+//!    triples; N − 1 rounds).
+//! 3. **Cut-and-choose and buckets** (the paper's check, §4). A coin opened after all inputs
+//!    are fixed permutes the T candidates. The first C are opened in both domains and must be
+//!    equal bits. The remaining n·B form n buckets of B; the first daBit f of a bucket is
+//!    checked against each other g: open `b_f ⊕ b_g` in the binary domain and
+//!    `b_f + b_g − 2·b_f·b_g` in GF(p) (one Beaver multiplication), which must be equal. The
+//!    first daBit of each bucket is output; the others (uniform, discarded) mask it.
+//! 4. **MAC checks** in both domains (a second coin, opened after every opening): every Beaver
+//!    opening, every opened candidate and every check value is MAC-checked
+//!    (`mac_check`, `binary::check`, which also compares the transcripts of
+//!    every broadcast). Only then are the consistency conditions of step 3 evaluated
+//!    ([`OfflineError::ConsistencyCheckFailed`]) and, if all hold, the batch is output.
+//!
+//! **Failure bound.** After the MAC checks every opened value is correct (except with
+//! probability about 2^−127 in GF(p), 2^−128 in GF(2^128)), so a bad candidate (arithmetic value ≠ binary value) survives only
+//! if none is opened and every bucket holding one holds only bad ones whose errors cancel. For
+//! C = B the paper bounds the adversary's success by 1/binom(n·B, B) (the cut-and-choose lemma
+//! of Furukawa, Lindell, Nof, Weinstein, as adapted in ePrint 2020/338, §4); [`bucket_size`]
+//! takes the least B with binom(n·B, B) ≥ 2^s. For s = 40: B = 4 for n = 1 024 … 16 383, B = 3
+//! for n ≥ 16 384 (batches are [`DABIT_BATCH`] = 65 536 at most).
+//!
+//! # edaBits (the adder-based dishonest-majority protocol of the same paper, `adder`)
+//!
+//! One batch makes n strict edaBits of m bits (1024 ≤ n ≤ [`EDABIT_BATCH`]) from
+//! T = n·B + C candidates, B = C = [`bucket_size`]`(n, s)`:
+//!
+//! 1. **Inputs** (2 rounds). Every party o inputs T random m-bit values x_o: binary, m·T
+//!    authenticated bits opened privately to o; GF(p), o broadcasts `d = Σ_i 2^i x_{o,i} − r`
+//!    for its MASCOT input masks `[r]`.
+//! 2. **Sum.** For o = 1 … N − 1: a ripple-carry adder (m rounds, one binary triple per bit:
+//!    `c' = c ⊕ (a ⊕ c)∧(b ⊕ c)`) gives the m low bits of acc + x_o and the carry out c; c goes to
+//!    GF(p) with a checked daBit (d_p, d_2): open `e = c ⊕ d_2` (1 round), `[c]_p = e + d_p −
+//!    2e·d_p`; then `[acc]_p ← [acc]_p + [x_o]_p − 2^m·[c]_p`. The result is r' = Σ_o x_o mod 2^m,
+//!    uniform as long as one input is.
+//! 3. **Cut-and-choose and buckets.** A coin permutes the candidates; the first C are opened in
+//!    both domains (Σ 2^i·bit_i must equal the GF(p) value); for each of the n buckets of B the
+//!    first edaBit f is compared with every other g: the binary adder gives the m + 1 bits of
+//!    r_f + r_g (m rounds), which are opened together with r_f + r_g in GF(p) (uniform in r_g,
+//!    discarded), and the two must be the same integer.
+//! 4. **MAC checks** in both domains, then the conditions of step 3
+//!    ([`OfflineError::ConsistencyCheckFailed`]); only then is anything output.
+//!
+//! An inconsistent input (GF(p) value ≠ binary value, from a corrupt owner or a lie in a private
+//! opening), a wrong carry conversion or a wrong AND all leave candidates whose GF(p) value is
+//! not their binary value; the same bound 1/binom(n·B, B) applies (ePrint 2020/338, §4).
+//!
+//! The arithmetic-only high part r'' of a loose edaBit (e bits) is Σ_k 2^k·c_k for e MASCOT
+//! random bits c_k ([`Mascot::bits`]: `[[a²]]` opened and MAC-checked, c = (1 + a/√(a²))/2 with a
+//! from a checked MASCOT triple, so uniform even if N − 1 parties are corrupt). r'' is therefore
+//! uniform in [0, 2^e) and independent of r', which is all that statistical masking needs; a
+//! corrupt party cannot bias it without failing MASCOT's MAC check.
+
+use field::{Fp, Gf128};
+use net::Network;
+use protocol::binary::BitShares;
+use protocol::prep::{DaBits, EdaBits, MAX_EDABIT_BITS};
+use protocol::ShareVec;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use crate::binary::check as bcheck;
+use crate::binary::{AuthBits, BinaryPrep};
+use crate::coins::{derive, Coins};
+use crate::error::{OfflineError, Result};
+use crate::mac_check;
+use crate::mascot::Mascot;
+use crate::wire::{self, kind, put_fps, Out, Transcript};
+
+mod adder;
+
+/// Most edaBits per adder batch (bounds memory: about N·m·B authenticated bits per edaBit).
+pub const EDABIT_BATCH: usize = 1 << 14;
+
+/// Most daBits output by one batch (bounds memory: a few hundred bytes per candidate and party).
+pub const DABIT_BATCH: usize = 1 << 16;
+
+/// log2 of binom(n, k).
+fn log2_binom(n: usize, k: usize) -> f64 {
+    (0..k)
+        .map(|i| ((n - i) as f64 / (i + 1) as f64).log2())
+        .sum()
+}
+
+/// The least bucket size B (= the number C of opened candidates) with binom(n·B, B) ≥ 2^s, for
+/// batches of n outputs; `None` if no B ≤ 16 reaches it.
+pub fn bucket_size(n: usize, security: u32) -> Option<usize> {
+    (2..=16).find(|&b| n * b > b && log2_binom(n * b, b) >= security as f64)
+}
+
+/// Bit `j` of packed words.
+fn get(w: &[u64], j: usize) -> bool {
+    (w[j / 64] >> (j % 64)) & 1 == 1
+}
+
+fn set(w: &mut [u64], j: usize, b: bool) {
+    if b {
+        w[j / 64] |= 1 << (j % 64);
+    } else {
+        w[j / 64] &= !(1 << (j % 64));
+    }
+}
+
+fn words(len: usize) -> usize {
+    len.div_ceil(64)
+}
+
+/// Bits `start..start + len` of `w`, packed from bit 0.
+fn extract(w: &[u64], start: usize, len: usize) -> Vec<u64> {
+    let mut out = vec![0u64; words(len)];
+    for j in 0..len {
+        set(&mut out, j, get(w, start + j));
+    }
+    out
+}
+
+fn put_words(out: &mut Vec<u8>, w: &[u64]) {
+    for x in w {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+fn read_words(b: &[u8]) -> Vec<u64> {
+    b.chunks_exact(8)
+        .map(|c| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            u64::from_le_bytes(a)
+        })
+        .collect()
+}
+
+/// A test-only misbehaviour.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EdaCheat {
+    /// Input x + 1 instead of x in GF(p) (inconsistent with the binary input): for every
+    /// candidate, or for the first only.
+    ArithPlusOne { all: bool },
+    /// As `ArithPlusOne`, in the inputs of the adder-based edaBit batches only (the daBits
+    /// for the carries stay honest), so that the edaBit check itself must catch it.
+    EdaArithPlusOne { all: bool },
+    /// Flip this party's share of the first bit opened in the edaBit check (adder batches).
+    EdaFlipBinaryOpening,
+    /// Flip this party's share of the first binary value it opens in the check.
+    FlipBinaryOpening,
+    /// Add 1 to this party's share of the first arithmetic check value it opens.
+    ArithOpeningPlusOne,
+}
+
+/// What the generator has cost and produced (its own rounds only; the MASCOT and binary calls
+/// it makes count in their own statistics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EdaStats {
+    pub batches: u64,
+    pub dabits: u64,
+    pub edabits: u64,
+    pub bytes_sent: u64,
+    pub rounds: u64,
+}
+
+/// The daBit and edaBit generator of one party (see the module docs). It keeps no secret state:
+/// it draws MASCOT tuples from a [`Mascot`] and authenticated bits from a [`BinaryPrep`] of the
+/// same party on the same channel. After any error it is poisoned.
+#[derive(Debug, Default)]
+pub struct EdaBitGen {
+    poisoned: Option<String>,
+    stats: EdaStats,
+    /// Most daBits per batch (tests use small batches).
+    batch: Option<usize>,
+    /// Checked daBits of the last batch not yet output (a batch makes at least 1024).
+    spare: Spare,
+    #[cfg(test)]
+    pub(crate) cheat: Option<EdaCheat>,
+}
+
+/// Arithmetic shares: value and MAC shares.
+#[derive(Clone, Default)]
+struct Arith {
+    v: Vec<Fp>,
+    m: Vec<Fp>,
+}
+
+impl Arith {
+    fn from(s: &ShareVec) -> Arith {
+        Arith {
+            v: s.value_shares().to_vec(),
+            m: s.mac_shares().to_vec(),
+        }
+    }
+}
+
+/// Checked daBits kept for the next call: arithmetic shares, packed bits, binary MACs.
+#[derive(Default)]
+struct Spare {
+    arith: Arith,
+    words: Vec<u64>,
+    macs: Vec<Gf128>,
+}
+
+impl std::fmt::Debug for Spare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Spare(len={})", self.macs.len())
+    }
+}
+
+impl Spare {
+    fn len(&self) -> usize {
+        self.macs.len()
+    }
+
+    fn append(&mut self, a: &Arith, w: &[u64], m: &[Gf128]) {
+        let len = self.len();
+        self.arith.v.extend_from_slice(&a.v);
+        self.arith.m.extend_from_slice(&a.m);
+        self.words.resize(words(len + m.len()), 0);
+        for j in 0..m.len() {
+            set(&mut self.words, len + j, get(w, j));
+        }
+        self.macs.extend_from_slice(m);
+    }
+
+    /// The first `k` daBits, removed.
+    fn take(&mut self, k: usize) -> (Arith, Vec<u64>, Vec<Gf128>) {
+        let len = self.len();
+        let a = Arith {
+            v: self.arith.v.drain(..k).collect(),
+            m: self.arith.m.drain(..k).collect(),
+        };
+        let w = extract(&self.words, 0, k);
+        let rest = extract(&self.words, k, len - k);
+        self.words = rest;
+        let m = self.macs.drain(..k).collect();
+        (a, w, m)
+    }
+}
+
+/// State for Beaver products: per element, this party's shares of ε = x − a, δ = y − b.
+struct Beaver {
+    eps: Arith,
+    del: Arith,
+}
+
+impl EdaBitGen {
+    /// A generator with the default batch size.
+    pub fn new() -> EdaBitGen {
+        EdaBitGen::default()
+    }
+
+    /// A generator with batches of at most `batch` daBits (1024 ≤ batch ≤ [`DABIT_BATCH`]).
+    pub fn with_batch(batch: usize) -> Result<EdaBitGen> {
+        if !(1024..=DABIT_BATCH).contains(&batch) {
+            return Err(OfflineError::InvalidArgument(format!(
+                "daBit batch {batch} is outside 1024..={DABIT_BATCH}"
+            )));
+        }
+        Ok(EdaBitGen {
+            batch: Some(batch),
+            ..EdaBitGen::default()
+        })
+    }
+
+    /// What has been spent and produced so far.
+    pub fn stats(&self) -> EdaStats {
+        self.stats
+    }
+
+    fn guarded<T>(
+        &mut self,
+        mascot: &mut Mascot,
+        bin: &mut BinaryPrep,
+        net: &mut Network,
+        f: impl FnOnce(&mut Self, &mut Mascot, &mut BinaryPrep, &mut Network) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(why) = &self.poisoned {
+            return Err(OfflineError::Aborted(why.clone()));
+        }
+        if mascot.party() != net.my_id()
+            || bin.party() != net.my_id()
+            || mascot.n_parties() != net.n_parties()
+            || bin.n_parties() != net.n_parties()
+        {
+            return Err(OfflineError::InvalidArgument(
+                "the MASCOT and binary instances must belong to this party of this network".into(),
+            ));
+        }
+        let before = net.stats();
+        let r = f(self, mascot, bin, net);
+        let spent = net.stats().since(&before);
+        self.stats.bytes_sent += spent.bytes_sent;
+        self.stats.rounds += spent.rounds;
+        if let Err(e) = &r {
+            self.poisoned = Some(e.to_string());
+            self.spare = Spare::default();
+            if !matches!(
+                e,
+                OfflineError::PeerAborted { .. } | OfflineError::Aborted(_)
+            ) {
+                wire::send_abort(net, e.abort_code());
+            }
+        }
+        r
+    }
+
+    /// `n` daBits, checked (see the module docs).
+    pub fn dabits(
+        &mut self,
+        mascot: &mut Mascot,
+        bin: &mut BinaryPrep,
+        net: &mut Network,
+        n: usize,
+    ) -> Result<DaBits> {
+        let batch = self.batch.unwrap_or(DABIT_BATCH);
+        self.guarded(mascot, bin, net, |g, mascot, bin, net| {
+            // Whole batches of at least 1024 (smaller ones need large buckets); what a call
+            // does not take is kept for the next.
+            while g.spare.len() < n {
+                let k = (n - g.spare.len()).clamp(1024, batch);
+                let (a, w, m) = g.batch(mascot, bin, net, k)?;
+                g.spare.append(&a, &w, &m);
+            }
+            let (arith, bw, bm) = g.spare.take(n);
+            g.stats.dabits += n as u64;
+            let bin = BitShares::from_parts(n, bw, bm).ok_or_else(|| {
+                OfflineError::InvalidArgument("daBit binary shares of the wrong length".into())
+            })?;
+            Ok(DaBits {
+                arith: ShareVec::from_parts(arith.v, arith.m),
+                bin,
+            })
+        })
+    }
+
+    /// `n` edaBits of `bits` binary bits and `extra` arithmetic-only bits (loose when
+    /// `extra > 0`), laid out as [`EdaBits`] describes.
+    pub fn edabits(
+        &mut self,
+        mascot: &mut Mascot,
+        bin: &mut BinaryPrep,
+        net: &mut Network,
+        n: usize,
+        bits: u32,
+        extra: u32,
+    ) -> Result<EdaBits> {
+        if bits == 0 || bits + extra > MAX_EDABIT_BITS {
+            return Err(OfflineError::InvalidArgument(format!(
+                "edaBits of {bits} + {extra} bits: need 1 ≤ bits and bits + extra ≤ {MAX_EDABIT_BITS}"
+            )));
+        }
+        let m = bits as usize;
+        let (low, bin_cols) = self.guarded(mascot, bin, net, |g, mascot, bin, net| {
+            let mut low = Arith::default();
+            let mut cols: Vec<AuthBits> = (0..m).map(|_| AuthBits::new()).collect();
+            let mut done = 0;
+            while done < n {
+                // Whole batches of at least 1024 (smaller ones need large buckets).
+                let k = (n - done).clamp(1024, EDABIT_BATCH);
+                let (a, c) = g.adder_batch(mascot, bin, net, k, m)?;
+                let take = k.min(n - done);
+                low.v.extend_from_slice(&a.v[..take]);
+                low.m.extend_from_slice(&a.m[..take]);
+                for (dst, src) in cols.iter_mut().zip(&c) {
+                    dst.append(&src.slice(0..take));
+                }
+                done += take;
+            }
+            Ok((low, cols))
+        })?;
+        // Bit-major: bit i of element j at i·n + j.
+        let mut all = AuthBits::new();
+        for c in &bin_cols {
+            all.append(c);
+        }
+        let (len, v, mm) = all.into_parts();
+        let bin_shares = BitShares::from_parts(len, v, mm).ok_or_else(|| {
+            OfflineError::InvalidArgument("edaBit binary shares of the wrong length".into())
+        })?;
+        let low = adder::share_vec(low);
+        let high_bits = if extra > 0 {
+            let r = mascot.bits(net, n * extra as usize);
+            if let Err(e) = &r {
+                self.poisoned = Some(e.to_string());
+            }
+            Some(r?)
+        } else {
+            None
+        };
+        let combine = |s: &ShareVec, width: u32| {
+            let mut v = vec![Fp::ZERO; n];
+            let mut m = vec![Fp::ZERO; n];
+            for i in 0..width as usize {
+                let c = Fp::pow2(i as u32);
+                for j in 0..n {
+                    v[j] += c * s.value_shares()[i * n + j];
+                    m[j] += c * s.mac_shares()[i * n + j];
+                }
+            }
+            ShareVec::from_parts(v, m)
+        };
+        let high = match &high_bits {
+            Some(h) => combine(h, extra),
+            None => ShareVec::zeros(n),
+        };
+        self.stats.edabits += n as u64;
+        Ok(EdaBits {
+            bits,
+            extra,
+            low,
+            high,
+            bin: bin_shares,
+        })
+    }
+
+    /// Opens (broadcast of this party's shares in one round) arithmetic values, binary bits and
+    /// Beaver differences; returns the opened sums.
+    fn open_round(
+        net: &mut Network,
+        tr: &mut Transcript,
+        arith: &[Fp],
+        binw: &[u64],
+        nbits: usize,
+    ) -> Result<(Vec<Fp>, Vec<u64>)> {
+        let mut msg = Vec::with_capacity(16 * arith.len() + 8 * binw.len());
+        put_fps(&mut msg, arith);
+        put_words(&mut msg, &binw[..words(nbits)]);
+        let len = msg.len();
+        let ins = Out::new(net, kind::EDA_OPEN, msg).exchange(net, tr)?;
+        let mut sum = vec![Fp::ZERO; arith.len()];
+        let mut bits = vec![0u64; words(nbits)];
+        for input in &ins {
+            input.done()?;
+            let mut r = input.bcast(len)?;
+            for (s, x) in sum.iter_mut().zip(r.fps(arith.len())?) {
+                *s += x;
+            }
+            let w = read_words(r.take(8 * words(nbits))?);
+            for (b, x) in bits.iter_mut().zip(w) {
+                *b ^= x;
+            }
+        }
+        if !nbits.is_multiple_of(64) {
+            if let Some(last) = bits.last_mut() {
+                *last &= (1u64 << (nbits % 64)) - 1;
+            }
+        }
+        Ok((sum, bits))
+    }
+
+    /// One batch: `n` daBits from n·B + C candidates.
+    fn batch(
+        &mut self,
+        mascot: &mut Mascot,
+        bin: &mut BinaryPrep,
+        net: &mut Network,
+        n: usize,
+    ) -> Result<(Arith, Vec<u64>, Vec<Gf128>)> {
+        let (me, np) = (net.my_id(), net.n_parties());
+        let s = mascot.config().security;
+        let b = bucket_size(n, s).ok_or_else(|| {
+            OfflineError::InvalidArgument(format!("no bucket size reaches 2^-{s} for {n} daBits"))
+        })?;
+        let c = b;
+        let t = n * b + c;
+        let alpha = mascot.mac_key_share();
+        let delta = bin.delta_share();
+        let session = mascot.config().session;
+        let bsession = bin.config().session;
+
+        // Material: input masks of every party, N·T authenticated bits, prime triples.
+        let mut masks = Vec::with_capacity(np);
+        for o in 0..np {
+            masks.push(mascot.input_masks(net, o, t)?);
+        }
+        let (_, bits_w, bits_m) = bin.auth_bits(net, np * t)?.into_parts();
+        let n_triples = t * (np - 1) + n * (b - 1);
+        let triples = mascot.triples(net, n_triples)?;
+        let (ta, tb, tc) = (
+            Arith::from(&triples.a),
+            Arith::from(&triples.b),
+            Arith::from(&triples.c),
+        );
+
+        let mut rng = ChaCha20Rng::from_entropy();
+        let mut tr = Transcript::new();
+        let mut coins = Coins::new(session, me, np, 2, "edabits/dabits", &mut rng);
+        let (c_perm, c_mac) = (0, 1);
+        let mut apend = mac_check::Pending::default();
+        let mut bpend = bcheck::Pending::default();
+
+        // Round 1: private openings of the binary inputs; coin commitments.
+        let tw = words(t);
+        let mut out = Out::new(net, kind::EDA_SHARES, coins.commitments());
+        for o in (0..np).filter(|&o| o != me) {
+            put_words(out.to(o), &extract(&bits_w, o * t, t));
+        }
+        let mut ins = out.exchange(net, &mut tr)?;
+        let mut mine = extract(&bits_w, me * t, t);
+        for input in ins.iter_mut() {
+            let p = input.peer;
+            coins.read_commitments(p, &mut input.bcast(coins.commitments_len())?)?;
+            if p == me {
+                continue;
+            }
+            let w = read_words(input.take(8 * tw)?);
+            input.done()?;
+            for (x, y) in mine.iter_mut().zip(w) {
+                *x ^= y;
+            }
+        }
+
+        // Round 2: d = x − r for this party's input; [x_o]_p = [r_o] + d_o.
+        let r_clear = masks[me].clear.clone().ok_or_else(|| {
+            OfflineError::InvalidArgument("own input masks came without their values".into())
+        })?;
+        let mut d: Vec<Fp> = (0..t)
+            .map(|j| Fp::from(get(&mine, j)) - r_clear[j])
+            .collect();
+        #[cfg(test)]
+        if let Some(EdaCheat::ArithPlusOne { all }) = self.cheat {
+            let k = if all { t } else { 1 };
+            for x in d.iter_mut().take(k) {
+                *x += Fp::ONE;
+            }
+        }
+        let mut msg = Vec::with_capacity(16 * t);
+        put_fps(&mut msg, &d);
+        let ins = Out::new(net, kind::EDA_INPUT, msg).exchange(net, &mut tr)?;
+        let mut xs: Vec<Arith> = Vec::with_capacity(np);
+        for input in &ins {
+            input.done()?;
+            let dp = input.bcast(16 * t)?.fps(t)?;
+            let mut a = Arith::from(&masks[input.peer].shares);
+            for ((v, m), d) in a.v.iter_mut().zip(a.m.iter_mut()).zip(&dp) {
+                if me == 0 {
+                    *v += *d;
+                }
+                *m += alpha * *d;
+            }
+            xs.push(a);
+        }
+        d.clear();
+
+        // XOR in both domains; arithmetic with one Beaver layer per further party.
+        let mut acc = xs[0].clone();
+        let mut accw = extract(&bits_w, 0, t);
+        let mut accm = bits_m[..t].to_vec();
+        let mut tix = 0usize;
+        let all: Vec<usize> = (0..t).collect();
+        for (o, x) in xs.iter().enumerate().skip(1) {
+            let prod = Self::beaver(
+                net,
+                &mut tr,
+                &mut apend,
+                me,
+                alpha,
+                (&ta, &tb, &tc),
+                tix,
+                (&acc, &all[..]),
+                (x, &all[..]),
+            )?;
+            tix += t;
+            for j in 0..t {
+                acc.v[j] = acc.v[j] + x.v[j] - prod.v[j].double();
+                acc.m[j] = acc.m[j] + x.m[j] - prod.m[j].double();
+            }
+            for (a, y) in accw.iter_mut().zip(extract(&bits_w, o * t, t)) {
+                *a ^= y;
+            }
+            for (a, y) in accm.iter_mut().zip(&bits_m[o * t..(o + 1) * t]) {
+                *a += *y;
+            }
+        }
+        drop(xs);
+
+        // Round: the permutation coin.
+        let ins = Out::new(net, kind::COIN, coins.opening(c_perm)).exchange(net, &mut tr)?;
+        let seed = coins.finish(c_perm, &ins)?;
+        let mut perm: Vec<usize> = (0..t).collect();
+        let mut prng = ChaCha20Rng::from_seed(derive(&seed, "edabits/perm", 0));
+        for i in (1..t).rev() {
+            let j = (prng.next_u64() % (i as u64 + 1)) as usize;
+            perm.swap(i, j);
+        }
+        let opened = &perm[..c];
+        let firsts: Vec<usize> = (0..n).map(|k| perm[c + k * b]).collect();
+        let (mut fs, mut gs) = (Vec::new(), Vec::new());
+        for k in 0..n {
+            for l in 1..b {
+                fs.push(perm[c + k * b]);
+                gs.push(perm[c + k * b + l]);
+            }
+        }
+        let pairs = fs.len();
+
+        // Round: open the C candidates in both domains, b_f ⊕ b_g, and the Beaver differences
+        // of b_f·b_g.
+        let nb = c + pairs;
+        let mut bw = vec![0u64; words(nb)];
+        let mut bmacs = Vec::with_capacity(nb);
+        for (i, &j) in opened.iter().enumerate() {
+            set(&mut bw, i, get(&accw, j));
+            bmacs.push(accm[j]);
+        }
+        for (i, (&f, &g)) in fs.iter().zip(&gs).enumerate() {
+            set(&mut bw, c + i, get(&accw, f) ^ get(&accw, g));
+            bmacs.push(accm[f] + accm[g]);
+        }
+        #[cfg(test)]
+        if self.cheat == Some(EdaCheat::FlipBinaryOpening) {
+            let x = get(&bw, 0);
+            set(&mut bw, 0, !x);
+        }
+        let bv = Self::beaver_diffs(&acc, &fs, &acc, &gs, (&ta, &tb), tix);
+        let mut avals: Vec<Fp> = opened.iter().map(|&j| acc.v[j]).collect();
+        let amacs: Vec<Fp> = opened.iter().map(|&j| acc.m[j]).collect();
+        avals.extend_from_slice(&bv.eps.v);
+        avals.extend_from_slice(&bv.del.v);
+        let (asum, bsum) = Self::open_round(net, &mut tr, &avals, &bw, nb)?;
+        apend.open(&asum[..c], &amacs);
+        let eps = &asum[c..c + pairs];
+        let del = &asum[c + pairs..];
+        apend.open(eps, &bv.eps.m);
+        apend.open(del, &bv.del.m);
+        bpend.open(&bsum, &bmacs);
+        let prod = Self::beaver_finish(me, alpha, (&ta, &tb, &tc), tix, eps, del);
+
+        // Round: open z = b_f + b_g − 2·b_f·b_g.
+        let mut z = Arith {
+            v: Vec::with_capacity(pairs),
+            m: Vec::with_capacity(pairs),
+        };
+        for (i, (&f, &g)) in fs.iter().zip(&gs).enumerate() {
+            z.v.push(acc.v[f] + acc.v[g] - prod.v[i].double());
+            z.m.push(acc.m[f] + acc.m[g] - prod.m[i].double());
+        }
+        #[cfg(test)]
+        if self.cheat == Some(EdaCheat::ArithOpeningPlusOne) {
+            z.v[0] += Fp::ONE;
+        }
+        let (zsum, _) = Self::open_round(net, &mut tr, &z.v, &[], 0)?;
+        apend.open(&zsum, &z.m);
+
+        // Round: the MAC-check coin, then both MAC checks (4 rounds).
+        let ins = Out::new(net, kind::COIN, coins.opening(c_mac)).exchange(net, &mut tr)?;
+        let mseed = coins.finish(c_mac, &ins)?;
+        mac_check::check(
+            net,
+            &session,
+            &mut tr,
+            alpha,
+            &apend,
+            &derive(&mseed, "edabits/mac", 0),
+            &mut rng,
+            None,
+        )?;
+        bcheck::check(
+            net,
+            &bsession,
+            &mut tr,
+            delta,
+            &bpend,
+            &derive(&mseed, "edabits/binary-mac", 0),
+            &mut rng,
+            None,
+        )?;
+
+        // The consistency conditions, on MAC-checked values only.
+        // Opened candidates: equal bits in both domains (a non-bit in GF(p) fails too).
+        if (0..c).any(|i| asum[i] != Fp::from(get(&bsum, i))) {
+            return Err(OfflineError::ConsistencyCheckFailed);
+        }
+        // Bucket pairs: b_f ⊕ b_g computed in GF(p) equals the binary one.
+        if zsum
+            .iter()
+            .enumerate()
+            .any(|(i, z)| *z != Fp::from(get(&bsum, c + i)))
+        {
+            return Err(OfflineError::ConsistencyCheckFailed);
+        }
+
+        self.stats.batches += 1;
+        let mut out = Arith {
+            v: Vec::with_capacity(n),
+            m: Vec::with_capacity(n),
+        };
+        let mut ow = vec![0u64; words(n)];
+        let mut om = Vec::with_capacity(n);
+        for (k, &f) in firsts.iter().enumerate() {
+            out.v.push(acc.v[f]);
+            out.m.push(acc.m[f]);
+            set(&mut ow, k, get(&accw, f));
+            om.push(accm[f]);
+        }
+        Ok((out, ow, om))
+    }
+
+    /// This party's shares of ε = x_{xi} − a, δ = y_{yi} − b for triples `tix..`.
+    fn beaver_diffs(
+        x: &Arith,
+        xi: &[usize],
+        y: &Arith,
+        yi: &[usize],
+        (ta, tb): (&Arith, &Arith),
+        tix: usize,
+    ) -> Beaver {
+        let k = xi.len();
+        let mut eps = Arith {
+            v: Vec::with_capacity(k),
+            m: Vec::with_capacity(k),
+        };
+        let mut del = Arith {
+            v: Vec::with_capacity(k),
+            m: Vec::with_capacity(k),
+        };
+        for i in 0..k {
+            eps.v.push(x.v[xi[i]] - ta.v[tix + i]);
+            eps.m.push(x.m[xi[i]] - ta.m[tix + i]);
+            del.v.push(y.v[yi[i]] - tb.v[tix + i]);
+            del.m.push(y.m[yi[i]] - tb.m[tix + i]);
+        }
+        Beaver { eps, del }
+    }
+
+    /// xy = c + ε·b + δ·a + ε·δ from the opened ε, δ.
+    fn beaver_finish(
+        me: usize,
+        alpha: Fp,
+        (ta, tb, tc): (&Arith, &Arith, &Arith),
+        tix: usize,
+        eps: &[Fp],
+        del: &[Fp],
+    ) -> Arith {
+        let k = eps.len();
+        let mut p = Arith {
+            v: Vec::with_capacity(k),
+            m: Vec::with_capacity(k),
+        };
+        for i in 0..k {
+            let j = tix + i;
+            let ed = eps[i] * del[i];
+            let mut v = tc.v[j] + eps[i] * tb.v[j] + del[i] * ta.v[j];
+            if me == 0 {
+                v += ed;
+            }
+            p.v.push(v);
+            p.m.push(tc.m[j] + eps[i] * tb.m[j] + del[i] * ta.m[j] + alpha * ed);
+        }
+        p
+    }
+
+    /// One Beaver round: x_{xi}·y_{yi} element-wise, with the openings queued for the MAC check.
+    #[allow(clippy::too_many_arguments)]
+    fn beaver(
+        net: &mut Network,
+        tr: &mut Transcript,
+        apend: &mut mac_check::Pending,
+        me: usize,
+        alpha: Fp,
+        t: (&Arith, &Arith, &Arith),
+        tix: usize,
+        (x, xi): (&Arith, &[usize]),
+        (y, yi): (&Arith, &[usize]),
+    ) -> Result<Arith> {
+        let bv = Self::beaver_diffs(x, xi, y, yi, (t.0, t.1), tix);
+        let k = xi.len();
+        let mut vals = bv.eps.v.clone();
+        vals.extend_from_slice(&bv.del.v);
+        let (sum, _) = Self::open_round(net, tr, &vals, &[], 0)?;
+        apend.open(&sum[..k], &bv.eps.m);
+        apend.open(&sum[k..], &bv.del.m);
+        Ok(Self::beaver_finish(me, alpha, t, tix, &sum[..k], &sum[k..]))
+    }
+}
