@@ -62,3 +62,13 @@ pub fn net_config() -> NetConfig {
         ..NetConfig::default()
     }
 }
+
+/// The binary domain's session id of a local run whose MASCOT session is `seed`: distinct from it
+/// (each protocol binds its own session), the same on every party.
+pub fn binary_session(seed: &[u8; 32]) -> [u8; 32] {
+    let mut s = *seed;
+    for (i, b) in s.iter_mut().enumerate() {
+        *b ^= 0xb1 ^ (i as u8);
+    }
+    s
+}

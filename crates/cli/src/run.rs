@@ -6,18 +6,22 @@
 //! ([`offline::OnDemandMascot`]) on a channel of its own, so `--stats` reports the preprocessing
 //! and the online phase apart (time, bytes, rounds). `--insecure-dealer` swaps in the INSECURE
 //! dealer (every party can derive every tuple and the MAC key) and says so on every run.
+//!
+//! A program with many comparisons, truncations or equality tests ([`prefers_mixed`]) also gets
+//! the binary domain's tuples (binary triples, daBits, edaBits, all generated with their checks),
+//! so that the VM runs those kernels mixed-circuit.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use offline::{MascotConfig, OnDemandMascot, PrepPhase};
+use offline::{BinaryConfig, MascotConfig, OnDemandMascot, PrepPhase};
 use protocol::prep::{InsecureDealer, Preprocessing};
 use vm::runner::{root_cause, run_party, run_party_insecure, PartyOutcome, PartySetup};
 use vm::{SocketScript, VmConfig};
 
-use crate::local::{self, Transport};
+use crate::local::{self, binary_session, Transport};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -148,6 +152,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         ..
     } = run_local(
         &prog.bytecode,
+        prefers_mixed(&prog.summary),
         n,
         args.transport,
         insecure,
@@ -241,12 +246,31 @@ pub struct LocalRun {
     pub wall: std::time::Duration,
 }
 
+/// The fewest non-linear kernel elements (comparisons, truncations, equality tests, bit
+/// decompositions) for which a secure local run also sets up the binary domain: one edaBit
+/// batch is at least 1 024 edaBits (smaller ones need larger check buckets), which costs more
+/// than the arithmetic kernels' MASCOT tuples for a handful of comparisons and much less for
+/// many.
+pub const MIXED_FROM_KERNEL_ELEMENTS: u64 = 1024;
+
+/// Whether a secure local run of a program with this cost summary uses the mixed-circuit kernels
+/// (binary triples, daBits, edaBits) rather than the arithmetic ones: when it has at least
+/// [`MIXED_FROM_KERNEL_ELEMENTS`] kernel elements counted at compile time (run-time-dependent
+/// regions counted once).
+pub fn prefers_mixed(summary: &lang::CostSummary) -> bool {
+    let kernels = |c: &lang::Counts| c.kernels.values().sum::<u64>();
+    let total = kernels(&summary.fixed) + summary.runtime_dependent.as_ref().map_or(0, kernels);
+    total >= MIXED_FROM_KERNEL_ELEMENTS
+}
+
 /// Runs `bytecode` on `n` local parties over `transport`: with MASCOT generating tuples as the
-/// program runs (on a second mesh, so that its traffic is counted apart), or with the INSECURE
-/// dealer when `insecure`. `echo`: party 0's prints stream to stdout.
+/// program runs (on a second mesh, so that its traffic is counted apart; with the binary
+/// domain's tuples too when `mixed`), or with the INSECURE dealer when `insecure`. `echo`:
+/// party 0's prints stream to stdout.
 #[allow(clippy::too_many_arguments)]
 pub fn run_local(
     bytecode: &lang::Bytecode,
+    mixed: bool,
     n: usize,
     transport: Transport,
     insecure: bool,
@@ -298,8 +322,16 @@ pub fn run_local(
             });
         };
         // The seed doubles as the run's MASCOT session id: fresh, and the same on every party.
-        let prep = OnDemandMascot::setup(prep_net, MascotConfig::with_session(seed))
-            .map_err(|e| anyhow::anyhow!("MASCOT setup failed on party {me}: {e}"))?;
+        let prep = if mixed {
+            OnDemandMascot::setup_mixed(
+                prep_net,
+                MascotConfig::with_session(seed),
+                BinaryConfig::with_session(binary_session(&seed)),
+            )
+        } else {
+            OnDemandMascot::setup(prep_net, MascotConfig::with_session(seed))
+        }
+        .map_err(|e| anyhow::anyhow!("MASCOT setup failed on party {me}: {e}"))?;
         let meter = prep.meter();
         let mac_key_share = prep.mac_key_share();
         let outcome = run_party(net, prep, &bytecode, setups[me].clone(), &config);
