@@ -834,10 +834,13 @@ async fn ephemeral_dev_serves_https_and_runs_the_seed_example_from_its_cloud_fil
         text.contains("https://127.0.0.1:") && text.contains("ca_cert"),
         "{text}"
     );
+    // Secure by default: MASCOT, and it says so.
     assert!(
-        logs().contains("INSECURE dealer"),
-        "dev must say which generator it uses"
+        logs().contains("tuples: MASCOT (maliciously secure)"),
+        "dev must say which generator it uses:\n{}",
+        logs()
     );
+    assert!(!logs().contains("INSECURE dealer"), "{}", logs());
     assert_the_seed_example_runs(&c).await;
     // Plain HTTP to an API port gets no HTTP answer.
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
