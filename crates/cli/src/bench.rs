@@ -449,6 +449,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
         md.push_str(&section);
     }
+    // The end-to-end section is written by `bench e2e`; carry it over too.
+    if let Some(section) = std::fs::read_to_string(&args.out)
+        .ok()
+        .and_then(|old| crate::bench_e2e::existing_section(&old))
+    {
+        if !md.ends_with("\n\n") {
+            md.push('\n');
+        }
+        md.push_str(&section);
+    }
     // So is the hand-written note on running MP-SPDZ alongside (`--mpspdz`).
     if let Some(howto) = std::fs::read_to_string(&args.out)
         .ok()

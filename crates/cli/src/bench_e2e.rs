@@ -243,6 +243,19 @@ fn section(rows: &[(Ours, Vec<PeerResult>)], mpspdz: Option<&PathBuf>) -> anyhow
     Ok(md)
 }
 
+/// This benchmark's section of `text` (markers and the newline after the end marker included),
+/// if it has a whole one: `ephemeral bench`, which rewrites the report, carries it over.
+pub fn existing_section(text: &str) -> Option<String> {
+    let b = text.find(BEGIN)?;
+    let e = text[b..].find(END)? + b + END.len();
+    let e = if text[e..].starts_with('\n') {
+        e + 1
+    } else {
+        e
+    };
+    Some(text[b..e].to_string())
+}
+
 /// `text` with its section replaced by `section` (appended when there is none).
 fn splice(text: &str, section: &str) -> anyhow::Result<String> {
     match (text.find(BEGIN), text.find(END)) {
@@ -277,5 +290,10 @@ mod tests {
         assert_eq!(splice(&old, &s).unwrap(), format!("# B\n\n{s}after\n"));
         assert_eq!(splice("# B\n", &s).unwrap(), format!("# B\n\n{s}"));
         assert!(splice(&format!("{END}{BEGIN}"), &s).is_err());
+        assert_eq!(
+            existing_section(&format!("# B\n\n{s}after\n")),
+            Some(s.clone())
+        );
+        assert_eq!(existing_section("# B\n"), None);
     }
 }
