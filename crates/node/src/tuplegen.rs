@@ -515,6 +515,9 @@ pub struct NodeTuples<'a> {
 /// memory limit long before).
 const MAX_ON_DEMAND: u64 = 1 << 26;
 
+/// How often party 0 repeats its progress report while a request's jobs run.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+
 /// Largest MASCOT job party 0 runs for a waiting request: small enough that progress reports
 /// (which keep the other parties waiting) come every few seconds.
 const ON_DEMAND_JOB: u64 = 16_384;
@@ -522,8 +525,9 @@ const ON_DEMAND_JOB: u64 = 16_384;
 impl NodeTuples<'_> {
     /// Party 0 with MASCOT: generates what `requests` lack beyond the pools, in jobs of at
     /// most [`ON_DEMAND_JOB`] tuples, `[tuples] parallel_jobs` at a time, reporting progress
-    /// after each round of jobs. A halted generator or a failed job ends the wait with an
-    /// error; tuples made before stay in the pool (nothing is lost or reused).
+    /// after each round of jobs and every [`HEARTBEAT`] while one runs. A halted generator or a
+    /// failed job ends the wait with an error; tuples made before stay in the pool (nothing is
+    /// lost or reused).
     fn generate_shortfall(
         &self,
         requests: &[ReservationRequest],
@@ -609,6 +613,16 @@ impl NodeTuples<'_> {
                             scope.spawn(move || self.node.lead_job(kind, count).map(|_| ()))
                         })
                         .collect();
+                    // While the jobs run, a report every HEARTBEAT: the others' deadlines are
+                    // for a silent party 0, not for one whose jobs are slow.
+                    let mut last = Instant::now();
+                    while !handles.iter().all(|h| h.is_finished()) {
+                        std::thread::sleep(Duration::from_millis(20));
+                        if last.elapsed() >= HEARTBEAT {
+                            report(progress(made, round[0].0));
+                            last = Instant::now();
+                        }
+                    }
                     handles
                         .into_iter()
                         .map(|h| {
