@@ -130,12 +130,25 @@ async fn cope_attack_and_rekey(n: usize) {
     cl.wait_healthy();
     let honest: Vec<usize> = (0..n).filter(|&i| i != 1).collect();
     let t = std::time::Instant::now();
+    // Each job probes one bit of α_0 and fails only if that bit is 1; once the pools are full no
+    // job runs. A game that needs more triples than the pools hold makes party 0 run more jobs,
+    // so the attack goes on until it is caught (the game itself may fail, which is expected).
+    let drain = "n = 3000\n\
+                 a = sint.Array(n)\n\
+                 @for_range(n)\n\
+                 def _(i):\n    a[i] = sint(i)\n\
+                 print_ln('%s', sum((a[:] * a[:]).reveal()))\n";
+    let mut next_drain = std::time::Instant::now() + std::time::Duration::from_secs(2);
     for &i in &honest {
         let halted = loop {
             let h = cl.health(i).unwrap();
             if let Some(halt) = h.generation_halt {
                 assert_eq!(h.status, "halted");
                 break halt;
+            }
+            if std::time::Instant::now() > next_drain {
+                let _ = c.execute(activation(drain.to_string(), vec![])).await;
+                next_drain = std::time::Instant::now() + std::time::Duration::from_secs(1);
             }
             assert!(
                 t.elapsed() < std::time::Duration::from_secs(120),
