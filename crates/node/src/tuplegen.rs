@@ -541,6 +541,11 @@ impl NodeTuples<'_> {
         for (&kind, &needed) in &want {
             let s = self.store.stats_of(kind).map_err(tuple_error)?;
             let mut missing = needed.saturating_sub(s.available);
+            if missing > 0 {
+                // At least a pool job's worth, so that the pool is not left empty for the next
+                // request (a rekey, for one, needs a tuple it cannot wait for).
+                missing = missing.max(self.generator.sized_policy(kind, s.consumed).batch);
+            }
             if missing > MAX_ON_DEMAND {
                 return Err(ApiError::new(
                     ErrorCode::InsufficientTuples,
