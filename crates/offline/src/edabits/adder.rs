@@ -252,22 +252,7 @@ impl EdaBitGen {
                 *x += Fp::ONE;
             }
         }
-        let mut msg = Vec::with_capacity(16 * t);
-        put_fps(&mut msg, &d);
-        let ins = Out::new(net, kind::EDA_INPUT, msg).exchange(net, &mut tr)?;
-        let mut xs: Vec<Arith> = Vec::with_capacity(np);
-        for input in &ins {
-            input.done()?;
-            let dp = input.bcast(16 * t)?.fps(t)?;
-            let mut a = Arith::from(&masks[input.peer].shares);
-            for ((v, mm), dd) in a.v.iter_mut().zip(a.m.iter_mut()).zip(&dp) {
-                if me == 0 {
-                    *v += *dd;
-                }
-                *mm += alpha * *dd;
-            }
-            xs.push(a);
-        }
+        let xs = super::authenticate_inputs(net, &mut tr, &masks, &d, me, alpha)?;
         d.clear();
 
         // Sum: binary adders; the carry out into GF(p) with a daBit each.

@@ -537,22 +537,7 @@ impl EdaBitGen {
                 *x += Fp::ONE;
             }
         }
-        let mut msg = Vec::with_capacity(16 * t);
-        put_fps(&mut msg, &d);
-        let ins = Out::new(net, kind::EDA_INPUT, msg).exchange(net, &mut tr)?;
-        let mut xs: Vec<Arith> = Vec::with_capacity(np);
-        for input in &ins {
-            input.done()?;
-            let dp = input.bcast(16 * t)?.fps(t)?;
-            let mut a = Arith::from(&masks[input.peer].shares);
-            for ((v, m), d) in a.v.iter_mut().zip(a.m.iter_mut()).zip(&dp) {
-                if me == 0 {
-                    *v += *d;
-                }
-                *m += alpha * *d;
-            }
-            xs.push(a);
-        }
+        let xs = authenticate_inputs(net, &mut tr, &masks, &d, me, alpha)?;
         d.clear();
 
         // XOR in both domains; arithmetic with one Beaver layer per further party.
@@ -785,4 +770,37 @@ impl EdaBitGen {
         apend.open(&sum[k..], &bv.del.m);
         Ok(Self::beaver_finish(me, alpha, t, tix, &sum[..k], &sum[k..]))
     }
+}
+
+/// Round 2 of both generators: broadcasts this party's `d = x − r` (its values minus its own
+/// input masks) and returns every party's input authenticated, `[x_o]_p = [r_o] + d_o` (party 0
+/// adds d to its value share; every party adds α_i·d to its MAC share). The broadcasts go into
+/// `tr`, so a party that sends different d to different peers is caught by the MAC check's
+/// transcript comparison.
+fn authenticate_inputs(
+    net: &mut Network,
+    tr: &mut Transcript,
+    masks: &[protocol::prep::InputMasks],
+    d: &[Fp],
+    me: usize,
+    alpha: Fp,
+) -> Result<Vec<Arith>> {
+    let t = d.len();
+    let mut msg = Vec::with_capacity(16 * t);
+    put_fps(&mut msg, d);
+    let ins = Out::new(net, kind::EDA_INPUT, msg).exchange(net, tr)?;
+    let mut xs: Vec<Arith> = Vec::with_capacity(ins.len());
+    for input in &ins {
+        input.done()?;
+        let dp = input.bcast(16 * t)?.fps(t)?;
+        let mut a = Arith::from(&masks[input.peer].shares);
+        for ((v, m), dd) in a.v.iter_mut().zip(a.m.iter_mut()).zip(&dp) {
+            if me == 0 {
+                *v += *dd;
+            }
+            *m += alpha * *dd;
+        }
+        xs.push(a);
+    }
+    Ok(xs)
 }
