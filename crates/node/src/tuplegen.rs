@@ -66,6 +66,7 @@ fn default_policy(kind: TupleKind, mascot: bool) -> PoolPolicy {
             TupleKind::BitTriple
             | TupleKind::DaBit
             | TupleKind::EdaBit { .. }
+            | TupleKind::WideEdaBit { .. }
             | TupleKind::BinaryKey => PoolPolicy {
                 threshold: 0,
                 batch: 0,
@@ -85,6 +86,7 @@ fn default_policy(kind: TupleKind, mascot: bool) -> PoolPolicy {
         TupleKind::BitTriple
         | TupleKind::DaBit
         | TupleKind::EdaBit { .. }
+        | TupleKind::WideEdaBit { .. }
         | TupleKind::BinaryKey => PoolPolicy {
             threshold: 0,
             batch: 0,
@@ -102,6 +104,7 @@ fn policy_key(kind: TupleKind) -> &'static str {
         TupleKind::BitTriple => "bit_triple",
         TupleKind::DaBit => "dabit",
         TupleKind::EdaBit { .. } => "edabit",
+        TupleKind::WideEdaBit { .. } => "wide_edabit",
         TupleKind::BinaryKey => "binary_key",
     }
 }

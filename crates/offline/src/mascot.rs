@@ -546,6 +546,7 @@ impl Mascot {
             TupleKind::BitTriple
             | TupleKind::DaBit
             | TupleKind::EdaBit { .. }
+            | TupleKind::WideEdaBit { .. }
             | TupleKind::BinaryKey => {
                 return Err(OfflineError::InvalidArgument(format!(
                     "MASCOT does not generate {kind} (binary-domain preprocessing)"

@@ -31,7 +31,7 @@ use net::{NetStats, Network, PartyId};
 use protocol::binary::BitShares;
 use protocol::prep::{
     BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleBuffer,
-    TupleKind,
+    TupleKind, WideEdaBits,
 };
 use protocol::ShareVec;
 
@@ -158,7 +158,7 @@ impl OnDemandMascot {
         let headroom = self.headroom.entry(kind).or_insert(MIN_BATCH);
         // edaBits: at most EDABIT_BATCH of headroom (one adder batch).
         let cap = match kind {
-            TupleKind::EdaBit { .. } => crate::edabits::EDABIT_BATCH,
+            TupleKind::EdaBit { .. } | TupleKind::WideEdaBit { .. } => crate::edabits::EDABIT_BATCH,
             _ => MAX_BATCH,
         };
         let count = (n - have).max(*headroom);
@@ -181,6 +181,9 @@ impl OnDemandMascot {
             TupleKind::EdaBit { bits, extra } => gen
                 .edabits(mascot, bin, net, count, bits, extra)
                 .map(|e: EdaBits| self.buf.push_edabits(e)),
+            TupleKind::WideEdaBit { bits, width } => gen
+                .wide_edabits(mascot, bin, net, count, bits, width)
+                .map(|e: WideEdaBits| self.buf.push_wide_edabits(e)),
             _ => Ok(Err(PrepError::Unsupported(kind))),
         };
         let stats = self.net.stats();
@@ -293,5 +296,9 @@ impl Preprocessing for OnDemandMascot {
     fn edabits(&mut self, n: usize, bits: u32, extra: u32) -> Result<EdaBits, PrepError> {
         self.ensure_binary(TupleKind::EdaBit { bits, extra }, n)?;
         self.buf.edabits(n, bits, extra)
+    }
+    fn wide_edabits(&mut self, n: usize, bits: u32, width: u32) -> Result<WideEdaBits, PrepError> {
+        self.ensure_binary(TupleKind::WideEdaBit { bits, width }, n)?;
+        self.buf.wide_edabits(n, bits, width)
     }
 }

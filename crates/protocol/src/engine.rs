@@ -290,6 +290,27 @@ impl<P: Preprocessing> Engine<P> {
         Ok(d)
     }
 
+    pub(crate) fn take_wide_edabits(
+        &mut self,
+        n: usize,
+        bits: u32,
+        width: u32,
+    ) -> Result<crate::prep::WideEdaBits> {
+        let d = self.prep.wide_edabits(n, bits, width)?;
+        if d.bits != bits
+            || d.width != width
+            || d.value.len() != n
+            || d.bin.len() != n * bits as usize
+        {
+            return Err(PrepError::Source(format!(
+                "asked for {n} wide edaBits of {width} bits ({bits} in binary), got another shape"
+            ))
+            .into());
+        }
+        self.consumed.add(TupleKind::WideEdaBit { bits, width }, n);
+        Ok(d)
+    }
+
     /// `n` fresh shared random bits.
     pub fn random_bits(&mut self, n: usize) -> Result<ShareVec> {
         self.guarded(|e| e.take_bits(n))

@@ -116,4 +116,12 @@ impl<P: Preprocessing> Preprocessing for TimedPrep<P> {
     ) -> Result<protocol::prep::EdaBits, PrepError> {
         self.timed(|p| p.edabits(n, bits, extra))
     }
+    fn wide_edabits(
+        &mut self,
+        n: usize,
+        bits: u32,
+        width: u32,
+    ) -> Result<protocol::prep::WideEdaBits, PrepError> {
+        self.timed(|p| p.wide_edabits(n, bits, width))
+    }
 }

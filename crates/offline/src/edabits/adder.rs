@@ -2,8 +2,11 @@
 //! party inputs a random m-bit value in both domains, the binary values are summed with
 //! ripple-carry adders on binary triples (the carry out of each addition is brought into GF(p)
 //! with a checked daBit), and the cut-and-choose + bucket check compares whole edaBits: for a
-//! pair (f, g) of a bucket, r_f + r_g is opened in GF(p) and, through a binary adder, as m + 1
-//! bits. See the module docs of `edabits` and docs/PROTOCOL.md.
+//! pair (f, g) of a bucket, (r_f + r_g) mod 2^m is opened in both domains — the binary adder's
+//! m low bits, and r_f + r_g − 2^m·c in GF(p) with its carry c brought over by another daBit.
+//! Reducing mod 2^m is what makes the opening hide r_f: r_g is uniform in [0, 2^m), so the sum
+//! mod 2^m is uniform whatever r_f is, whereas the integer r_f + r_g would tell how large r_f is
+//! (a sum of 0 means r_f = 0). See the module docs of `edabits` and docs/PROTOCOL.md.
 
 use field::{Fp, Gf128};
 use net::Network;
@@ -162,8 +165,15 @@ fn open_bits2(
 }
 
 impl EdaBitGen {
-    /// One batch: `n` strict edaBits of `m` bits from n·B + C candidates; returns GF(p) shares of
-    /// r' and the m binary columns (column i: bit i of every output).
+    /// One batch from n·B + C candidates of `m` input bits per party.
+    ///
+    /// [`Shape::Strict`]: `n` strict edaBits of m bits; returns GF(p) shares of r' and the m
+    /// binary columns (column i: bit i of every output).
+    ///
+    /// [`Shape::Wide`]: `n` wide edaBits R = Σ_o x_o (m = w input bits per party, no carry ever
+    /// leaves the binary domain, so no daBits); returns GF(p) shares of R and its `bits` low
+    /// binary columns. The pair check opens the integer R_f + R_g (see `wide` in the module docs
+    /// of `edabits` for why that is safe here and not for strict edaBits).
     pub(super) fn adder_batch(
         &mut self,
         mascot: &mut Mascot,
@@ -171,7 +181,9 @@ impl EdaBitGen {
         net: &mut Network,
         n: usize,
         m: usize,
+        shape: Shape,
     ) -> Result<(Arith, Vec<AuthBits>)> {
+        let wide = matches!(shape, Shape::Wide { .. });
         let (me, np) = (net.my_id(), net.n_parties());
         let s = mascot.config().security;
         let b = bucket_size(n, s).ok_or_else(|| {
@@ -191,9 +203,21 @@ impl EdaBitGen {
             masks.push(mascot.input_masks(net, o, t)?);
         }
         let inbits = bin.auth_bits(net, np * m * t)?;
-        let triples = bin.triples(net, (np - 1) * m * t + pairs * m)?;
-        let dab = self.dabits(mascot, bin, net, (np - 1) * t)?;
-        let (dab_arith, dab_bin) = (Arith::from(&dab.arith), dab.bin);
+        // Binary triples: one per column of each adder. Wide sums keep every carry as a new
+        // column, so the o-th addition has m + o − 1 columns and the pair sums m + N − 1.
+        let and_count = if wide {
+            (1..np).map(|o| (m + o - 1) * t).sum::<usize>() + pairs * (m + np - 1)
+        } else {
+            (np - 1) * m * t + pairs * m
+        };
+        let triples = bin.triples(net, and_count)?;
+        // daBits (strict only): the carries of the sum ((N − 1)·T), then those of the pair check.
+        let (dab_arith, dab_bin) = if wide {
+            (Arith::default(), protocol::binary::BitShares::default())
+        } else {
+            let dab = self.dabits(mascot, bin, net, (np - 1) * t + pairs)?;
+            (Arith::from(&dab.arith), dab.bin)
+        };
 
         let mut rng = ChaCha20Rng::from_entropy();
         let mut tr = Transcript::new();
@@ -255,35 +279,34 @@ impl EdaBitGen {
         let xs = super::authenticate_inputs(net, &mut tr, &masks, &d, me, alpha)?;
         d.clear();
 
-        // Sum: binary adders; the carry out into GF(p) with a daBit each.
+        // Sum: binary adders; the carry out into GF(p) with a daBit each (strict), or kept as a
+        // new top column (wide: GF(p) simply adds).
         let two_m = Fp::pow2(m as u32);
         let mut acc = xs[0].clone();
         let mut acc_bin: Vec<AuthBits> = (0..m).map(|i| col(0, i)).collect();
         for (o, x) in xs.iter().enumerate().skip(1) {
-            let xo: Vec<AuthBits> = (0..m).map(|i| col(o, i)).collect();
+            let mut xo: Vec<AuthBits> = (0..m).map(|i| col(o, i)).collect();
+            if wide {
+                while xo.len() < acc_bin.len() {
+                    xo.push(zero_column(t));
+                }
+                let (mut sum, carry) = bx.add(net, &mut tr, &acc_bin, &xo)?;
+                sum.push(carry);
+                for j in 0..t {
+                    acc.v[j] += x.v[j];
+                    acc.m[j] += x.m[j];
+                }
+                acc_bin = sum;
+                continue;
+            }
             let (sum, carry) = bx.add(net, &mut tr, &acc_bin, &xo)?;
-            let db = dab_bin.slice((o - 1) * t..o * t);
-            let dbits =
-                AuthBits::from_parts(t, db.value_words().to_vec(), db.mac_shares().to_vec())
-                    .ok_or_else(|| {
-                        OfflineError::InvalidArgument("daBits of the wrong length".into())
-                    })?;
-            let masked = carry.xor(&dbits);
+            let masked = carry.xor(&dabit_bits(&dab_bin, (o - 1) * t, t)?);
             let e = bx
                 .open_cols(net, &mut tr, &[&masked])?
                 .pop()
                 .unwrap_or_default();
             for j in 0..t {
-                let k = (o - 1) * t + j;
-                // [carry]_p = e + d − 2ed: d if e = 0, 1 − d if e = 1.
-                let (cv, cm) = if get(&e, j) {
-                    (
-                        if me == 0 { Fp::ONE } else { Fp::ZERO } - dab_arith.v[k],
-                        alpha - dab_arith.m[k],
-                    )
-                } else {
-                    (dab_arith.v[k], dab_arith.m[k])
-                };
+                let (cv, cm) = unmask_carry(&dab_arith, (o - 1) * t + j, get(&e, j), me, alpha);
                 acc.v[j] = acc.v[j] + x.v[j] - two_m * cv;
                 acc.m[j] = acc.m[j] + x.m[j] - two_m * cm;
             }
@@ -309,12 +332,24 @@ impl EdaBitGen {
                 gs.push(perm[c + k * b + l]);
             }
         }
-        // Binary r_f + r_g (m rounds), then one round opening: the C candidates in both
-        // domains, the pair sums in both domains.
+        // Binary r_f + r_g (m rounds); its carry out into GF(p) with a daBit (one round, the
+        // opened e = carry ⊕ d is uniform); then one round opening: the C candidates in both
+        // domains, and (r_f + r_g) mod 2^m of every pair in both domains. Only the reduced sum
+        // is ever opened: it is uniform in r_g, so it tells nothing about the output r_f.
+        // (Wide: the integer R_f + R_g, all columns and the carry; no daBit.)
         let xf: Vec<AuthBits> = acc_bin.iter().map(|cl| gather(cl, &fs)).collect();
         let xg: Vec<AuthBits> = acc_bin.iter().map(|cl| gather(cl, &gs)).collect();
         let (mut psum, pcarry) = bx.add(net, &mut tr, &xf, &xg)?;
-        psum.push(pcarry);
+        let base = (np - 1) * t;
+        let pe = if wide {
+            psum.push(pcarry);
+            Vec::new()
+        } else {
+            let masked = pcarry.xor(&dabit_bits(&dab_bin, base, pairs)?);
+            bx.open_cols(net, &mut tr, &[&masked])?
+                .pop()
+                .unwrap_or_default()
+        };
         #[allow(unused_mut)]
         let mut ocols: Vec<AuthBits> = acc_bin.iter().map(|cl| gather(cl, &opened)).collect();
         #[cfg(test)]
@@ -323,10 +358,17 @@ impl EdaBitGen {
         }
         let mut avals: Vec<Fp> = opened.iter().map(|&j| acc.v[j]).collect();
         let mut amacs: Vec<Fp> = opened.iter().map(|&j| acc.m[j]).collect();
-        for (&f, &g) in fs.iter().zip(&gs) {
-            avals.push(acc.v[f] + acc.v[g]);
-            amacs.push(acc.m[f] + acc.m[g]);
+        for (i, (&f, &g)) in fs.iter().zip(&gs).enumerate() {
+            if wide {
+                avals.push(acc.v[f] + acc.v[g]);
+                amacs.push(acc.m[f] + acc.m[g]);
+                continue;
+            }
+            let (cv, cm) = unmask_carry(&dab_arith, base + i, get(&pe, i), me, alpha);
+            avals.push(acc.v[f] + acc.v[g] - two_m * cv);
+            amacs.push(acc.m[f] + acc.m[g] - two_m * cm);
         }
+
         let mut amsg = Vec::new();
         put_fps(&mut amsg, &avals);
         let alen = amsg.len();
@@ -339,6 +381,10 @@ impl EdaBitGen {
             }
         }
         apend.open(&asum, &amacs);
+        #[cfg(test)]
+        if self.record_checks {
+            self.checked_sums.extend_from_slice(&asum[c..]);
+        }
         let refs: Vec<&AuthBits> = ocols.iter().chain(psum.iter()).collect();
         let opened_bits = bx.open_cols(net, &mut tr, &refs)?;
 
@@ -373,7 +419,7 @@ impl EdaBitGen {
                     .sum(),
             )
         };
-        let (ob, pb) = opened_bits.split_at(m);
+        let (ob, pb) = opened_bits.split_at(acc_bin.len());
         if (0..c).any(|i| asum[i] != value(ob, i)) {
             return Err(OfflineError::ConsistencyCheckFailed);
         }
@@ -385,9 +431,51 @@ impl EdaBitGen {
             v: firsts.iter().map(|&f| acc.v[f]).collect(),
             m: firsts.iter().map(|&f| acc.m[f]).collect(),
         };
-        let cols = acc_bin.iter().map(|cl| gather(cl, &firsts)).collect();
+        let keep = match shape {
+            Shape::Strict => m,
+            Shape::Wide { bits } => bits,
+        };
+        let cols = acc_bin[..keep]
+            .iter()
+            .map(|cl| gather(cl, &firsts))
+            .collect();
         self.stats.batches += 1;
         Ok((out, cols))
+    }
+}
+
+/// What an adder batch makes (see [`EdaBitGen::adder_batch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// Strict edaBits: r' = Σ_o x_o mod 2^m, carries converted with daBits.
+    Strict,
+    /// Wide edaBits: R = Σ_o x_o, keeping the `bits` low binary columns.
+    Wide { bits: usize },
+}
+
+/// A column of t public zeros (zero value and MAC shares).
+fn zero_column(t: usize) -> AuthBits {
+    AuthBits::from_parts(t, vec![0u64; words(t)], vec![Gf128::ZERO; t])
+        .expect("lengths agree by construction")
+}
+
+/// Binary shares of daBits `start..start + len` as [`AuthBits`].
+fn dabit_bits(dab: &protocol::binary::BitShares, start: usize, len: usize) -> Result<AuthBits> {
+    let d = dab.slice(start..start + len);
+    AuthBits::from_parts(len, d.value_words().to_vec(), d.mac_shares().to_vec())
+        .ok_or_else(|| OfflineError::InvalidArgument("daBits of the wrong length".into()))
+}
+
+/// This party's GF(p) share (value, MAC) of a bit c given by an opened e = c ⊕ d and the daBit
+/// (d_p, d_2) number `k`: [c]_p = e + d_p − 2e·d_p, that is d_p if e = 0 and 1 − d_p if e = 1.
+fn unmask_carry(dab: &Arith, k: usize, e: bool, me: usize, alpha: Fp) -> (Fp, Fp) {
+    if e {
+        (
+            if me == 0 { Fp::ONE } else { Fp::ZERO } - dab.v[k],
+            alpha - dab.m[k],
+        )
+    } else {
+        (dab.v[k], dab.m[k])
     }
 }
 

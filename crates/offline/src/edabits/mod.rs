@@ -50,9 +50,13 @@
 //!    uniform as long as one input is.
 //! 3. **Cut-and-choose and buckets.** A coin permutes the candidates; the first C are opened in
 //!    both domains (Σ 2^i·bit_i must equal the GF(p) value); for each of the n buckets of B the
-//!    first edaBit f is compared with every other g: the binary adder gives the m + 1 bits of
-//!    r_f + r_g (m rounds), which are opened together with r_f + r_g in GF(p) (uniform in r_g,
-//!    discarded), and the two must be the same integer.
+//!    first edaBit f is compared with every other g: the binary adder gives the m low bits of
+//!    r_f + r_g and its carry out c (m rounds); c goes to GF(p) with a checked daBit as in step
+//!    2 (1 round); then (r_f + r_g) mod 2^m is opened in both domains — the m bits, and
+//!    r_f + r_g − 2^m·c in GF(p) — and the two must be the same integer. The opened value is
+//!    uniform in r_g (discarded) whatever r_f is, so it tells nothing about the output r_f.
+//!    (Opening the integer r_f + r_g would not: a sum of 0 says r_f = 0, and a small sum says
+//!    r_f is small, which an opened mask x + r_f would then leak about x.)
 //! 4. **MAC checks** in both domains, then the conditions of step 3
 //!    ([`OfflineError::ConsistencyCheckFailed`]); only then is anything output.
 //!
@@ -69,7 +73,7 @@
 use field::{Fp, Gf128};
 use net::Network;
 use protocol::binary::BitShares;
-use protocol::prep::{DaBits, EdaBits, MAX_EDABIT_BITS};
+use protocol::prep::{DaBits, EdaBits, WideEdaBits, MAX_EDABIT_BITS, MAX_WIDE_EDABIT_WIDTH};
 use protocol::ShareVec;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -187,6 +191,11 @@ pub struct EdaBitGen {
     spare: Spare,
     #[cfg(test)]
     pub(crate) cheat: Option<EdaCheat>,
+    /// Tests: keep the opened GF(p) check values of the edaBit pair check.
+    #[cfg(test)]
+    pub(crate) record_checks: bool,
+    #[cfg(test)]
+    pub(crate) checked_sums: Vec<Fp>,
 }
 
 /// Arithmetic shares: value and MAC shares.
@@ -370,7 +379,7 @@ impl EdaBitGen {
             while done < n {
                 // Whole batches of at least 1024 (smaller ones need large buckets).
                 let k = (n - done).clamp(1024, EDABIT_BATCH);
-                let (a, c) = g.adder_batch(mascot, bin, net, k, m)?;
+                let (a, c) = g.adder_batch(mascot, bin, net, k, m, adder::Shape::Strict)?;
                 let take = k.min(n - done);
                 low.v.extend_from_slice(&a.v[..take]);
                 low.m.extend_from_slice(&a.m[..take]);
@@ -422,6 +431,65 @@ impl EdaBitGen {
             extra,
             low,
             high,
+            bin: bin_shares,
+        })
+    }
+
+    /// `n` wide edaBits: every party contributes a random `width`-bit value, R = Σ_o x_o, with
+    /// the `bits` low bits of R in the binary domain (see [`WideEdaBits`] and the module docs).
+    pub fn wide_edabits(
+        &mut self,
+        mascot: &mut Mascot,
+        bin: &mut BinaryPrep,
+        net: &mut Network,
+        n: usize,
+        bits: u32,
+        width: u32,
+    ) -> Result<WideEdaBits> {
+        let np = net.n_parties() as u32;
+        let log_n = u32::BITS - (np.max(2) - 1).leading_zeros();
+        if bits == 0
+            || bits > width
+            || width > MAX_WIDE_EDABIT_WIDTH
+            || width + log_n + 1 > 126
+            || width + np > 127
+        {
+            return Err(OfflineError::InvalidArgument(format!(
+                "wide edaBits of {width} bits ({bits} in binary) for {np} parties: need 1 ≤ bits ≤ width ≤ {MAX_WIDE_EDABIT_WIDTH}, width + ⌈log2 N⌉ ≤ 125 and width + N ≤ 127"
+            )));
+        }
+        let (w, m) = (width as usize, bits as usize);
+        let (value, cols) = self.guarded(mascot, bin, net, |g, mascot, bin, net| {
+            let mut value = Arith::default();
+            let mut cols: Vec<AuthBits> = (0..m).map(|_| AuthBits::new()).collect();
+            let mut done = 0;
+            while done < n {
+                let k = (n - done).clamp(1024, EDABIT_BATCH);
+                let (a, c) =
+                    g.adder_batch(mascot, bin, net, k, w, adder::Shape::Wide { bits: m })?;
+                let take = k.min(n - done);
+                value.v.extend_from_slice(&a.v[..take]);
+                value.m.extend_from_slice(&a.m[..take]);
+                for (dst, src) in cols.iter_mut().zip(&c) {
+                    dst.append(&src.slice(0..take));
+                }
+                done += take;
+            }
+            Ok((value, cols))
+        })?;
+        let mut all = AuthBits::new();
+        for c in &cols {
+            all.append(c);
+        }
+        let (len, v, mm) = all.into_parts();
+        let bin_shares = BitShares::from_parts(len, v, mm).ok_or_else(|| {
+            OfflineError::InvalidArgument("wide edaBit binary shares of the wrong length".into())
+        })?;
+        self.stats.edabits += n as u64;
+        Ok(WideEdaBits {
+            bits,
+            width,
+            value: adder::share_vec(value),
             bin: bin_shares,
         })
     }

@@ -172,6 +172,109 @@ fn strict_and_loose_edabits_rebuild_for_two_and_three_parties() {
     }
 }
 
+/// The pair check opens (r_f + r_g) mod 2^m, never the integer r_f + r_g: with m = 6, an integer
+/// sum of two uniform 6-bit values is ≥ 64 about half the time, so thousands of opened values
+/// all below 64 (and covering the range) show the reduction; and every party opened the same.
+#[test]
+fn the_edabit_pair_check_opens_only_sums_reduced_mod_2_to_the_m() {
+    let res = run_eda(
+        2,
+        None,
+        Arc::new(|g, m, b, net| {
+            g.record_checks = true;
+            g.edabits(m, b, net, 100, 6, 0)?;
+            Ok(std::mem::take(&mut g.checked_sums))
+        }),
+    );
+    let out = unwrap(res);
+    assert_eq!(out[0], out[1], "both parties opened the same check values");
+    let vals: Vec<u128> = out[0].iter().map(|v| v.to_u128()).collect();
+    assert!(
+        vals.len() >= 3000,
+        "one batch of 1024 has ≥ 3 pairs per output"
+    );
+    assert!(
+        vals.iter().all(|&v| v < 64),
+        "an opened check value is not reduced mod 2^6"
+    );
+    let mut seen = [false; 64];
+    for &v in &vals {
+        seen[v as usize] = true;
+    }
+    assert!(seen.iter().all(|&s| s), "reduced sums cover 0..64");
+}
+
+/// Wide edaBits: the GF(p) value R is the sum of one w-bit value per party (so R < N·2^w and
+/// uses the bits above w − 1), and the binary bits are R's low bits; MACs hold in both domains.
+#[test]
+fn wide_edabits_rebuild_for_two_and_three_parties() {
+    for np in [2usize, 3] {
+        let res = run_eda(
+            np,
+            None,
+            Arc::new(|g, m, b, net| g.wide_edabits(m, b, net, 50, 12, 30)),
+        );
+        let (alpha, delta) = keys(&res);
+        let out = unwrap(res);
+        assert!(out.iter().all(|x| x.bits == 12 && x.width == 30));
+        let value = open_all(&out.iter().map(|x| &x.value).collect::<Vec<_>>(), alpha);
+        let bin = open_bits(&out.iter().map(|x| &x.bin).collect::<Vec<_>>(), delta);
+        assert_eq!(bin.len(), 50 * 12);
+        let mut above = 0;
+        for j in 0..50 {
+            let r = value[j].to_u128();
+            assert!(r < (np as u128) << 30, "R = Σ of {np} 30-bit values");
+            above += usize::from(r >= 1 << 30);
+            let low: u128 = (0..12).map(|i| (bin[i * 50 + j] as u128) << i).sum();
+            assert_eq!(
+                low,
+                r & 0xfff,
+                "binary bits are R's low bits (element {j}, N = {np})"
+            );
+        }
+        // A sum of N uniform 30-bit values exceeds 2^30 about half the time (N = 2).
+        assert!(
+            above > 5,
+            "R is the integer sum, not reduced: {above} of 50 above 2^30"
+        );
+    }
+}
+
+#[test]
+fn a_wide_edabit_with_an_inconsistent_input_or_opening_is_caught() {
+    for (np, all) in [(2usize, false), (2, true), (3, false)] {
+        let res = run_eda(
+            np,
+            Some((np - 1, EdaCheat::EdaArithPlusOne { all })),
+            Arc::new(|g, m, b, net| g.wide_edabits(m, b, net, 16, 8, 48)),
+        );
+        assert_caught(res, np - 1, "consistency");
+    }
+    let res = run_eda(
+        2,
+        Some((0, EdaCheat::EdaFlipBinaryOpening)),
+        Arc::new(|g, m, b, net| g.wide_edabits(m, b, net, 16, 8, 48)),
+    );
+    for (p, (_, _, r)) in res.into_iter().enumerate() {
+        let e = r.expect_err("a flipped opening must fail the batch");
+        if p != 0 {
+            assert!(e.is_check_failure(), "party {p}: {e}");
+        }
+    }
+}
+
+#[test]
+fn wide_edabits_refuse_widths_that_could_wrap() {
+    let res = run_eda(
+        2,
+        None,
+        Arc::new(|g, m, b, net| g.wide_edabits(m, b, net, 16, 8, 125)),
+    );
+    for (_, _, r) in res {
+        assert!(matches!(r, Err(OfflineError::InvalidArgument(_))), "{r:?}");
+    }
+}
+
 /// Every honest party fails with a check failure of step `step` (its own or a peer's abort);
 /// no party returns tuples.
 fn assert_caught<T: std::fmt::Debug>(

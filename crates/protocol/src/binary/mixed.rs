@@ -11,11 +11,21 @@
 //! a and never wraps (c < 2^(k+s+1) ≤ 2^126 < p). With c' = c mod 2^m:
 //! - **Mod2m:** a mod 2^m = c' − r' + 2^m·[c' < r'], the comparison in binary
 //!   (`Engine::bit_lt_public`) and its bit converted with one daBit.
-//! - **Trunc:** ⌊a / 2^m⌋ = (a − a mod 2^m)·2^−m. **LTZ:** [a < 0] = −⌊a / 2^(k−1)⌋.
-//! - **EQZ** (m = k): a = 0 ⇔ c' = r' ⇔ every bit of c' ⊕ r' ⊕ 1 is 1, an AND tree of k bits.
-//! - **Bit decomposition:** the m low bits of a (two's complement) are those of (c' − r') mod
+//! - **Trunc:** ⌊a / 2^m⌋ = (a − a mod 2^m)·2^−m.
+//!
+//! **Wide masks.** LTZ, EQZ and bit decomposition never need [r']_p, so they mask with a *wide*
+//! edaBit instead ([`crate::prep::WideEdaBits`]: R = Σ_o x_o of one w-bit value per party,
+//! w = [`wide_width`]`(k, s)` = k + s + 6, its low bits in binary), which the generator makes
+//! without daBits or MASCOT bits. c = a + 2^k + R, and (c − R) mod 2^k = a mod 2^k:
+//! - **LTZ:** the top bit of (c − R) mod 2^k: c_{k−1} ⊕ R_{k−1} ⊕ [c mod 2^(k−1) < R mod 2^(k−1)].
+//! - **EQZ** (m = k): a = 0 ⇔ c mod 2^k = R mod 2^k, an AND tree of k bits.
+//! - **Bit decomposition:** the m low bits of a (two's complement) are those of (c' − R') mod
 //!   2^m, a binary subtraction circuit (`Engine::sub_public_secret`); with m daBits they come
 //!   back to GF(p) in one more round.
+//!
+//! Why w = k + s + 6 hides a, given what the generator's pair check opened about R, and when
+//! the field is too small for it (then the strict path above is used) is in docs/PROTOCOL.md,
+//! "Mixed kernels".
 //!
 //! **Pair products in the opening round.** The leaves of the comparison and equality trees
 //! need q_i = r'_{2i} ∧ r'_{2i+1}, which do not depend on c: their binary Beaver openings travel in
@@ -32,12 +42,12 @@
 //! |------------------------|--------------|----|---------------------------|---|----------------------|-----|
 //! | Mod2m/Trunc(k, m)      | m + (k+s−m)  | 1  | ⌊m/2⌋ + tree(⌈m/2⌉)       | 0 | 2 + ⌈log2 ⌈m/2⌉⌉     | 129 + 2·ANDs |
 //! | Trunc(64, 16)          | 16 + 88      | 1  | 19                        | 0 | 5                    | 167 |
-//! | LTZ(64) = Trunc(64, 63)| 63 + 41      | 1  | 88                        | 0 | 7                    | 305 |
-//! | <, ≤, >, ≥ (64-bit)    | 64 + 41      | 1  | 89                        | 0 | 7                    | 307 |
-//! | EQZ(64)                | 64 + 40      | 1  | 63                        | 0 | 7                    | 255 |
-//! | == (64-bit)            | 65 + 40      | 1  | 64                        | 0 | 8 (33 leaves)        | 257 |
-//! | BitDec(64, 64) → GF(p) | 64 + 40      | 64 | 321 (192 G + 129 P)       | 0 | 8                    | 834 |
-//! | `bit_dec_binary`(64, 64)| 64 + 40     | 0  | 321                       | 0 | 7                    | 770 |
+//! | LTZ(64)                | wide 64 of 110 | 1 | 88                        | 0 | 7                    | 305 |
+//! | <, ≤, >, ≥ (64-bit)    | wide 65 of 111 | 1 | 89                        | 0 | 7                    | 307 |
+//! | EQZ(64)                | wide 64 of 110 | 1 | 63                        | 0 | 7                    | 255 |
+//! | == (64-bit)            | wide 65 of 111 | 1 | 64                        | 0 | 8 (33 leaves)        | 257 |
+//! | BitDec(64, 64) → GF(p) | wide 64 of 110 | 64 | 321 (192 G + 129 P)      | 0 | 8                    | 834 |
+//! | `bit_dec_binary`(64, 64)| wide 64 of 110 | 0 | 321                      | 0 | 7                    | 770 |
 //!
 //! The arithmetic kernel for the same comparison costs 89 prime triples and 105 random bits in 6
 //! rounds and sends 179 field elements (22 912 bits); see docs/PROTOCOL.md, "Binary domain and
@@ -46,13 +56,20 @@
 use field::Fp;
 
 use super::bits::BitShares;
-use super::circuits::pair_factors;
+use super::circuits::{column, pair_factors};
 use crate::engine::Engine;
 use crate::error::{ProtocolError, Result};
 use crate::nonlinear::kernels::{check_params, low_bits_of};
 use crate::nonlinear::NonLinear;
 use crate::prep::{EdaBits, PrepError, Preprocessing, TupleKind};
 use crate::share::ShareVec;
+
+/// The width w of the wide edaBits that mask a k-bit value with statistical security s:
+/// w = k + s + 6 (see the module docs: the masked value a + 2^k is below 2^(k+1), and the ≤ 15
+/// check openings of the generator cost at most 5 more bits).
+pub fn wide_width(k: u32, s: u32) -> u32 {
+    k + s + 6
+}
 
 /// The mixed-circuit kernels of an engine whose source provides binary-domain preprocessing;
 /// get one with [`Engine::mixed`]. Implements the same [`NonLinear`] interface as the arithmetic
@@ -110,6 +127,45 @@ impl<P: Preprocessing> Engine<P> {
         Ok((low_bits_of(&c, m), eda, bits, q))
     }
 
+    /// Whether a wide edaBit for k-bit values fits the field: R < N·2^w ≤ 2^125, so that
+    /// c = a + 2^k + R < 2^126 < p never wraps. Otherwise the kernels use the strict path.
+    fn wide_fits(&self, k: u32) -> bool {
+        let log_n = usize::BITS - (self.n_parties().max(2) - 1).leading_zeros();
+        wide_width(k, self.config().security) + log_n <= 125
+    }
+
+    /// Masks `a` with a wide edaBit R (width [`wide_width`]`(k, s)`, its m low bits in binary),
+    /// opens c = a + 2^k + R and returns c mod 2^m with the m bits of R. With `pairs`, the pair
+    /// products of the first `pairs` bits' leaves are computed in the same round.
+    fn mixed_mask_open_wide(
+        &mut self,
+        a: &ShareVec,
+        k: u32,
+        m: u32,
+        pairs: Option<u32>,
+    ) -> Result<(Vec<u128>, Vec<BitShares>, BitShares)> {
+        let s = self.config().security;
+        check_params(k, m, s)?;
+        if m == 0 {
+            return Err(ProtocolError::InvalidArgument(
+                "mixed kernels need m ≥ 1".into(),
+            ));
+        }
+        let width = wide_width(k, s);
+        let n = a.len();
+        let eda = self.take_wide_edabits(n, m, width)?;
+        let mut masked = self.ctx().add_scalar(a, Fp::pow2(k));
+        masked.add_assign(&eda.value);
+        let bits: Vec<BitShares> = (0..m).map(|i| eda.bit(i)).collect();
+        let (x, y) = match pairs {
+            Some(p) => pair_factors(&bits[..p as usize]),
+            None => (BitShares::default(), BitShares::default()),
+        };
+        let (mut c, q) = self.open_and_and(&[&masked], &x, &y)?;
+        let c = c.pop().unwrap_or_default();
+        Ok((low_bits_of(&c, m), bits, q))
+    }
+
     fn mixed_mod2m_inner(&mut self, a: &ShareVec, k: u32, m: u32) -> Result<ShareVec> {
         let (c_low, eda, bits, q) = self.mixed_mask_open(a, k, m, true)?;
         let u = self.bit_lt_public(&c_low, &bits, &q)?;
@@ -133,12 +189,29 @@ impl<P: Preprocessing> Engine<P> {
                 "LTZ needs k ≥ 2, got {k}"
             )));
         }
-        Ok(self.mixed_trunc_inner(a, k, k - 1)?.neg())
+        if !self.wide_fits(k) {
+            return Ok(self.mixed_trunc_inner(a, k, k - 1)?.neg());
+        }
+        // (c − R) mod 2^k = a mod 2^k (two's complement), whose top bit is [a < 0]:
+        // c_{k−1} ⊕ R_{k−1} ⊕ borrow, borrow = [c mod 2^(k−1) < R mod 2^(k−1)].
+        let (c_low, bits, q) = self.mixed_mask_open_wide(a, k, k, Some(k - 1))?;
+        let top = k as usize - 1;
+        let c_rest: Vec<u128> = c_low.iter().map(|&c| c & ((1u128 << top) - 1)).collect();
+        let borrow = self.bit_lt_public(&c_rest, &bits[..top], &q)?;
+        let ctx = self.bit_ctx()?;
+        let mut sign = borrow.xor(&bits[top]);
+        ctx.xor_public_assign(&mut sign, &column(&c_low, top));
+        self.b2a_inner(&sign)
     }
 
     fn mixed_eqz_inner(&mut self, a: &ShareVec, k: u32) -> Result<ShareVec> {
-        // a = 0 ⇔ c' = r' (c' = c mod 2^k, |a| < 2^(k−1)).
-        let (c_low, _, bits, q) = self.mixed_mask_open(a, k, k, true)?;
+        // a = 0 ⇔ c mod 2^k = R mod 2^k (|a| < 2^(k−1)).
+        if !self.wide_fits(k) {
+            let (c_low, _, bits, q) = self.mixed_mask_open(a, k, k, true)?;
+            let z = self.bit_eq_public(&c_low, &bits, &q)?;
+            return self.b2a_inner(&z);
+        }
+        let (c_low, bits, q) = self.mixed_mask_open_wide(a, k, k, Some(k))?;
         let z = self.bit_eq_public(&c_low, &bits, &q)?;
         self.b2a_inner(&z)
     }
@@ -149,7 +222,11 @@ impl<P: Preprocessing> Engine<P> {
         k: u32,
         m: u32,
     ) -> Result<Vec<BitShares>> {
-        let (c_low, _, bits, _) = self.mixed_mask_open(a, k, m, false)?;
+        if !self.wide_fits(k) {
+            let (c_low, _, bits, _) = self.mixed_mask_open(a, k, m, false)?;
+            return self.sub_public_secret(&c_low, &bits);
+        }
+        let (c_low, bits, _) = self.mixed_mask_open_wide(a, k, m, None)?;
         self.sub_public_secret(&c_low, &bits)
     }
 

@@ -15,6 +15,7 @@ use net::PartyId;
 
 use super::{
     BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind,
+    WideEdaBits,
 };
 use crate::binary::BitShares;
 use crate::share::ShareVec;
@@ -34,6 +35,8 @@ pub struct TuplePlan {
     pub dabits: usize,
     /// edaBits as (binary bits m, arithmetic-only bits e, count).
     pub edabits: Vec<(u32, u32, usize)>,
+    /// Wide edaBits as (binary bits m, width w, count).
+    pub wide_edabits: Vec<(u32, u32, usize)>,
 }
 
 /// A queue of ready tuples; see the module docs.
@@ -48,6 +51,8 @@ pub struct TupleBuffer {
     bit_triples: [BitQueue; 3],
     dabits: (Queue, BitQueue),
     edabits: BTreeMap<(u32, u32), EdaQueue>,
+    /// Wide edaBits per (m, w): the value in `low`, `high` unused.
+    wide: BTreeMap<(u32, u32), EdaQueue>,
 }
 
 /// edaBits of one shape: the arithmetic halves and one bit queue per bit position.
@@ -107,6 +112,7 @@ impl TupleBuffer {
             bit_triples: Default::default(),
             dabits: Default::default(),
             edabits: BTreeMap::new(),
+            wide: BTreeMap::new(),
         }
     }
 
@@ -129,7 +135,10 @@ impl TupleBuffer {
         buf.push_squares(source.squares(plan.squares)?)?;
         buf.push_bits(source.bits(plan.bits)?);
         buf.push_inverses(source.inverses(plan.inverses)?)?;
-        let binary = plan.bit_triples > 0 || plan.dabits > 0 || !plan.edabits.is_empty();
+        let binary = plan.bit_triples > 0
+            || plan.dabits > 0
+            || !plan.edabits.is_empty()
+            || !plan.wide_edabits.is_empty();
         if binary {
             let delta = source
                 .binary_key_share()
@@ -139,6 +148,9 @@ impl TupleBuffer {
             buf.push_dabits(source.dabits(plan.dabits)?)?;
             for &(bits, extra, n) in &plan.edabits {
                 buf.push_edabits(source.edabits(n, bits, extra)?)?;
+            }
+            for &(bits, width, n) in &plan.wide_edabits {
+                buf.push_wide_edabits(source.wide_edabits(n, bits, width)?)?;
             }
         }
         Ok(buf)
@@ -175,6 +187,28 @@ impl TupleBuffer {
         }
         self.dabits.0.push(d.arith);
         self.dabits.1.push(d.bin);
+        Ok(())
+    }
+
+    /// Queues wide edaBits of their shape.
+    pub fn push_wide_edabits(&mut self, e: WideEdaBits) -> Result<(), PrepError> {
+        self.need_binary_key()?;
+        let n = e.value.len();
+        let m = e.bits as usize;
+        if e.bin.len() != n * m || m == 0 {
+            return Err(PrepError::Source(format!(
+                "wide edaBits of {} bits ({} in binary): inconsistent lengths",
+                e.width, e.bits
+            )));
+        }
+        let q = self.wide.entry((e.bits, e.width)).or_default();
+        if q.rows.is_empty() {
+            q.rows = (0..m).map(|_| BitQueue::default()).collect();
+        }
+        for (i, row) in q.rows.iter_mut().enumerate() {
+            row.push(e.bin.slice(i * n..(i + 1) * n));
+        }
+        q.low.push(e.value);
         Ok(())
     }
 
@@ -270,6 +304,9 @@ impl TupleBuffer {
             TupleKind::DaBit => self.dabits.0.len(),
             TupleKind::EdaBit { bits, extra } => {
                 self.edabits.get(&(bits, extra)).map_or(0, |q| q.low.len())
+            }
+            TupleKind::WideEdaBit { bits, width } => {
+                self.wide.get(&(bits, width)).map_or(0, |q| q.low.len())
             }
             TupleKind::BinaryKey => usize::from(self.delta.is_some()),
         }
@@ -486,6 +523,25 @@ impl Preprocessing for TupleBuffer {
             extra,
             low: q.low.take(n),
             high: q.high.take(n),
+            bin: BitShares::concat(&rows.iter().collect::<Vec<_>>()),
+        })
+    }
+
+    fn wide_edabits(&mut self, n: usize, bits: u32, width: u32) -> Result<WideEdaBits, PrepError> {
+        self.need_binary_key()?;
+        let kind = TupleKind::WideEdaBit { bits, width };
+        let Some(q) = self.wide.get_mut(&(bits, width)) else {
+            return Err(exhausted(kind, n, 0));
+        };
+        let have = q.low.len();
+        if n > have {
+            return Err(exhausted(kind, n, have));
+        }
+        let rows: Vec<BitShares> = q.rows.iter_mut().map(|r| r.take(n)).collect();
+        Ok(WideEdaBits {
+            bits,
+            width,
+            value: q.low.take(n),
             bin: BitShares::concat(&rows.iter().collect::<Vec<_>>()),
         })
     }

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha12Rng;
 
 use super::{
     BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind,
-    MAX_EDABIT_BITS,
+    WideEdaBits, MAX_EDABIT_BITS, MAX_WIDE_EDABIT_WIDTH,
 };
 use crate::binary::{pack_bits, BitShares};
 use crate::share::ShareVec;
@@ -313,6 +313,31 @@ impl Preprocessing for InsecureDealer {
             extra,
             low: self.share(k, &low_fp),
             high: self.share(k, &high_fp),
+            bin: self.share_bits(k, &bin),
+        })
+    }
+
+    fn wide_edabits(&mut self, n: usize, bits: u32, width: u32) -> Result<WideEdaBits, PrepError> {
+        let k = TupleKind::WideEdaBit { bits, width };
+        if bits == 0 || bits > width || width > MAX_WIDE_EDABIT_WIDTH {
+            return Err(PrepError::Source(format!(
+                "wide edaBits of {width} bits ({bits} in binary) are not supported: need 1 ≤ bits ≤ width ≤ {MAX_WIDE_EDABIT_WIDTH}"
+            )));
+        }
+        // As the generator makes them: the sum of one w-bit value per party.
+        let parties = self.n;
+        let rng = self.stream(k);
+        let r: Vec<u128> = (0..n)
+            .map(|_| (0..parties).map(|_| random_below_pow2(rng, width)).sum())
+            .collect();
+        let bin: Vec<bool> = (0..bits as usize)
+            .flat_map(|i| r.iter().map(move |&x| (x >> i) & 1 == 1))
+            .collect();
+        let r_fp: Vec<Fp> = r.iter().map(|&x| Fp::from_u128(x)).collect();
+        Ok(WideEdaBits {
+            bits,
+            width,
+            value: self.share(k, &r_fp),
             bin: self.share_bits(k, &bin),
         })
     }

@@ -65,6 +65,12 @@ pub enum TupleKind {
         bits: u32,
         extra: u32,
     },
+    /// Wide edaBits: one random integer of `width` bits per party, summed, with its `bits` low
+    /// bits in the binary domain (see [`WideEdaBits`]).
+    WideEdaBit {
+        bits: u32,
+        width: u32,
+    },
     /// The binary MAC key share (not a tuple; named by [`PrepError::Unsupported`]).
     BinaryKey,
 }
@@ -82,6 +88,9 @@ impl std::fmt::Display for TupleKind {
             TupleKind::EdaBit { bits, extra: 0 } => write!(f, "edaBits of {bits} bits"),
             TupleKind::EdaBit { bits, extra } => {
                 write!(f, "loose edaBits of {bits} bits (+{extra} arithmetic-only)")
+            }
+            TupleKind::WideEdaBit { bits, width } => {
+                write!(f, "wide edaBits of {width} bits ({bits} in binary)")
             }
             TupleKind::BinaryKey => write!(f, "a binary MAC key share"),
         }
@@ -173,6 +182,37 @@ impl EdaBits {
     }
 }
 
+/// A batch of n *wide* edaBits: the masks of the comparison, equality and bit-decomposition
+/// kernels, which (unlike Mod2m and truncation) never need the arithmetic value of the mask's low
+/// bits, only the mask as a whole.
+///
+/// Element j is R_j = Σ_o X_{o,j}, where party o contributed X_{o,j} uniform in [0, 2^w)
+/// (w = `width`), so R_j < N·2^w ≤ 2^127 < p and R_j mod 2^w is uniform if one party is honest.
+/// `value` shares R in GF(p); `bin` shares the m = `bits` low bits of R in the binary domain,
+/// bit-major (bit i of element j at index i·n + j). The bits above m are never needed: they
+/// only mask statistically, which is why R needs no carry conversion when it is made (see
+/// `offline::edabits::wide` and docs/PROTOCOL.md).
+#[derive(Debug, Clone, Default)]
+pub struct WideEdaBits {
+    pub bits: u32,
+    pub width: u32,
+    pub value: ShareVec,
+    pub bin: BitShares,
+}
+
+impl WideEdaBits {
+    /// Bit i (< `bits`) of every element, in the binary domain.
+    pub fn bit(&self, i: u32) -> BitShares {
+        let n = self.value.len();
+        let i = i as usize;
+        self.bin.slice(i * n..(i + 1) * n)
+    }
+}
+
+/// The widest wide edaBit contribution: N·2^w must stay below p, so w + ⌈log2 N⌉ ≤ 126 is
+/// also checked where N is known.
+pub const MAX_WIDE_EDABIT_WIDTH: u32 = 120;
+
 /// The widest edaBit (binary plus arithmetic-only bits): r < 2^127 < p.
 pub const MAX_EDABIT_BITS: u32 = 127;
 
@@ -232,7 +272,7 @@ impl TupleCounts {
             }
             TupleKind::BitTriple => self.bit_triples += n,
             TupleKind::DaBit => self.dabits += n,
-            TupleKind::EdaBit { bits, .. } => {
+            TupleKind::EdaBit { bits, .. } | TupleKind::WideEdaBit { bits, .. } => {
                 self.edabits += n;
                 self.edabit_bits += n * bits as u64;
             }
@@ -277,6 +317,15 @@ pub trait Preprocessing: Send {
         let _ = n;
         Err(PrepError::Unsupported(TupleKind::EdaBit { bits, extra }))
     }
+    /// The next `n` wide edaBits of `width` bits per party with `bits` low bits in binary (see
+    /// [`WideEdaBits`]). The default reports [`PrepError::Unsupported`].
+    fn wide_edabits(&mut self, n: usize, bits: u32, width: u32) -> Result<WideEdaBits, PrepError> {
+        let _ = n;
+        Err(PrepError::Unsupported(TupleKind::WideEdaBit {
+            bits,
+            width,
+        }))
+    }
 }
 
 impl<P: Preprocessing + ?Sized> Preprocessing for Box<P> {
@@ -309,5 +358,8 @@ impl<P: Preprocessing + ?Sized> Preprocessing for Box<P> {
     }
     fn edabits(&mut self, n: usize, bits: u32, extra: u32) -> Result<EdaBits, PrepError> {
         (**self).edabits(n, bits, extra)
+    }
+    fn wide_edabits(&mut self, n: usize, bits: u32, width: u32) -> Result<WideEdaBits, PrepError> {
+        (**self).wide_edabits(n, bits, width)
     }
 }

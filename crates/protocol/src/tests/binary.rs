@@ -475,11 +475,11 @@ fn mixed_kernels_use_binary_tuples_only_at_the_documented_cost() {
     // table of binary/mixed.rs and docs/PROTOCOL.md.
     assert_eq!(
         cost_of(|e, x, y| e.mixed()?.lt(x, y, 64)),
-        (0, 0, 64, 1, 89, 7)
+        (0, 0, 65, 1, 89, 7)
     );
     assert_eq!(
         cost_of(|e, x, _| e.mixed()?.ltz(x, 64)),
-        (0, 0, 63, 1, 88, 7)
+        (0, 0, 64, 1, 88, 7)
     );
     assert_eq!(
         cost_of(|e, x, _| e.mixed()?.eqz(x, 64)),
@@ -593,5 +593,6 @@ fn mixed_kernels_for_five_parties_and_another_security_parameter() {
         assert_eq!(eq[i], (a[i] == b[i]) as i128, "{} == {}", a[i], b[i]);
     }
     assert_eq!(used.edabits, 2 * a.len() as u64);
-    assert_eq!(used.edabit_bits, (64 + 65) * a.len() as u64);
+    // lt: a wide edaBit with 65 binary bits; eq: 65 bits.
+    assert_eq!(used.edabit_bits, (65 + 65) * a.len() as u64);
 }

@@ -95,6 +95,7 @@ pub(crate) fn decode(kind: TupleKind, has_clear: bool, bytes: &[u8]) -> Result<T
         TupleKind::BitTriple
         | TupleKind::DaBit
         | TupleKind::EdaBit { .. }
+        | TupleKind::WideEdaBit { .. }
         | TupleKind::BinaryKey => return Err(format!("{kind}: not a stored kind")),
     })
 }

@@ -81,6 +81,7 @@ pub fn kind_label(kind: TupleKind) -> String {
         TupleKind::BitTriple => "bit-triple".into(),
         TupleKind::DaBit => "dabit".into(),
         TupleKind::EdaBit { bits, extra } => format!("edabit-{bits}-{extra}"),
+        TupleKind::WideEdaBit { bits, width } => format!("wide-edabit-{bits}-{width}"),
         TupleKind::BinaryKey => "binary-key".into(),
     }
 }
@@ -112,6 +113,7 @@ pub fn arity(kind: TupleKind) -> usize {
         TupleKind::BitTriple
         | TupleKind::DaBit
         | TupleKind::EdaBit { .. }
+        | TupleKind::WideEdaBit { .. }
         | TupleKind::BinaryKey => 0,
     }
 }
@@ -125,6 +127,7 @@ pub(crate) fn check_kind(kind: TupleKind) -> Result<(), TupleError> {
         TupleKind::BitTriple
         | TupleKind::DaBit
         | TupleKind::EdaBit { .. }
+        | TupleKind::WideEdaBit { .. }
         | TupleKind::BinaryKey => Err(TupleError::MalformedTuples {
             reason: format!("{kind}: the tuple store does not hold binary-domain tuples yet"),
         }),
@@ -144,6 +147,7 @@ pub(crate) fn kind_code(kind: TupleKind) -> u32 {
         TupleKind::BitTriple
         | TupleKind::DaBit
         | TupleKind::EdaBit { .. }
+        | TupleKind::WideEdaBit { .. }
         | TupleKind::BinaryKey => 0,
     }
 }
@@ -290,6 +294,7 @@ impl TupleData {
             TupleKind::BitTriple
             | TupleKind::DaBit
             | TupleKind::EdaBit { .. }
+            | TupleKind::WideEdaBit { .. }
             | TupleKind::BinaryKey => return Err(PrepError::Unsupported(kind)),
         })
     }
