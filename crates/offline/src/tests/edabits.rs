@@ -397,38 +397,59 @@ fn mixed_comparisons_run_on_the_on_demand_source() {
 #[test]
 #[ignore]
 fn probe_edabit_rate_against_the_arithmetic_path() {
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
     const K: usize = 1024;
+    type Probe = (Duration, net::NetStats);
     let res = run_eda(
         2,
         None,
         Arc::new(|g, m, b, net| {
-            let (t0, s0) = (Instant::now(), net.stats());
-            let e = g.edabits(m, b, net, K, 64, 41)?;
-            let (te, se) = (t0.elapsed(), net.stats().since(&s0));
-            assert_eq!(e.low.len(), K);
-            let (t1, s1) = (Instant::now(), net.stats());
-            let t = m.triples(net, 89 * K)?;
-            let bits = m.bits(net, 105 * K)?;
-            let (ta, sa) = (t1.elapsed(), net.stats().since(&s1));
-            assert_eq!(t.a.len() + bits.len(), 194 * K);
-            Ok((te, se, ta, sa))
+            let mut probe = |f: &mut dyn FnMut(
+                &mut Mascot,
+                &mut BinaryPrep,
+                &mut Network,
+                &mut EdaBitGen,
+            ) -> Result<()>|
+             -> Result<Probe> {
+                let (t0, s0) = (Instant::now(), net.stats());
+                f(m, b, net, g)?;
+                Ok((t0.elapsed(), net.stats().since(&s0)))
+            };
+            let strict = probe(&mut |m, b, net, g| {
+                assert_eq!(g.edabits(m, b, net, K, 64, 41)?.low.len(), K);
+                Ok(())
+            })?;
+            let wide = probe(&mut |m, b, net, g| {
+                assert_eq!(g.wide_edabits(m, b, net, K, 65, 111)?.value.len(), K);
+                Ok(())
+            })?;
+            let extra = probe(&mut |m, b, net, g| {
+                assert_eq!(g.dabits(m, b, net, K)?.arith.len(), K);
+                assert_eq!(b.triples(net, 89 * K)?.len(), 89 * K);
+                Ok(())
+            })?;
+            let arith = probe(&mut |m, _, net, _| {
+                let t = m.triples(net, 89 * K)?;
+                let bits = m.bits(net, 105 * K)?;
+                assert_eq!(t.a.len() + bits.len(), 194 * K);
+                Ok(())
+            })?;
+            Ok([strict, wide, extra, arith])
         }),
     );
     let out = unwrap(res);
-    let (te, se, ta, sa) = &out[0];
-    println!(
-        "N = 2, {K} edaBits(64+41): {:.3} s, {:.0} edaBits/s, {:.0} bytes sent per edaBit ({} rounds)",
-        te.as_secs_f64(),
-        K as f64 / te.as_secs_f64(),
-        se.bytes_sent as f64 / K as f64,
-        se.rounds
-    );
-    println!(
-        "N = 2, arithmetic path for {K} comparisons (89 triples + 105 bits each): {:.3} s, {:.0} comparisons/s, {:.0} bytes sent per comparison ({} rounds)",
-        ta.as_secs_f64(),
-        K as f64 / ta.as_secs_f64(),
-        sa.bytes_sent as f64 / K as f64,
-        sa.rounds
-    );
+    for ((t, s), what) in out[0].iter().zip([
+        "strict loose edaBits(64 + 41) (Mod2m/Trunc masks)",
+        "wide edaBits (65 of 111 bits) (comparison masks)",
+        "1 daBit + 89 binary triples (the rest of a mixed comparison)",
+        "arithmetic path: 89 MASCOT triples + 105 MASCOT bits (one arithmetic comparison)",
+    ]) {
+        println!(
+            "N = 2, {K} × {what}: {:.3} s, {:.0}/s, {:.0} bytes sent each ({} rounds)",
+            t.as_secs_f64(),
+            K as f64 / t.as_secs_f64(),
+            s.bytes_sent as f64 / K as f64,
+            s.rounds
+        );
+    }
 }
