@@ -81,7 +81,17 @@ fn generate() -> Value {
     let mut rng = Rng(14);
     let p = Fp::ZERO - Fp::ONE;
     let mut encodings = Vec::new();
-    let specials: Vec<i128> = vec![0, 1, -1, 2, 42, -7, 1 << 64, i64::MAX as i128, i64::MIN as i128];
+    let specials: Vec<i128> = vec![
+        0,
+        1,
+        -1,
+        2,
+        42,
+        -7,
+        1 << 64,
+        i64::MAX as i128,
+        i64::MIN as i128,
+    ];
     let mut xs: Vec<Fp> = specials.iter().map(|&x| Fp::from_i128(x)).collect();
     xs.push(p); // p − 1
     xs.extend((0..8).map(|_| rng.fp()));
@@ -96,10 +106,12 @@ fn generate() -> Value {
     let p_int: u128 = p.to_u128() + 1;
     let non_canonical: Vec<String> = [p_int, p_int + 1, u128::MAX]
         .iter()
-        .map(|w| match serde_json::to_value(FieldVec::from_bytes(w.to_le_bytes().to_vec())) {
-            Ok(Value::String(s)) => s,
-            other => panic!("a FieldVec is a JSON string: {other:?}"),
-        })
+        .map(
+            |w| match serde_json::to_value(FieldVec::from_bytes(w.to_le_bytes().to_vec())) {
+                Ok(Value::String(s)) => s,
+                other => panic!("a FieldVec is a JSON string: {other:?}"),
+            },
+        )
         .collect();
 
     let mut cases = Vec::new();
@@ -109,14 +121,23 @@ fn generate() -> Value {
         (4, vec![Fp::from_i64(1)]),
     ] {
         let honest = deliveries(&values, n, &mut rng);
-        assert_eq!(verify_delivery(&honest, Some(values.len())).unwrap(), values);
+        assert_eq!(
+            verify_delivery(&honest, Some(values.len())).unwrap(),
+            values
+        );
         cases.push(json!({
             "values": values.iter().map(|x| x.to_u128().to_string()).collect::<Vec<_>>(),
             "deliveries": honest,
             "expect": {"ok": true},
         }));
         // One party adds 1 to one element of one vector: the SDK names the element and check.
-        for (field, index) in [("s", values.len() - 1), ("v", 0), ("w", 0), ("r", 0), ("u", values.len() - 1)] {
+        for (field, index) in [
+            ("s", values.len() - 1),
+            ("v", 0),
+            ("w", 0),
+            ("r", 0),
+            ("u", values.len() - 1),
+        ] {
             let mut bad = honest.clone();
             let party = n - 1;
             let f = field_of(&mut bad[party], field);

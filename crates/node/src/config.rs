@@ -257,7 +257,12 @@ impl CarbyneConfig {
             a::TAG_DOUBLE_SLASH,
         ]
         .iter()
-        .map(|p| ("carbyne.amphora_prefix", format!("{}{p}", self.amphora_prefix)))
+        .map(|p| {
+            (
+                "carbyne.amphora_prefix",
+                format!("{}{p}", self.amphora_prefix),
+            )
+        })
         .collect();
         v.push((
             "carbyne.castor_prefix",

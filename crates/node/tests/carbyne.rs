@@ -170,11 +170,9 @@ async fn exchange(addr: SocketAddr, req: &Req<'_>) -> Answer {
                     rest.extend_from_slice(&chunk[..n]);
                 }
                 let p = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-                let size = usize::from_str_radix(
-                    std::str::from_utf8(&rest[..p]).unwrap().trim(),
-                    16,
-                )
-                .unwrap();
+                let size =
+                    usize::from_str_radix(std::str::from_utf8(&rest[..p]).unwrap().trim(), 16)
+                        .unwrap();
                 while rest.len() < p + 2 + size + 2 {
                     let n = s.read(&mut chunk).await.unwrap();
                     assert!(n > 0);
@@ -361,7 +359,11 @@ async fn create_secret(cloud: &Cloud, values: &[i64], tags_json: &str) -> Uuid {
         // `upload(params, URI.class)`: a 201 whose body Jackson reads as a URI.
         let uri = a.json(201);
         let want = format!("http://{}/amphora/secret-shares/{secret_id}", cloud.host(i));
-        assert_eq!(a.text(), format!("\"{want}\""), "the body is exactly a JSON string");
+        assert_eq!(
+            a.text(),
+            format!("\"{want}\""),
+            "the body is exactly a JSON string"
+        );
         assert_eq!(uri, Value::String(want.clone()));
         assert_eq!(a.header("location"), Some(want.as_str()));
     }
@@ -396,7 +398,11 @@ fn tag_json(key: &str, value: &str, kind: &str) -> String {
 }
 
 fn assert_tag_shape(t: &Value) {
-    assert_eq!(keys(t), ["key", "value", "valueType"], "exactly Tag's fields");
+    assert_eq!(
+        keys(t),
+        ["key", "value", "valueType"],
+        "exactly Tag's fields"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -462,7 +468,12 @@ async fn the_original_java_clients_requests_work_unchanged() {
             &page["totalElements"],
             &page["totalPages"]
         ),
-        (&Value::from(0), &Value::from(10), &Value::from(1), &Value::from(1))
+        (
+            &Value::from(0),
+            &Value::from(10),
+            &Value::from(1),
+            &Value::from(1)
+        )
     );
     // getSecrets(Sort): every secret, sorted by the LONG tag n ascending, unpaged.
     let all = cloud
@@ -476,7 +487,10 @@ async fn the_original_java_clients_requests_work_unchanged() {
         .map(|m| m["secretId"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [b.to_string(), a.to_string()]);
-    assert_eq!((&all["size"], &all["totalPages"]), (&Value::from(2), &Value::from(1)));
+    assert_eq!(
+        (&all["size"], &all["totalPages"]),
+        (&Value::from(2), &Value::from(1))
+    );
     // A malformed filter is a 400 whose body the client shows as its message.
     let bad = cloud
         .get(0, "/amphora/secret-shares?filter=nooperator")
@@ -505,7 +519,10 @@ async fn the_original_java_clients_requests_work_unchanged() {
         .iter()
         .enumerate()
     {
-        let want = format!("http://{}/amphora/secret-shares/{a}/tags/color", cloud.host(i));
+        let want = format!(
+            "http://{}/amphora/secret-shares/{a}/tags/color",
+            cloud.host(i)
+        );
         assert_eq!(r.json(201), Value::String(want));
     }
     // A second createTag with the same key conflicts.
@@ -605,7 +622,10 @@ async fn the_original_java_clients_requests_work_unchanged() {
         assert_eq!(r.text(), format!("{{\"response\":[\"{id}\"]}}"));
         stored.push(id);
     }
-    assert_eq!(stored[0], stored[1], "every party names the same stored secret");
+    assert_eq!(
+        stored[0], stored[1],
+        "every party names the same stored secret"
+    );
     // The CLI then reads the result with AmphoraClient.getSecret.
     let (sum, tags) = get_secret(&cloud, stored[0]).await;
     assert_eq!(sum, [35]);
@@ -635,7 +655,10 @@ async fn the_original_java_clients_requests_work_unchanged() {
     assert_eq!(keys(&t), ["interval", "metrics"]);
     assert_eq!(t["interval"], 60_000);
     let metrics = t["metrics"].as_array().unwrap();
-    let types: Vec<&str> = metrics.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = metrics
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
     assert_eq!(
         types,
         [
@@ -653,13 +676,14 @@ async fn the_original_java_clients_requests_work_unchanged() {
     );
     for m in metrics {
         assert_eq!(keys(m), ["available", "consumptionRate", "type"]);
-        assert!(m["available"].is_i64() && m["consumptionRate"].is_i64(), "{m}");
+        assert!(
+            m["available"].is_i64() && m["consumptionRate"].is_i64(),
+            "{m}"
+        );
     }
     let triples = &metrics[8];
     assert!(triples["available"].as_i64().unwrap() > 0, "{t}");
-    let r = cloud
-        .get(0, "/castor/intra-vcp/telemetry?interval=0")
-        .await;
+    let r = cloud.get(0, "/castor/intra-vcp/telemetry?interval=0").await;
     assert_eq!(r.status, 400);
 
     // ---- Delete (deleteSecret), then the secret is gone ----------------------------------

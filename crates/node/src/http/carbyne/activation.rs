@@ -186,19 +186,35 @@ mod tests {
         assert_eq!(a.game_id.as_deref(), Some("g"));
         assert_eq!(a.inputs.len(), 1);
         assert_eq!(a.output.kind, OutputKind::AmphoraSecret);
-        assert!(to_activation(activation(r#"{"gameID":"g","code":"x","output":{"type":"PLAINTEXT"}}"#), Some("F")).is_ok());
+        assert!(to_activation(
+            activation(r#"{"gameID":"g","code":"x","output":{"type":"PLAINTEXT"}}"#),
+            Some("F")
+        )
+        .is_ok());
         let e = to_activation(
             activation(r#"{"secretParams":["AAAA"],"gameID":"g","code":"x","output":{"type":"PLAINTEXT"}}"#),
             None,
         )
         .unwrap_err();
         assert_eq!(e.code, ErrorCode::BadRequest);
-        assert!(e.message.contains("secretParams") && e.message.contains("amphoraParams"), "{}", e.message);
-        let e = to_activation(activation(r#"{"gameID":"g","code":"x","output":{"type":"PLAINTEXT"}}"#), Some("yes")).unwrap_err();
+        assert!(
+            e.message.contains("secretParams") && e.message.contains("amphoraParams"),
+            "{}",
+            e.message
+        );
+        let e = to_activation(
+            activation(r#"{"gameID":"g","code":"x","output":{"type":"PLAINTEXT"}}"#),
+            Some("yes"),
+        )
+        .unwrap_err();
         assert!(e.message.contains("compile"), "{}", e.message);
         let e = to_activation(activation(r#"{"gameID":"g","code":"x"}"#), None).unwrap_err();
         assert!(e.message.contains("output"), "{}", e.message);
-        let e = to_activation(activation(r#"{"gameID":"g","output":{"type":"PLAINTEXT"}}"#), None).unwrap_err();
+        let e = to_activation(
+            activation(r#"{"gameID":"g","output":{"type":"PLAINTEXT"}}"#),
+            None,
+        )
+        .unwrap_err();
         assert!(e.message.contains("code"), "{}", e.message);
     }
 }

@@ -221,10 +221,7 @@ fn form_decode(s: &str) -> Result<String, ApiError> {
         }
     }
     String::from_utf8(out).map_err(|_| {
-        ApiError::bad_request(format!(
-            "the filter {:?} does not decode to UTF-8",
-            clip(s)
-        ))
+        ApiError::bad_request(format!("the filter {:?} does not decode to UTF-8", clip(s)))
     })
 }
 
@@ -289,7 +286,7 @@ pub(crate) fn metadata_page(
             .take(size as usize)
             .map(to_meta)
             .collect();
-        let pages = (total + size - 1) / size;
+        let pages = (total as u64).div_ceil(size as u64);
         Ok(MetadataPage {
             content,
             number: number as i32,
@@ -575,8 +572,15 @@ mod tests {
         };
         let p = metadata_page(metas.clone(), &q).unwrap();
         assert_eq!(p.content.len(), 2);
-        assert_eq!(p.content[0].secret_id, metas[2].id.uuid(), "missing tag last, reversed");
-        assert_eq!((p.number, p.size, p.total_elements, p.total_pages), (0, 2, 3, 2));
+        assert_eq!(
+            p.content[0].secret_id,
+            metas[2].id.uuid(),
+            "missing tag last, reversed"
+        );
+        assert_eq!(
+            (p.number, p.size, p.total_elements, p.total_pages),
+            (0, 2, 3, 2)
+        );
         let q = MetadataQuery {
             sort: Some("n".into()),
             ..MetadataQuery::default()
@@ -587,7 +591,10 @@ mod tests {
             ids,
             [metas[1].id.uuid(), metas[0].id.uuid(), metas[2].id.uuid()]
         );
-        assert_eq!((p.number, p.size, p.total_elements, p.total_pages), (0, 3, 3, 1));
+        assert_eq!(
+            (p.number, p.size, p.total_elements, p.total_pages),
+            (0, 3, 3, 1)
+        );
         let q = MetadataQuery {
             page_number: Some(5),
             ..MetadataQuery::default()

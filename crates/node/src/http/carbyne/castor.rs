@@ -36,7 +36,11 @@ pub(crate) fn telemetry_from(stats: &TupleStatsResponse) -> TelemetryData {
             };
             TupleMetric {
                 available: i64::try_from(available).unwrap_or(i64::MAX),
-                consumption_rate: if rate.is_finite() { rate.round() as i64 } else { 0 },
+                consumption_rate: if rate.is_finite() {
+                    rate.round() as i64
+                } else {
+                    0
+                },
                 kind: (*castor).to_string(),
             }
         })

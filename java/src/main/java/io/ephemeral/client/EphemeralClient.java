@@ -409,7 +409,8 @@ public final class EphemeralClient {
 
   /** Every deployed function (latest version each), from party 0. */
   public List<FunctionInfo> listFunctions() {
-    return first("GET", "/v1/functions", type(FunctionList.class)) instanceof FunctionList l ? l.items() : List.of();
+    FunctionList l = first("GET", "/v1/functions", type(FunctionList.class));
+    return l.items();
   }
 
   /** The versions of one function, oldest first, from party 0. */

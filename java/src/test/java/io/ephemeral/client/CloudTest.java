@@ -171,6 +171,14 @@ class CloudTest {
         client.execute(Activation.code("print_ln('%s', (sint(6) * sint(7)).reveal())").build());
     assertEquals("42", printed.printed().trim());
 
+    ExecutionResult withInputs =
+        client.execute(
+            Activation.code("n = public_input()\nprint_ln('%s', n * int(program.args[1]))")
+                .args("3")
+                .publicInput("14")
+                .build());
+    assertEquals("42", withInputs.printed().trim());
+
     ApiException compile = assertThrows(ApiException.class, () -> client.execute(Activation.code("this is not python(").build()));
     assertEquals("compile_error", compile.code());
   }
