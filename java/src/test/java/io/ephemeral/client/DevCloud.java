@@ -77,6 +77,8 @@ final class DevCloud implements AutoCloseable {
     pb.environment().put("HOME", dir.toString());
     pb.environment().put("RUST_LOG", "warn");
     Process p = pb.start();
+    // Never leave the cloud running behind a JVM that exits without closing it.
+    Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
     DevCloud cloud = new DevCloud(dir, n, p);
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
