@@ -1,8 +1,9 @@
 //! The Ephemeral HTTP API: every request and response body, shared by the node (`node`) and the
 //! client SDK (`client`) so that the two cannot drift.
 //!
-//! **Paths** are in [`paths`]; everything lives under `/v1`, except the Carbyne Stack compatible
-//! activation endpoint `POST /` and the operational endpoints (`/metrics`, `/openapi.json`).
+//! **Paths** are in [`paths`]; everything lives under `/v1`, except the operational endpoints
+//! (`/metrics`, `/openapi.json`) and the Carbyne Stack compatible routes ([`carbyne`]: Amphora,
+//! Castor telemetry and the activation endpoint, under configurable prefixes).
 //!
 //! **Encodings** (see [`encoding`]): a field element on the wire is 16 bytes, little-endian, of
 //! x·R mod p (R = 2^128), exactly as Carbyne Stack and MP-SPDZ store it; a vector of elements is
@@ -16,6 +17,7 @@
 //! MAC shares never appear in any body: a client that collected every party's MAC share of a
 //! value it knows would learn the global MAC key.
 
+pub mod carbyne;
 pub mod encoding;
 pub mod error;
 pub mod functions;

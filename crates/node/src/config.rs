@@ -38,6 +38,12 @@
 //! [tuples]
 //! insecure_dealer = true                     # INSECURE: dealer preprocessing from a shared seed
 //! insecure_dealer_seed = "<64 hex digits>"   # the same on every party
+//!
+//! [carbyne]                                  # Carbyne Stack compatible routes (docs/CARBYNE.md)
+//! enabled = true                             # default: on
+//! amphora_prefix = "/amphora"                # Amphora's public API ("" for the root)
+//! castor_prefix = "/castor"                  # Castor's telemetry
+//! activation_path = "/"                      # Ephemeral's activation endpoint
 //! ```
 //!
 //! Relative paths are relative to the config file's directory.
@@ -210,6 +216,113 @@ impl Default for TupleConfig {
     }
 }
 
+/// `[carbyne]`: where the Carbyne Stack compatible routes live (`http::carbyne`), so that the
+/// original's Java clients and CLI can talk to this node unchanged.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CarbyneConfig {
+    /// Serve the compatible routes (default: yes).
+    pub enabled: bool,
+    /// Prefix of Amphora's public API (`{prefix}/secret-shares`, …); `""` serves it at the root.
+    pub amphora_prefix: String,
+    /// Prefix of Castor's telemetry (`{prefix}/intra-vcp/telemetry`); `""` for the root.
+    pub castor_prefix: String,
+    /// The path of Ephemeral's activation endpoint (`POST`).
+    pub activation_path: String,
+}
+
+impl Default for CarbyneConfig {
+    fn default() -> Self {
+        CarbyneConfig {
+            enabled: true,
+            amphora_prefix: "/amphora".into(),
+            castor_prefix: "/castor".into(),
+            activation_path: "/".into(),
+        }
+    }
+}
+
+impl CarbyneConfig {
+    /// Every compatible route path (prefix included), with the field it comes from.
+    pub fn paths(&self) -> Vec<(&'static str, String)> {
+        use api::carbyne::{amphora as a, castor as c};
+        let mut v: Vec<(&'static str, String)> = [
+            a::INPUT_MASKS,
+            a::MASKED_INPUTS,
+            a::SECRET_SHARES,
+            a::SECRET_SHARE,
+            a::TAGS,
+            a::TAGS_DOUBLE_SLASH,
+            a::TAG,
+            a::TAG_DOUBLE_SLASH,
+        ]
+        .iter()
+        .map(|p| {
+            (
+                "carbyne.amphora_prefix",
+                format!("{}{p}", self.amphora_prefix),
+            )
+        })
+        .collect();
+        v.push((
+            "carbyne.castor_prefix",
+            format!("{}{}", self.castor_prefix, c::TELEMETRY),
+        ));
+        v.push(("carbyne.activation_path", self.activation_path.clone()));
+        v
+    }
+
+    /// Prefixes are `""` or `/segment[/segment…]` (letters, digits, `-._~`); the activation path
+    /// is `/` or such a path. None may reach into `/v1`, `/metrics` or `/openapi.json`, and no two
+    /// routes may coincide (the router would refuse them).
+    fn validate(&self) -> Result<(), String> {
+        let well_formed = |p: &str| {
+            p.is_empty()
+                || (p.starts_with('/')
+                    && p[1..].split('/').all(|seg| {
+                        !seg.is_empty()
+                            && seg
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+                    }))
+        };
+        for (name, p) in [
+            ("carbyne.amphora_prefix", &self.amphora_prefix),
+            ("carbyne.castor_prefix", &self.castor_prefix),
+        ] {
+            if !well_formed(p) {
+                return Err(format!(
+                    "{name}: {p:?} is not a path prefix; write \"\" or \"/name[/name…]\" (letters, digits, -._~), without a trailing slash"
+                ));
+            }
+        }
+        let act = &self.activation_path;
+        if act != "/" && (act.is_empty() || !well_formed(act)) {
+            return Err(format!(
+                "carbyne.activation_path: {act:?} is not a path; write \"/\" or \"/name[/name…]\" (letters, digits, -._~)"
+            ));
+        }
+        let mut seen = std::collections::BTreeMap::new();
+        for (name, path) in self.paths() {
+            let native = path == api::paths::METRICS
+                || path == api::paths::OPENAPI
+                || path == api::API_PREFIX
+                || path.starts_with(&format!("{}/", api::API_PREFIX));
+            if native {
+                return Err(format!(
+                    "{name}: the route {path} would take the place of the node's own API; choose another prefix"
+                ));
+            }
+            if let Some(other) = seen.insert(path.clone(), name) {
+                return Err(format!(
+                    "{name}: the route {path} is also a route of {other}; choose prefixes that differ"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,6 +342,8 @@ pub struct NodeConfig {
     pub security: SecurityConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub carbyne: CarbyneConfig,
     /// INSECURE, for tests of cheating detection only: make this party tamper at one stage
     /// (`upload`: mask shares; `store`: the masked values it claims; `download`: delivered shares;
     /// `execution`: its input shares in games; `cope`: an error in one COPE column of every MASCOT
@@ -382,6 +497,7 @@ impl NodeConfig {
             }
         }
         self.validate_clients()?;
+        self.carbyne.validate()?;
         if !(20..=80).contains(&self.security.min_statistical_security) {
             return Err(format!(
                 "security.min_statistical_security: {} is outside 20..=80",
@@ -651,6 +767,41 @@ insecure_dealer_seed = "{SEED}"
         let e = parse(t).expect_err("config must be refused");
         assert_eq!(e.path, "party1.toml");
         e.message
+    }
+
+    #[test]
+    fn carbyne_routes_default_on_and_move_with_their_prefixes() {
+        let c = parse(&text("", "")).unwrap();
+        assert_eq!(c.carbyne, CarbyneConfig::default());
+        assert!(c.carbyne.enabled);
+        let paths: Vec<String> = c.carbyne.paths().into_iter().map(|(_, p)| p).collect();
+        assert!(paths.contains(&"/amphora/secret-shares/{id}//tags".to_string()));
+        assert!(paths.contains(&"/castor/intra-vcp/telemetry".to_string()));
+        assert!(paths.contains(&"/".to_string()));
+        let c = parse(&text(
+            "",
+            "[carbyne]\namphora_prefix = \"\"\ncastor_prefix = \"/cs/castor\"\nactivation_path = \"/ephemeral\"\n",
+        ))
+        .unwrap();
+        assert_eq!(c.carbyne.amphora_prefix, "");
+        for (bad, field) in [
+            ("amphora_prefix = \"/amphora/\"", "carbyne.amphora_prefix"),
+            ("amphora_prefix = \"amphora\"", "carbyne.amphora_prefix"),
+            ("castor_prefix = \"/a b\"", "carbyne.castor_prefix"),
+            ("castor_prefix = \"/{x}\"", "carbyne.castor_prefix"),
+            ("activation_path = \"\"", "carbyne.activation_path"),
+            ("activation_path = \"/v1/games\"", "carbyne.activation_path"),
+            ("amphora_prefix = \"/v1\"", "carbyne.amphora_prefix"),
+            ("activation_path = \"/metrics\"", "carbyne.activation_path"),
+            (
+                "activation_path = \"/amphora/masked-inputs\"",
+                "carbyne.activation_path",
+            ),
+            ("colour = 1", "unknown field"),
+        ] {
+            let m = fails(&text("", &format!("[carbyne]\n{bad}\n")));
+            assert!(m.contains(field), "{bad}: {m}");
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! request ─▶ finish (log line, metrics, errors → JSON) ─▶ route ─▶ [auth] ─▶ extractors ─▶ handler
 //! ```
 //!
-//! - Every path of [`api::paths`] is routed; all but `/v1/health`, `/openapi.json` and `/metrics`
+//! - Every path of [`api::paths`] is routed, and the Carbyne Stack compatible routes at the
+//!   prefixes of `[carbyne]` (`carbyne`); all but `/v1/health`, `/openapi.json` and `/metrics`
 //!   need `Authorization: Bearer <token>` (an `auth` route layer, so no protected handler can be
 //!   reached without it; handlers read the caller with [`extract::Caller`], which fails closed).
 //! - JSON bodies must say `Content-Type: application/json` (else 415) and fit in
@@ -20,6 +21,7 @@
 //! **Invariant:** the log line of a request holds the method, the route template, the status and
 //! the latency, never a body, a header value or a token.
 
+mod carbyne;
 mod error;
 mod extract;
 mod functions;
@@ -84,7 +86,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route(p::GAME, get(games::game_summary))
         .route(p::TUPLES, get(ops::tuples))
         .route(p::ADMIN_REKEY, post(ops::rekey))
-        .route(p::CARBYNE_ACTIVATION, post(games::carbyne_activation))
+        .merge(carbyne::routes(&node.config.carbyne))
         .route_layer(axum::middleware::from_fn_with_state(
             node.clone(),
             extract::require_user,

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::carbyne::{activation, amphora, castor};
 use super::{functions, games, ops, secrets};
 
 /// Adds the `bearer` security scheme the protected paths name.
@@ -28,11 +29,35 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Lists the tag routes again at the double slash the original Amphora Java client writes
+/// (`…/{id}//tags`), which the node serves too.
+struct DoubleSlashTags;
+
+impl Modify for DoubleSlashTags {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (single, double) in [
+            (
+                "/amphora/secret-shares/{id}/tags",
+                "/amphora/secret-shares/{id}//tags",
+            ),
+            (
+                "/amphora/secret-shares/{id}/tags/{key}",
+                "/amphora/secret-shares/{id}//tags/{key}",
+            ),
+        ] {
+            if let Some(mut item) = doc.paths.paths.get(single).cloned() {
+                item.summary = Some("Compatibility (Amphora): the tag route as the original Java client writes it, with a double slash".into());
+                doc.paths.paths.insert(double.to_string(), item);
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Ephemeral party node",
-        description = "One party of an Ephemeral virtual cloud: secrets (input-mask upload, verified download, tags), deployed functions, games (MPC executions) and tuple telemetry. Send each request to every party. Errors are JSON `ApiError` bodies."
+        description = "One party of an Ephemeral virtual cloud: secrets (input-mask upload, verified download, tags), deployed functions, games (MPC executions) and tuple telemetry. Send each request to every party. Errors are JSON `ApiError` bodies. Routes tagged `carbyne-*` are compatibility routes for Carbyne Stack's clients, shown at their default prefixes (`[carbyne]` in the node config moves them)."
     ),
     paths(
         secrets::input_masks,
@@ -57,7 +82,19 @@ impl Modify for BearerAuth {
         functions::delete_function,
         games::execute,
         games::game_summary,
-        games::carbyne_activation,
+        activation::activate,
+        amphora::input_masks,
+        amphora::masked_inputs,
+        amphora::list,
+        amphora::download,
+        amphora::delete,
+        amphora::get_tags,
+        amphora::add_tag,
+        amphora::replace_tags,
+        amphora::get_tag,
+        amphora::put_tag,
+        amphora::delete_tag,
+        castor::telemetry,
         ops::tuples,
         ops::rekey,
         ops::health,
@@ -104,8 +141,18 @@ impl Modify for BearerAuth {
         api::RekeyRequest,
         api::RekeyResult,
         api::TupleStatsResponse,
+        api::carbyne::AmphoraDelivery,
+        api::carbyne::VerifiableSecretShare,
+        api::carbyne::MaskedInputData,
+        api::carbyne::AmphoraMaskedInput,
+        api::carbyne::Metadata,
+        api::carbyne::MetadataPage,
+        api::carbyne::CarbyneActivation,
+        api::carbyne::CarbyneOutput,
+        api::carbyne::TelemetryData,
+        api::carbyne::TupleMetric,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &DoubleSlashTags),
     tags(
         (name = "secrets", description = "Upload, download and metadata of secrets"),
         (name = "tags", description = "Tags of secrets"),
@@ -113,6 +160,9 @@ impl Modify for BearerAuth {
         (name = "functions", description = "Deployed functions"),
         (name = "games", description = "Function execution"),
         (name = "ops", description = "Health, metrics, tuples and this document"),
+        (name = "carbyne-amphora", description = "Compatibility: Carbyne Stack's Amphora API for its Java client and CLI, under `[carbyne] amphora_prefix` (default /amphora; docs/CARBYNE.md)"),
+        (name = "carbyne-castor", description = "Compatibility: Carbyne Stack's Castor telemetry, under `[carbyne] castor_prefix` (default /castor; docs/CARBYNE.md)"),
+        (name = "carbyne-ephemeral", description = "Compatibility: Carbyne Stack's Ephemeral activation, at `[carbyne] activation_path` (default /; docs/CARBYNE.md)"),
     )
 )]
 struct ApiDoc;
@@ -152,13 +202,28 @@ mod tests {
             api::paths::HEALTH,
             api::paths::OPENAPI,
             api::paths::METRICS,
-            api::paths::CARBYNE_ACTIVATION,
         ] {
             assert!(
                 paths.contains_key(p),
                 "{p} missing from the OpenAPI document"
             );
         }
+        // Every compatibility route, at the default prefixes, tagged as compatibility.
+        for (_, p) in crate::config::CarbyneConfig::default().paths() {
+            let item = paths
+                .get(&p)
+                .unwrap_or_else(|| panic!("{p} missing from the OpenAPI document"));
+            for (_, op) in item.as_object().unwrap() {
+                let Some(tags) = op.get("tags") else { continue };
+                assert!(
+                    tags[0].as_str().unwrap().starts_with("carbyne-"),
+                    "{p}: {tags}"
+                );
+                assert!(op["security"].is_array(), "{p}");
+            }
+        }
+        assert!(paths["/amphora/secret-shares/{id}//tags"]["post"].is_object());
+        assert!(paths.contains_key(api::paths::CARBYNE_ACTIVATION));
         assert!(paths["/v1/games"]["post"]["requestBody"].is_object());
         assert!(doc["components"]["schemas"]["Activation"].is_object());
         assert!(doc["components"]["schemas"]["UsePolicy"].is_object());
