@@ -235,6 +235,10 @@ impl Builder {
             _ => 0,
         };
         let f = self.top();
+        if matches!(i, Instr::GenShuffle { .. } | Instr::ApplyShuffle { .. }) {
+            // Its cost grows with the number of parties, known only at run time.
+            f.has_dynamic = true;
+        }
         match f.multiplier() {
             (Some(m), _) => f.fixed.add_instr(&i, m),
             (None, m) => {

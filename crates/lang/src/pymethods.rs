@@ -732,6 +732,7 @@ pub fn call_module_fn<'a>(
             })
         }
         "mpc_math" => crate::types::mpc_math(it, name, a),
+        "re" => crate::pyre::call(it, name, a, site),
         "operator" => {
             if name == "itemgetter" {
                 return Err(unsupported("operator.itemgetter"));

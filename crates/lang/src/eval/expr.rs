@@ -573,6 +573,11 @@ impl<'a> Interp<'a> {
                 }
                 None => false,
             },
+            Value::Instance(i) if i.class.lookup("__contains__").is_some() => {
+                let f = i.class.lookup("__contains__").expect("checked");
+                let r = self.call_pos(&f, vec![container.clone(), x.clone()], TextRange::default())?;
+                self.truthy(&r)?
+            }
             _ => {
                 for item in self.iterate(container)? {
                     let item = item?;
@@ -654,6 +659,10 @@ impl<'a> Interp<'a> {
                     return Ok(match x {
                         Value::Func(_) => Value::Bound(Rc::new((v.clone(), x))),
                         Value::Partial(_) => Value::Bound(Rc::new((v.clone(), x))),
+                        // Methods of built-in classes (re's Pattern and Match).
+                        Value::Builtin(b) if crate::pyre::is_method(b) => {
+                            Value::Bound(Rc::new((v.clone(), x)))
+                        }
                         other => other,
                     });
                 }

@@ -100,6 +100,8 @@ pub struct Interp<'a> {
     cycle_lists: Vec<std::rc::Weak<ListObj<'a>>>,
     cycle_dicts: Vec<std::rc::Weak<DictObj<'a>>>,
     pub cycle_classes: Vec<std::rc::Weak<Class<'a>>>,
+    /// The prelude's module scope (`prelude.rs`), once evaluated.
+    pub prelude: Option<Rc<Scope<'a>>>,
 }
 
 impl<'a> Interp<'a> {
@@ -150,6 +152,7 @@ impl<'a> Interp<'a> {
             cycle_lists: Vec::new(),
             cycle_dicts: Vec::new(),
             cycle_classes: Vec::new(),
+            prelude: None,
         };
         crate::builtins::install(&mut it);
         it
@@ -234,6 +237,7 @@ impl<'a> Interp<'a> {
         }
         self.builtins.clear();
         self.tapes.clear();
+        self.prelude = None;
     }
 
     /// `program.options`: an object whose attributes programs may set (they have no effect).
@@ -360,7 +364,15 @@ impl<'a> Interp<'a> {
         let r = self.call_user_inner(&func, &mut args);
         self.call_sites.pop();
         self.call_depth -= 1;
+        let from_prelude = self.is_prelude_fn(&func);
         r.map_err(|mut e| {
+            if from_prelude {
+                // Report errors of prelude code at the program's call site (or, for an
+                // implicit call such as a dunder, at the statement that made it).
+                e.range = (site != TextRange::default()).then_some(site);
+                e.notes.clear();
+                return e;
+            }
             if e.range.is_some() && e.notes.len() < 8 && !matches!(e.kind, ErrorKind::Budget(_)) {
                 e.notes.push(site);
             }

@@ -189,6 +189,9 @@ impl<'a> Interp<'a> {
                     let v = match crate::builtins::module(&full) {
                         Some(sub) => sub,
                         None => self.module_attr(&m, name).map_err(|_| {
+                            if crate::builtins::unsupported_module(&full).is_some() {
+                                return import_error(&full);
+                            }
                             import_error(&full).with_advice(format!(
                                 "`{name}` is not provided by this compiler's `{module}`; see docs/LANG.md for the supported names"
                             ))
@@ -635,10 +638,16 @@ type ParamSpec<'a> = (
 );
 
 fn import_error(name: &str) -> Error {
-    Error::new(ErrorKind::Unsupported, format!("cannot import '{name}'")).with_advice(
-        "supported imports: math, mpc_math, Compiler.types, Compiler.library, Compiler.util, \
-         Compiler.mpc_math (everything from Compiler.* is also available without importing)",
-    )
+    let e = Error::new(ErrorKind::Unsupported, format!("cannot import '{name}'"));
+    match crate::builtins::unsupported_module(name) {
+        Some(advice) => e.with_advice(advice),
+        None => e.with_advice(
+            "supported imports: Compiler.types, library, util, mpc_math, program, \
+             instructions_base, compilerLib, sqrt_oram (n_parallel), comparison, floatingpoint, \
+             exceptions, and Python's math, re, itertools, functools, operator, collections, copy, \
+             sys (argv); everything from Compiler.* is also available without importing",
+        ),
+    }
 }
 
 fn exception_matches(tv: &Value, e: &Error) -> bool {

@@ -30,6 +30,8 @@ const RT_METHODS: &[&str] = &[
     "bit_xor",
     "bit_not",
     "int_div",
+    "secure_shuffle",
+    "secure_permute",
     "update",
     "iadd",
     "square",
@@ -93,6 +95,21 @@ const ARRAY_METHODS: &[&str] = &[
     "to_row_matrix",
     "to_column_matrix",
     "get_sub",
+    "direct_mul",
+    "direct_mul_to_matrix",
+    "direct_mul_trans",
+    "direct_trans_mul",
+    "mul_trans",
+    "trans_mul",
+    "mul_trans_to",
+    "trans_mul_to",
+    "schur",
+    "diag",
+    "trace",
+    "set_column",
+    "iadd",
+    "secure_shuffle",
+    "secure_permute",
 ];
 const MEM_METHODS: &[&str] = &["read", "write", "iadd", "reveal", "isub", "imul"];
 const TYPE_METHODS: &[&str] = &[
@@ -129,6 +146,7 @@ const TYPE_METHODS: &[&str] = &[
     "init_secure_socket",
     "resp_secure_socket",
     "disable_index_checks",
+    "get_secure_shuffle",
 ];
 const PROGRAM_METHODS: &[&str] = &[
     "set_bit_length",
@@ -465,6 +483,32 @@ pub(super) fn rt_method<'a>(
                 it.binop(Value::int(1), Operator::Sub, me)?
             }
         }
+        "secure_shuffle" | "secure_permute" if r.ty.is_secret() => {
+            // MP-SPDZ: x.secure_shuffle(unit_size=1), x.secure_permute(shuffle, unit_size=1,
+            // reverse=False), on vectors of units of unit_size elements.
+            let (handle, unit_pos) = if name == "secure_shuffle" {
+                (None, 0)
+            } else {
+                (Some(a.req(0, "shuffle", name)?), 1)
+            };
+            let unit = match a.arg(unit_pos, "unit_size") {
+                None | Some(Value::None) => 1,
+                Some(v) => as_int(&v)
+                    .and_then(|i| i.as_i64())
+                    .filter(|u| *u > 0 && r.n as i64 % *u == 0)
+                    .ok_or_else(|| value_err("unit_size must divide the vector's length"))?
+                    as u32,
+            };
+            let reverse = match a.arg(unit_pos + 1, "reverse") {
+                None => false,
+                Some(v) => it.truthy(&v)?,
+            };
+            let handle = match handle {
+                Some(h) => to_type(it, &h, RtType::Regint, 1)?,
+                None => gen_shuffle(it, r.n / unit)?,
+            };
+            Value::Rt(apply_shuffle(it, r, handle, unit, reverse)?)
+        }
         "int_div" => {
             let o = a.req(0, "other", "int_div")?;
             let bl = match a.arg(1, "bit_length") {
@@ -491,7 +535,26 @@ pub(super) fn rt_method<'a>(
                 k: bl,
                 n: Size(n),
             })?;
-            Value::Rt(out)
+            // The kernel truncates toward zero; MP-SPDZ's int_div is floor division (its
+            // fixed-point quotient is truncated with an exact signed Trunc): −17 // 5 = −4.
+            // With r = x − y·q (the remainder, sign of x), floor = q − c where c = 1 when r ≠ 0
+            // and r's sign differs from y's: c = [r < 0] + [y < 0]·([r > 0] − [r < 0]).
+            let q = Value::Rt(out);
+            let (xv, yv) = (Value::Rt(x), Value::Rt(y));
+            let yq = it.binop(yv.clone(), Operator::Mult, q.clone())?;
+            let r = it.binop(xv, Operator::Sub, yq)?;
+            let zero = Value::int(0);
+            let rn = it.compare(&r, CmpOp::Lt, &zero)?;
+            let rp = it.compare(&r, CmpOp::Gt, &zero)?;
+            let yn = it.compare(&yv, CmpOp::Lt, &zero)?;
+            let diff = it.binop(rp, Operator::Sub, rn.clone())?;
+            let t = it.binop(yn, Operator::Mult, diff)?;
+            let c = it.binop(rn, Operator::Add, t)?;
+            let res = it.binop(q, Operator::Sub, c)?;
+            match res {
+                Value::Rt(r) => Value::Rt(convert(it, r, RtType::Sint)?),
+                other => other,
+            }
         }
         "update" | "iadd" => {
             let v = a.req(0, "other", name)?;
@@ -756,6 +819,8 @@ pub fn mpc_math<'a>(it: &mut Interp<'a>, name: &'static str, mut a: Args<'a>) ->
             "cos" => f.cos(),
             "tan" => f.tan(),
             "atan" => f.atan(),
+            "asin" => f.asin(),
+            "acos" => f.acos(),
             "tanh" => f.tanh(),
             "abs_fx" => f.abs(),
             "floor_fx" => f.floor(),
@@ -792,8 +857,40 @@ pub fn mpc_math<'a>(it: &mut Interp<'a>, name: &'static str, mut a: Args<'a>) ->
             match super::mathfx::call(it, name, &x, y.as_ref())? {
                 Some(v) => Ok(v),
                 None => Err(unsupported(format!("mpc_math.{name} on run-time values"))
-                    .with_advice("supported at run time: exp, exp2_fx, log, log2_fx, log_fx, sqrt, InvertSqrt, pow_fx, sigmoid, tanh, abs_fx, floor_fx")),
+                    .with_advice("supported at run time: exp, exp2_fx, log, log2_fx, log_fx, sqrt, InvertSqrt, pow_fx, sigmoid, tanh, sin, cos, tan, atan, asin, acos, abs_fx, floor_fx")),
             }
         }
     }
+}
+
+/// A fresh secure shuffle of `units` units (`sint.get_secure_shuffle`): a regint handle.
+pub(super) fn gen_shuffle(it: &mut Interp, units: u32) -> Result<Rt> {
+    let out = it.new_rt(RtType::Regint, 1);
+    let d = it.b.r(out.reg)?;
+    it.emit(Instr::GenShuffle { dst: d, units })?;
+    Ok(out)
+}
+
+/// `x` permuted by the shuffle `handle` (or its inverse), in units of `unit` elements.
+pub(super) fn apply_shuffle(
+    it: &mut Interp,
+    x: Rt,
+    handle: Rt,
+    unit: u32,
+    reverse: bool,
+) -> Result<Rt> {
+    if !x.ty.is_secret() {
+        return Err(type_err("secure_permute needs secret values"));
+    }
+    let out = it.new_rt(x.ty, x.n);
+    let (d, s, h) = (it.b.s(out.reg)?, it.b.s(x.reg)?, it.b.r(handle.reg)?);
+    it.emit(Instr::ApplyShuffle {
+        dst: d,
+        src: s,
+        handle: h,
+        unit,
+        reverse: reverse as u32,
+        n: Size(x.n),
+    })?;
+    Ok(out)
 }
