@@ -449,9 +449,9 @@ pub fn module_attr<'a>(it: &mut Interp<'a>, m: &str, name: &str) -> Option<Value
         "mpc_math" => {
             find(MPC_MATH_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("mpc_math"), n))))
         }
-        "operator" => {
+        "operator" => crate::prelude::export(it, "operator", name).or_else(|| {
             find(OPERATOR_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("operator"), n))))
-        }
+        }),
         "copy" => find(&["copy", "deepcopy"], name)
             .map(|n| Value::Native(Rc::new((Value::Module("copy"), n)))),
         "Compiler" => module(&format!("Compiler.{name}")),
@@ -1188,6 +1188,41 @@ fn sort_values<'a>(
     if keys.iter().any(|k| k.is_runtime()) {
         return Err(type_err("cannot sort run-time values with sorted()")
             .with_advice("store them in an Array and call its .sort() method"));
+    }
+    if keys.iter().any(|k| matches!(k, Value::Instance(_))) {
+        // Keys with `__lt__` (functools.cmp_to_key, user classes): a stable merge sort whose
+        // comparisons call back into the program.
+        let mut idx: Vec<usize> = (0..items.len()).collect();
+        let mut width = 1;
+        while width < idx.len() {
+            let mut out = Vec::with_capacity(idx.len());
+            for lo in (0..idx.len()).step_by(2 * width) {
+                let mid = (lo + width).min(idx.len());
+                let hi = (lo + 2 * width).min(idx.len());
+                let (mut i, mut j) = (lo, mid);
+                while i < mid && j < hi {
+                    // Take from the right only if it is strictly smaller (stability).
+                    let (a, b) = if rev {
+                        (&keys[idx[i]], &keys[idx[j]])
+                    } else {
+                        (&keys[idx[j]], &keys[idx[i]])
+                    };
+                    let lt = it.compare(a, ruff_python_ast::CmpOp::Lt, b)?;
+                    if it.truthy(&lt)? {
+                        out.push(idx[j]);
+                        j += 1;
+                    } else {
+                        out.push(idx[i]);
+                        i += 1;
+                    }
+                }
+                out.extend_from_slice(&idx[i..mid]);
+                out.extend_from_slice(&idx[j..hi]);
+            }
+            idx = out;
+            width *= 2;
+        }
+        return Ok(idx.into_iter().map(|i| items[i].clone()).collect());
     }
     let mut idx: Vec<usize> = (0..items.len()).collect();
     let mut err = None;

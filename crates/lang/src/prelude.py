@@ -609,3 +609,95 @@ def accumulate(iterable, func=None, initial=None):
             acc = func(acc, x)
         out.append(acc)
     return out
+
+
+def repeat(obj, times=None):
+    if times is None:
+        raise ValueError('itertools.repeat without times is infinite; give a count (or use range)')
+    return [obj] * max(times, 0)
+
+
+# ---- operator (the parts without a native implementation) ----------------------------------
+
+def itemgetter(*items):
+    if len(items) == 1:
+        item = items[0]
+        return lambda obj: obj[item]
+    return lambda obj: tuple(obj[i] for i in items)
+
+
+def attrgetter(*attrs):
+    def get(obj, name):
+        for part in name.split('.'):
+            obj = getattr(obj, part)
+        return obj
+    if len(attrs) == 1:
+        return lambda obj: get(obj, attrs[0])
+    return lambda obj: tuple(get(obj, a) for a in attrs)
+
+
+def methodcaller(name, *args, **kwargs):
+    return lambda obj: getattr(obj, name)(*args, **kwargs)
+
+
+def operator_pow(a, b):
+    return a ** b
+
+
+def not_(a):
+    return not a
+
+
+def truth(a):
+    return bool(a)
+
+
+def getitem(a, b):
+    return a[b]
+
+
+def lshift(a, b):
+    return a << b
+
+
+def rshift(a, b):
+    return a >> b
+
+
+def invert(a):
+    return ~a
+
+
+inv = invert
+
+
+def operator_abs(a):
+    return abs(a)
+
+
+def index(a):
+    return int(a)
+
+
+def concat(a, b):
+    return a + b
+
+
+def contains(a, b):
+    return b in a
+
+
+def is_(a, b):
+    return a is b
+
+
+def is_not(a, b):
+    return a is not b
+
+
+def matmul(a, b):
+    return a @ b
+
+
+def pos(a):
+    return +a

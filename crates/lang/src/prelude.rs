@@ -59,6 +59,31 @@ const EXPORTS: &[(&str, &[&str])] = &[
             "tee",
             "batched",
             "accumulate",
+            "repeat",
+        ],
+    ),
+    (
+        "operator",
+        &[
+            "itemgetter",
+            "attrgetter",
+            "methodcaller",
+            "pow",
+            "not_",
+            "truth",
+            "getitem",
+            "lshift",
+            "rshift",
+            "invert",
+            "abs",
+            "index",
+            "concat",
+            "contains",
+            "is_",
+            "is_not",
+            "matmul",
+            "pos",
+            "inv",
         ],
     ),
     ("types", &["getNamedTupleType"]),
@@ -72,8 +97,11 @@ pub fn export<'a>(it: &Interp<'a>, module: &str, name: &str) -> Option<Value<'a>
         return None;
     }
     let scope = it.prelude.as_ref()?;
-    let v = scope.vars.borrow().get(name).cloned();
-    v
+    let vars = scope.vars.borrow();
+    // `module_name` first: prelude functions that would shadow a built-in (operator.abs).
+    vars.get(format!("{module}_{name}").as_str())
+        .or_else(|| vars.get(name))
+        .cloned()
 }
 
 impl<'a> Interp<'a> {

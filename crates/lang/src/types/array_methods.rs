@@ -34,6 +34,41 @@ pub(super) fn array_method<'a>(
             array::store(it, r, at)?;
             av
         }
+        "assign" | "assign_vector" | "assign_part_vector"
+            if matches!(a.pos.get(1), Some(Value::Rt(_)) | Some(Value::MemValue(_))) =>
+        {
+            // A base known only at run time: a checked dynamic address.
+            let v = a.req(0, "value", name)?;
+            let b = a.req(1, "base", name)?;
+            let b = match b {
+                Value::MemValue(m) => array::mem_read(it, &m)?,
+                Value::Rt(r) => r,
+                _ => unreachable!("matched above"),
+            };
+            let r = match &v {
+                Value::Array(src) => {
+                    let r = load_all(it, src)?;
+                    convert(it, r, arr.elem)?
+                }
+                other => to_type(it, other, arr.elem, 1)?,
+            };
+            let at = array::runtime_base(it, &arr, b, r.n as usize)?;
+            array::store(it, r, at)?;
+            Value::None
+        }
+        "get_vector" | "get_part_vector"
+            if matches!(a.pos.first(), Some(Value::Rt(_)) | Some(Value::MemValue(_))) =>
+        {
+            let b = match a.req(0, "base", name)? {
+                Value::MemValue(m) => array::mem_read(it, &m)?,
+                Value::Rt(r) => r,
+                _ => unreachable!("matched above"),
+            };
+            let size = size_arg(a.arg(1, "size"))?
+                .ok_or_else(|| type_err(format!("{name} with a run-time base needs a size")))?;
+            let at = array::runtime_base(it, &arr, b, size as usize)?;
+            Value::Rt(array::load(it, arr.elem, at, size)?)
+        }
         "assign" | "assign_vector" | "assign_part_vector" => {
             let v = a.req(0, "value", name)?;
             let base = a
@@ -228,7 +263,13 @@ pub(super) fn array_method<'a>(
                     return Err(value_err("schur needs two containers of the same shape"));
                 }
             }
-            let p = it.binop(av.clone(), Operator::Mult, other)?;
+            // Element-wise (a Matrix * Matrix would be the matrix product).
+            let x = load_all(it, &arr)?;
+            let other = match other {
+                Value::Array(b) => Value::Rt(load_all(it, &b)?),
+                o => o,
+            };
+            let p = it.binop(Value::Rt(x), Operator::Mult, other)?;
             let Value::Rt(p) = p else {
                 return Err(type_err("schur needs a container of numbers"));
             };
