@@ -772,6 +772,7 @@ pub fn call<'a>(
             Value::Dict(d)
         }
         "print" => {
+            it.guard_mutation(0, "print()")?;
             let sep = a
                 .take_kw("sep")
                 .map(|s| ops::py_str(&s))

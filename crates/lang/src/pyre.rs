@@ -318,6 +318,7 @@ fn make_match<'a>(
     let inst = Rc::new(Instance {
         class,
         attrs: Default::default(),
+        born: crate::values::birth(),
     });
     it.track_instance(&inst);
     {
@@ -341,6 +342,7 @@ fn make_pattern<'a>(it: &mut Interp<'a>, p: &str, flags: i64, re: &Regex) -> Val
     let inst = Rc::new(Instance {
         class,
         attrs: Default::default(),
+        born: crate::values::birth(),
     });
     it.track_instance(&inst);
     let groupindex = DictObj::new(Default::default());

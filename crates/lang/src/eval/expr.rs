@@ -704,10 +704,12 @@ impl<'a> Interp<'a> {
     pub fn setattr(&mut self, obj: &Value<'a>, name: &str, v: Value<'a>) -> Result<()> {
         match obj {
             Value::Instance(i) => {
+                self.guard_mutation(i.born, "attribute assignment")?;
                 i.attrs.borrow_mut().insert(Rc::from(name), v);
                 Ok(())
             }
             Value::Class(c) => {
+                self.guard_mutation(0, "class attribute assignment")?;
                 c.attrs.borrow_mut().insert(Rc::from(name), v);
                 Ok(())
             }
@@ -857,6 +859,11 @@ impl<'a> Interp<'a> {
     }
 
     pub fn set_item(&mut self, obj: &Value<'a>, idx: Value<'a>, v: Value<'a>) -> Result<()> {
+        match obj {
+            Value::List(l) => self.guard_mutation(l.born, "item assignment")?,
+            Value::Dict(d) => self.guard_mutation(d.born, "item assignment")?,
+            _ => {}
+        }
         match obj {
             Value::List(l) => self.track_list(l),
             Value::Dict(d) => self.track_dict(d),

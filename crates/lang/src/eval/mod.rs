@@ -6,6 +6,7 @@ mod expr;
 pub mod ops;
 mod scope;
 mod stmt;
+mod symloop;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -102,6 +103,11 @@ pub struct Interp<'a> {
     pub cycle_classes: Vec<std::rc::Weak<Class<'a>>>,
     /// The prelude's module scope (`prelude.rs`), once evaluated.
     pub prelude: Option<Rc<Scope<'a>>>,
+    /// While a large Python loop is compiled as a run-time loop (`symloop`): the creation
+    /// stamp from which objects may be mutated.
+    pub symbolic: Option<u64>,
+    /// Set when a speculative run-time loop stored through `global`/`nonlocal`.
+    pub symbolic_violation: std::cell::Cell<bool>,
 }
 
 impl<'a> Interp<'a> {
@@ -153,6 +159,8 @@ impl<'a> Interp<'a> {
             cycle_dicts: Vec::new(),
             cycle_classes: Vec::new(),
             prelude: None,
+            symbolic: None,
+            symbolic_violation: std::cell::Cell::new(false),
         };
         crate::builtins::install(&mut it);
         it
@@ -253,6 +261,7 @@ impl<'a> Interp<'a> {
         let inst = Rc::new(Instance {
             class,
             attrs: Default::default(),
+            born: crate::values::birth(),
         });
         self.track_instance(&inst);
         let v = Value::Instance(inst);
@@ -490,6 +499,7 @@ impl<'a> Interp<'a> {
             let inst = Rc::new(Instance {
                 class,
                 attrs: Default::default(),
+                born: crate::values::birth(),
             });
             self.track_instance(&inst);
             inst.attrs
@@ -501,6 +511,7 @@ impl<'a> Interp<'a> {
         let inst_rc = Rc::new(Instance {
             class: class.clone(),
             attrs: Default::default(),
+            born: crate::values::birth(),
         });
         self.track_instance(&inst_rc);
         let inst = Value::Instance(inst_rc);

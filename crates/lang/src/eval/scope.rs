@@ -191,6 +191,12 @@ impl<'a> Interp<'a> {
     pub fn store(&self, name: &str, v: Value<'a>, env: &Rc<Scope<'a>>) {
         if env.kind == ScopeKind::Function {
             if let Some(info) = &env.info {
+                if self.symbolic.is_some()
+                    && (info.globals.contains(name) || info.nonlocals.contains(name))
+                {
+                    // Caught by the speculative loop (see `symloop`), which then unrolls.
+                    self.symbolic_violation.set(true);
+                }
                 if info.globals.contains(name) {
                     self.globals.vars.borrow_mut().insert(Rc::from(name), v);
                     return;

@@ -13,7 +13,7 @@ use crate::eval::{Args, IfThen, Interp};
 use crate::types::{array, construct};
 use crate::values::*;
 
-mod flow;
+pub(crate) mod flow;
 mod function;
 mod print;
 
