@@ -394,6 +394,8 @@ const MPC_MATH_FNS: &[&str] = &[
     "acos",
     "tanh",
     "InvertSqrt",
+    "trunc",
+    "p_eval",
 ];
 const OPERATOR_FNS: &[&str] = &[
     "add",
@@ -446,9 +448,15 @@ pub fn module_attr<'a>(it: &mut Interp<'a>, m: &str, name: &str) -> Option<Value
             "tau" => Some(Value::Float(std::f64::consts::TAU)),
             _ => find(MATH_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("math"), n)))),
         },
-        "mpc_math" => {
-            find(MPC_MATH_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("mpc_math"), n))))
-        }
+        "mpc_math" => match name {
+            "pi" => Some(Value::Float(std::f64::consts::PI)),
+            "pi_over_2" => Some(Value::Float(std::f64::consts::FRAC_PI_2)),
+            "e" => Some(Value::Float(std::f64::consts::E)),
+            "log2_e" => Some(Value::Float(std::f64::consts::LOG2_E)),
+            "ln2" => Some(Value::Float(std::f64::consts::LN_2)),
+            _ => find(MPC_MATH_FNS, name)
+                .map(|n| Value::Native(Rc::new((Value::Module("mpc_math"), n)))),
+        },
         "operator" => crate::prelude::export(it, "operator", name).or_else(|| {
             find(OPERATOR_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("operator"), n))))
         }),

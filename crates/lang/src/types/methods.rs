@@ -30,6 +30,7 @@ const RT_METHODS: &[&str] = &[
     "bit_xor",
     "bit_not",
     "int_div",
+    "int_mod",
     "secure_shuffle",
     "secure_permute",
     "update",
@@ -483,6 +484,18 @@ pub(super) fn rt_method<'a>(
                 it.binop(Value::int(1), Operator::Sub, me)?
             }
         }
+        "int_mod" if r.ty.is_secret() => {
+            // MP-SPDZ: x.int_mod(y, bit_length) = x − y · x.int_div(y, bit_length) (the sign of y,
+            // as Python's %).
+            let o = a.req(0, "other", name)?;
+            let mut b2 = Args::new(vec![o.clone()]);
+            if let Some(bl) = a.arg(1, "bit_length") {
+                b2.pos.push(bl);
+            }
+            let q = rt_method(it, r, "int_div", b2, site)?;
+            let p = it.binop(o, Operator::Mult, q)?;
+            it.binop(me, Operator::Sub, p)?
+        }
         "secure_shuffle" | "secure_permute" if r.ty.is_secret() => {
             // MP-SPDZ: x.secure_shuffle(unit_size=1), x.secure_permute(shuffle, unit_size=1,
             // reverse=False), on vectors of units of unit_size elements.
@@ -802,7 +815,47 @@ pub(super) fn program_method<'a>(
 }
 
 pub fn mpc_math<'a>(it: &mut Interp<'a>, name: &'static str, mut a: Args<'a>) -> Result<Value<'a>> {
+    if name == "p_eval" {
+        // p_eval(coefficients, x): the polynomial Σ c_i x^i (Horner).
+        let pc = a.req(0, "p_c", name)?;
+        let x = a.req(1, "x", name)?;
+        let coeffs = it.collect(&pc)?;
+        let Some((last, rest)) = coeffs.split_last() else {
+            return Ok(Value::int(0));
+        };
+        let mut acc = last.clone();
+        for c in rest.iter().rev() {
+            acc = it.binop(acc, Operator::Mult, x.clone())?;
+            acc = it.binop(acc, Operator::Add, c.clone())?;
+        }
+        return Ok(acc);
+    }
     let x = a.req(0, "x", name)?;
+    if name == "trunc" {
+        // mpc_math.trunc: floor of a fixed-point value as an integer (sint/cint); others as is.
+        return match &x {
+            Value::Rt(r) if r.ty.is_fix() => {
+                let (f, k) = r.ty.fk().expect("fix");
+                if r.ty.is_secret() {
+                    let out = it.new_rt(RtType::Sint, r.n);
+                    let (d, s) = (it.b.s(out.reg)?, it.b.s(r.reg)?);
+                    it.emit(Instr::Trunc {
+                        dst: d,
+                        src: s,
+                        k,
+                        m: f,
+                        n: Size(r.n),
+                    })?;
+                    Ok(Value::Rt(out))
+                } else {
+                    let v = Value::Rt(Rt { ty: RtType::Cint, ..*r });
+                    it.binop(v, Operator::RShift, Value::int(f as i64))
+                }
+            }
+            Value::Float(v) => Ok(Value::int(v.floor() as i64)),
+            other => Ok(other.clone()),
+        };
+    }
     if let Some(f) = as_f64(&x) {
         let y = a.arg(1, "y").and_then(|v| as_f64(&v));
         return Ok(Value::Float(match name {
