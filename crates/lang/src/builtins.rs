@@ -481,10 +481,11 @@ pub fn module_attr<'a>(it: &mut Interp<'a>, m: &str, name: &str) -> Option<Value
             _ => None,
         },
         "instructions_base" => match name {
-            "set_global_vector_size" | "reset_global_vector_size" | "set_global_instruction_type"
-            | "reset_global_instruction_type" | "get_global_vector_size" => {
-                find(INSTRUCTIONS_BASE_FNS, name).map(Value::Builtin)
-            }
+            "set_global_vector_size"
+            | "reset_global_vector_size"
+            | "set_global_instruction_type"
+            | "reset_global_instruction_type"
+            | "get_global_vector_size" => find(INSTRUCTIONS_BASE_FNS, name).map(Value::Builtin),
             "vectorize" => Some(Value::Builtin("vectorize")),
             _ => None,
         },
@@ -507,6 +508,11 @@ pub fn module_attr<'a>(it: &mut Interp<'a>, m: &str, name: &str) -> Option<Value
         _ => {
             if let Some(v) = crate::prelude::export(it, "types", name) {
                 return Some(v);
+            }
+            if m == "util" {
+                if let Some(v) = crate::prelude::export(it, "util", name) {
+                    return Some(v);
+                }
             }
             // Compiler.types / library / util / ...: the global names.
             if name == "program" {
@@ -1472,9 +1478,7 @@ pub fn program_class<'a>(it: &mut Interp<'a>) -> Value<'a> {
     let class = Rc::new(Class {
         name: Rc::from("Program"),
         bases: Vec::new(),
-        attrs: std::cell::RefCell::new(
-            [(Rc::from("prog"), Value::Program)].into_iter().collect(),
-        ),
+        attrs: std::cell::RefCell::new([(Rc::from("prog"), Value::Program)].into_iter().collect()),
     });
     it.cycle_classes.push(Rc::downgrade(&class));
     Value::Class(class)

@@ -701,3 +701,101 @@ def matmul(a, b):
 
 def pos(a):
     return +a
+
+
+# ---- MP-SPDZ: Compiler.util helpers that are plain Python -----------------------------------
+
+def log2(x):
+    # MP-SPDZ's util.log2: the ceiling of log2 for compile-time numbers.
+    if isinstance(x, int) or isinstance(x, float):
+        n = 0
+        while 2 ** n < x:
+            n += 1
+        return n
+    return x.log2()
+
+
+def tuplify(x):
+    if isinstance(x, tuple) or isinstance(x, list):
+        return tuple(x)
+    return (x,)
+
+
+def untuplify(x):
+    if len(x) == 1:
+        return x[0]
+    return x
+
+
+def is_constant(x):
+    return isinstance(x, int) or isinstance(x, bool)
+
+
+def is_constant_float(x):
+    return isinstance(x, float) or is_constant(x)
+
+
+def is_zero(x):
+    return is_constant(x) and x == 0
+
+
+def is_one(x):
+    return is_constant(x) and x == 1
+
+
+def is_all_ones(x, n):
+    return is_constant(x) and x == 2 ** n - 1
+
+
+def bit_decompose(a, bits=None):
+    if is_constant(a):
+        if bits is None:
+            bits = len(bin(a)) - 2
+        return [(a >> i) & 1 for i in range(bits)]
+    if bits is None:
+        return a.bit_decompose()
+    return a.bit_decompose(bits)
+
+
+def bit_compose(bits):
+    bits = list(bits)
+    res = 0
+    for i in range(len(bits)):
+        res = res + bits[i] * 2 ** i
+    return res
+
+
+def series(a):
+    out = []
+    total = 0
+    for x in a:
+        total = total + x
+        out.append(total)
+    return out
+
+
+def pow2_value(a, bit_length=None):
+    return 2 ** a
+
+
+def int_len(x):
+    return len(bin(x)) - 2
+
+
+def round_to_int(x):
+    if is_constant_float(x):
+        return int(round(x))
+    return x.round_to_int()
+
+
+def expand(x, size):
+    if is_constant_float(x):
+        return x
+    return x.expand_to_vector(size)
+
+
+def irepeat(l, n):
+    out = []
+    for x in l:
+        out.extend([x] * n)
+    return out

@@ -30,7 +30,13 @@ pub fn parsed() -> &'static Parsed<ModModule> {
 const EXPORTS: &[(&str, &[&str])] = &[
     (
         "collections",
-        &["namedtuple", "defaultdict", "OrderedDict", "Counter", "deque"],
+        &[
+            "namedtuple",
+            "defaultdict",
+            "OrderedDict",
+            "Counter",
+            "deque",
+        ],
     ),
     (
         "functools",
@@ -87,6 +93,27 @@ const EXPORTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("types", &["getNamedTupleType"]),
+    (
+        "util",
+        &[
+            "log2",
+            "tuplify",
+            "untuplify",
+            "is_constant",
+            "is_constant_float",
+            "is_zero",
+            "is_one",
+            "is_all_ones",
+            "bit_decompose",
+            "bit_compose",
+            "series",
+            "pow2_value",
+            "int_len",
+            "round_to_int",
+            "expand",
+            "irepeat",
+        ],
+    ),
     ("compilerLib", &["Compiler"]),
 ];
 

@@ -220,7 +220,11 @@ fn pattern_of(v: &Value, flags: i64) -> Result<(String, i64)> {
                 Some(Value::Str(s)) => s.0.clone(),
                 _ => return Err(type_err("re: not a pattern")),
             };
-            let f = a.get("flags").and_then(as_int).and_then(|i| i.as_i64()).unwrap_or(0);
+            let f = a
+                .get("flags")
+                .and_then(as_int)
+                .and_then(|i| i.as_i64())
+                .unwrap_or(0);
             Ok((p, f | flags))
         }
         other => Err(type_err(format!(
@@ -358,10 +362,7 @@ fn make_pattern<'a>(it: &mut Interp<'a>, p: &str, flags: i64, re: &Regex) -> Val
         let mut a = inst.attrs.borrow_mut();
         a.insert(Rc::from("pattern"), Value::str(p));
         a.insert(Rc::from("flags"), Value::int(flags));
-        a.insert(
-            Rc::from("groups"),
-            Value::int(re.captures_len() as i64 - 1),
-        );
+        a.insert(Rc::from("groups"), Value::int(re.captures_len() as i64 - 1));
         a.insert(Rc::from("groupindex"), Value::Dict(groupindex));
     }
     Value::Instance(inst)
@@ -470,22 +471,11 @@ pub fn call<'a>(
                 it.tracker.step()?;
                 if method == "finditer" {
                     let n = offs.len() as i64 - 1;
-                    out.push(make_match(
-                        it,
-                        &re,
-                        &c,
-                        &s,
-                        &offs,
-                        0,
-                        pat_val.clone(),
-                        0,
-                        n,
-                    ));
+                    out.push(make_match(it, &re, &c, &s, &offs, 0, pat_val.clone(), 0, n));
                     continue;
                 }
-                let text = |g: usize| {
-                    Value::str(c.get(g).map(|m| m.as_str()).unwrap_or("").to_string())
-                };
+                let text =
+                    |g: usize| Value::str(c.get(g).map(|m| m.as_str()).unwrap_or("").to_string());
                 out.push(match c.len() {
                     1 => text(0),
                     2 => text(1),
@@ -627,7 +617,9 @@ fn expand(t: &str, c: &Captures, re: &Regex, out: &mut String) -> Result<()> {
                 group(out, &g)?;
             }
             x if x.is_ascii_alphabetic() => {
-                return Err(value_err(format!("re: bad escape \\{x} in the replacement")))
+                return Err(value_err(format!(
+                    "re: bad escape \\{x} in the replacement"
+                )))
             }
             x => {
                 out.push('\\');
@@ -729,7 +721,10 @@ fn match_method<'a>(
             let out = DictObj::new(Default::default());
             if let Some(Value::Dict(nd)) = &names {
                 let entries: Vec<(Value, Value)> =
-                    nd.m.borrow().values().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    nd.m.borrow()
+                        .values()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
                 for (k, v) in entries {
                     let i = as_int(&v).and_then(|i| i.as_i64()).unwrap_or(0) as usize;
                     out.insert(hkey(&k)?, k, text(i, &d));

@@ -286,10 +286,7 @@ impl<P: Preprocessing> Machine<'_, P> {
                 let c = gather(&bits, &ic);
                 let d = self.engine.mul(&c, &xb.sub(&xa))?;
                 let (na, nb) = (xa.add(&d), xb.sub(&d));
-                let (mut v, mut mac) = (
-                    data.value_shares().to_vec(),
-                    data.mac_shares().to_vec(),
-                );
+                let (mut v, mut mac) = (data.value_shares().to_vec(), data.mac_shares().to_vec());
                 for (k, (&i, &j)) in ia.iter().zip(&ib).enumerate() {
                     v[i] = na.value_shares()[k];
                     mac[i] = na.mac_shares()[k];

@@ -79,7 +79,9 @@ fn run_one(mpc: &Path) -> Result<(), String> {
     }
     match read_opt(&with("out")) {
         Some(want) if want == got => Ok(()),
-        Some(want) => Err(format!("output differs.\n--- expected\n{want}--- got\n{got}")),
+        Some(want) => Err(format!(
+            "output differs.\n--- expected\n{want}--- got\n{got}"
+        )),
         None if expected_err.is_some() && got.is_empty() => Ok(()),
         None => Err(format!("no .out file; the output was:\n{got}")),
     }

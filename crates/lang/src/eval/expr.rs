@@ -575,7 +575,8 @@ impl<'a> Interp<'a> {
             },
             Value::Instance(i) if i.class.lookup("__contains__").is_some() => {
                 let f = i.class.lookup("__contains__").expect("checked");
-                let r = self.call_pos(&f, vec![container.clone(), x.clone()], TextRange::default())?;
+                let r =
+                    self.call_pos(&f, vec![container.clone(), x.clone()], TextRange::default())?;
                 self.truthy(&r)?
             }
             _ => {

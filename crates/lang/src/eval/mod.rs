@@ -547,10 +547,13 @@ pub fn class_exception_kind(c: &Class) -> Option<ErrorKind> {
 pub fn exception_kind(name: &str) -> Option<ErrorKind> {
     Some(match name {
         "TypeError" => ErrorKind::Type,
-        "ValueError" | "Exception" | "RuntimeError" | "ArithmeticError" | "NotImplementedError"
-        | "CompilerError" | "BaseException" => {
-            ErrorKind::Value
-        }
+        "ValueError"
+        | "Exception"
+        | "RuntimeError"
+        | "ArithmeticError"
+        | "NotImplementedError"
+        | "CompilerError"
+        | "BaseException" => ErrorKind::Value,
         "IndexError" => ErrorKind::Index,
         "KeyError" => ErrorKind::Key,
         "NameError" => ErrorKind::Name,

@@ -38,9 +38,11 @@ const NOT_SYMBOLIC: &str = "not expressible as a run-time loop: ";
 /// Whether a body has only statements a run-time loop can express.
 fn plain(body: &[Stmt]) -> bool {
     body.iter().all(|s| match s {
-        Stmt::Expr(_) | Stmt::Assign(_) | Stmt::AugAssign(_) | Stmt::AnnAssign(_) | Stmt::Pass(_) => {
-            true
-        }
+        Stmt::Expr(_)
+        | Stmt::Assign(_)
+        | Stmt::AugAssign(_)
+        | Stmt::AnnAssign(_)
+        | Stmt::Pass(_) => true,
         Stmt::If(i) => plain(&i.body) && i.elif_else_clauses.iter().all(|c| plain(&c.body)),
         Stmt::For(f) => !f.is_async && f.orelse.is_empty() && plain(&f.body),
         _ => false,
@@ -99,8 +101,14 @@ impl<'a> Interp<'a> {
         // First pass: learn which compile-time numbers become run-time values.
         let mut convert: Vec<(Name, RtType, u32)> = Vec::new();
         for _attempt in 0..2 {
-            match self.speculate(f, target.id.as_str(), &names, &convert, (start, stop, step), env)
-            {
+            match self.speculate(
+                f,
+                target.id.as_str(),
+                &names,
+                &convert,
+                (start, stop, step),
+                env,
+            ) {
                 Ok(Spec::Done) => return Ok(Some(Flow::Normal)),
                 Ok(Spec::Convert(c)) => convert = c,
                 Ok(Spec::Unroll) | Err(_) => return Ok(None),
@@ -219,7 +227,10 @@ impl<'a> Interp<'a> {
                 for (n, old) in &before {
                     let now = env2.vars.borrow().get(n).cloned();
                     match (old, &now) {
-                        (Some(Value::Int(_) | Value::Bool(_) | Value::Float(_)), Some(Value::Rt(r))) => {
+                        (
+                            Some(Value::Int(_) | Value::Bool(_) | Value::Float(_)),
+                            Some(Value::Rt(r)),
+                        ) => {
                             learnt.push((n.clone(), r.ty, r.n));
                         }
                         (Some(o), Some(x)) if !o.is_runtime() && !same_const(o, x) => {
@@ -303,7 +314,9 @@ impl<'a> Interp<'a> {
             match env.vars.borrow().get(n) {
                 Some(Value::Rt(_)) | Some(Value::Array(_)) | Some(Value::MemValue(_)) => {}
                 Some(v) if !v.is_runtime() => {
-                    return Err(not_symbolic("a compile-time name assigned in a run-time branch"))
+                    return Err(not_symbolic(
+                        "a compile-time name assigned in a run-time branch",
+                    ))
                 }
                 _ => return Err(not_symbolic("a name first assigned in a run-time branch")),
             }

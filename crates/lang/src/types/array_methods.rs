@@ -207,8 +207,14 @@ pub(super) fn array_method<'a>(
                 _ => dot(it, &av, &other)?,
             }
         }
-        "direct_mul" | "direct_mul_to_matrix" | "direct_mul_trans" | "direct_trans_mul"
-        | "mul_trans" | "trans_mul" | "mul_trans_to" | "trans_mul_to" => {
+        "direct_mul"
+        | "direct_mul_to_matrix"
+        | "direct_mul_trans"
+        | "direct_trans_mul"
+        | "mul_trans"
+        | "trans_mul"
+        | "mul_trans_to"
+        | "trans_mul_to" => {
             // MP-SPDZ's matrix products: `direct_*` return the product as a vector
             // (row-major), the others a Matrix; `*_trans` multiply by the transpose of
             // `other`, `trans_*` use the transpose of `self`; `*_to` write into `res`.
@@ -326,7 +332,9 @@ pub(super) fn array_method<'a>(
             // MP-SPDZ: Array.secure_shuffle(), Array.secure_permute(perm, reverse=False);
             // a Matrix permutes its rows.
             if !arr.elem.is_secret() {
-                return Err(type_err(format!("{name} needs a container of secret values")));
+                return Err(type_err(format!(
+                    "{name} needs a container of secret values"
+                )));
             }
             let unit = if arr.shape.len() > 1 {
                 arr.shape[1..].iter().product::<usize>() as u32

@@ -159,7 +159,11 @@ fn atan_fix<'a>(it: &mut Interp<'a>, x: Rt) -> Result<Rt> {
     let r = odd_poly(it, z, &ATAN_POLY)?;
     let rv = Value::Rt(r);
     let neg_r = it.binop(rv.clone(), Operator::Mult, Value::int(-1))?;
-    let co = it.binop(neg_r, Operator::Add, Value::Float(std::f64::consts::FRAC_PI_2))?;
+    let co = it.binop(
+        neg_r,
+        Operator::Add,
+        Value::Float(std::f64::consts::FRAC_PI_2),
+    )?;
     let r = super::arith::if_else(it, big, co, rv)?;
     rt(it.binop(r, Operator::Mult, sign)?)
 }

@@ -848,7 +848,10 @@ pub fn mpc_math<'a>(it: &mut Interp<'a>, name: &'static str, mut a: Args<'a>) ->
                     })?;
                     Ok(Value::Rt(out))
                 } else {
-                    let v = Value::Rt(Rt { ty: RtType::Cint, ..*r });
+                    let v = Value::Rt(Rt {
+                        ty: RtType::Cint,
+                        ..*r
+                    });
                     it.binop(v, Operator::RShift, Value::int(f as i64))
                 }
             }
