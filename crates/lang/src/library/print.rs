@@ -197,6 +197,10 @@ pub(super) fn print_value<'a>(
                     _ => print_value(it, x, to, parts)?,
                 }
             }
+            if matches!(v, Value::Tuple(_)) && items.len() == 1 {
+                // Python's one-element tuple: (x,)
+                parts.push(PrintPart::Text(it.b.string(",")));
+            }
             parts.push(PrintPart::Text(it.b.string(close)));
         }
         other => {
