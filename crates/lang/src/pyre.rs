@@ -275,6 +275,7 @@ fn clamp_pos(p: i64, n: usize) -> usize {
 }
 
 /// Everything a Match object holds, in character positions.
+#[allow(clippy::too_many_arguments)]
 fn make_match<'a>(
     it: &mut Interp<'a>,
     re: &Regex,
@@ -539,10 +540,9 @@ pub fn call<'a>(
             let maxsplit = int_arg(a.arg(1, "maxsplit"), 0)?;
             let mut out = Vec::new();
             let mut last = 0;
-            let mut n = 0;
-            for c in re.captures_iter(&s.0) {
+            for (n, c) in re.captures_iter(&s.0).enumerate() {
                 it.tracker.step()?;
-                if maxsplit > 0 && n >= maxsplit {
+                if maxsplit > 0 && n as i64 >= maxsplit {
                     break;
                 }
                 let m = c.get(0).expect("group 0");
@@ -554,7 +554,6 @@ pub fn call<'a>(
                     });
                 }
                 last = m.end();
-                n += 1;
             }
             out.push(Value::str(&s.0[last..]));
             Ok(Value::list(out))
