@@ -359,6 +359,38 @@ pub(super) fn array_method<'a>(
             array::store(it, y, at)?;
             Value::None
         }
+        "concat" => {
+            // A new Array: this one's elements, then the other's.
+            let other = a.req(0, "other", name)?;
+            let Value::Array(b) = &other else {
+                return Err(type_err("concat needs an Array"));
+            };
+            if arr.shape.len() != 1 || b.shape.len() != 1 {
+                return Err(type_err("concat works on 1-D Arrays"));
+            }
+            let x = load_all(it, &arr)?;
+            let y = load_all(it, b)?;
+            let y = convert(it, y, arr.elem)?;
+            let res = array::alloc(it, arr.elem, vec![arr.len() + b.len()])?;
+            let v = it.vec_concat(&[x, y])?;
+            let at = array::addr(it, &res, 0)?;
+            array::store(it, v, at)?;
+            Value::Array(res)
+        }
+        "get_range" => {
+            // MP-SPDZ: a list of `size` elements from `start`.
+            let start = a.req(0, "start", name)?;
+            let size = as_int(&a.req(1, "size", name)?)
+                .and_then(|i| i.as_i64())
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| type_err("get_range needs a compile-time size"))?;
+            let mut out = Vec::new();
+            for k in 0..size {
+                let idx = it.binop(start.clone(), Operator::Add, Value::int(k))?;
+                out.push(it.get_item(&av, &idx)?);
+            }
+            Value::list(out)
+        }
         "dot_product" => {
             let other = a.req(0, "other", name)?;
             dot(it, &av, &other)?

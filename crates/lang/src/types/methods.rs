@@ -111,6 +111,8 @@ const ARRAY_METHODS: &[&str] = &[
     "iadd",
     "secure_shuffle",
     "secure_permute",
+    "concat",
+    "get_range",
 ];
 const MEM_METHODS: &[&str] = &["read", "write", "iadd", "reveal", "isub", "imul"];
 const TYPE_METHODS: &[&str] = &[
