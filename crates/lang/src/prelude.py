@@ -799,3 +799,23 @@ def irepeat(l, n):
     for x in l:
         out.extend([x] * n)
     return out
+
+
+# ---- MP-SPDZ: sint.inverse_permutation (types.py, without the INVPERM instruction) ----------
+
+def _inverse_permutation(x):
+    # Shuffle the permutation with a fresh secure shuffle and reveal it (a uniformly random
+    # permutation, independent of x); the shuffled identity scattered to those positions is
+    # the inverse.
+    n = len(x)
+    shuffle = sint.get_secure_shuffle(n)
+    shuffled = Array.create_from(x.secure_permute(shuffle).reveal())
+    res = Array.create_from(sint(regint.inc(n)))
+    res.secure_permute(shuffle)
+    out = sint.Array(n)
+
+    @for_range(n)
+    def _(i):
+        out[shuffled[i]] = res[i]
+
+    return out.get_vector()

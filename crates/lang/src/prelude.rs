@@ -115,6 +115,8 @@ const EXPORTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("compilerLib", &["Compiler"]),
+    // Helpers behind native methods (`sint.inverse_permutation`).
+    ("internal", &["_inverse_permutation"]),
 ];
 
 /// The prelude value a module exports under `name`, if any.

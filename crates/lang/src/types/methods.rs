@@ -31,6 +31,7 @@ const RT_METHODS: &[&str] = &[
     "bit_not",
     "int_div",
     "int_mod",
+    "inverse_permutation",
     "secure_shuffle",
     "secure_permute",
     "update",
@@ -497,6 +498,11 @@ pub(super) fn rt_method<'a>(
             let q = rt_method(it, r, "int_div", b2, site)?;
             let p = it.binop(o, Operator::Mult, q)?;
             it.binop(me, Operator::Sub, p)?
+        }
+        "inverse_permutation" if r.ty.is_secret() => {
+            let f = crate::prelude::export(it, "internal", "_inverse_permutation")
+                .ok_or_else(|| crate::diagnostics::internal("the prelude is not loaded"))?;
+            it.call_pos(&f, vec![me], site)?
         }
         "secure_shuffle" | "secure_permute" if r.ty.is_secret() => {
             // MP-SPDZ: x.secure_shuffle(unit_size=1), x.secure_permute(shuffle, unit_size=1,
