@@ -26,6 +26,10 @@ fn ten_million_iterations_compile_in_seconds() {
     let t = Instant::now();
     let p = compile(src);
     let took = t.elapsed();
+    eprintln!(
+        "test_flow_optimization's loop (10^7 iterations): {took:?}, {} instructions",
+        p.summary.instructions
+    );
     assert!(took < Duration::from_secs(10), "took {took:?}");
     assert!(
         p.summary.instructions < 200,
@@ -61,5 +65,17 @@ fn loops_needing_compile_time_values_unroll() {
                \x20   k += 1\n\
                print_ln('%s', k)\n";
     let p = compile(src);
+    assert!(p.bytecode.to_string().contains("20000"));
+}
+
+#[test]
+fn the_loop_variable_is_a_python_int_after_the_loop() {
+    let src = "a = regint.Array(20000)\n\
+               for i in range(20000):\n\
+               \x20   a[i] = i\n\
+               b = sint.Array(i + 1)\n\
+               print_ln('%s', len(b))\n";
+    let p = compile(src);
+    assert!(p.summary.instructions < 100, "{}", p.summary.instructions);
     assert!(p.bytecode.to_string().contains("20000"));
 }

@@ -109,7 +109,13 @@ impl<'a> Interp<'a> {
                 (start, stop, step),
                 env,
             ) {
-                Ok(Spec::Done) => return Ok(Some(Flow::Normal)),
+                Ok(Spec::Done) => {
+                    // After the loop the target holds its last value, a Python int, as after
+                    // the unrolled loop.
+                    let last = start + (trips as i64 - 1) * step;
+                    self.store(target.id.as_str(), Value::int(last), env);
+                    return Ok(Some(Flow::Normal));
+                }
                 Ok(Spec::Convert(c)) => convert = c,
                 Ok(Spec::Unroll) | Err(_) => return Ok(None),
             }
