@@ -79,3 +79,22 @@ fn the_loop_variable_is_a_python_int_after_the_loop() {
     assert!(p.summary.instructions < 100, "{}", p.summary.instructions);
     assert!(p.bytecode.to_string().contains("20000"));
 }
+
+#[test]
+fn global_stores_in_a_large_loop_unroll_exactly() {
+    // A function called from the loop counts calls through `global`: only unrolling gives
+    // Python's result, and the speculation must leave the counter untouched.
+    let src = "calls = 0\n\
+               def f(x):\n\
+               \x20   global calls\n\
+               \x20   calls += 1\n\
+               \x20   return x * 2\n\
+               a = cint.Array(10000)\n\
+               for i in range(10000):\n\
+               \x20   a[i] = f(i)\n\
+               print_ln('calls=%s', calls)\n";
+    let p = compile(src);
+    let text = p.bytecode.to_string();
+    assert!(text.contains("calls=10000"), "the counter is exact");
+    assert!(p.summary.instructions > 10000);
+}

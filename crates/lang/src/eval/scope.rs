@@ -194,8 +194,10 @@ impl<'a> Interp<'a> {
                 if self.symbolic.is_some()
                     && (info.globals.contains(name) || info.nonlocals.contains(name))
                 {
-                    // Caught by the speculative loop (see `symloop`), which then unrolls.
+                    // Not performed: the speculative loop (see `symloop`) sees the flag, undoes
+                    // its code and unrolls instead.
                     self.symbolic_violation.set(true);
+                    return;
                 }
                 if info.globals.contains(name) {
                     self.globals.vars.borrow_mut().insert(Rc::from(name), v);
