@@ -224,6 +224,43 @@ pub(super) fn type_method<'a>(
             })?;
             Value::tuple(vec![Value::Rt(x), Value::Rt(y), Value::Rt(z)])
         }
+        "get_random_square" | "get_random_inverse" => {
+            // MP-SPDZ's preprocessing pairs: (r, r²) and (r, 1/r), from a random triple's r
+            // (the second needs r ≠ 0: a random element of the 128-bit field is 0 with
+            // probability 2^-127).
+            let n = size_arg(a.take_kw("size"))?.unwrap_or(1);
+            let (x, y, z) = (
+                it.new_rt(RtType::Sint, n),
+                it.new_rt(RtType::Sint, n),
+                it.new_rt(RtType::Sint, n),
+            );
+            let (xa, yb, zc) = (it.b.s(x.reg)?, it.b.s(y.reg)?, it.b.s(z.reg)?);
+            it.emit(Instr::Triple {
+                a: xa,
+                b: yb,
+                c: zc,
+                n: Size(n),
+            })?;
+            if name == "get_random_square" {
+                let sq = it.binop(Value::Rt(x), Operator::Mult, Value::Rt(x))?;
+                Value::tuple(vec![Value::Rt(x), sq])
+            } else {
+                // 1/r = b / (r·b), with r·b (= c) opened: uniformly random, reveals nothing.
+                let c = reveal(it, z)?;
+                let one = it.load_const(RtType::Cint, 1, n)?;
+                let ci = it.new_rt(RtType::Cint, n);
+                let (d, o, cc) = (it.b.c(ci.reg)?, it.b.c(one.reg)?, it.b.c(c.reg)?);
+                it.emit(Instr::ClearBin {
+                    op: ClearOp::Div,
+                    dst: d,
+                    a: o,
+                    b: cc,
+                    n: Size(n),
+                })?;
+                let inv = it.binop(Value::Rt(y), Operator::Mult, Value::Rt(ci))?;
+                Value::tuple(vec![Value::Rt(x), inv])
+            }
+        }
         "read_from_socket" => {
             let client = a.req(0, "client_id", "read_from_socket")?;
             let count = match a.arg(1, "n") {

@@ -151,6 +151,8 @@ const TYPE_METHODS: &[&str] = &[
     "resp_secure_socket",
     "disable_index_checks",
     "get_secure_shuffle",
+    "get_random_square",
+    "get_random_inverse",
 ];
 const PROGRAM_METHODS: &[&str] = &[
     "set_bit_length",
