@@ -566,10 +566,23 @@ pub(super) fn rt_method<'a>(
             let (xv, yv) = (Value::Rt(x), Value::Rt(y));
             let yq = it.binop(yv.clone(), Operator::Mult, q.clone())?;
             let r = it.binop(xv, Operator::Sub, yq)?;
-            let zero = Value::int(0);
-            let rn = it.compare(&r, CmpOp::Lt, &zero)?;
-            let rp = it.compare(&r, CmpOp::Gt, &zero)?;
-            let yn = it.compare(&yv, CmpOp::Lt, &zero)?;
+            // Comparisons with the division's bit length (|r| < |y| < 2^bl), whatever the
+            // program's bit length.
+            let Value::Rt(rr) = r else {
+                return Err(crate::diagnostics::internal("int_div remainder"));
+            };
+            let cmp = |it: &mut Interp<'a>, v: Rt, m: &'static str| {
+                rt_method(
+                    it,
+                    v,
+                    m,
+                    Args::new(vec![Value::int(0), Value::int(i64::from(bl) + 1)]),
+                    site,
+                )
+            };
+            let rn = cmp(it, rr, "less_than")?;
+            let rp = cmp(it, rr, "greater_than")?;
+            let yn = cmp(it, y, "less_than")?;
             let diff = it.binop(rp, Operator::Sub, rn.clone())?;
             let t = it.binop(yn, Operator::Mult, diff)?;
             let c = it.binop(rn, Operator::Add, t)?;
