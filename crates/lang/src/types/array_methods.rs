@@ -219,7 +219,13 @@ pub(super) fn array_method<'a>(
             // (row-major), the others a Matrix; `*_trans` multiply by the transpose of
             // `other`, `trans_*` use the transpose of `self`; `*_to` write into `res`.
             let other = a.req(0, "other", name)?;
-            a.ignore_kw(&["reduce", "n_threads", "indices"]);
+            if !matches!(a.take_kw("indices"), None | Some(Value::None)) {
+                return Err(unsupported(format!("{name} with `indices`")).with_advice(
+                    "copy the rows and columns you need into new matrices (e.g. in a @for_range \
+                     loop) and multiply those",
+                ));
+            }
+            a.ignore_kw(&["reduce", "n_threads"]);
             let Value::Array(b) = &other else {
                 return Err(type_err(format!("{name} needs a Matrix operand")));
             };
