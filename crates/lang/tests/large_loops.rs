@@ -98,3 +98,27 @@ fn global_stores_in_a_large_loop_unroll_exactly() {
     assert!(text.contains("calls=10000"), "the counter is exact");
     assert!(p.summary.instructions > 10000);
 }
+
+#[test]
+fn loops_whose_python_meaning_needs_the_int_unroll() {
+    // True division, text of the index and membership tests: the unrolled results.
+    for body in [
+        "a[i] = i / 2",
+        "s = 'x%s' % i\n    a[i] = len(s)",
+        "a[i] = 1 if i in [3, 9999] else 0",
+    ] {
+        let src = format!(
+            "a = cfix.Array(10000)\nfor i in range(10000):\n    {body}\nprint_ln('%s', a[9999])\n"
+        );
+        let p = compile(&src);
+        assert!(
+            p.summary.instructions > 10000,
+            "{body}: {} instructions",
+            p.summary.instructions
+        );
+    }
+    // A negative range: C and Python division differ, so it unrolls.
+    let p =
+        compile("a = regint.Array(10000)\nfor i in range(-10000, 0):\n    a[i + 10000] = i // 3\n");
+    assert!(p.summary.instructions > 10000);
+}

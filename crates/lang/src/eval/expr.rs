@@ -446,6 +446,18 @@ impl<'a> Interp<'a> {
     // ---- operators --------------------------------------------------------------------------
 
     pub fn binop(&mut self, l: Value<'a>, op: Operator, r: Value<'a>) -> Result<Value<'a>> {
+        if self.symbolic.is_some()
+            && op == Operator::Div
+            && [&l, &r]
+                .iter()
+                .any(|v| matches!(v, Value::Rt(x) if x.ty == RtType::Regint))
+        {
+            // `i / 2` is a Python float when the loop unrolls, a C division of regints here.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "true division of a regint inside a speculative loop",
+            ));
+        }
         if !l.is_runtime() && !r.is_runtime() {
             if let Some(v) = ops::py_binop(&l, op, &r)? {
                 return Ok(v);
@@ -573,6 +585,14 @@ impl<'a> Interp<'a> {
                 }
                 None => false,
             },
+            _ if self.symbolic.is_some() && x.is_runtime() && !container.is_runtime() => {
+                // Membership of a run-time value in a compile-time container is decided by
+                // identity only: inside a speculative loop that would differ from unrolling.
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "a run-time value tested for membership in a compile-time container",
+                ));
+            }
             Value::Instance(i) if i.class.lookup("__contains__").is_some() => {
                 let f = i.class.lookup("__contains__").expect("checked");
                 let r =

@@ -29,6 +29,17 @@ use super::{Flow, Interp};
 use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::values::*;
 
+thread_local! {
+    /// Set when something during a speculative loop would differ from unrolling but cannot
+    /// return an error where it happens (the text of a run-time value).
+    static VIOLATION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records that the speculation (if any) must fail.
+pub fn note_violation() {
+    VIOLATION.with(|v| v.set(true));
+}
+
 /// Trip count from which a Python `for` loop is compiled as a run-time loop when possible.
 pub const MIN_TRIPS: i64 = 10_000;
 
@@ -81,6 +92,11 @@ impl<'a> Interp<'a> {
     ) -> Result<Option<Flow<'a>>> {
         let trips = super::range_len(start, stop, step);
         if trips < MIN_TRIPS as u64 || !f.orelse.is_empty() || !plain(&f.body) {
+            return Ok(None);
+        }
+        // regint division and remainder round like C: equal to Python's only for i >= 0.
+        let last = start.saturating_add((trips as i64 - 1).saturating_mul(step));
+        if start < 0 || last < 0 {
             return Ok(None);
         }
         let ast::Expr::Name(target) = &*f.target else {
@@ -151,9 +167,11 @@ impl<'a> Interp<'a> {
         let outer = self.symbolic;
         self.symbolic = Some(outer.unwrap_or_else(birth));
         self.symbolic_violation.set(false);
+        let outer_note = VIOLATION.with(|v| v.replace(false));
         let res = self.emit_runtime_for(f, target, names, convert, (start, stop, step), env);
         self.symbolic = outer;
-        let violated = self.symbolic_violation.replace(false);
+        let violated =
+            self.symbolic_violation.replace(false) | VIOLATION.with(|v| v.replace(outer_note));
         let failed = match &res {
             Ok(Spec::Done) => violated,
             _ => true,
