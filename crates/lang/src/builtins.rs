@@ -97,7 +97,6 @@ pub const SANDBOXED: &[&str] = &[
     "help",
     "dir",
     "os",
-    "sys",
     "subprocess",
 ];
 
@@ -268,6 +267,8 @@ pub fn install(it: &mut Interp) {
             it.builtins.insert(m, v);
         }
     }
+    crate::pyre::install(it);
+    it.builtins.insert("__name__", Value::str("__main__"));
     it.builtins.insert("True", Value::Bool(true));
     it.builtins.insert("False", Value::Bool(false));
     it.builtins.insert("None", Value::None);
@@ -285,13 +286,64 @@ pub fn module<'a>(name: &str) -> Option<Value<'a>> {
         "Compiler.instructions" | "instructions" => "instructions",
         "Compiler.comparison" | "comparison" => "comparison",
         "Compiler.floatingpoint" | "floatingpoint" => "floatingpoint",
-        "Compiler.program" => "types",
+        "Compiler.program" | "program" => "program",
+        "Compiler.instructions_base" | "instructions_base" => "instructions_base",
+        "Compiler.compilerLib" | "compilerLib" => "compilerLib",
+        "Compiler.sqrt_oram" | "sqrt_oram" => "sqrt_oram",
+        "Compiler.exceptions" | "exceptions" => "types",
+        "Compiler.non_linear" | "non_linear" => "types",
+        "Compiler.config" | "config" => "types",
         "operator" => "operator",
         "functools" => "functools",
         "copy" => "copy",
         "itertools" => "itertools",
+        "collections" => "collections",
+        "re" => "re",
+        "sys" => "sys",
         _ => return None,
     }))
+}
+
+/// Modules of MP-SPDZ (and of Python) that stay out of reach, with what to use instead.
+pub fn unsupported_module(name: &str) -> Option<&'static str> {
+    let top = name.strip_prefix("Compiler.").unwrap_or(name);
+    let first = top.split('.').next().unwrap_or(top);
+    Some(match first {
+        "GC" | "circuit" | "circuit_oram" => {
+            "binary-circuit types (sbit, sbits, sbitvec, GC) are not supported: this engine \
+             computes over a 128-bit prime field; use sint with bit_decompose() and sintbit \
+             operations"
+        }
+        "oram" | "path_oram" | "path_oblivious_heap" | "dijkstra" | "gs" => {
+            "ORAM is not supported; index an Array with a public (regint/cint) index, or scan \
+             it with secret comparisons and if_else for a secret index"
+        }
+        "ml" | "decision_tree" | "mpc_ml" => {
+            "MP-SPDZ's machine-learning library (Compiler.ml) is not supported; write the \
+             model with sfix, Matrix.dot / direct_mul and mpc_math (sigmoid, exp, log)"
+        }
+        "sorting" | "permutation" => {
+            "use Array.sort() (an oblivious sort) and sint.get_secure_shuffle / \
+             Array.secure_shuffle / secure_permute"
+        }
+        "allocator" | "cost" | "graph" | "tools" | "papers" | "floatingpoint_ext" => {
+            "this MP-SPDZ compiler-internal module is not available; programs need only \
+             Compiler.types, library, util, mpc_math, program, instructions_base and compilerLib"
+        }
+        "random" => {
+            "compilation is deterministic, so compile-time randomness is not available; use \
+             sint.get_random_int(bits), sint.get_random_bit() for secret randomness, or fixed \
+             constants"
+        }
+        "numpy" | "torch" | "torchvision" | "sklearn" | "pandas" | "tensorflow" => {
+            "third-party Python packages are not available in the sandbox; pass data as \
+             private input (sint.get_input_from, sfix.input_from) instead"
+        }
+        "os" | "subprocess" | "socket" | "inspect" | "importlib" | "pickle" | "io" => {
+            "the compiler is sandboxed: no files, processes, network or introspection"
+        }
+        _ => return None,
+    })
 }
 
 const MATH_FNS: &[&str] = &[
@@ -338,8 +390,12 @@ const MPC_MATH_FNS: &[&str] = &[
     "abs_fx",
     "floor_fx",
     "atan",
+    "asin",
+    "acos",
     "tanh",
     "InvertSqrt",
+    "trunc",
+    "p_eval",
 ];
 const OPERATOR_FNS: &[&str] = &[
     "add",
@@ -361,6 +417,14 @@ const OPERATOR_FNS: &[&str] = &[
     "itemgetter",
 ];
 const FUNCTOOLS_FNS: &[&str] = &["reduce"];
+/// `Compiler.instructions_base` functions: global vector sizes are refused with advice.
+const INSTRUCTIONS_BASE_FNS: &[&str] = &[
+    "set_global_vector_size",
+    "reset_global_vector_size",
+    "set_global_instruction_type",
+    "reset_global_instruction_type",
+    "get_global_vector_size",
+];
 const ITERTOOLS_FNS: &[&str] = &[
     "product",
     "combinations",
@@ -384,20 +448,72 @@ pub fn module_attr<'a>(it: &mut Interp<'a>, m: &str, name: &str) -> Option<Value
             "tau" => Some(Value::Float(std::f64::consts::TAU)),
             _ => find(MATH_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("math"), n)))),
         },
-        "mpc_math" => {
-            find(MPC_MATH_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("mpc_math"), n))))
-        }
-        "operator" => {
+        "mpc_math" => match name {
+            "pi" => Some(Value::Float(std::f64::consts::PI)),
+            "pi_over_2" => Some(Value::Float(std::f64::consts::FRAC_PI_2)),
+            "e" => Some(Value::Float(std::f64::consts::E)),
+            "log2_e" => Some(Value::Float(std::f64::consts::LOG2_E)),
+            "ln2" => Some(Value::Float(std::f64::consts::LN_2)),
+            _ => find(MPC_MATH_FNS, name)
+                .map(|n| Value::Native(Rc::new((Value::Module("mpc_math"), n)))),
+        },
+        "operator" => crate::prelude::export(it, "operator", name).or_else(|| {
             find(OPERATOR_FNS, name).map(|n| Value::Native(Rc::new((Value::Module("operator"), n))))
-        }
+        }),
         "copy" => find(&["copy", "deepcopy"], name)
             .map(|n| Value::Native(Rc::new((Value::Module("copy"), n)))),
-        "functools" => find(FUNCTOOLS_FNS, name)
-            .map(|n| Value::Native(Rc::new((Value::Module("functools"), n)))),
-        "itertools" => find(ITERTOOLS_FNS, name)
-            .map(|n| Value::Native(Rc::new((Value::Module("itertools"), n)))),
         "Compiler" => module(&format!("Compiler.{name}")),
+        "collections" | "compilerLib" => crate::prelude::export(it, m, name),
+        "re" => crate::pyre::module_attr(name),
+        "sys" => match name {
+            // As MP-SPDZ's compile.py: argv[1] is the program name, then its arguments.
+            "argv" => {
+                let mut argv = vec![Value::str("compile.py")];
+                argv.extend(it.prog.args.iter().map(|a| Value::str(a.clone())));
+                Some(Value::list(argv))
+            }
+            "maxsize" => Some(Value::int(i64::MAX)),
+            "float_info" | "version_info" | "path" | "modules" => None,
+            _ => None,
+        },
+        "program" => match name {
+            "Program" => Some(program_class(it)),
+            _ => None,
+        },
+        "instructions_base" => match name {
+            "set_global_vector_size"
+            | "reset_global_vector_size"
+            | "set_global_instruction_type"
+            | "reset_global_instruction_type"
+            | "get_global_vector_size" => find(INSTRUCTIONS_BASE_FNS, name).map(Value::Builtin),
+            "vectorize" => Some(Value::Builtin("vectorize")),
+            _ => None,
+        },
+        "sqrt_oram" => match name {
+            "n_parallel" => Some(Value::int(1024)),
+            "n_threads" => Some(Value::int(16)),
+            "debug" | "trace" => Some(Value::Bool(false)),
+            "SqrtOram" | "RecursivePositionMap" | "LinearPositionMap" | "PositionMap" => {
+                Some(Value::Builtin("OptimalORAM"))
+            }
+            _ => None,
+        },
+        "functools" => find(FUNCTOOLS_FNS, name)
+            .map(|n| Value::Native(Rc::new((Value::Module("functools"), n))))
+            .or_else(|| crate::prelude::export(it, m, name)),
+        "itertools" => crate::prelude::export(it, m, name).or_else(|| {
+            find(ITERTOOLS_FNS, name)
+                .map(|n| Value::Native(Rc::new((Value::Module("itertools"), n))))
+        }),
         _ => {
+            if let Some(v) = crate::prelude::export(it, "types", name) {
+                return Some(v);
+            }
+            if m == "util" {
+                if let Some(v) = crate::prelude::export(it, "util", name) {
+                    return Some(v);
+                }
+            }
             // Compiler.types / library / util / ...: the global names.
             if name == "program" {
                 return Some(Value::Program);
@@ -422,6 +538,12 @@ pub fn call<'a>(
     }
     if find(LIBRARY, name).is_some() {
         return crate::library::call(it, name, a, site);
+    }
+    if crate::pyre::is_method(name) {
+        return crate::pyre::call(it, name, a, site);
+    }
+    if find(INSTRUCTIONS_BASE_FNS, name).is_some() {
+        return instructions_base(name, a);
     }
     let v = match name {
         "range" => {
@@ -664,6 +786,7 @@ pub fn call<'a>(
             Value::Dict(d)
         }
         "print" => {
+            it.guard_mutation(0, "print()")?;
             let sep = a
                 .take_kw("sep")
                 .map(|s| ops::py_str(&s))
@@ -1081,6 +1204,41 @@ fn sort_values<'a>(
         return Err(type_err("cannot sort run-time values with sorted()")
             .with_advice("store them in an Array and call its .sort() method"));
     }
+    if keys.iter().any(|k| matches!(k, Value::Instance(_))) {
+        // Keys with `__lt__` (functools.cmp_to_key, user classes): a stable merge sort whose
+        // comparisons call back into the program.
+        let mut idx: Vec<usize> = (0..items.len()).collect();
+        let mut width = 1;
+        while width < idx.len() {
+            let mut out = Vec::with_capacity(idx.len());
+            for lo in (0..idx.len()).step_by(2 * width) {
+                let mid = (lo + width).min(idx.len());
+                let hi = (lo + 2 * width).min(idx.len());
+                let (mut i, mut j) = (lo, mid);
+                while i < mid && j < hi {
+                    // Take from the right only if it is strictly smaller (stability).
+                    let (a, b) = if rev {
+                        (&keys[idx[i]], &keys[idx[j]])
+                    } else {
+                        (&keys[idx[j]], &keys[idx[i]])
+                    };
+                    let lt = it.compare(a, ruff_python_ast::CmpOp::Lt, b)?;
+                    if it.truthy(&lt)? {
+                        out.push(idx[j]);
+                        j += 1;
+                    } else {
+                        out.push(idx[i]);
+                        i += 1;
+                    }
+                }
+                out.extend_from_slice(&idx[i..mid]);
+                out.extend_from_slice(&idx[j..hi]);
+            }
+            idx = out;
+            width *= 2;
+        }
+        return Ok(idx.into_iter().map(|i| items[i].clone()).collect());
+    }
     let mut idx: Vec<usize> = (0..items.len()).collect();
     let mut err = None;
     idx.sort_by(|&x, &y| {
@@ -1279,4 +1437,49 @@ pub fn call_method<'a>(
         }
         _ => crate::pymethods::call(it, recv, name, a, site),
     }
+}
+
+/// `Compiler.instructions_base`: the global vector size and instruction type. Only the
+/// defaults (vector size 1, the prime field 'modp') exist here.
+fn instructions_base<'a>(name: &str, mut a: Args<'a>) -> Result<Value<'a>> {
+    match name {
+        "get_global_vector_size" => Ok(Value::int(1)),
+        "reset_global_vector_size" | "reset_global_instruction_type" => Ok(Value::None),
+        "set_global_instruction_type" => {
+            let t = a.req(0, "t", name)?;
+            if matches!(&t, Value::Str(s) if s.0 == "modp") {
+                return Ok(Value::None);
+            }
+            Err(unsupported(format!(
+                "set_global_instruction_type({}): only the prime field ('modp') is supported",
+                ops::py_repr(&t)
+            ))
+            .with_advice("GF(2^n) instructions are not available; compute over sint"))
+        }
+        _ => {
+            let n = a.req(0, "size", name)?;
+            if matches!(as_int(&n).and_then(|i| i.as_i64()), Some(1)) {
+                return Ok(Value::None);
+            }
+            Err(unsupported(format!(
+                "instructions_base.set_global_vector_size({}) is not supported",
+                ops::py_repr(&n)
+            ))
+            .with_advice(
+                "vectorise explicitly instead: sint(x, size=n), sint.get_input_from(p, size=n), \
+                 sint.get_random_bit(size=n), a.get_vector(), and operate on the vectors",
+            ))
+        }
+    }
+}
+
+/// `Compiler.program.Program`: a class whose `prog` is the program being compiled.
+pub fn program_class<'a>(it: &mut Interp<'a>) -> Value<'a> {
+    let class = Rc::new(Class {
+        name: Rc::from("Program"),
+        bases: Vec::new(),
+        attrs: std::cell::RefCell::new([(Rc::from("prog"), Value::Program)].into_iter().collect()),
+    });
+    it.cycle_classes.push(Rc::downgrade(&class));
+    Value::Class(class)
 }

@@ -115,7 +115,74 @@ pub struct Builder {
     pub operand_bytes: u64,
 }
 
+/// The builder's state at one point, to undo a speculative compilation (see
+/// [`Builder::snapshot`]).
+pub struct BuilderSnap {
+    frames: usize,
+    code: usize,
+    labels: usize,
+    next: [u32; 3],
+    captures: usize,
+    pending_calls: usize,
+    regions: usize,
+    branches: usize,
+    fixed: Counts,
+    dynamic: Counts,
+    has_dynamic: bool,
+    mem: [u64; 3],
+    instr_count: u64,
+    operand_bytes: u64,
+    functions: usize,
+}
+
 impl Builder {
+    /// The state to return to with [`Builder::restore`].
+    pub fn snapshot(&self) -> BuilderSnap {
+        let f = self.frames.last().expect("main frame");
+        BuilderSnap {
+            frames: self.frames.len(),
+            code: f.code.len(),
+            labels: f.labels.len(),
+            next: f.next,
+            captures: f.captures.len(),
+            pending_calls: f.pending_calls.len(),
+            regions: f.regions.len(),
+            branches: f.branches.len(),
+            fixed: f.fixed.clone(),
+            dynamic: f.dynamic.clone(),
+            has_dynamic: f.has_dynamic,
+            mem: self.mem,
+            instr_count: self.instr_count,
+            operand_bytes: self.operand_bytes,
+            functions: self.functions.len(),
+        }
+    }
+
+    /// Undoes everything emitted in the current function since `snap`. Refused (false) when
+    /// functions were created or left open meanwhile, which cannot be undone.
+    pub fn restore(&mut self, snap: BuilderSnap) -> bool {
+        if self.frames.len() != snap.frames || self.functions.len() != snap.functions {
+            return false;
+        }
+        let f = self.frames.last_mut().expect("main frame");
+        f.code.truncate(snap.code);
+        f.labels.truncate(snap.labels);
+        f.next = snap.next;
+        for c in f.captures.drain(snap.captures..) {
+            f.capture_map.remove(&c.outer);
+        }
+        f.pending_calls.truncate(snap.pending_calls);
+        f.regions.truncate(snap.regions);
+        f.branches.truncate(snap.branches);
+        f.fixed = snap.fixed;
+        f.dynamic = snap.dynamic;
+        f.has_dynamic = snap.has_dynamic;
+        self.mem = snap.mem;
+        self.instr_count = snap.instr_count;
+        self.operand_bytes = snap.operand_bytes;
+        true
+    }
+
     pub fn new(max_instructions: u64) -> Builder {
         Builder {
             frames: vec![FnBuilder::new(0, "main".into())],
@@ -235,6 +302,10 @@ impl Builder {
             _ => 0,
         };
         let f = self.top();
+        if matches!(i, Instr::GenShuffle { .. } | Instr::ApplyShuffle { .. }) {
+            // Its cost grows with the number of parties, known only at run time.
+            f.has_dynamic = true;
+        }
         match f.multiplier() {
             (Some(m), _) => f.fixed.add_instr(&i, m),
             (None, m) => {

@@ -31,7 +31,9 @@ pub mod diagnostics;
 mod emit;
 mod eval;
 mod library;
+mod prelude;
 mod pymethods;
+mod pyre;
 mod types;
 mod values;
 
@@ -248,7 +250,9 @@ fn compile_on_this_thread(
     let tracker = budgets::Tracker::new(options.budgets.clone());
     let builder = emit::Builder::new(options.budgets.max_instructions);
     let mut it = eval::Interp::new(source, file_name, tracker, builder, prog);
-    let run = it.run_module(module);
+    let run = it
+        .run_prelude(prelude::parsed().syntax())
+        .and_then(|()| it.run_module(module));
     let run = run.map_err(|e| it.fix_budget(e));
     it.break_cycles();
     if let Err(e) = run {

@@ -33,6 +33,33 @@ pub fn call<'a>(
     mut a: Args<'a>,
     site: TextRange,
 ) -> Result<Value<'a>> {
+    const MUTATING: &[&str] = &[
+        "append",
+        "extend",
+        "insert",
+        "pop",
+        "remove",
+        "clear",
+        "sort",
+        "reverse",
+        "update",
+        "setdefault",
+        "popitem",
+        "add",
+        "discard",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+        "__setitem__",
+        "__delitem__",
+    ];
+    if MUTATING.contains(&name) {
+        match &recv {
+            Value::List(l) => it.guard_mutation(l.born, name)?,
+            Value::Dict(d) | Value::Set(d) => it.guard_mutation(d.born, name)?,
+            _ => {}
+        }
+    }
     match &recv {
         Value::Str(s) => str_method(it, &s.0, name, a),
         Value::List(l) => {
@@ -732,6 +759,7 @@ pub fn call_module_fn<'a>(
             })
         }
         "mpc_math" => crate::types::mpc_math(it, name, a),
+        "re" => crate::pyre::call(it, name, a, site),
         "operator" => {
             if name == "itemgetter" {
                 return Err(unsupported("operator.itemgetter"));
@@ -958,6 +986,7 @@ fn copy_value<'a>(it: &mut Interp<'a>, v: &Value<'a>, deep: bool, depth: u32) ->
             let new = std::rc::Rc::new(Instance {
                 class: i.class.clone(),
                 attrs: Default::default(),
+                born: crate::values::birth(),
             });
             it.track_instance(&new);
             for (k, x) in attrs {

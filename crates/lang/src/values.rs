@@ -110,6 +110,8 @@ pub struct ListObj<'a> {
     charged: Cell<usize>,
     /// Registered with the evaluator's cycle breaker.
     pub tracked: Cell<bool>,
+    /// Creation stamp ([`birth`]).
+    pub born: u64,
 }
 
 impl<'a> ListObj<'a> {
@@ -120,6 +122,7 @@ impl<'a> ListObj<'a> {
             v: RefCell::new(v),
             charged: Cell::new(c),
             tracked: Cell::new(false),
+            born: birth(),
         })
     }
     pub fn sync(&self) {
@@ -180,6 +183,8 @@ pub struct DictObj<'a> {
     charged: Cell<usize>,
     /// Registered with the evaluator's cycle breaker.
     pub tracked: Cell<bool>,
+    /// Creation stamp ([`birth`]).
+    pub born: u64,
 }
 
 impl<'a> DictObj<'a> {
@@ -190,6 +195,7 @@ impl<'a> DictObj<'a> {
             m: RefCell::new(m),
             charged: Cell::new(c),
             tracked: Cell::new(false),
+            born: birth(),
         })
     }
     pub fn sync(&self) {
@@ -462,6 +468,22 @@ impl<'a> Class<'a> {
 pub struct Instance<'a> {
     pub class: Rc<Class<'a>>,
     pub attrs: RefCell<HashMap<Name, Value<'a>>>,
+    /// Creation stamp ([`birth`]): objects made during a speculative run-time loop may be
+    /// mutated there, older ones may not.
+    pub born: u64,
+}
+
+thread_local! {
+    static BIRTHS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A fresh creation stamp for a mutable compile-time object.
+pub fn birth() -> u64 {
+    BIRTHS.with(|b| {
+        let n = b.get() + 1;
+        b.set(n);
+        n
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

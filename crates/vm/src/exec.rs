@@ -561,6 +561,15 @@ impl<P: Preprocessing> Machine<'_, P> {
                 let v = self.engine.random_ints(sz(n), *bits)?;
                 self.s_set(*dst, SecVec::from_shares(v));
             }
+            Instr::GenShuffle { dst, units } => self.gen_shuffle(*dst, *units as usize)?,
+            Instr::ApplyShuffle {
+                dst,
+                src,
+                handle,
+                unit,
+                reverse,
+                n,
+            } => self.apply_shuffle(*dst, *src, *handle, *unit as usize, *reverse != 0, sz(n))?,
             Instr::Triple { a, b, c, n } => {
                 let t = self.engine.triples(sz(n))?;
                 self.s_set(*a, SecVec::from_shares(t.a));

@@ -52,6 +52,7 @@ mod memory;
 mod print;
 mod regs;
 mod shape;
+mod shuffle;
 mod simclient;
 mod stats;
 mod value;

@@ -62,6 +62,8 @@ pub(crate) struct Machine<'a, P: Preprocessing> {
     pub cur: (usize, usize),
     /// When the run started (for [`VmError::DeadlineExceeded`]).
     pub started: Instant,
+    /// Secure shuffles generated so far, by handle (`crate::shuffle`).
+    pub shuffles: Vec<crate::shuffle::Shuffle>,
 }
 
 /// How many instructions run between two looks at the clock for [`VmConfig::deadline`].
@@ -128,6 +130,7 @@ impl<'a, P: Preprocessing> Machine<'a, P> {
             stats: VmStats::default(),
             cur: (0, 0),
             started: Instant::now(),
+            shuffles: Vec::new(),
         })
     }
 

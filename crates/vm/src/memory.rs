@@ -143,11 +143,18 @@ pub(crate) const SECRET_BYTES: u64 = 32;
 pub(crate) const CLEAR_BYTES: u64 = 16;
 pub(crate) const INT_BYTES: u64 = 8;
 
+/// Addresses every program may use, whatever it declared: MP-SPDZ's memory is static and
+/// programs such as `sint.load_mem(0)` read (and write) cells the compiler never allocated,
+/// reading zero. Cells are still only allocated when written, and every growth is charged to
+/// the run's [`Meter`], so this bounds addresses, not memory.
+pub(crate) const ADDRESS_SPACE: u64 = 1 << 40;
+
 fn check(size: u64, addr: u64, n: usize) -> Result<(usize, usize), MemError> {
-    let end = addr.checked_add(n as u64).filter(|&e| e <= size);
+    let limit = size.max(ADDRESS_SPACE);
+    let end = addr.checked_add(n as u64).filter(|&e| e <= limit);
     match end {
         Some(e) => Ok((addr as usize, e as usize)),
-        None => Err(MemError::OutOfRange(size)),
+        None => Err(MemError::OutOfRange(limit)),
     }
 }
 
@@ -455,10 +462,23 @@ mod tests {
             _ => panic!("a secret memory of 40001 elements (1.3 MB) exceeds 1 MiB"),
         }
         assert_eq!(m.meter.used(), m.allocated_bytes());
-        // Out of the declared range is still an out-of-range access.
+        // Beyond the address space is still an out-of-range access.
         assert!(matches!(
             m.store_int(size, &[1]),
             Err(MemError::OutOfRange(s)) if s == size
+        ));
+    }
+
+    #[test]
+    fn cells_beyond_the_declared_size_read_zero_and_can_be_written() {
+        // As MP-SPDZ's static memory: `sint.load_mem(0)` in a program that allocated nothing.
+        let mut m = Memory::new(0, 0, 0, Meter::new(1 << 20, None));
+        assert_eq!(m.load_int(3, 2).ok(), Some(vec![0, 0]));
+        m.store_int(3, &[5]).ok().unwrap();
+        assert_eq!(m.load_int(2, 3).ok(), Some(vec![0, 5, 0]));
+        assert!(matches!(
+            m.load_int(ADDRESS_SPACE, 1),
+            Err(MemError::OutOfRange(s)) if s == ADDRESS_SPACE
         ));
     }
 

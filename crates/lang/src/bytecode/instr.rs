@@ -176,6 +176,13 @@ instructions! {
     0x5d RandInt "randint" { dst: S, bits: u32, n: Size }
     /// A multiplication triple (a, b, c = ab) per element.
     0x5e Triple "triple" { a: S, b: S, c: S, n: Size }
+    /// A secure shuffle of n units: every party inputs the switch bits of its own uniformly
+    /// random permutation as a Beneš network (bits checked, docs/PROTOCOL.md); dst is a
+    /// handle for `applyshuffle` (`sint.get_secure_shuffle(n)`).
+    0x5f GenShuffle "genshuffle" { dst: R, units: u32 }
+    /// dst = src permuted by shuffle `handle` (units of `unit` consecutive elements; reverse
+    /// != 0 applies the inverse); n = units * unit elements.
+    0x60 ApplyShuffle "applyshuffle" { dst: S, src: S, handle: R, unit: u32, reverse: u32, n: Size }
 
     // ---- control flow -----------------------------------------------------------------
     0x70 Jmp "jmp" { target: Label }

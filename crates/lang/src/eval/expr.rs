@@ -446,6 +446,18 @@ impl<'a> Interp<'a> {
     // ---- operators --------------------------------------------------------------------------
 
     pub fn binop(&mut self, l: Value<'a>, op: Operator, r: Value<'a>) -> Result<Value<'a>> {
+        if self.symbolic.is_some()
+            && op == Operator::Div
+            && [&l, &r]
+                .iter()
+                .any(|v| matches!(v, Value::Rt(x) if x.ty == RtType::Regint))
+        {
+            // `i / 2` is a Python float when the loop unrolls, a C division of regints here.
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "true division of a regint inside a speculative loop",
+            ));
+        }
         if !l.is_runtime() && !r.is_runtime() {
             if let Some(v) = ops::py_binop(&l, op, &r)? {
                 return Ok(v);
@@ -573,6 +585,20 @@ impl<'a> Interp<'a> {
                 }
                 None => false,
             },
+            _ if self.symbolic.is_some() && x.is_runtime() && !container.is_runtime() => {
+                // Membership of a run-time value in a compile-time container is decided by
+                // identity only: inside a speculative loop that would differ from unrolling.
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "a run-time value tested for membership in a compile-time container",
+                ));
+            }
+            Value::Instance(i) if i.class.lookup("__contains__").is_some() => {
+                let f = i.class.lookup("__contains__").expect("checked");
+                let r =
+                    self.call_pos(&f, vec![container.clone(), x.clone()], TextRange::default())?;
+                self.truthy(&r)?
+            }
             _ => {
                 for item in self.iterate(container)? {
                     let item = item?;
@@ -654,6 +680,10 @@ impl<'a> Interp<'a> {
                     return Ok(match x {
                         Value::Func(_) => Value::Bound(Rc::new((v.clone(), x))),
                         Value::Partial(_) => Value::Bound(Rc::new((v.clone(), x))),
+                        // Methods of built-in classes (re's Pattern and Match).
+                        Value::Builtin(b) if crate::pyre::is_method(b) => {
+                            Value::Bound(Rc::new((v.clone(), x)))
+                        }
                         other => other,
                     });
                 }
@@ -695,10 +725,12 @@ impl<'a> Interp<'a> {
     pub fn setattr(&mut self, obj: &Value<'a>, name: &str, v: Value<'a>) -> Result<()> {
         match obj {
             Value::Instance(i) => {
+                self.guard_mutation(i.born, "attribute assignment")?;
                 i.attrs.borrow_mut().insert(Rc::from(name), v);
                 Ok(())
             }
             Value::Class(c) => {
+                self.guard_mutation(0, "class attribute assignment")?;
                 c.attrs.borrow_mut().insert(Rc::from(name), v);
                 Ok(())
             }
@@ -848,6 +880,11 @@ impl<'a> Interp<'a> {
     }
 
     pub fn set_item(&mut self, obj: &Value<'a>, idx: Value<'a>, v: Value<'a>) -> Result<()> {
+        match obj {
+            Value::List(l) => self.guard_mutation(l.born, "item assignment")?,
+            Value::Dict(d) => self.guard_mutation(d.born, "item assignment")?,
+            _ => {}
+        }
         match obj {
             Value::List(l) => self.track_list(l),
             Value::Dict(d) => self.track_dict(d),

@@ -6,6 +6,7 @@ mod expr;
 pub mod ops;
 mod scope;
 mod stmt;
+mod symloop;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -100,6 +101,13 @@ pub struct Interp<'a> {
     cycle_lists: Vec<std::rc::Weak<ListObj<'a>>>,
     cycle_dicts: Vec<std::rc::Weak<DictObj<'a>>>,
     pub cycle_classes: Vec<std::rc::Weak<Class<'a>>>,
+    /// The prelude's module scope (`prelude.rs`), once evaluated.
+    pub prelude: Option<Rc<Scope<'a>>>,
+    /// While a large Python loop is compiled as a run-time loop (`symloop`): the creation
+    /// stamp from which objects may be mutated.
+    pub symbolic: Option<u64>,
+    /// Set when a speculative run-time loop stored through `global`/`nonlocal`.
+    pub symbolic_violation: std::cell::Cell<bool>,
 }
 
 impl<'a> Interp<'a> {
@@ -150,6 +158,9 @@ impl<'a> Interp<'a> {
             cycle_lists: Vec::new(),
             cycle_dicts: Vec::new(),
             cycle_classes: Vec::new(),
+            prelude: None,
+            symbolic: None,
+            symbolic_violation: std::cell::Cell::new(false),
         };
         crate::builtins::install(&mut it);
         it
@@ -234,6 +245,7 @@ impl<'a> Interp<'a> {
         }
         self.builtins.clear();
         self.tapes.clear();
+        self.prelude = None;
     }
 
     /// `program.options`: an object whose attributes programs may set (they have no effect).
@@ -249,6 +261,7 @@ impl<'a> Interp<'a> {
         let inst = Rc::new(Instance {
             class,
             attrs: Default::default(),
+            born: crate::values::birth(),
         });
         self.track_instance(&inst);
         let v = Value::Instance(inst);
@@ -360,7 +373,15 @@ impl<'a> Interp<'a> {
         let r = self.call_user_inner(&func, &mut args);
         self.call_sites.pop();
         self.call_depth -= 1;
+        let from_prelude = self.is_prelude_fn(&func);
         r.map_err(|mut e| {
+            if from_prelude {
+                // Report errors of prelude code at the program's call site (or, for an
+                // implicit call such as a dunder, at the statement that made it).
+                e.range = (site != TextRange::default()).then_some(site);
+                e.notes.clear();
+                return e;
+            }
             if e.range.is_some() && e.notes.len() < 8 && !matches!(e.kind, ErrorKind::Budget(_)) {
                 e.notes.push(site);
             }
@@ -478,6 +499,7 @@ impl<'a> Interp<'a> {
             let inst = Rc::new(Instance {
                 class,
                 attrs: Default::default(),
+                born: crate::values::birth(),
             });
             self.track_instance(&inst);
             inst.attrs
@@ -489,6 +511,7 @@ impl<'a> Interp<'a> {
         let inst_rc = Rc::new(Instance {
             class: class.clone(),
             attrs: Default::default(),
+            born: crate::values::birth(),
         });
         self.track_instance(&inst_rc);
         let inst = Value::Instance(inst_rc);
@@ -524,9 +547,13 @@ pub fn class_exception_kind(c: &Class) -> Option<ErrorKind> {
 pub fn exception_kind(name: &str) -> Option<ErrorKind> {
     Some(match name {
         "TypeError" => ErrorKind::Type,
-        "ValueError" | "Exception" | "RuntimeError" | "ArithmeticError" | "NotImplementedError" => {
-            ErrorKind::Value
-        }
+        "ValueError"
+        | "Exception"
+        | "RuntimeError"
+        | "ArithmeticError"
+        | "NotImplementedError"
+        | "CompilerError"
+        | "BaseException" => ErrorKind::Value,
         "IndexError" => ErrorKind::Index,
         "KeyError" => ErrorKind::Key,
         "NameError" => ErrorKind::Name,

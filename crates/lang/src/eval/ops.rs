@@ -650,6 +650,8 @@ fn repr_depth(v: &Value, depth: u32) -> String {
         Value::Module(m) => format!("<module '{m}'>"),
         Value::Type(t) => format!("<class '{}'>", t.name()),
         Value::Rt(r) => {
+            // Text of a run-time value differs from the unrolled loop's Python int.
+            super::symloop::note_violation();
             if r.n == 1 {
                 format!("<{}>", r.ty.name())
             } else {

@@ -191,6 +191,14 @@ impl<'a> Interp<'a> {
     pub fn store(&self, name: &str, v: Value<'a>, env: &Rc<Scope<'a>>) {
         if env.kind == ScopeKind::Function {
             if let Some(info) = &env.info {
+                if self.symbolic.is_some()
+                    && (info.globals.contains(name) || info.nonlocals.contains(name))
+                {
+                    // Not performed: the speculative loop (see `symloop`) sees the flag, undoes
+                    // its code and unrolls instead.
+                    self.symbolic_violation.set(true);
+                    return;
+                }
                 if info.globals.contains(name) {
                     self.globals.vars.borrow_mut().insert(Rc::from(name), v);
                     return;

@@ -93,6 +93,26 @@ impl<'a> Interp<'a> {
                 };
                 return Ok(Flow::Return(v));
             }
+            Stmt::If(i) if self.symbolic.is_some() => {
+                // Inside a large loop compiled as a run-time loop: a public run-time
+                // condition becomes a run-time branch (see `symloop`).
+                let v = self.eval(&i.test, env)?;
+                if matches!(&v, Value::Rt(r) if !r.ty.is_secret()) {
+                    return self.runtime_if(v, &i.body, &i.elif_else_clauses, env);
+                }
+                if self.truthy(&v).map_err(|e| e.at(i.test.range()))? {
+                    return self.exec_block(&i.body, env);
+                }
+                for c in &i.elif_else_clauses {
+                    let take = match &c.test {
+                        Some(t) => self.cond(t, env)?,
+                        None => true,
+                    };
+                    if take {
+                        return self.exec_block(&c.body, env);
+                    }
+                }
+            }
             Stmt::If(i) => {
                 if self.cond(&i.test, env)? {
                     return self.exec_block(&i.body, env);
@@ -122,6 +142,11 @@ impl<'a> Interp<'a> {
                     return Err(unsupported("async for"));
                 }
                 let it = self.eval(&f.iter, env)?;
+                if let Value::Range(a, b, c) = it {
+                    if let Some(flow) = self.try_runtime_for(f, (a, b, c), env)? {
+                        return Ok(flow);
+                    }
+                }
                 let items = self.iterate(&it).map_err(|e| e.at(f.iter.range()))?;
                 for item in items {
                     let item = item?;
@@ -189,6 +214,9 @@ impl<'a> Interp<'a> {
                     let v = match crate::builtins::module(&full) {
                         Some(sub) => sub,
                         None => self.module_attr(&m, name).map_err(|_| {
+                            if crate::builtins::unsupported_module(&full).is_some() {
+                                return import_error(&full);
+                            }
                             import_error(&full).with_advice(format!(
                                 "`{name}` is not provided by this compiler's `{module}`; see docs/LANG.md for the supported names"
                             ))
@@ -635,10 +663,16 @@ type ParamSpec<'a> = (
 );
 
 fn import_error(name: &str) -> Error {
-    Error::new(ErrorKind::Unsupported, format!("cannot import '{name}'")).with_advice(
-        "supported imports: math, mpc_math, Compiler.types, Compiler.library, Compiler.util, \
-         Compiler.mpc_math (everything from Compiler.* is also available without importing)",
-    )
+    let e = Error::new(ErrorKind::Unsupported, format!("cannot import '{name}'"));
+    match crate::builtins::unsupported_module(name) {
+        Some(advice) => e.with_advice(advice),
+        None => e.with_advice(
+            "supported imports: Compiler.types, library, util, mpc_math, program, \
+             instructions_base, compilerLib, sqrt_oram (n_parallel), comparison, floatingpoint, \
+             exceptions, and Python's math, re, itertools, functools, operator, collections, copy, \
+             sys (argv); everything from Compiler.* is also available without importing",
+        ),
+    }
 }
 
 fn exception_matches(tv: &Value, e: &Error) -> bool {
@@ -678,7 +712,7 @@ pub fn slice_positions(start: i64, stop: i64, step: i64) -> Vec<usize> {
     out
 }
 
-fn contains_yield(body: &[Stmt]) -> bool {
+pub(super) fn contains_yield(body: &[Stmt]) -> bool {
     fn expr(e: &ast::Expr) -> bool {
         matches!(e, ast::Expr::Yield(_) | ast::Expr::YieldFrom(_))
     }

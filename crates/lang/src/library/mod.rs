@@ -13,7 +13,7 @@ use crate::eval::{Args, IfThen, Interp};
 use crate::types::{array, construct};
 use crate::values::*;
 
-mod flow;
+pub(crate) mod flow;
 mod function;
 mod print;
 
@@ -354,6 +354,20 @@ pub fn call<'a>(
             let x = a.req(1, "if_true", name)?;
             let y = a.req(2, "if_false", name)?;
             crate::types::if_else(it, c, x, y)
+        }
+        "cond_swap" if a.pos.len() == 3 => {
+            // util.cond_swap(cond, a, b): (a, b) if cond is 0, (b, a) if it is 1.
+            let c = a.pos[0].clone();
+            let (x, y) = (a.pos[1].clone(), a.pos[2].clone());
+            if !c.is_runtime() {
+                return Ok(if it.truthy(&c)? {
+                    Value::tuple(vec![y, x])
+                } else {
+                    Value::tuple(vec![x, y])
+                });
+            }
+            let f = it.getattr(&c, "cond_swap")?;
+            it.call(&f, Args::new(vec![x, y]), site)
         }
         "cond_swap" => {
             let x = a.req(0, "a", name)?;

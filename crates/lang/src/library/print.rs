@@ -131,6 +131,13 @@ pub(super) fn print_value<'a>(
             } else {
                 *r
             };
+            // MP-SPDZ prints a regint with `print_int`, which is not vectorised: a regint
+            // vector prints its element 0 only.
+            let r = if r.ty == RtType::Regint && r.n > 1 {
+                it.vec_slice(r, 0, 1)?
+            } else {
+                r
+            };
             let part = match r.ty {
                 RtType::Cint => PrintPart::Clear(it.b.c(r.reg)?, Size(r.n)),
                 RtType::Regint => PrintPart::Int(it.b.r(r.reg)?, Size(r.n)),
@@ -153,7 +160,12 @@ pub(super) fn print_value<'a>(
                 return Err(type_err("cannot print a secret Array")
                     .with_advice("use a.reveal() or a.print_reveal_nested()"));
             }
-            if a.shape.len() == 1 && !a.elem.is_secret() {
+            if a.shape.len() == 1 && a.elem == RtType::Regint {
+                // MP-SPDZ prints an Array as `print_str('%s', a[:])`: element 0 of a regint
+                // vector.
+                let r = array::load_all(it, a)?;
+                print_value(it, &Value::Rt(r), to, parts)?;
+            } else if a.shape.len() == 1 && !a.elem.is_secret() {
                 // One vector load; the VM prints a vector as [a, b, c].
                 let r = array::load_all(it, a)?;
                 if r.n == 1 {
@@ -184,6 +196,10 @@ pub(super) fn print_value<'a>(
                     Value::Str(s) => parts.push(PrintPart::Text(it.b.string(&ops::str_repr(&s.0)))),
                     _ => print_value(it, x, to, parts)?,
                 }
+            }
+            if matches!(v, Value::Tuple(_)) && items.len() == 1 {
+                // Python's one-element tuple: (x,)
+                parts.push(PrintPart::Text(it.b.string(",")));
             }
             parts.push(PrintPart::Text(it.b.string(close)));
         }

@@ -154,6 +154,41 @@ fn runtime_index(it: &mut Interp, idx: Rt, bound: usize) -> Result<RegRef> {
     Ok(r.reg)
 }
 
+/// The address of element `base` of `a` for a run-time `base`, checked so that `n` elements
+/// from there stay inside the array (`a.assign(v, base)`, `a.get_vector(base, n)`).
+pub fn runtime_base(it: &mut Interp, a: &ArrayV, base: Rt, n: usize) -> Result<Addr> {
+    static_len(a)?;
+    let total = a.total();
+    if n == 0 || n > total {
+        return Err(index_err(format!(
+            "{n} elements do not fit an array of {total} elements"
+        )));
+    }
+    let r = runtime_index(it, base, total - n + 1)?;
+    let out = it.b.new_reg(RegKind::Int);
+    let (d, s) = (it.b.r(out)?, it.b.r(r)?);
+    it.emit(Instr::IntBinI {
+        op: IntOp::Add,
+        dst: d,
+        a: s,
+        imm: a.base as i64,
+        n: Size(1),
+    })?;
+    let Some(off) = a.dyn_off else {
+        return Ok(Addr::Dyn(out));
+    };
+    let sum = it.b.new_reg(RegKind::Int);
+    let (d2, x, y) = (it.b.r(sum)?, it.b.r(out)?, it.b.r(off)?);
+    it.emit(Instr::IntBin {
+        op: IntOp::Add,
+        dst: d2,
+        a: x,
+        b: y,
+        n: Size(1),
+    })?;
+    Ok(Addr::Dyn(sum))
+}
+
 enum Index {
     Static(usize),
     Dyn(RegRef),

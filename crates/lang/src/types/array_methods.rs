@@ -34,6 +34,41 @@ pub(super) fn array_method<'a>(
             array::store(it, r, at)?;
             av
         }
+        "assign" | "assign_vector" | "assign_part_vector"
+            if matches!(a.pos.get(1), Some(Value::Rt(_)) | Some(Value::MemValue(_))) =>
+        {
+            // A base known only at run time: a checked dynamic address.
+            let v = a.req(0, "value", name)?;
+            let b = a.req(1, "base", name)?;
+            let b = match b {
+                Value::MemValue(m) => array::mem_read(it, &m)?,
+                Value::Rt(r) => r,
+                _ => unreachable!("matched above"),
+            };
+            let r = match &v {
+                Value::Array(src) => {
+                    let r = load_all(it, src)?;
+                    convert(it, r, arr.elem)?
+                }
+                other => to_type(it, other, arr.elem, 1)?,
+            };
+            let at = array::runtime_base(it, &arr, b, r.n as usize)?;
+            array::store(it, r, at)?;
+            Value::None
+        }
+        "get_vector" | "get_part_vector"
+            if matches!(a.pos.first(), Some(Value::Rt(_)) | Some(Value::MemValue(_))) =>
+        {
+            let b = match a.req(0, "base", name)? {
+                Value::MemValue(m) => array::mem_read(it, &m)?,
+                Value::Rt(r) => r,
+                _ => unreachable!("matched above"),
+            };
+            let size = size_arg(a.arg(1, "size"))?
+                .ok_or_else(|| type_err(format!("{name} with a run-time base needs a size")))?;
+            let at = array::runtime_base(it, &arr, b, size as usize)?;
+            Value::Rt(array::load(it, arr.elem, at, size)?)
+        }
         "assign" | "assign_vector" | "assign_part_vector" => {
             let v = a.req(0, "value", name)?;
             let base = a
@@ -172,6 +207,196 @@ pub(super) fn array_method<'a>(
                 _ => dot(it, &av, &other)?,
             }
         }
+        "direct_mul"
+        | "direct_mul_to_matrix"
+        | "direct_mul_trans"
+        | "direct_trans_mul"
+        | "mul_trans"
+        | "trans_mul"
+        | "mul_trans_to"
+        | "trans_mul_to" => {
+            // MP-SPDZ's matrix products: `direct_*` return the product as a vector
+            // (row-major), the others a Matrix; `*_trans` multiply by the transpose of
+            // `other`, `trans_*` use the transpose of `self`; `*_to` write into `res`.
+            let other = a.req(0, "other", name)?;
+            if !matches!(a.take_kw("indices"), None | Some(Value::None)) {
+                return Err(unsupported(format!("{name} with `indices`")).with_advice(
+                    "copy the rows and columns you need into new matrices (e.g. in a @for_range \
+                     loop) and multiply those",
+                ));
+            }
+            a.ignore_kw(&["reduce", "n_threads"]);
+            let Value::Array(b) = &other else {
+                return Err(type_err(format!("{name} needs a Matrix operand")));
+            };
+            if arr.shape.len() != 2 || b.shape.len() != 2 {
+                return Err(type_err(format!("{name} works on matrices (2-D)")));
+            }
+            let lhs = if name.starts_with("trans_") || name == "direct_trans_mul" {
+                transpose_of(it, &arr)?
+            } else {
+                arr.clone()
+            };
+            let rhs = if name.ends_with("mul_trans") || name == "mul_trans_to" {
+                transpose_of(it, b)?
+            } else {
+                b.clone()
+            };
+            let m = array::matmul(it, &lhs, &rhs)?;
+            let Value::Array(m) = m else { unreachable!() };
+            match name {
+                "direct_mul" | "direct_mul_trans" | "direct_trans_mul" => {
+                    Value::Rt(load_all(it, &m)?)
+                }
+                "mul_trans_to" | "trans_mul_to" => {
+                    let res = a.req(1, "res", name)?;
+                    let Value::Array(res) = res else {
+                        return Err(type_err(format!("{name} needs a result Matrix")));
+                    };
+                    if res.shape != m.shape {
+                        return Err(value_err(format!(
+                            "{name}: the result matrix must be {}x{}",
+                            m.shape[0], m.shape[1]
+                        )));
+                    }
+                    let v = load_all(it, &m)?;
+                    let v = to_type(it, &Value::Rt(v), res.elem, v.n)?;
+                    let at = array::addr(it, &res, 0)?;
+                    array::store(it, v, at)?;
+                    Value::None
+                }
+                _ => Value::Array(m),
+            }
+        }
+        "schur" => {
+            let other = a.req(0, "other", name)?;
+            if let Value::Array(b) = &other {
+                if b.shape != arr.shape {
+                    return Err(value_err("schur needs two containers of the same shape"));
+                }
+            }
+            // Element-wise (a Matrix * Matrix would be the matrix product).
+            let x = load_all(it, &arr)?;
+            let other = match other {
+                Value::Array(b) => Value::Rt(load_all(it, &b)?),
+                o => o,
+            };
+            let p = it.binop(Value::Rt(x), Operator::Mult, other)?;
+            let Value::Rt(p) = p else {
+                return Err(type_err("schur needs a container of numbers"));
+            };
+            let res = array::alloc(it, p.ty, arr.shape.clone())?;
+            let at = array::addr(it, &res, 0)?;
+            array::store(it, p, at)?;
+            Value::Array(res)
+        }
+        "diag" | "trace" => {
+            if arr.shape.len() != 2 || arr.shape[0] != arr.shape[1] {
+                return Err(type_err(format!("{name} needs a square Matrix")));
+            }
+            let n = arr.shape[0];
+            let r = load_all(it, &arr)?;
+            let d = array::gather(it, r, (0..n).map(|i| (i * n + i) as u32).collect())?;
+            if name == "trace" {
+                rt_method(it, d, "sum", Args::new(vec![]), site)?
+            } else {
+                let res = array::alloc(it, arr.elem, vec![n])?;
+                let at = array::addr(it, &res, 0)?;
+                array::store(it, d, at)?;
+                Value::Array(res)
+            }
+        }
+        "set_column" => {
+            if arr.shape.len() != 2 {
+                return Err(type_err("set_column needs a Matrix"));
+            }
+            let (rows, cols) = (arr.shape[0], arr.shape[1]);
+            let j = as_int(&a.req(0, "index", name)?)
+                .and_then(|i| i.as_i64())
+                .filter(|j| *j >= 0 && (*j as usize) < cols)
+                .ok_or_else(|| crate::diagnostics::index_err("column index out of range"))?
+                as usize;
+            let v = a.req(1, "vector", name)?;
+            let v = to_type(it, &v, arr.elem, rows as u32)?;
+            let v = it.fit(v, rows as u32)?;
+            for i in 0..rows {
+                let x = it.vec_slice(v, i as u32, 1)?;
+                let at = array::addr(it, &arr, (i * cols + j) as u64)?;
+                array::store(it, x, at)?;
+            }
+            Value::None
+        }
+        "iadd" => {
+            let other = a.req(0, "other", name)?;
+            let s = it.binop(av.clone(), Operator::Add, other)?;
+            let s = to_type(it, &s, arr.elem, total)?;
+            let at = array::addr(it, &arr, 0)?;
+            array::store(it, s, at)?;
+            av.clone()
+        }
+        "secure_shuffle" | "secure_permute" => {
+            // MP-SPDZ: Array.secure_shuffle(), Array.secure_permute(perm, reverse=False);
+            // a Matrix permutes its rows.
+            if !arr.elem.is_secret() {
+                return Err(type_err(format!(
+                    "{name} needs a container of secret values"
+                )));
+            }
+            let unit = if arr.shape.len() > 1 {
+                arr.shape[1..].iter().product::<usize>() as u32
+            } else {
+                1
+            };
+            let units = arr.shape[0] as u32;
+            let handle = if name == "secure_shuffle" {
+                super::methods::gen_shuffle(it, units)?
+            } else {
+                let h = a.req(0, "permutation", name)?;
+                to_type(it, &h, RtType::Regint, 1)?
+            };
+            let reverse = match a.arg(1, "reverse") {
+                None => false,
+                Some(v) => it.truthy(&v)?,
+            };
+            a.ignore_kw(&["n_threads"]);
+            let x = load_all(it, &arr)?;
+            let y = super::methods::apply_shuffle(it, x, handle, unit, reverse)?;
+            let at = array::addr(it, &arr, 0)?;
+            array::store(it, y, at)?;
+            Value::None
+        }
+        "concat" => {
+            // A new Array: this one's elements, then the other's.
+            let other = a.req(0, "other", name)?;
+            let Value::Array(b) = &other else {
+                return Err(type_err("concat needs an Array"));
+            };
+            if arr.shape.len() != 1 || b.shape.len() != 1 {
+                return Err(type_err("concat works on 1-D Arrays"));
+            }
+            let x = load_all(it, &arr)?;
+            let y = load_all(it, b)?;
+            let y = convert(it, y, arr.elem)?;
+            let res = array::alloc(it, arr.elem, vec![arr.len() + b.len()])?;
+            let v = it.vec_concat(&[x, y])?;
+            let at = array::addr(it, &res, 0)?;
+            array::store(it, v, at)?;
+            Value::Array(res)
+        }
+        "get_range" => {
+            // MP-SPDZ: a list of `size` elements from `start`.
+            let start = a.req(0, "start", name)?;
+            let size = as_int(&a.req(1, "size", name)?)
+                .and_then(|i| i.as_i64())
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| type_err("get_range needs a compile-time size"))?;
+            let mut out = Vec::new();
+            for k in 0..size {
+                let idx = it.binop(start.clone(), Operator::Add, Value::int(k))?;
+                out.push(it.get_item(&av, &idx)?);
+            }
+            Value::list(out)
+        }
         "dot_product" => {
             let other = a.req(0, "other", name)?;
             dot(it, &av, &other)?
@@ -236,16 +461,7 @@ pub(super) fn array_method<'a>(
             if arr.shape.len() != 2 {
                 return Err(type_err("transpose needs a Matrix"));
             }
-            let (rows, cols) = (arr.shape[0], arr.shape[1]);
-            let r = load_all(it, &arr)?;
-            let idx = (0..cols)
-                .flat_map(|j| (0..rows).map(move |i| (i * cols + j) as u32))
-                .collect();
-            let t = array::gather(it, r, idx)?;
-            let res = array::alloc(it, arr.elem, vec![cols, rows])?;
-            let at = array::addr(it, &res, 0)?;
-            array::store(it, t, at)?;
-            Value::Array(res)
+            Value::Array(transpose_of(it, &arr)?)
         }
         "sum" => {
             let r = load_all(it, &arr)?;
@@ -405,4 +621,18 @@ pub(super) fn sort_array(it: &mut Interp, arr: &ArrayV) -> Result<()> {
     }
     let at = array::addr(it, arr, 0)?;
     array::store(it, v, at)
+}
+
+/// A new matrix holding the transpose of `arr` (one load, one gather, one store).
+fn transpose_of(it: &mut Interp, arr: &ArrayV) -> Result<Rc<ArrayV>> {
+    let (rows, cols) = (arr.shape[0], arr.shape[1]);
+    let r = load_all(it, arr)?;
+    let idx = (0..cols)
+        .flat_map(|j| (0..rows).map(move |i| (i * cols + j) as u32))
+        .collect();
+    let t = array::gather(it, r, idx)?;
+    let res = array::alloc(it, arr.elem, vec![cols, rows])?;
+    let at = array::addr(it, &res, 0)?;
+    array::store(it, t, at)?;
+    Ok(res)
 }

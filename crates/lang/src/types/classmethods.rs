@@ -7,7 +7,7 @@ use ruff_text_size::TextRange;
 
 use super::arith::{self};
 use super::array::{self, load_all};
-use super::conv::{elem_type, size_arg, to_type};
+use super::conv::{convert, elem_type, size_arg, to_type};
 use super::methods::*;
 use super::socket::*;
 use crate::bytecode::*;
@@ -106,7 +106,8 @@ pub(super) fn type_method<'a>(
                 .and_then(|i| i.as_i64())
                 .ok_or_else(|| type_err("set_precision needs ints"))?;
             let k = match a.arg(1, "k") {
-                None | Some(Value::None) => 2 * f - 1,
+                // MP-SPDZ: k defaults to twice f.
+                None | Some(Value::None) => 2 * f,
                 Some(v) => as_int(&v)
                     .and_then(|i| i.as_i64())
                     .ok_or_else(|| type_err("set_precision needs ints"))?,
@@ -222,6 +223,43 @@ pub(super) fn type_method<'a>(
                 n: Size(n),
             })?;
             Value::tuple(vec![Value::Rt(x), Value::Rt(y), Value::Rt(z)])
+        }
+        "get_random_square" | "get_random_inverse" => {
+            // MP-SPDZ's preprocessing pairs: (r, r²) and (r, 1/r), from a random triple's r
+            // (the second needs r ≠ 0: a random element of the 128-bit field is 0 with
+            // probability 2^-127).
+            let n = size_arg(a.take_kw("size"))?.unwrap_or(1);
+            let (x, y, z) = (
+                it.new_rt(RtType::Sint, n),
+                it.new_rt(RtType::Sint, n),
+                it.new_rt(RtType::Sint, n),
+            );
+            let (xa, yb, zc) = (it.b.s(x.reg)?, it.b.s(y.reg)?, it.b.s(z.reg)?);
+            it.emit(Instr::Triple {
+                a: xa,
+                b: yb,
+                c: zc,
+                n: Size(n),
+            })?;
+            if name == "get_random_square" {
+                let sq = it.binop(Value::Rt(x), Operator::Mult, Value::Rt(x))?;
+                Value::tuple(vec![Value::Rt(x), sq])
+            } else {
+                // 1/r = b / (r·b), with r·b (= c) opened: uniformly random, reveals nothing.
+                let c = reveal(it, z)?;
+                let one = it.load_const(RtType::Cint, 1, n)?;
+                let ci = it.new_rt(RtType::Cint, n);
+                let (d, o, cc) = (it.b.c(ci.reg)?, it.b.c(one.reg)?, it.b.c(c.reg)?);
+                it.emit(Instr::ClearBin {
+                    op: ClearOp::Div,
+                    dst: d,
+                    a: o,
+                    b: cc,
+                    n: Size(n),
+                })?;
+                let inv = it.binop(Value::Rt(y), Operator::Mult, Value::Rt(ci))?;
+                Value::tuple(vec![Value::Rt(x), inv])
+            }
         }
         "read_from_socket" => {
             let client = a.req(0, "client_id", "read_from_socket")?;
@@ -382,8 +420,14 @@ pub(super) fn type_method<'a>(
                         .ok_or_else(|| type_err("regint.inc arguments must be compile-time ints")),
                 }
             };
-            let base = geti(a.arg(1, "base"), 0)?;
-            let step = geti(a.arg(2, "step"), 1)?;
+            // A base or step known only at run time (a regint or cint, as MP-SPDZ allows):
+            // the sequence is computed with base 0 / step 1 and then scaled and shifted.
+            let is_rt = |v: &Option<Value>| matches!(v, Some(Value::Rt(_)) | Some(Value::MemValue(_)));
+            let (base_v, step_v) = (a.arg(1, "base"), a.arg(2, "step"));
+            let rt_base = if is_rt(&base_v) { base_v.clone() } else { None };
+            let rt_step = if is_rt(&step_v) { step_v.clone() } else { None };
+            let base = if rt_base.is_some() { 0 } else { geti(base_v, 0)? };
+            let step = if rt_step.is_some() { 1 } else { geti(step_v, 1)? };
             let repeat = geti(a.arg(3, "repeat"), 1)?.max(1) as u32;
             let wrap = geti(a.arg(4, "wrap"), 0)?.max(0) as u32;
             let out = it.new_rt(RtType::Regint, n);
@@ -396,7 +440,26 @@ pub(super) fn type_method<'a>(
                 wrap,
                 n: Size(n),
             })?;
-            Value::Rt(out)
+            let mut v = Value::Rt(out);
+            for (x, op) in [(rt_step, Operator::Mult), (rt_base, Operator::Add)] {
+                if let Some(x) = x {
+                    let x = match x {
+                        Value::Rt(r) if r.ty.is_secret() => {
+                            return Err(type_err("regint.inc needs a public base and step"));
+                        }
+                        Value::Rt(r) if r.ty != RtType::Regint => {
+                            Value::Rt(convert(it, r, RtType::Regint)?)
+                        }
+                        Value::MemValue(m) => {
+                            let r = array::mem_read(it, &m)?;
+                            Value::Rt(convert(it, r, RtType::Regint)?)
+                        }
+                        other => other,
+                    };
+                    v = it.binop(v, op, x)?;
+                }
+            }
+            v
         }
         "bit_compose" => {
             let bits = a.req(0, "bits", "bit_compose")?;
@@ -409,6 +472,18 @@ pub(super) fn type_method<'a>(
             }
             let r = to_type(it, &acc, ty, 1)?;
             Value::Rt(r)
+        }
+        "get_secure_shuffle" => {
+            if !ty.is_secret() {
+                return Err(type_err("get_secure_shuffle is a method of secret types (sint, sfix)"));
+            }
+            let n = as_int(&a.req(0, "n", name)?)
+                .and_then(|i| i.as_i64())
+                .filter(|n| *n >= 0 && *n <= 1 << 20)
+                .ok_or_else(|| {
+                    type_err("get_secure_shuffle(n) needs a compile-time number of units (at most 2^20)")
+                })?;
+            Value::Rt(super::methods::gen_shuffle(it, n as u32)?)
         }
         "load_mem" => {
             let addr = as_int(&a.req(0, "address", "load_mem")?)

@@ -147,6 +147,32 @@ fn trunc_product(it: &mut Interp, p: Rt, secret: bool, f: u32, k: u32) -> Result
     }
 }
 
+/// The fractional bits the division kernel runs with for an sfix of `k` bits with `f`
+/// fractional ones, and how many of them the result must drop.
+///
+/// The kernel (Goldschmidt after a normalisation of the divisor) needs k ≤ 2f − 1 for its
+/// error bound and k + 3f + 2 + s ≤ 125 to mask its openings. MP-SPDZ's `set_precision(f)`
+/// gives k = 2f (for example f = 16, k = 32); such a division runs with f' = f + (k − 2f + 1)
+/// fractional bits on the same k-bit operands and truncates the extra bits of the quotient
+/// away, which halves the range of quotients per extra bit (|a/b| < 2^(k−2−f) for k = 2f).
+fn div_params(k: u32, f: u32, s: u32) -> Result<(u32, u32)> {
+    let extra = (k + 1).saturating_sub(2 * f);
+    let fk = f + extra;
+    let widest = (2 * k + 1).max(k + 3 * fk + 2).max(4 * fk + 2);
+    if fk < 3 || k < fk + 2 || widest + s > 125 {
+        return Err(unsupported(format!(
+            "secret fixed-point division with k = {k}, f = {f} (statistical security {s}) \
+             does not fit the 128-bit prime field's masking"
+        ))
+        .with_advice(
+            "use sfix.set_precision(f, k) with k <= 2f and k + 3f <= 80, for example the \
+             default (16, 31) or (16, 32); divide by a public value, or use x.int_div(y) on \
+             integers",
+        ));
+    }
+    Ok((fk, extra))
+}
+
 pub fn binop<'a>(it: &mut Interp<'a>, a: Num, op: Operator, b: Num) -> Result<Value<'a>> {
     let (secret, f, k) = target(it, &a, &b);
     let ty = fix_ty(secret, f, k);
@@ -210,6 +236,7 @@ pub fn binop<'a>(it: &mut Interp<'a>, a: Num, op: Operator, b: Num) -> Result<Va
             if secret {
                 let x = as_fix(it, a, ty, n)?;
                 let y = as_fix(it, b, ty, n)?;
+                let (kf, extra) = div_params(k, f, it.prog.security)?;
                 let out = it.new_rt(RtType::Sint, n);
                 let (d, xa, yb) = (it.b.s(out.reg)?, it.b.s(x.reg)?, it.b.s(y.reg)?);
                 it.emit(Instr::FixDiv {
@@ -217,10 +244,23 @@ pub fn binop<'a>(it: &mut Interp<'a>, a: Num, op: Operator, b: Num) -> Result<Va
                     a: xa,
                     b: yb,
                     k,
-                    f,
+                    f: kf,
                     n: Size(n),
                 })?;
-                Ok(wrap(out))
+                if extra == 0 {
+                    return Ok(wrap(out));
+                }
+                // The quotient has `extra` more fractional bits than the type: drop them.
+                let t = it.new_rt(RtType::Sint, n);
+                let (d, s) = (it.b.s(t.reg)?, it.b.s(out.reg)?);
+                it.emit(Instr::TruncPr {
+                    dst: d,
+                    src: s,
+                    k,
+                    m: extra,
+                    n: Size(n),
+                })?;
+                Ok(wrap(t))
             } else {
                 // (a.v << f) / b.v, truncated toward zero.
                 let x = as_fix(it, a, ty, n)?;

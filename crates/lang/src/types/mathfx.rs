@@ -34,6 +34,27 @@ const LOG2_POLY: [f64; 8] = [
     0.014778637308748012,
 ];
 
+/// Least-squares fit of sin(2πv) / v as a polynomial in v² on v ∈ [0, 1/4] (a quarter period;
+/// max error 3.7e-9).
+const SIN_POLY: [f64; 5] = [
+    6.283185189134398,
+    -41.34166012589252,
+    81.60126759000624,
+    -76.55502727478077,
+    39.57222647824822,
+];
+
+/// Least-squares fit of atan(z) / z as a polynomial in z² on z ∈ [0, 1] (max error 2.7e-7).
+const ATAN_POLY: [f64; 7] = [
+    0.9999966348356645,
+    -0.3331830329990081,
+    0.19813216763770858,
+    -0.13247533977717577,
+    0.07981139173388134,
+    -0.03372608728896514,
+    0.006842670698550126,
+];
+
 fn rt(v: Value) -> Result<Rt> {
     match v {
         Value::Rt(r) => Ok(r),
@@ -72,6 +93,79 @@ fn poly<'a>(it: &mut Interp<'a>, x: Rt, coeffs: &[f64]) -> Result<Rt> {
         acc = it.binop(acc, Operator::Mult, Value::Rt(x))?;
     }
     rt(it.binop(acc, Operator::Add, Value::Float(coeffs[0]))?)
+}
+
+/// z · P(z²) for an odd function's fit.
+fn odd_poly<'a>(it: &mut Interp<'a>, z: Rt, coeffs: &[f64]) -> Result<Rt> {
+    let z2 = rt(it.binop(Value::Rt(z), Operator::Mult, Value::Rt(z))?)?;
+    let p = poly(it, z2, coeffs)?;
+    rt(it.binop(Value::Rt(p), Operator::Mult, Value::Rt(z))?)
+}
+
+/// floor(x) of an sfix, as an sfix (exact truncation).
+fn floor_fix<'a>(it: &mut Interp<'a>, x: Rt) -> Result<Rt> {
+    let (f, k) = x.ty.fk().expect("sfix");
+    let src = it.b.s(x.reg)?;
+    let out = emit_s(it, x.n, |d| Instr::Trunc {
+        dst: d,
+        src,
+        k,
+        m: f,
+        n: Size(x.n),
+    })?;
+    let v = super::arith::mul_si(it, out, 1i128 << f)?;
+    Ok(Rt { ty: x.ty, ..v })
+}
+
+/// sin(2π·t) for an sfix t (t = x / 2π, or shifted by a quarter period for cos): the
+/// fraction of t picks the quadrant with three comparisons, and a polynomial in the angle
+/// reduced to [0, π/2] gives the value (MP-SPDZ's `sin`/`cos` reduce the same way).
+fn sin_turns<'a>(it: &mut Interp<'a>, t: Rt) -> Result<Rt> {
+    let fl = floor_fix(it, t)?;
+    let fr = rt(it.binop(Value::Rt(t), Operator::Sub, Value::Rt(fl))?)?;
+    let fv = Value::Rt(fr);
+    let q1 = it.compare(&fv, ruff_python_ast::CmpOp::GtE, &Value::Float(0.25))?;
+    let s = it.compare(&fv, ruff_python_ast::CmpOp::GtE, &Value::Float(0.5))?;
+    let q3 = it.compare(&fv, ruff_python_ast::CmpOp::GtE, &Value::Float(0.75))?;
+    // Second or fourth quarter: q = [t ≥ 1/4] − [t ≥ 1/2] + [t ≥ 3/4].
+    let q = it.binop(q1, Operator::Sub, s.clone())?;
+    let q = it.binop(q, Operator::Add, q3)?;
+    // u = fr − s/2 ∈ [0, 1/2); v = u or 1/2 − u ∈ [0, 1/4].
+    let half_s = it.binop(s.clone(), Operator::Mult, Value::Float(-0.5))?;
+    let u = it.binop(fv, Operator::Add, half_s)?;
+    let two_u = it.binop(u.clone(), Operator::Mult, Value::int(-2))?;
+    let refl = it.binop(two_u, Operator::Add, Value::Float(0.5))?;
+    let shift = it.binop(q, Operator::Mult, refl)?;
+    let v = rt(it.binop(u, Operator::Add, shift)?)?;
+    let p = odd_poly(it, v, &SIN_POLY)?;
+    // Negative in the second half period.
+    let sign = it.binop(s, Operator::Mult, Value::int(-2))?;
+    let sign = it.binop(sign, Operator::Add, Value::int(1))?;
+    rt(it.binop(Value::Rt(p), Operator::Mult, sign)?)
+}
+
+/// atan of an sfix: odd symmetry, atan(z) = π/2 − atan(1/z) for z > 1, a polynomial on [0, 1].
+fn atan_fix<'a>(it: &mut Interp<'a>, x: Rt) -> Result<Rt> {
+    let xv = Value::Rt(x);
+    let neg = it.compare(&xv, ruff_python_ast::CmpOp::Lt, &Value::int(0))?;
+    let sign = it.binop(neg, Operator::Mult, Value::int(-2))?;
+    let sign = it.binop(sign, Operator::Add, Value::int(1))?;
+    let ax = it.binop(xv, Operator::Mult, sign.clone())?;
+    let big = it.compare(&ax, ruff_python_ast::CmpOp::Gt, &Value::int(1))?;
+    // 1/|x| is computed for every element and selected away where |x| ≤ 1 (a division by
+    // zero gives an unspecified value there, never an error).
+    let inv = it.binop(Value::int(1), Operator::Div, ax.clone())?;
+    let z = rt(super::arith::if_else(it, big.clone(), inv, ax)?)?;
+    let r = odd_poly(it, z, &ATAN_POLY)?;
+    let rv = Value::Rt(r);
+    let neg_r = it.binop(rv.clone(), Operator::Mult, Value::int(-1))?;
+    let co = it.binop(
+        neg_r,
+        Operator::Add,
+        Value::Float(std::f64::consts::FRAC_PI_2),
+    )?;
+    let r = super::arith::if_else(it, big, co, rv)?;
+    rt(it.binop(r, Operator::Mult, sign)?)
 }
 
 fn sint_of(r: Rt) -> Rt {
@@ -374,6 +468,41 @@ pub fn call<'a>(
                 rt(it.binop(Value::Rt(t), Operator::Sub, Value::int(1))?)?
             } else {
                 sig
+            }
+        }
+        "sin" | "cos" | "tan" => {
+            let tau = std::f64::consts::TAU;
+            let t = rt(it.binop(Value::Rt(xs), Operator::Mult, Value::Float(1.0 / tau))?)?;
+            let sin = sin_turns(it, t)?;
+            if name == "sin" {
+                sin
+            } else {
+                let tc = rt(it.binop(Value::Rt(t), Operator::Add, Value::Float(0.25))?)?;
+                let cos = sin_turns(it, tc)?;
+                if name == "cos" {
+                    cos
+                } else {
+                    rt(it.binop(Value::Rt(sin), Operator::Div, Value::Rt(cos))?)?
+                }
+            }
+        }
+        "atan" => atan_fix(it, xs)?,
+        "asin" | "acos" => {
+            // MP-SPDZ: asin(x) = atan(x / sqrt(1 − x²)), acos(x) = π/2 − asin(x).
+            let xv = Value::Rt(xs);
+            let x2 = it.binop(xv.clone(), Operator::Mult, xv.clone())?;
+            let nx2 = it.binop(x2, Operator::Mult, Value::int(-1))?;
+            let one_m = rt(it.binop(nx2, Operator::Add, Value::int(1))?)?;
+            let l = log2(it, one_m)?;
+            let h = rt(it.binop(Value::Rt(l), Operator::Mult, Value::Float(0.5))?)?;
+            let root = exp2(it, h)?;
+            let q = rt(it.binop(xv, Operator::Div, Value::Rt(root))?)?;
+            let a = atan_fix(it, q)?;
+            if name == "asin" {
+                a
+            } else {
+                let na = it.binop(Value::Rt(a), Operator::Mult, Value::int(-1))?;
+                rt(it.binop(na, Operator::Add, Value::Float(std::f64::consts::FRAC_PI_2))?)?
             }
         }
         _ => return Ok(None),

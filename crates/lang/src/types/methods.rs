@@ -30,6 +30,10 @@ const RT_METHODS: &[&str] = &[
     "bit_xor",
     "bit_not",
     "int_div",
+    "int_mod",
+    "inverse_permutation",
+    "secure_shuffle",
+    "secure_permute",
     "update",
     "iadd",
     "square",
@@ -93,6 +97,23 @@ const ARRAY_METHODS: &[&str] = &[
     "to_row_matrix",
     "to_column_matrix",
     "get_sub",
+    "direct_mul",
+    "direct_mul_to_matrix",
+    "direct_mul_trans",
+    "direct_trans_mul",
+    "mul_trans",
+    "trans_mul",
+    "mul_trans_to",
+    "trans_mul_to",
+    "schur",
+    "diag",
+    "trace",
+    "set_column",
+    "iadd",
+    "secure_shuffle",
+    "secure_permute",
+    "concat",
+    "get_range",
 ];
 const MEM_METHODS: &[&str] = &["read", "write", "iadd", "reveal", "isub", "imul"];
 const TYPE_METHODS: &[&str] = &[
@@ -129,6 +150,9 @@ const TYPE_METHODS: &[&str] = &[
     "init_secure_socket",
     "resp_secure_socket",
     "disable_index_checks",
+    "get_secure_shuffle",
+    "get_random_square",
+    "get_random_inverse",
 ];
 const PROGRAM_METHODS: &[&str] = &[
     "set_bit_length",
@@ -465,6 +489,49 @@ pub(super) fn rt_method<'a>(
                 it.binop(Value::int(1), Operator::Sub, me)?
             }
         }
+        "int_mod" if r.ty.is_secret() => {
+            // MP-SPDZ: x.int_mod(y, bit_length) = x − y · x.int_div(y, bit_length) (the sign of y,
+            // as Python's %).
+            let o = a.req(0, "other", name)?;
+            let mut b2 = Args::new(vec![o.clone()]);
+            if let Some(bl) = a.arg(1, "bit_length") {
+                b2.pos.push(bl);
+            }
+            let q = rt_method(it, r, "int_div", b2, site)?;
+            let p = it.binop(o, Operator::Mult, q)?;
+            it.binop(me, Operator::Sub, p)?
+        }
+        "inverse_permutation" if r.ty.is_secret() => {
+            let f = crate::prelude::export(it, "internal", "_inverse_permutation")
+                .ok_or_else(|| crate::diagnostics::internal("the prelude is not loaded"))?;
+            it.call_pos(&f, vec![me], site)?
+        }
+        "secure_shuffle" | "secure_permute" if r.ty.is_secret() => {
+            // MP-SPDZ: x.secure_shuffle(unit_size=1), x.secure_permute(shuffle, unit_size=1,
+            // reverse=False), on vectors of units of unit_size elements.
+            let (handle, unit_pos) = if name == "secure_shuffle" {
+                (None, 0)
+            } else {
+                (Some(a.req(0, "shuffle", name)?), 1)
+            };
+            let unit = match a.arg(unit_pos, "unit_size") {
+                None | Some(Value::None) => 1,
+                Some(v) => as_int(&v)
+                    .and_then(|i| i.as_i64())
+                    .filter(|u| *u > 0 && r.n as i64 % *u == 0)
+                    .ok_or_else(|| value_err("unit_size must divide the vector's length"))?
+                    as u32,
+            };
+            let reverse = match a.arg(unit_pos + 1, "reverse") {
+                None => false,
+                Some(v) => it.truthy(&v)?,
+            };
+            let handle = match handle {
+                Some(h) => to_type(it, &h, RtType::Regint, 1)?,
+                None => gen_shuffle(it, r.n / unit)?,
+            };
+            Value::Rt(apply_shuffle(it, r, handle, unit, reverse)?)
+        }
         "int_div" => {
             let o = a.req(0, "other", "int_div")?;
             let bl = match a.arg(1, "bit_length") {
@@ -491,7 +558,39 @@ pub(super) fn rt_method<'a>(
                 k: bl,
                 n: Size(n),
             })?;
-            Value::Rt(out)
+            // The kernel truncates toward zero; MP-SPDZ's int_div is floor division (its
+            // fixed-point quotient is truncated with an exact signed Trunc): −17 // 5 = −4.
+            // With r = x − y·q (the remainder, sign of x), floor = q − c where c = 1 when r ≠ 0
+            // and r's sign differs from y's: c = [r < 0] + [y < 0]·([r > 0] − [r < 0]).
+            let q = Value::Rt(out);
+            let (xv, yv) = (Value::Rt(x), Value::Rt(y));
+            let yq = it.binop(yv.clone(), Operator::Mult, q.clone())?;
+            let r = it.binop(xv, Operator::Sub, yq)?;
+            // Comparisons with the division's bit length (|r| < |y| < 2^bl), whatever the
+            // program's bit length.
+            let Value::Rt(rr) = r else {
+                return Err(crate::diagnostics::internal("int_div remainder"));
+            };
+            let cmp = |it: &mut Interp<'a>, v: Rt, m: &'static str| {
+                rt_method(
+                    it,
+                    v,
+                    m,
+                    Args::new(vec![Value::int(0), Value::int(i64::from(bl) + 1)]),
+                    site,
+                )
+            };
+            let rn = cmp(it, rr, "less_than")?;
+            let rp = cmp(it, rr, "greater_than")?;
+            let yn = cmp(it, y, "less_than")?;
+            let diff = it.binop(rp, Operator::Sub, rn.clone())?;
+            let t = it.binop(yn, Operator::Mult, diff)?;
+            let c = it.binop(rn, Operator::Add, t)?;
+            let res = it.binop(q, Operator::Sub, c)?;
+            match res {
+                Value::Rt(r) => Value::Rt(convert(it, r, RtType::Sint)?),
+                other => other,
+            }
         }
         "update" | "iadd" => {
             let v = a.req(0, "other", name)?;
@@ -739,7 +838,50 @@ pub(super) fn program_method<'a>(
 }
 
 pub fn mpc_math<'a>(it: &mut Interp<'a>, name: &'static str, mut a: Args<'a>) -> Result<Value<'a>> {
+    if name == "p_eval" {
+        // p_eval(coefficients, x): the polynomial Σ c_i x^i (Horner).
+        let pc = a.req(0, "p_c", name)?;
+        let x = a.req(1, "x", name)?;
+        let coeffs = it.collect(&pc)?;
+        let Some((last, rest)) = coeffs.split_last() else {
+            return Ok(Value::int(0));
+        };
+        let mut acc = last.clone();
+        for c in rest.iter().rev() {
+            acc = it.binop(acc, Operator::Mult, x.clone())?;
+            acc = it.binop(acc, Operator::Add, c.clone())?;
+        }
+        return Ok(acc);
+    }
     let x = a.req(0, "x", name)?;
+    if name == "trunc" {
+        // mpc_math.trunc: floor of a fixed-point value as an integer (sint/cint); others as is.
+        return match &x {
+            Value::Rt(r) if r.ty.is_fix() => {
+                let (f, k) = r.ty.fk().expect("fix");
+                if r.ty.is_secret() {
+                    let out = it.new_rt(RtType::Sint, r.n);
+                    let (d, s) = (it.b.s(out.reg)?, it.b.s(r.reg)?);
+                    it.emit(Instr::Trunc {
+                        dst: d,
+                        src: s,
+                        k,
+                        m: f,
+                        n: Size(r.n),
+                    })?;
+                    Ok(Value::Rt(out))
+                } else {
+                    let v = Value::Rt(Rt {
+                        ty: RtType::Cint,
+                        ..*r
+                    });
+                    it.binop(v, Operator::RShift, Value::int(f as i64))
+                }
+            }
+            Value::Float(v) => Ok(Value::int(v.floor() as i64)),
+            other => Ok(other.clone()),
+        };
+    }
     if let Some(f) = as_f64(&x) {
         let y = a.arg(1, "y").and_then(|v| as_f64(&v));
         return Ok(Value::Float(match name {
@@ -756,6 +898,8 @@ pub fn mpc_math<'a>(it: &mut Interp<'a>, name: &'static str, mut a: Args<'a>) ->
             "cos" => f.cos(),
             "tan" => f.tan(),
             "atan" => f.atan(),
+            "asin" => f.asin(),
+            "acos" => f.acos(),
             "tanh" => f.tanh(),
             "abs_fx" => f.abs(),
             "floor_fx" => f.floor(),
@@ -792,8 +936,40 @@ pub fn mpc_math<'a>(it: &mut Interp<'a>, name: &'static str, mut a: Args<'a>) ->
             match super::mathfx::call(it, name, &x, y.as_ref())? {
                 Some(v) => Ok(v),
                 None => Err(unsupported(format!("mpc_math.{name} on run-time values"))
-                    .with_advice("supported at run time: exp, exp2_fx, log, log2_fx, log_fx, sqrt, InvertSqrt, pow_fx, sigmoid, tanh, abs_fx, floor_fx")),
+                    .with_advice("supported at run time: exp, exp2_fx, log, log2_fx, log_fx, sqrt, InvertSqrt, pow_fx, sigmoid, tanh, sin, cos, tan, atan, asin, acos, abs_fx, floor_fx")),
             }
         }
     }
+}
+
+/// A fresh secure shuffle of `units` units (`sint.get_secure_shuffle`): a regint handle.
+pub(super) fn gen_shuffle(it: &mut Interp, units: u32) -> Result<Rt> {
+    let out = it.new_rt(RtType::Regint, 1);
+    let d = it.b.r(out.reg)?;
+    it.emit(Instr::GenShuffle { dst: d, units })?;
+    Ok(out)
+}
+
+/// `x` permuted by the shuffle `handle` (or its inverse), in units of `unit` elements.
+pub(super) fn apply_shuffle(
+    it: &mut Interp,
+    x: Rt,
+    handle: Rt,
+    unit: u32,
+    reverse: bool,
+) -> Result<Rt> {
+    if !x.ty.is_secret() {
+        return Err(type_err("secure_permute needs secret values"));
+    }
+    let out = it.new_rt(x.ty, x.n);
+    let (d, s, h) = (it.b.s(out.reg)?, it.b.s(x.reg)?, it.b.r(handle.reg)?);
+    it.emit(Instr::ApplyShuffle {
+        dst: d,
+        src: s,
+        handle: h,
+        unit,
+        reverse: reverse as u32,
+        n: Size(x.n),
+    })?;
+    Ok(out)
 }

@@ -421,6 +421,12 @@ impl<'b> ClearVm<'b> {
                 })?;
                 fr.set(s(*dst), v)
             }
+            // The reference applies the identity permutation (deterministic).
+            GenShuffle { dst, .. } => fr.set(ri(*dst), vec![BigInt::zero()]),
+            ApplyShuffle { dst, src, .. } => {
+                let v = fr.get(s(*src));
+                fr.set(s(*dst), v)
+            }
             RandBit { dst, n: sz } => fr.set(s(*dst), vec![BigInt::one(); n(sz)]),
             RandInt { dst, n: sz, .. } => fr.set(s(*dst), vec![BigInt::from(7); n(sz)]),
             Triple { a, b, c: cc, n: sz } => {
