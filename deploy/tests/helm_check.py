@@ -162,19 +162,24 @@ def policy_scan(parties: list[list[dict]]) -> None:
         for i, docs in enumerate(parties):
             (tmp / f"party{i}.yaml").write_text(yaml.safe_dump_all(docs))
         exe = str(Path(sys.executable).parent / "checkov")
-        p = subprocess.run([exe, "-d", str(tmp), "--framework", "kubernetes", "-o", "json", "--quiet",
+        p = subprocess.run([exe, "-d", str(tmp), "--framework", "kubernetes", "-o", "json",
                             "--skip-download"], capture_output=True, text=True, timeout=600)
         try:
             report = json.loads(p.stdout)
         except json.JSONDecodeError:
             fail(f"checkov printed no JSON report (exit {p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-4000:]}")
         reports = report if isinstance(report, list) else [report]
-        failed, skipped, passed = [], [], 0
+        failed, skipped, passed, resources = [], [], 0, 0
         for r in reports:
             res = r.get("results", {})
             failed += res.get("failed_checks", [])
             skipped += res.get("skipped_checks", [])
-            passed += len(res.get("passed_checks", []))
+            passed += r.get("summary", {}).get("passed", 0)
+            resources += r.get("summary", {}).get("resource_count", 0)
+            if r.get("summary", {}).get("parsing_errors"):
+                fail(f"checkov could not parse some rendered objects: {r['summary']}")
+        if passed == 0 or resources == 0:
+            fail(f"checkov checked nothing: {[r.get('summary') for r in reports]}")
         if failed:
             lines = [f"{c['check_id']} {c['check_name']} ({c.get('resource')})" for c in failed]
             fail("checkov: failed checks:\n  " + "\n  ".join(lines))
@@ -184,7 +189,7 @@ def policy_scan(parties: list[list[dict]]) -> None:
             if not why.strip():
                 fail(f"checkov: {c['check_id']} is skipped without a reason ({c.get('resource')})")
             reasons[c["check_id"]] = why
-        log(f"checkov: {passed} passed, 0 failed, {len(skipped)} skipped, each with its reason in the chart:")
+        log(f"checkov: {resources} objects, {passed} checks passed, 0 failed, {len(skipped)} skipped, each with its reason in the chart:")
         for cid, why in sorted(reasons.items()):
             print(f"    {cid}: {why}", flush=True)
     finally:
