@@ -9,9 +9,15 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
+import tomllib
+import urllib.error
+import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +66,7 @@ class Cloud:
 
     def __init__(self, cloud_file: Path):
         self.cloud = str(cloud_file)
+        self.parties = tomllib.loads(Path(cloud_file).read_text())["parties"]
 
     def cli(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
         return sh([BIN, *args, "--cloud", self.cloud, "--json"], timeout=timeout, check=check)
@@ -100,17 +107,48 @@ class Cloud:
         p = self.cli("execute", str(SEED), "--input", a, "--input", b, "--output", "plaintext", timeout=timeout)
         return plaintext(json.loads(p.stdout))
 
-    def seed_fails(self, a: str, b: str, limit: float) -> tuple[float, str]:
-        """Runs the seed game expecting failure within `limit` seconds; (seconds, error)."""
-        t0 = time.monotonic()
-        p = self.cli("execute", str(SEED), "--input", a, "--input", b, "--output", "plaintext",
-                     timeout=limit + 30, check=False)
-        took = time.monotonic() - t0
-        if p.returncode == 0:
-            raise AssertionError(f"the game succeeded although a party was out: {p.stdout}")
-        if took > limit:
-            raise AssertionError(f"the game failed only after {took:.1f} s (limit {limit} s): {p.stderr}")
-        return took, p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+    def seed_fails(self, a: str, b: str, parties: list[int], limit: float) -> tuple[float, str]:
+        """Sends the seed game straight to `parties` (the ones still reachable) and requires
+        every one of them to answer with an error within `limit` seconds: the nodes themselves
+        fail the game, whatever the client does. Returns (slowest answer's seconds, an error)."""
+        game = str(uuid.uuid4())
+        body = json.dumps({"gameID": game, "code": SEED.read_text(), "amphoraParams": [a, b],
+                           "output": {"type": "PLAINTEXT"}}).encode()
+        results: dict[int, tuple[float, int, str]] = {}
+
+        def post(i: int) -> None:
+            t0 = time.monotonic()
+            code, text = self.http(i, "POST", "/v1/games", body, timeout=limit + 30)
+            results[i] = (time.monotonic() - t0, code, text)
+
+        threads = [threading.Thread(target=post, args=(i,)) for i in parties]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i in parties:
+            took, code, text = results[i]
+            if code == 200:
+                raise AssertionError(f"party {i} ran the game although a party was out: {text[:300]}")
+            if took > limit:
+                raise AssertionError(f"party {i} failed the game only after {took:.1f} s (limit {limit} s): {text[:300]}")
+        slowest = max(results.values())
+        return slowest[0], f"HTTP {slowest[1]}: {slowest[2][:240]}"
+
+    def http(self, i: int, method: str, path: str, body: bytes | None, timeout: float) -> tuple[int, str]:
+        """One HTTPS request to party i, as the cloud file says (URL, token, pinned certificate)."""
+        p = self.parties[i]
+        ctx = ssl.create_default_context(cafile=p["ca_cert"])
+        req = urllib.request.Request(p["url"].rstrip("/") + path, data=body, method=method,
+                                     headers={"Authorization": f"Bearer {p['token']}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+        except (urllib.error.URLError, OSError) as e:
+            return -1, str(e)
 
 
 def plaintext(result: dict) -> list[int]:

@@ -28,9 +28,11 @@ from pathlib import Path
 from cloudtest import BIN, ROOT, Cloud, container_state, docker, fail, free_ports, log, sh
 
 DEADLINE = 4  # the nodes' receive and join deadlines (seconds), see deploy configs --deadline-secs
-# A failed game must be reported within the deadline plus the time the parties take to see it
-# and answer (session set-up, HTTP): generous for 2 loaded cores.
-FAIL_LIMIT = DEADLINE * 3 + 6
+# Each surviving party must fail the game within the deadline, plus the time it takes to see
+# the request and answer (compile, session set-up, HTTP): generous for 2 loaded cores.
+FAIL_LIMIT = DEADLINE + 8
+# A partitioned link is found dead by TCP keepalive (15 s idle, then probes) or failed writes.
+RECOVER_LIMIT = 150
 
 
 def main() -> None:
@@ -87,9 +89,9 @@ def main() -> None:
         # A killed party: the others fail the game within the deadline.
         docker("kill", names[2])
         time.sleep(0.5)
-        took, err = cloud.seed_fails(ids["a"], ids["b"], FAIL_LIMIT)
+        took, err = cloud.seed_fails(ids["a"], ids["b"], [0, 1], FAIL_LIMIT)
         numbers["killed_fail_s"] = round(took, 1)
-        log(f"party 2 killed: the game failed in {took:.1f} s: {err}")
+        log(f"party 2 killed: parties 0 and 1 failed the game within {took:.1f} s: {err}")
         docker("start", names[2])
         cloud.wait_ok(60, "after restarting the killed party")
         if not set(ids.values()) <= cloud.list_ids():
@@ -100,9 +102,9 @@ def main() -> None:
         # A paused party: connections stay open, nobody answers; deadlines catch it.
         docker("pause", names[1])
         try:
-            took, err = cloud.seed_fails(ids["a"], ids["c"], FAIL_LIMIT)
+            took, err = cloud.seed_fails(ids["a"], ids["c"], [0, 2], FAIL_LIMIT)
             numbers["paused_fail_s"] = round(took, 1)
-            log(f"party 1 paused: the game failed in {took:.1f} s: {err}")
+            log(f"party 1 paused: parties 0 and 2 failed the game within {took:.1f} s: {err}")
         finally:
             docker("unpause", names[1])
         cloud.wait_ok(60, "after unpausing")
@@ -111,25 +113,31 @@ def main() -> None:
 
         # A party cut off from the MPC network, then reconnected: no operator step.
         docker("network", "disconnect", mpc_net, names[1])
-        t = time.monotonic()
         try:
-            while time.monotonic() - t < 30:
-                h = cloud.health()
-                if h and h[0]["status"] == "degraded":
-                    break
-                time.sleep(0.5)
-            else:
-                fail(f"party 0 never noticed party 1's disconnection: {h}")
-            log(f"party 1 disconnected: party 0 reports degraded after {time.monotonic() - t:.1f} s")
-            took, err = cloud.seed_fails(ids["b"], ids["d"], FAIL_LIMIT)
+            took, err = cloud.seed_fails(ids["b"], ids["d"], [0, 1, 2], FAIL_LIMIT)
             numbers["partition_fail_s"] = round(took, 1)
-            log(f"game during the partition failed in {took:.1f} s: {err}")
+            log(f"party 1 cut off from the MPC network: all three failed the game within {took:.1f} s: {err}")
         finally:
             docker("network", "connect", "--alias", "mpc-party1", mpc_net, names[1])
-        took = cloud.wait_ok(90, "after reconnecting")
-        numbers["partition_recover_s"] = round(took, 1)
-        expect(cloud.seed(ids["b"], ids["d"]), [1017], "the game after reconnecting")
-        log(f"party 1 reconnected: the cloud recovered by itself in {took:.1f} s; next game ran (17 + 1000 = 1017)")
+        # Recovery is the gateways' own: links that died are found (TCP keepalive, failed
+        # writes) and re-dialled. Until then a game may still fail; it must run within the limit.
+        t = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                cloud.wait_ok(RECOVER_LIMIT, "after reconnecting")
+                got = cloud.seed(ids["b"], ids["d"], timeout=120)
+                break
+            except Exception as e:  # noqa: BLE001 - retried until the limit
+                if time.monotonic() - t > RECOVER_LIMIT:
+                    fail(f"the cloud did not recover within {RECOVER_LIMIT} s of reconnecting: {e}")
+                log(f"  not recovered yet ({time.monotonic() - t:.0f} s): {str(e).splitlines()[0][:200]}")
+                time.sleep(2)
+        numbers["partition_recover_s"] = round(time.monotonic() - t, 1)
+        expect(got, [1017], "the game after reconnecting")
+        log(f"party 1 reconnected: the cloud recovered by itself; a game ran {numbers['partition_recover_s']} s later "
+            f"(attempt {attempts}; 17 + 1000 = 1017)")
 
         # Restart a container, then list and read back every secret.
         t = time.monotonic()

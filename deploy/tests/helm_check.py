@@ -255,7 +255,8 @@ def run_rendered(parties: list[list[dict]], tmp: Path, tag: str, net: str, conta
             gw = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"].endswith("-gateway"))
             alias = f"{gw['metadata']['name']}.org{i}.svc.cluster.local"
             name = f"{net}_party{i}"
-            args = ["run", "-d", "--name", name, "--network", net, "--network-alias", alias,
+            api_svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"].endswith("-api"))
+            args = ["run", "-d", "--name", name, "--network", api_net,
                     "--user", f"{sc['runAsUser']}:{sc['runAsGroup']}", "--cap-drop", "ALL",
                     "--security-opt", "no-new-privileges"]
             if sc.get("readOnlyRootFilesystem"):
@@ -267,7 +268,9 @@ def run_rendered(parties: list[list[dict]], tmp: Path, tag: str, net: str, conta
             args += ["-p", f"127.0.0.1:{ports[i]}:{ctr['ports'][0]['containerPort']}", tag, *ctr["args"]]
             docker(*args)
             containers.append(name)
-            docker("network", "connect", api_net, name)
+            # The MPC network (internal) knows each party by its gateway Service's DNS name, and
+            # by its API Service's short name (what the helm test pod dials).
+            docker("network", "connect", "--alias", alias, "--alias", api_svc["metadata"]["name"], net, name)
             toml_ = party_toml(docs)
             token = (root / "tokens/dev").read_text()
             cloud += (f"\n[[parties]]\nid = {i}\nurl = \"https://127.0.0.1:{ports[i]}\"\n"
@@ -296,7 +299,8 @@ def materialise(docs: list[dict], pod: dict, ctr: dict, root: Path) -> list[tupl
     by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
     mounts = []
     for m in ctr["volumeMounts"]:
-        vol = next(v for v in pod["volumes"] if v["name"] == m["name"])
+        # The claim (volumeClaimTemplates) is not among the pod's volumes: an empty directory.
+        vol = next((v for v in pod["volumes"] if v["name"] == m["name"]), {})
         d = root / m["name"]
         d.mkdir(parents=True)
         if "configMap" in vol:
@@ -323,8 +327,6 @@ def helm_test(docs: list[dict], root: Path, tag: str, net: str) -> None:
     # The API Service's name resolves to party 1's container on this network.
     i = args.index("--address")
     svc_host, port = args[i + 1].rsplit(":", 1)
-    alias = f"{svc_host}"
-    docker("network", "connect", "--alias", alias, net, f"{net}_party1")
     only_cert = root / "test-api"
     only_cert.mkdir()
     shutil.copy(root / "api-tls/tls.crt", only_cert / "tls.crt")
@@ -335,7 +337,7 @@ def helm_test(docs: list[dict], root: Path, tag: str, net: str) -> None:
                tag, *args, check=False, timeout=60)
     if p.returncode != 0:
         fail(f"the helm test pod's check failed: {p.stdout}{p.stderr}")
-    log(f"helm test (ephemeral {' '.join(args[:1])} --address {svc_host}:{port} --ready): {p.stdout.strip()}")
+    log(f"helm test pod's command (ephemeral {' '.join(args[:1])} --address {svc_host}:{port} ...): {p.stdout.strip()}")
 
 
 if __name__ == "__main__":
