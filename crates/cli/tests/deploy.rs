@@ -12,8 +12,13 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_ephemeral");
 
 fn run(args: &[&str]) -> Output {
+    run_env(args, &[])
+}
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(BIN)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run ephemeral")
 }
@@ -125,11 +130,14 @@ fn deployed_configs_start_and_the_healthcheck_tells_answering_from_ready() {
     std::fs::write(cfg(1), t).unwrap();
     std::fs::remove_file(out.join("party1/tokens/dev")).unwrap();
 
+    // The health check loads the config as the node does, so it sees the node's environment
+    // (a container's HEALTHCHECK runs in the container's environment).
+    let env1 = [("EPH_TEST_TOKEN", token1.trim())];
     let check = |i: usize, extra: &[&str]| {
         let c = cfg(i);
         let mut args = vec!["healthcheck", "--config", c.to_str().unwrap()];
         args.extend_from_slice(extra);
-        run(&args)
+        run_env(&args, if i == 1 { &env1 } else { &[] })
     };
     // Nothing listens yet: a clear failure.
     let o = check(0, &["--timeout", "2"]);
@@ -155,11 +163,7 @@ fn deployed_configs_start_and_the_healthcheck_tells_answering_from_ready() {
         "{}",
         text(&o)
     );
-    let _n1 = start(
-        &cfg(1),
-        &[("EPH_TEST_TOKEN", token1.trim())],
-        &tmp.path().join("p1.log"),
-    );
+    let _n1 = start(&cfg(1), &env1, &tmp.path().join("p1.log"));
     assert!(
         wait(Duration::from_secs(30), || check(0, &["--ready"])
             .status
