@@ -164,7 +164,10 @@ fn url_host(url: &str) -> Option<&str> {
     if let Some(v6) = authority.strip_prefix('[') {
         return v6.split(']').next();
     }
-    authority.rsplit_once(':').map(|(h, _)| h).or(Some(authority))
+    authority
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .or(Some(authority))
 }
 
 /// Parses `UID:GID`.
@@ -173,8 +176,10 @@ fn parse_owner(s: &str) -> anyhow::Result<(u32, u32)> {
         .split_once(':')
         .with_context(|| format!("--owner: {s:?} is not UID:GID"))?;
     Ok((
-        u.parse().with_context(|| format!("--owner: bad uid {u:?}"))?,
-        g.parse().with_context(|| format!("--owner: bad gid {g:?}"))?,
+        u.parse()
+            .with_context(|| format!("--owner: bad uid {u:?}"))?,
+        g.parse()
+            .with_context(|| format!("--owner: bad gid {g:?}"))?,
     ))
 }
 
@@ -323,7 +328,11 @@ pub fn write_configs(a: &ConfigsArgs) -> anyhow::Result<Written> {
                 .with_context(|| format!("creating {}", pdir.join(sub).display()))?;
         }
         for (j, id) in mpc.iter().enumerate() {
-            write(&pdir.join(format!("peers/party{j}.pem")), &id.cert_pem, false)?;
+            write(
+                &pdir.join(format!("peers/party{j}.pem")),
+                &id.cert_pem,
+                false,
+            )?;
         }
         write(&pdir.join("mpc.key"), &mpc[i].key_pem, true)?;
         let mut names = vec![
@@ -495,7 +504,10 @@ mod tests {
             let tokens = node::auth::Tokens::from_config(&cfg).unwrap();
             let tok = std::fs::read_to_string(p.join("tokens/dev")).unwrap();
             assert_eq!(
-                tokens.authenticate(Some(&format!("Bearer {tok}"))).unwrap().name,
+                tokens
+                    .authenticate(Some(&format!("Bearer {tok}")))
+                    .unwrap()
+                    .name,
                 "dev"
             );
             for f in ["mpc.key", "api.key", "tokens/dev"] {
@@ -513,7 +525,9 @@ mod tests {
         }
         // Every party holds the same pins.
         let pins: Vec<String> = (0..3)
-            .map(|i| std::fs::read_to_string(w.dir.join(format!("party{i}/peers/party1.pem"))).unwrap())
+            .map(|i| {
+                std::fs::read_to_string(w.dir.join(format!("party{i}/peers/party1.pem"))).unwrap()
+            })
             .collect();
         assert!(pins.iter().all(|p| p == &pins[0]));
         let cloud = client::CloudConfig::load(&w.cloud).unwrap();
@@ -524,7 +538,10 @@ mod tests {
         assert_ne!(cloud.parties[0].token, cloud.parties[1].token);
         let env = std::fs::read_to_string(w.dir.join("compose.env")).unwrap();
         assert!(env.contains("EPHEMERAL_API_PORT2=17102"), "{env}");
-        assert!(env.contains(&format!("EPHEMERAL_USER={}:{}", euid(), egid())), "{env}");
+        assert!(
+            env.contains(&format!("EPHEMERAL_USER={}:{}", euid(), egid())),
+            "{env}"
+        );
 
         // A second run refuses to overwrite, unless forced (storage kept).
         std::fs::write(w.dir.join("data/party0/secrets.redb"), "x").unwrap();

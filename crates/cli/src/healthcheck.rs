@@ -68,10 +68,7 @@ pub fn run(args: HealthcheckArgs) -> anyhow::Result<()> {
         )
         .await
         .map_err(|_| {
-            anyhow::anyhow!(
-                "no answer from the API at {addr} within {} s",
-                args.timeout
-            )
+            anyhow::anyhow!("no answer from the API at {addr} within {} s", args.timeout)
         })?
     })?;
     let connected = health.peers.iter().filter(|p| p.connected).count();
@@ -113,7 +110,9 @@ fn resolve(address: &str) -> anyhow::Result<SocketAddr> {
     use std::net::ToSocketAddrs;
     address
         .to_socket_addrs()
-        .with_context(|| format!("--address {address:?}: not HOST:PORT, or the name does not resolve"))?
+        .with_context(|| {
+            format!("--address {address:?}: not HOST:PORT, or the name does not resolve")
+        })?
         .next()
         .with_context(|| format!("--address {address:?}: the name has no address"))
 }

@@ -69,7 +69,10 @@ fn ports() -> (u16, u16) {
     loop {
         let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let (pa, pb) = (a.local_addr().unwrap().port(), b.local_addr().unwrap().port());
+        let (pa, pb) = (
+            a.local_addr().unwrap().port(),
+            b.local_addr().unwrap().port(),
+        );
         let free2 = std::net::TcpListener::bind(("127.0.0.2", pa)).is_ok()
             && std::net::TcpListener::bind(("127.0.0.2", pb)).is_ok();
         if free2 {
@@ -124,9 +127,10 @@ fn deployed_configs_start_and_the_healthcheck_tells_answering_from_ready() {
     }
     // Party 1 reads its client's token from the environment instead of the file.
     let token1 = std::fs::read_to_string(out.join("party1/tokens/dev")).unwrap();
-    let t = std::fs::read_to_string(cfg(1))
-        .unwrap()
-        .replace("token_file = \"tokens/dev\"", "token_env = \"EPH_TEST_TOKEN\"");
+    let t = std::fs::read_to_string(cfg(1)).unwrap().replace(
+        "token_file = \"tokens/dev\"",
+        "token_env = \"EPH_TEST_TOKEN\"",
+    );
     std::fs::write(cfg(1), t).unwrap();
     std::fs::remove_file(out.join("party1/tokens/dev")).unwrap();
 
@@ -142,7 +146,11 @@ fn deployed_configs_start_and_the_healthcheck_tells_answering_from_ready() {
     // Nothing listens yet: a clear failure.
     let o = check(0, &["--timeout", "2"]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("cannot connect to the API"), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot connect to the API"),
+        "{}",
+        text(&o)
+    );
 
     let _n0 = start(&cfg(0), &[], &tmp.path().join("p0.log"));
     // Answering without its peer: healthy, but not ready.
@@ -153,13 +161,18 @@ fn deployed_configs_start_and_the_healthcheck_tells_answering_from_ready() {
     );
     let o = check(0, &["--ready"]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("not ready: status degraded"), "{}", text(&o));
+    assert!(
+        text(&o).contains("not ready: status degraded"),
+        "{}",
+        text(&o)
+    );
 
     // Without the variable, party 1 refuses to start and names it.
     let o = run(&["node", "--config", cfg(1).to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(
-        text(&o).contains("clients[0].token_env: the environment variable EPH_TEST_TOKEN is not set"),
+        text(&o)
+            .contains("clients[0].token_env: the environment variable EPH_TEST_TOKEN is not set"),
         "{}",
         text(&o)
     );
@@ -185,7 +198,13 @@ fn deployed_configs_start_and_the_healthcheck_tells_answering_from_ready() {
     let cloud = out.join("cloud.toml");
     let o = run(&["health", "--cloud", cloud.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(&["secret", "list", "--cloud", cloud.to_str().unwrap(), "--json"]);
+    let o = run(&[
+        "secret",
+        "list",
+        "--cloud",
+        cloud.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("\"items\""), "{}", text(&o));
     assert!(out.join("party0/data/secrets.redb").exists());

@@ -533,7 +533,9 @@ fn resolve_token_env(
             ));
         };
         if var.is_empty() || var.contains(['=', '\0']) {
-            return Err(format!("{field}: {var:?} is not an environment variable name"));
+            return Err(format!(
+                "{field}: {var:?} is not an environment variable name"
+            ));
         }
         if table.contains_key("token") || table.contains_key("token_file") {
             return Err(format!(
@@ -555,7 +557,10 @@ fn resolve_token_env(
                 "{field}: the environment variable {var} is empty; set it to this client's token"
             ));
         }
-        table.insert("token".into(), toml::Value::String(value.trim().to_string()));
+        table.insert(
+            "token".into(),
+            toml::Value::String(value.trim().to_string()),
+        );
         any = true;
     }
     Ok(any)
@@ -905,7 +910,9 @@ insecure_dealer_seed = "{SEED}"
 
     #[test]
     fn a_token_can_come_from_the_environment() {
-        let c = with_env(&text("", CAROL), &[("CAROL_TOKEN", b" carol-token-1234\n")]).unwrap();
+        // (bob's token file does not exist here: inline tokens only, so the node's reader runs.)
+        let t = text("", CAROL).replace("token_file = \"bob.token\"", "token = \"bob-token-5678\"");
+        let c = with_env(&t, &[("CAROL_TOKEN", b" carol-token-1234\n")]).unwrap();
         assert_eq!(c.clients[2].user, "carol");
         assert_eq!(c.clients[2].token.as_deref(), Some("carol-token-1234"));
         assert_eq!(c.clients[2].token_file, None);
@@ -922,20 +929,56 @@ insecure_dealer_seed = "{SEED}"
     #[test]
     fn each_token_env_failure_names_the_entry_and_says_what_to_do() {
         let cases: Vec<(String, Vec<(&str, &[u8])>, &str)> = vec![
-            (text("", CAROL), vec![], "clients[2].token_env: the environment variable CAROL_TOKEN is not set"),
-            (text("", CAROL), vec![("CAROL_TOKEN", b"  ")], "clients[2].token_env: the environment variable CAROL_TOKEN is empty"),
-            (text("", CAROL), vec![("CAROL_TOKEN", b"\xff\xfe")], "clients[2].token_env: the environment variable CAROL_TOKEN is not valid UTF-8"),
-            (text("", &CAROL.replace("\"CAROL_TOKEN\"", "7")), vec![], "clients[2].token_env: must be the name"),
-            (text("", &CAROL.replace("CAROL_TOKEN", "")), vec![], "clients[2].token_env: \"\" is not an environment variable name"),
-            (text("", &format!("{CAROL}token = \"x-token\"\n")), vec![("CAROL_TOKEN", b"t")], "clients[2]: give exactly one of token, token_file and token_env"),
-            (text("", &format!("{CAROL}token_file = \"c.token\"\n")), vec![("CAROL_TOKEN", b"t")], "clients[2]: give exactly one"),
+            (
+                text("", CAROL),
+                vec![],
+                "clients[2].token_env: the environment variable CAROL_TOKEN is not set",
+            ),
+            (
+                text("", CAROL),
+                vec![("CAROL_TOKEN", b"  ")],
+                "clients[2].token_env: the environment variable CAROL_TOKEN is empty",
+            ),
+            (
+                text("", CAROL),
+                vec![("CAROL_TOKEN", b"\xff\xfe")],
+                "clients[2].token_env: the environment variable CAROL_TOKEN is not valid UTF-8",
+            ),
+            (
+                text("", &CAROL.replace("\"CAROL_TOKEN\"", "7")),
+                vec![],
+                "clients[2].token_env: must be the name",
+            ),
+            (
+                text("", &CAROL.replace("CAROL_TOKEN", "")),
+                vec![],
+                "clients[2].token_env: \"\" is not an environment variable name",
+            ),
+            (
+                text("", &format!("{CAROL}token = \"x-token\"\n")),
+                vec![("CAROL_TOKEN", b"t")],
+                "clients[2]: give exactly one of token, token_file and token_env",
+            ),
+            (
+                text("", &format!("{CAROL}token_file = \"c.token\"\n")),
+                vec![("CAROL_TOKEN", b"t")],
+                "clients[2]: give exactly one",
+            ),
             // The same token as alice's, from the environment: still refused.
-            (text("", CAROL), vec![("CAROL_TOKEN", b"alice-token")], "clients[2].token: the same token as clients[0]"),
+            (
+                text("", CAROL),
+                vec![("CAROL_TOKEN", b"alice-token")],
+                "clients[2].token: the same token as clients[0]",
+            ),
         ];
         for (t, vars, want) in cases {
             let e = with_env(&t, &vars).expect_err(want);
             assert_eq!(e.path, "party1.toml");
-            assert!(e.message.starts_with(want), "expected {want:?}, got {:?}", e.message);
+            assert!(
+                e.message.starts_with(want),
+                "expected {want:?}, got {:?}",
+                e.message
+            );
         }
     }
 
