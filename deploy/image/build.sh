@@ -38,11 +38,15 @@ if command -v objcopy >/dev/null; then
 fi
 
 # Every shared library the binary needs, at the path the loader looks for it, and the loader.
-libs=$(ldd "$bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')
-if ldd "$bin" | grep -q "not found"; then
-  echo "build.sh: ldd reports a missing library:" >&2
-  ldd "$bin" >&2
-  exit 1
+# (A statically linked binary has none: ldd then says "not a dynamic executable".)
+libs=""
+if ldd "$bin" >/dev/null 2>&1; then
+  if ldd "$bin" | grep -q "not found"; then
+    echo "build.sh: ldd reports a missing library:" >&2
+    ldd "$bin" >&2
+    exit 1
+  fi
+  libs=$(ldd "$bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')
 fi
 for lib in $libs; do
   mkdir -p "$root$(dirname "$lib")"
@@ -66,6 +70,10 @@ chmod 1777 "$root/tmp"
 # everything else root's, whoever runs the build).
 mv "$root/var/lib/ephemeral" "$ctx/data"
 chmod 0700 "$ctx/data"
-docker build -q -t "$tag" "$ctx" >/dev/null
+# (Quiet unless it fails: the classic builder's deprecation notice is not news.)
+if ! out=$(docker build -q -t "$tag" "$ctx" 2>&1); then
+  echo "$out" >&2
+  exit 1
+fi
 size=$(docker image inspect -f '{{.Size}}' "$tag")
 echo "built $tag: $(( size / 1024 / 1024 )) MiB ($size bytes); libraries: $(echo $libs | wc -w)"
