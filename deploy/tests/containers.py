@@ -132,7 +132,8 @@ def main() -> None:
             except Exception as e:  # noqa: BLE001 - retried until the limit
                 if time.monotonic() - t > RECOVER_LIMIT:
                     fail(f"the cloud did not recover within {RECOVER_LIMIT} s of reconnecting: {e}")
-                log(f"  not recovered yet ({time.monotonic() - t:.0f} s): {str(e).splitlines()[0][:200]}")
+                why = (getattr(e, "err", "") or str(e)).strip().splitlines() or ["?"]
+                log(f"  not recovered yet ({time.monotonic() - t:.0f} s): {why[-1][:240]}")
                 time.sleep(2)
         numbers["partition_recover_s"] = round(time.monotonic() - t, 1)
         expect(got, [1017], "the game after reconnecting")
