@@ -391,10 +391,10 @@ pub fn write_configs(a: &ConfigsArgs) -> anyhow::Result<Written> {
         dir.display(),
         dir.display()
     );
-    for i in 0..n {
+    for (i, url) in client_urls.iter().enumerate() {
         env.push_str(&format!(
             "EPHEMERAL_API_PORT{i}={}\n",
-            url_port(&client_urls[i]).unwrap_or(a.host_port as usize + i)
+            url_port(url).unwrap_or(a.host_port as usize + i)
         ));
     }
     write(&dir.join("compose.env"), &env, false)?;
@@ -557,7 +557,9 @@ mod tests {
     #[test]
     fn bad_arguments_name_the_option() {
         let tmp = tempfile::tempdir().unwrap();
-        let cases: Vec<(Box<dyn Fn(&mut ConfigsArgs)>, &str)> = vec![
+        /// (a change to valid arguments, the error's start)
+        type Case = (Box<dyn Fn(&mut ConfigsArgs)>, &'static str);
+        let cases: Vec<Case> = vec![
             (Box::new(|a| a.hosts.truncate(1)), "--hosts: 1 given"),
             (Box::new(|a| a.hosts[1] = "a b".into()), "--hosts: \"a b\""),
             (Box::new(|a| a.hosts[1] = "a:1".into()), "--hosts"),

@@ -928,7 +928,9 @@ insecure_dealer_seed = "{SEED}"
 
     #[test]
     fn each_token_env_failure_names_the_entry_and_says_what_to_do() {
-        let cases: Vec<(String, Vec<(&str, &[u8])>, &str)> = vec![
+        /// (config text, environment, the error's start)
+        type Case<'a> = (String, Vec<(&'a str, &'a [u8])>, &'a str);
+        let cases: Vec<Case> = vec![
             (
                 text("", CAROL),
                 vec![],
