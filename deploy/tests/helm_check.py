@@ -58,7 +58,7 @@ def main() -> None:
         log(f"helm: all checks passed in {time.monotonic() - t_all:.0f} s")
     finally:
         for c in containers:
-            docker("rm", "-f", c, check=False)
+            docker("rm", "-f", "-v", c, check=False)
         for n in [net, *NETWORKS]:
             docker("network", "rm", n, check=False)
         docker("rmi", "-f", tag, check=False)
