@@ -100,13 +100,13 @@ def main() -> None:
         log("party 2 restarted: same secrets listed, next game ran (-5 + 1000 = 995)")
 
         # A paused party: connections stay open, nobody answers; deadlines catch it.
-        docker("pause", names[1])
+        resume = freeze(names[1])
         try:
             took, err = cloud.seed_fails(ids["a"], ids["c"], [0, 2], FAIL_LIMIT)
             numbers["paused_fail_s"] = round(took, 1)
             log(f"party 1 paused: parties 0 and 2 failed the game within {took:.1f} s: {err}")
         finally:
-            docker("unpause", names[1])
+            resume()
         cloud.wait_ok(60, "after unpausing")
         expect(cloud.seed(ids["a"], ids["c"]), [37], "the next game after the pause")
         log("party 1 resumed: next game ran (42 + -5 = 37)")
@@ -167,6 +167,22 @@ def main() -> None:
 def expect(got: list[int], want: list[int], what: str) -> None:
     if got != want:
         fail(f"{what}: got {got}, expected {want}")
+
+
+def freeze(name: str):
+    """`docker pause`s a container; returns how to resume it. The cgroup freezer sometimes fails
+    to freeze a busy container in time ("unable to freeze"): it is retried, and as a last resort
+    every process of the container gets SIGSTOP, which freezes it the same way for its peers
+    (connections stay open, nothing answers)."""
+    for attempt in range(5):
+        p = docker("pause", name, check=False)
+        if p.returncode == 0:
+            return lambda: docker("unpause", name)
+        log(f"  docker pause {name} failed (attempt {attempt + 1}): {p.stderr.strip()[:200]}")
+        time.sleep(1)
+    docker("kill", "--signal", "STOP", name)
+    log(f"  froze {name} with SIGSTOP instead")
+    return lambda: docker("kill", "--signal", "CONT", name)
 
 
 def wait_docker_healthy(names: list[str], limit: float) -> None:
