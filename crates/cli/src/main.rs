@@ -3,7 +3,7 @@
 //! Subcommands: `demo` (a computation over mutual TLS on loopback), `bench` (the engine
 //! benchmarks, written to docs/BENCHMARKS.md; `bench offline` for MASCOT, `--mpspdz DIR` to
 //! measure MP-SPDZ alongside), `run` and `compile` (the dialect without nodes), `node` and `dev`
-//! (party nodes), and the client commands.
+//! (party nodes), `deploy configs` and `healthcheck` (containers), and the client commands.
 
 mod bench;
 mod bench_dialect;
@@ -14,7 +14,9 @@ mod bench_peer;
 mod client_cmd;
 mod compile;
 mod demo;
+mod deploy;
 mod dev;
+mod healthcheck;
 mod local;
 mod node_cmd;
 mod run;
@@ -83,6 +85,12 @@ enum Command {
     Health(client_cmd::health::HealthArgs),
     /// Operators' commands on every party (`admin rekey`).
     Admin(client_cmd::admin::AdminArgs),
+    /// Deployment: `deploy configs` writes keys, certificates, tokens and every party's config
+    /// for containers (Docker Compose, Kubernetes), and the client's cloud file.
+    Deploy(deploy::DeployArgs),
+    /// Ask this party's own node for its health (`GET /v1/health`), for container health
+    /// checks: exit status 0 when it answers (with --ready: when every peer is connected).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -118,5 +126,7 @@ fn run() -> anyhow::Result<()> {
         Command::Tuples(args) => client_cmd::tuples::run(args),
         Command::Admin(args) => client_cmd::admin::run(args),
         Command::Health(args) => client_cmd::health::run(args),
+        Command::Deploy(args) => deploy::run(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
     }
 }

@@ -27,7 +27,9 @@
 //!
 //! [[clients]]                                # bearer tokens
 //! user = "alice"
-//! token = "…"                                # or token_file = "…"
+//! token = "…"                                # or token_file = "…" (a file holding it, e.g. a
+//!                                            # mounted Kubernetes or Compose secret), or
+//!                                            # token_env = "VAR" (an environment variable)
 //!
 //! [timeouts]
 //! join_secs = 30          # parties must register for a game within this
@@ -47,6 +49,13 @@
 //! ```
 //!
 //! Relative paths are relative to the config file's directory.
+//!
+//! **Secrets outside the file (12-factor).** Every private key and certificate is a path, so a
+//! Kubernetes Secret volume or a Compose secret (`/run/secrets/…`) works as it is; a client's
+//! token may come inline, from a file (`token_file`) or from an environment variable
+//! (`token_env`, read once at load; see [`NodeConfig::parse_with_env`]). Keys are deliberately
+//! not read from the environment: a PEM key there is visible to every process that can read
+//! `/proc/<pid>/environ` and to every child process.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -364,13 +373,34 @@ impl NodeConfig {
         NodeConfig::parse(&text, &path.display().to_string(), base)
     }
 
-    /// Parses and checks a config text; `base` resolves relative paths.
+    /// Parses and checks a config text; `base` resolves relative paths. `token_env` settings
+    /// read the process environment.
     pub fn parse(text: &str, name: &str, base: &Path) -> Result<NodeConfig, ConfigError> {
+        NodeConfig::parse_with_env(text, name, base, &|var| std::env::var_os(var))
+    }
+
+    /// As [`NodeConfig::parse`], with `env` standing for the process environment (tests).
+    ///
+    /// `[[clients]] token_env = "VAR"` is replaced by the token the variable holds before the
+    /// typed parse, so the rest of the node sees an inline token: an unset, empty or non-UTF-8
+    /// variable, or `token_env` beside `token` or `token_file`, is an error naming the entry.
+    pub fn parse_with_env(
+        text: &str,
+        name: &str,
+        base: &Path,
+        env: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<NodeConfig, ConfigError> {
         let err = |message: String| ConfigError {
             path: name.to_string(),
             message,
         };
-        let mut cfg: NodeConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let mut cfg: NodeConfig = if resolve_token_env(&mut doc, env).map_err(err)? {
+            doc.try_into().map_err(|e| err(e.to_string()))?
+        } else {
+            // From the text, so that errors keep their line and column.
+            toml::from_str(text).map_err(|e| err(e.to_string()))?
+        };
         cfg.resolve_paths(base);
         cfg.validate().map_err(err)?;
         Ok(cfg)
@@ -555,7 +585,7 @@ impl NodeConfig {
             match (&c.token, &c.token_file) {
                 (Some(_), Some(_)) | (None, None) => {
                     return Err(format!(
-                        "clients[{i}]: give exactly one of token and token_file"
+                        "clients[{i}]: give exactly one of token, token_file and token_env"
                     ))
                 }
                 (Some(t), None) if t.trim().is_empty() => {
@@ -593,6 +623,63 @@ impl NodeConfig {
     pub fn n_parties(&self) -> usize {
         self.parties.len()
     }
+}
+
+/// Replaces each `[[clients]] token_env = "VAR"` of `doc` by `token = <the value of VAR>`;
+/// whether there was any.
+fn resolve_token_env(
+    doc: &mut toml::Table,
+    env: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<bool, String> {
+    let Some(toml::Value::Array(clients)) = doc.get_mut("clients") else {
+        return Ok(false);
+    };
+    let mut any = false;
+    for (i, c) in clients.iter_mut().enumerate() {
+        let Some(table) = c.as_table_mut() else {
+            continue; // the typed parse names the problem
+        };
+        let Some(var) = table.remove("token_env") else {
+            continue;
+        };
+        let field = format!("clients[{i}].token_env");
+        let Some(var) = var.as_str().map(str::to_string) else {
+            return Err(format!(
+                "{field}: must be the name of an environment variable (a string)"
+            ));
+        };
+        if var.is_empty() || var.contains(['=', '\0']) {
+            return Err(format!(
+                "{field}: {var:?} is not an environment variable name"
+            ));
+        }
+        if table.contains_key("token") || table.contains_key("token_file") {
+            return Err(format!(
+                "clients[{i}]: give exactly one of token, token_file and token_env"
+            ));
+        }
+        let value = match env(&var) {
+            None => {
+                return Err(format!(
+                    "{field}: the environment variable {var} is not set; set it to this client's token, or use token_file"
+                ))
+            }
+            Some(v) => v.into_string().map_err(|_| {
+                format!("{field}: the environment variable {var} is not valid UTF-8")
+            })?,
+        };
+        if value.trim().is_empty() {
+            return Err(format!(
+                "{field}: the environment variable {var} is empty; set it to this client's token"
+            ));
+        }
+        table.insert(
+            "token".into(),
+            toml::Value::String(value.trim().to_string()),
+        );
+        any = true;
+    }
+    Ok(any)
 }
 
 /// Smallest accepted `api.max_body_bytes`.
@@ -953,6 +1040,99 @@ insecure_dealer_seed = "{SEED}"
         let end = one[cut..].find("[storage]").unwrap() + cut;
         let m = fails(&format!("{}{}", &one[..cut], &one[end..]).replace("party = 1", "party = 0"));
         assert!(m.starts_with("parties:"), "{m}");
+    }
+
+    /// `text`'s clients with `token_env` (carol) parsed against a fake environment.
+    fn with_env(t: &str, vars: &[(&str, &[u8])]) -> Result<NodeConfig, ConfigError> {
+        use std::os::unix::ffi::OsStringExt;
+        let vars: Vec<(String, Vec<u8>)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
+        let env = move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| std::ffi::OsString::from_vec(v.clone()))
+        };
+        NodeConfig::parse_with_env(t, "party1.toml", Path::new("/etc/eph"), &env)
+    }
+
+    const CAROL: &str = "\n[[clients]]\nuser = \"carol\"\ntoken_env = \"CAROL_TOKEN\"\n";
+
+    #[test]
+    fn a_token_can_come_from_the_environment() {
+        // (bob's token file does not exist here: inline tokens only, so the node's reader runs.)
+        let t = text("", CAROL).replace("token_file = \"bob.token\"", "token = \"bob-token-5678\"");
+        let c = with_env(&t, &[("CAROL_TOKEN", b" carol-token-1234\n")]).unwrap();
+        assert_eq!(c.clients[2].user, "carol");
+        assert_eq!(c.clients[2].token.as_deref(), Some("carol-token-1234"));
+        assert_eq!(c.clients[2].token_file, None);
+        let tokens = crate::auth::Tokens::from_config(&c).unwrap();
+        let user = tokens
+            .authenticate(Some("Bearer carol-token-1234"))
+            .unwrap();
+        assert_eq!(user.name, "carol");
+        // Other errors keep their place in the file when no token_env is used.
+        let m = fails(&text("colour = 3", ""));
+        assert!(m.contains("line"), "{m}");
+    }
+
+    #[test]
+    fn each_token_env_failure_names_the_entry_and_says_what_to_do() {
+        /// (config text, environment, the error's start)
+        type Case<'a> = (String, Vec<(&'a str, &'a [u8])>, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                text("", CAROL),
+                vec![],
+                "clients[2].token_env: the environment variable CAROL_TOKEN is not set",
+            ),
+            (
+                text("", CAROL),
+                vec![("CAROL_TOKEN", b"  ")],
+                "clients[2].token_env: the environment variable CAROL_TOKEN is empty",
+            ),
+            (
+                text("", CAROL),
+                vec![("CAROL_TOKEN", b"\xff\xfe")],
+                "clients[2].token_env: the environment variable CAROL_TOKEN is not valid UTF-8",
+            ),
+            (
+                text("", &CAROL.replace("\"CAROL_TOKEN\"", "7")),
+                vec![],
+                "clients[2].token_env: must be the name",
+            ),
+            (
+                text("", &CAROL.replace("CAROL_TOKEN", "")),
+                vec![],
+                "clients[2].token_env: \"\" is not an environment variable name",
+            ),
+            (
+                text("", &format!("{CAROL}token = \"x-token\"\n")),
+                vec![("CAROL_TOKEN", b"t")],
+                "clients[2]: give exactly one of token, token_file and token_env",
+            ),
+            (
+                text("", &format!("{CAROL}token_file = \"c.token\"\n")),
+                vec![("CAROL_TOKEN", b"t")],
+                "clients[2]: give exactly one",
+            ),
+            // The same token as alice's, from the environment: still refused.
+            (
+                text("", CAROL),
+                vec![("CAROL_TOKEN", b"alice-token")],
+                "clients[2].token: the same token as clients[0]",
+            ),
+        ];
+        for (t, vars, want) in cases {
+            let e = with_env(&t, &vars).expect_err(want);
+            assert_eq!(e.path, "party1.toml");
+            assert!(
+                e.message.starts_with(want),
+                "expected {want:?}, got {:?}",
+                e.message
+            );
+        }
     }
 
     #[test]
