@@ -34,6 +34,7 @@
 //! game_secs = 600         # a game must end within this
 //! recv_secs = 60          # any single receive from a peer
 //! grace_secs = 300        # finished games are remembered this long
+//! recovery_secs = 1       # how often a party checks for undecided commits to resolve
 //!
 //! [tuples]
 //! insecure_dealer = true                     # INSECURE: dealer preprocessing from a shared seed
@@ -133,6 +134,9 @@ pub struct TimeoutConfig {
     pub game_secs: f64,
     pub recv_secs: f64,
     pub grace_secs: f64,
+    /// How often a party other than 0 checks whether it must reconcile with party 0
+    /// (undecided joint commits, uncommitted chunks, failed sessions; `crate::recovery`).
+    pub recovery_secs: f64,
 }
 
 impl Default for TimeoutConfig {
@@ -142,6 +146,7 @@ impl Default for TimeoutConfig {
             game_secs: 600.0,
             recv_secs: 60.0,
             grace_secs: 300.0,
+            recovery_secs: 1.0,
         }
     }
 }
@@ -158,6 +163,9 @@ impl TimeoutConfig {
     }
     pub fn grace(&self) -> Duration {
         Duration::from_secs_f64(self.grace_secs)
+    }
+    pub fn recovery(&self) -> Duration {
+        Duration::from_secs_f64(self.recovery_secs.clamp(0.05, 3600.0))
     }
 }
 
@@ -341,6 +349,7 @@ impl NodeConfig {
             ("timeouts.game_secs", self.timeouts.game_secs),
             ("timeouts.recv_secs", self.timeouts.recv_secs),
             ("timeouts.grace_secs", self.timeouts.grace_secs),
+            ("timeouts.recovery_secs", self.timeouts.recovery_secs),
             ("tuples.check_secs", self.tuples.check_secs),
         ] {
             if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {

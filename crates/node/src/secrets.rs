@@ -274,22 +274,76 @@ impl Node {
                 tampered = b"tampered".to_vec();
                 dg.push(&tampered);
             }
-            let session = node.agree_session("store", &name, digest(&dg), vec![], None)?;
-            let alpha = node.tuples.mac_key_share().map_err(tuple_error)?;
-            let (mut v, mut m) = pending.masks.into_parts();
-            for i in 0..masked.len() {
-                if node.me == 0 {
-                    v[i] += masked[i];
-                }
-                m[i] += alpha * masked[i];
-            }
-            // Every party records party 0's time, so listings agree across parties.
-            let mut secret = NewSecret::new(secret_id, owner, ShareVec::from_parts(v, m))
-                .created_at_ms(session.at_ms);
-            secret.tags = tags;
-            node.secrets.create(secret).map_err(secret_error)?;
+            let mut session = node.agree_session("store", &name, digest(&dg), vec![], None)?;
+            let op = node
+                .tuples
+                .mac_key_share()
+                .map_err(tuple_error)
+                .map(|alpha| {
+                    let (mut v, mut m) = pending.masks.into_parts();
+                    for i in 0..masked.len() {
+                        if node.me == 0 {
+                            v[i] += masked[i];
+                        }
+                        m[i] += alpha * masked[i];
+                    }
+                    // Every party records party 0's time, so listings agree across parties.
+                    let mut secret = NewSecret::new(secret_id, owner, ShareVec::from_parts(v, m))
+                        .created_at_ms(session.at_ms);
+                    secret.tags = tags;
+                    store::TxnOp::Create(vec![secret])
+                });
+            // Visible only once every party holds it durably (two-phase commit, `commit`).
+            let txn = crate::commit::txn_id(&session.nonce);
+            node.commit_jointly(
+                &mut session.net,
+                txn,
+                op,
+                &format!("upload of secret {}", req.secret_id),
+                &status_hint(req.secret_id),
+            )?;
             node.metrics.record_values("upload", masked.len() as u64);
             Ok(SecretCreated { id: req.secret_id })
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// `DELETE /v1/secrets/{id}`: deletes the secret on every party or on none. The parties
+    /// agree on the request like any other session (so every party must be up), then delete it
+    /// by a joint commit ([`crate::commit`]); a party that cannot (the secret changed meanwhile)
+    /// votes no and nothing is deleted anywhere.
+    pub async fn delete_secret(self: &Arc<Self>, user: &User, id: Uuid) -> Result<(), ApiError> {
+        let sid = SecretId::from_uuid(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let node = self.clone();
+        let user = user.clone();
+        tokio::task::spawn_blocking(move || {
+            // Checked here first: every party holds the same secrets (joint commits), so every
+            // party refuses alike, at once, without a session.
+            let meta = node.secrets.get_meta(sid).map_err(secret_error)?;
+            if meta.owner != user.name {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!("secret {id} belongs to another user; only its owner may delete it"),
+                ));
+            }
+            let check = Ok(store::TxnOp::Delete(vec![sid]));
+            let name = id.to_string();
+            let mut session = node.agree_session(
+                "delete",
+                &name,
+                digest(&[b"delete", name.as_bytes(), user.name.as_bytes()]),
+                vec![],
+                None,
+            )?;
+            let txn = crate::commit::txn_id(&session.nonce);
+            node.commit_jointly(
+                &mut session.net,
+                txn,
+                check,
+                &format!("delete of secret {id}"),
+                &status_hint(id),
+            )
         })
         .await
         .map_err(join_error)?
@@ -350,6 +404,14 @@ impl Node {
         .await
         .map_err(join_error)?
     }
+}
+
+/// Where a client learns whether secret `id` exists, when a party cannot tell it yet.
+pub(crate) fn status_hint(id: Uuid) -> String {
+    format!(
+        "GET {}/{id} on this party answers 200 once it is stored, 503 while undecided and 404 if it was not stored",
+        api::paths::SECRETS
+    )
 }
 
 /// Adds 1 to the first element (the `insecure_tamper` test setting).
