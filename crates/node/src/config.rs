@@ -415,6 +415,12 @@ impl NodeConfig {
                 l.max_concurrent_requests as u64,
             ),
             ("limits.game_memory_mib", l.game_memory_mib),
+            ("limits.max_joint_requests", l.max_joint_requests as u64),
+            ("limits.transfer_memory_mib", l.transfer_memory_mib),
+            (
+                "limits.max_joint_requests_per_user",
+                l.max_joint_requests_per_user as u64,
+            ),
             ("limits.node_memory_mib", l.node_memory_mib),
         ] {
             if v == 0 {
@@ -532,6 +538,16 @@ pub struct LimitsConfig {
     pub game_memory_mib: u64,
     /// Memory all games' VMs may use together, MiB.
     pub node_memory_mib: u64,
+    /// Joint requests (uploads, downloads, deletes, games: each waits for the other parties)
+    /// in progress at once on this node (503 beyond). Kept well below the blocking thread
+    /// pool, so that reads never queue behind them.
+    pub max_joint_requests: usize,
+    /// Joint requests of one user in progress at once (429 beyond).
+    pub max_joint_requests_per_user: usize,
+    /// Memory one upload or download may use, MiB: its most values follow from it (about 1.5
+    /// KiB a value, at most 2^20 values); it is held from `node_memory_mib` while it runs (and
+    /// never more than it).
+    pub transfer_memory_mib: u64,
 }
 
 impl Default for LimitsConfig {
@@ -546,6 +562,9 @@ impl Default for LimitsConfig {
             max_gateway_handshakes: net::gateway::DEFAULT_MAX_HANDSHAKES,
             game_memory_mib: 1024,
             node_memory_mib: 8192,
+            max_joint_requests: 128,
+            max_joint_requests_per_user: 32,
+            transfer_memory_mib: 1024,
         }
     }
 }

@@ -292,6 +292,7 @@ impl Node {
             ));
         };
         check_game_id(&game_id)?;
+        let _joint = self.limits.joint(&self.metrics, &user.name)?;
         let _slot = self.limits.game(&self.metrics)?;
         self.games
             .register(&game_id, &user.name, self.config.timeouts.grace())?;

@@ -291,13 +291,17 @@ impl Node {
             let _ = self.tuples.discard_chunk(chunk);
             return Err(f);
         }
+        // Activated here first: a party that misses `Commit` (or asks after party 0 died right
+        // after this) learns from recovery that the chunk is active.
+        if let Err(e) = self.tuples.activate_chunk(chunk) {
+            abort(&mut net, "party 0 could not activate its shares");
+            let _ = self.tuples.discard_chunk(chunk);
+            return Err(JobError::other(e.to_string()));
+        }
         let commit = frame(&JobMsg::Commit);
         for p in 1..self.n {
             let _ = net.send(p, commit.clone());
         }
-        self.tuples
-            .activate_chunk(chunk)
-            .map_err(|e| e.to_string())?;
         self.tuplegen.record_job(&self.metrics, kind, count);
         let secs = began.elapsed().as_secs_f64();
         tracing::info!(

@@ -36,8 +36,55 @@ use crate::{Node, User};
 /// How long handed-out masks wait for their masked values.
 pub const MASK_TTL: Duration = Duration::from_secs(600);
 
-/// Most values in one upload or download.
+/// Most values in one upload or download, whatever the memory budget.
 pub const MAX_VALUES: u64 = 1 << 20;
+
+/// Memory one value of an upload or download costs a party while the request runs (its
+/// reserved triples, the engine's vectors, the delivery and its JSON), measured at about
+/// 1.1–1.5 KiB; with margin.
+pub const BYTES_PER_VALUE: u64 = 1536;
+
+/// A reservation from the node's memory budget (`limits.node_memory_mib`, shared with games),
+/// given back on drop.
+struct MemoryHold {
+    budget: Arc<vm::MemoryBudget>,
+    bytes: u64,
+}
+
+impl Drop for MemoryHold {
+    fn drop(&mut self) {
+        self.budget.release(self.bytes);
+    }
+}
+
+impl Node {
+    /// Most values one upload or download may hold on this node: what `limits.transfer_memory_mib`
+    /// allows at [`BYTES_PER_VALUE`], at most [`MAX_VALUES`].
+    pub fn max_transfer_values(&self) -> u64 {
+        let l = self.limits.config();
+        ((l.transfer_memory_mib.min(l.node_memory_mib) << 20) / BYTES_PER_VALUE)
+            .clamp(1, MAX_VALUES)
+    }
+
+    /// Holds the memory of a transfer of `values` values, or refuses it (503) while other games
+    /// and transfers use the node's budget.
+    fn hold_memory(&self, values: u64) -> Result<MemoryHold, ApiError> {
+        let budget = self.limits.memory();
+        let bytes = values.saturating_mul(BYTES_PER_VALUE);
+        if budget.try_reserve(bytes) {
+            Ok(MemoryHold { budget, bytes })
+        } else {
+            Err(ApiError::limited(
+                ErrorCode::Unavailable,
+                format!(
+                    "this party's memory budget (limits.node_memory_mib) is in use by other games and transfers; a transfer of {values} values needs {} MiB; retry shortly",
+                    bytes >> 20
+                ),
+                2,
+            ))
+        }
+    }
+}
 
 struct Pending {
     owner: String,
@@ -143,12 +190,14 @@ impl Node {
         user: &User,
         req: MaskRequest,
     ) -> Result<OutputDelivery, ApiError> {
-        if req.count == 0 || req.count > MAX_VALUES {
+        let max = self.max_transfer_values();
+        if req.count == 0 || req.count > max {
             return Err(ApiError::bad_request(format!(
-                "count must be between 1 and {MAX_VALUES} values, got {}; split larger secrets",
+                "count must be between 1 and {max} values (limits.transfer_memory_mib), got {}; split larger secrets",
                 req.count
             )));
         }
+        let joint = self.limits.joint(&self.metrics, &user.name)?;
         self.limits.pending_uploads(
             &self.metrics,
             &user.name,
@@ -165,7 +214,10 @@ impl Node {
         }
         let node = self.clone();
         let owner = user.name.clone();
+        let memory = self.hold_memory(req.count)?;
         tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            let _memory = memory;
             let k = req.count as usize;
             let name = req.request_id.to_string();
             let rid = ReservationId::new(format!("masks/{name}"))
@@ -227,6 +279,7 @@ impl Node {
             .map_err(|e| ApiError::bad_request(format!("secret_id: {e}")))?;
         let tags: Vec<store::Tag> = req.tags.iter().map(to_store_tag).collect();
         store::secret::validate_tags(&tags).map_err(secret_error)?;
+        let joint = self.limits.joint(&self.metrics, &user.name)?;
         let pending = match self.pending_masks.take(&req.request_id, &user.name) {
             Some(Ok(p)) => p,
             Some(Err(())) => {
@@ -258,6 +311,7 @@ impl Node {
         let node = self.clone();
         let owner = user.name.clone();
         tokio::task::spawn_blocking(move || {
+            let _joint = joint;
             let name = req.request_id.to_string();
             let tags_json = serde_json::to_vec(&req.tags).unwrap_or_default();
             let mut dg = vec![
@@ -315,9 +369,11 @@ impl Node {
     /// votes no and nothing is deleted anywhere.
     pub async fn delete_secret(self: &Arc<Self>, user: &User, id: Uuid) -> Result<(), ApiError> {
         let sid = SecretId::from_uuid(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let joint = self.limits.joint(&self.metrics, &user.name)?;
         let node = self.clone();
         let user = user.clone();
         tokio::task::spawn_blocking(move || {
+            let _joint = joint;
             // Checked here first: every party holds the same secrets (joint commits), so every
             // party refuses alike, at once, without a session.
             let meta = node.secrets.get_meta(sid).map_err(secret_error)?;
@@ -357,9 +413,11 @@ impl Node {
         req: DownloadRequest,
     ) -> Result<OutputDelivery, ApiError> {
         let sid = SecretId::from_uuid(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let joint = self.limits.joint(&self.metrics, &user.name)?;
         let node = self.clone();
         let user = user.clone();
         tokio::task::spawn_blocking(move || {
+            let _joint = joint;
             let secret = node.secrets.get(sid).map_err(secret_error)?;
             if secret.meta.owner != user.name {
                 return Err(ApiError::new(
@@ -368,6 +426,7 @@ impl Node {
                 ));
             }
             let k = secret.shares.len() as u64;
+            let _memory = node.hold_memory(k)?;
             let name = req.request_id.to_string();
             let rid = ReservationId::new(format!("download/{name}"))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;

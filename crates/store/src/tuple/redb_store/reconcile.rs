@@ -20,7 +20,7 @@ use super::{
 };
 use crate::ids::ChunkId;
 use crate::kv;
-use crate::tuple::{TupleError, TupleStore};
+use crate::tuple::{ChunkInfo, TupleError, TupleStore};
 
 /// How party 0 sees one chunk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +87,29 @@ impl RedbTupleStore {
                         active: rec.seq.is_some(),
                     });
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every chunk ever stored here (purged ones too: their records stay), for audits.
+    pub fn chunk_infos(&self) -> Result<Vec<ChunkInfo>, TupleError> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(CHUNKS)?;
+        let mut out = Vec::new();
+        for item in t.range::<&[u8]>(..)? {
+            let (k, _) = item?;
+            let id =
+                ChunkId::from_key(k.value()).ok_or_else(|| corrupt("a chunk key is malformed"))?;
+            if let Some(rec) = load_chunk(&t, id)? {
+                out.push(ChunkInfo {
+                    id,
+                    kind: rec.kind(id)?,
+                    count: rec.count,
+                    consumed: rec.consumed_count(),
+                    active: rec.seq.is_some(),
+                    purged: rec.purged,
+                });
             }
         }
         Ok(out)
