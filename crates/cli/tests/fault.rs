@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use api::{Activation, OutputKind, OutputSpec};
 use client::{Client, Outputs};
-use e2e_support::{blocking, consumed, Cluster, Options};
+use e2e_support::{consumed, Cluster, Options};
 
 use store::TupleStore;
 use uuid::Uuid;
@@ -117,7 +117,7 @@ async fn run(c: Arc<Client>, op: Op, x: Uuid, y: Uuid, victim: Option<Uuid>, v: 
                 .execute(activation(DRAIN, vec![], OutputKind::Plaintext))
                 .await
             {
-                assert_eq!(r.lines(), vec![DRAIN_SUM.to_string()], "{r:?}");
+                assert_eq!(r.printed.trim(), DRAIN_SUM.to_string(), "{r:?}");
             }
             Outcome::Nothing
         }
@@ -164,18 +164,18 @@ async fn faults_at_random_points_leave_nothing_half_done() {
     println!("fault suite: seed {seed}, {cases} injections (EPHEMERAL_FAULT_SEED={seed} reproduces this run)");
     let mut rng = Rng(seed);
     let began = Instant::now();
-    let mut cl = blocking(|| {
-        Cluster::start(
-            3,
-            Options {
-                mascot: true,
-                deadline_secs: Some(2),
-                recovery_secs: Some(0.2),
-                ..Options::default()
-            },
-        )
-    })
-    .await;
+    // Nodes are spawned (and restarted) right here, on a runtime worker thread: a node is
+    // killed when the thread that spawned it ends (PR_SET_PDEATHSIG), and workers live as long
+    // as the test; blocking threads do not.
+    let mut cl = Cluster::start(
+        3,
+        Options {
+            mascot: true,
+            deadline_secs: Some(2),
+            recovery_secs: Some(0.2),
+            ..Options::default()
+        },
+    );
     let c = Arc::new(cl.client_with_timeout(20));
     let x = c.create_secret_i128(&[42], vec![]).await.unwrap();
     let y = c.create_secret_i128(&[17], vec![]).await.unwrap();
@@ -190,24 +190,33 @@ async fn faults_at_random_points_leave_nothing_half_done() {
             "inputs": [x, y],
             "output": {"type": "PLAINTEXT"},
         });
-        let answers = tokio::task::block_in_place(|| {
-            std::thread::scope(|s| {
-                let hs: Vec<_> = (0..3)
-                    .filter(|&i| i != dead)
-                    .map(|i| {
-                        let (cl, body) = (&cl, &body);
-                        s.spawn(move || {
-                            let t = Instant::now();
-                            let r = cl.request(i, "POST", "/v1/games", Some(body));
-                            (i, r.status, r.text(), t.elapsed())
-                        })
-                    })
-                    .collect();
-                hs.into_iter()
-                    .map(|h| h.join().unwrap())
-                    .collect::<Vec<_>>()
-            })
-        });
+        let mut hs = Vec::new();
+        for i in (0..3).filter(|&i| i != dead) {
+            let (addr, auth, body) = (
+                cl.api[i],
+                format!("Bearer {}", cl.token),
+                serde_json::to_vec(&body).unwrap(),
+            );
+            hs.push(tokio::task::spawn_blocking(move || {
+                let t = Instant::now();
+                let r = e2e_support::http(
+                    addr,
+                    "POST",
+                    "/v1/games",
+                    &[
+                        ("Authorization", auth.as_str()),
+                        ("Content-Type", "application/json"),
+                    ],
+                    Some(&body),
+                )
+                .expect("a survivor answers");
+                (i, r.status, r.text(), t.elapsed())
+            }));
+        }
+        let mut answers = Vec::new();
+        for h in hs {
+            answers.push(h.await.unwrap());
+        }
         for (i, status, text, took) in answers {
             assert_eq!(status, 503, "party {i} with party {dead} dead: {text}");
             assert!(text.contains(&format!("party {dead}")), "party {i}: {text}");
@@ -218,7 +227,7 @@ async fn faults_at_random_points_leave_nothing_half_done() {
             worst = worst.max(took);
         }
         cl.restart(dead);
-        tokio::task::block_in_place(|| cl.wait_healthy());
+        wait_healthy(&cl).await;
     }
     println!("fault suite: a request needing a dead party failed on every survivor within {worst:?} (503 naming it)");
     // Load: 1 000 concurrent joint requests sent to party 1 alone (each would wait for the
@@ -318,7 +327,7 @@ async fn faults_at_random_points_leave_nothing_half_done() {
                 Outcome::Nothing => {}
             }
         }
-        tokio::task::block_in_place(|| cl.wait_healthy());
+        wait_healthy(&cl).await;
         // Wait until recovery settled: the same listing and counters everywhere.
         let t = Instant::now();
         let lists = loop {
@@ -460,4 +469,36 @@ async fn raw_post(addr: std::net::SocketAddr, path: &str, auth: &str, body: &str
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
+}
+
+/// Waits (up to 30 s) until every party answers health with every peer connected.
+async fn wait_healthy(cl: &Cluster) {
+    let t = Instant::now();
+    loop {
+        let mut ok = true;
+        for i in 0..cl.n {
+            let addr = cl.api[i];
+            let h = tokio::task::spawn_blocking(move || {
+                e2e_support::http(addr, "GET", api::paths::HEALTH, &[], None)
+            })
+            .await
+            .unwrap();
+            ok &= match h {
+                Ok(r) if r.status == 200 => {
+                    let h: api::Health = r.json();
+                    h.status == "ok" && h.peers.iter().all(|p| p.connected)
+                }
+                _ => false,
+            };
+        }
+        if ok {
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the cluster did not become healthy\n{}",
+            cl.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
