@@ -178,6 +178,44 @@ pub struct Session {
     /// Held for the session's life: a rekey waits for every session to end before it changes
     /// the MAC key, and no session starts during a rekey.
     pub gate: Option<tokio::sync::OwnedRwLockReadGuard<()>>,
+    /// Releases the reservations if the session ends before they were handed to the engine's
+    /// tuple source (which releases them itself): a reservation left live would hide its ranges
+    /// from reconciliation forever.
+    pub release: ReservationGuard,
+}
+
+/// Releases reservations when dropped, unless [`ReservationGuard::handed_over`].
+#[derive(Default)]
+pub struct ReservationGuard {
+    tuples: Option<Arc<store::RedbTupleStore>>,
+    ids: Vec<store::ReservationId>,
+}
+
+impl ReservationGuard {
+    /// Releases `reservations` of `tuples` on drop.
+    pub fn new(tuples: Arc<store::RedbTupleStore>, reservations: &[Reservation]) -> Self {
+        ReservationGuard {
+            tuples: Some(tuples),
+            ids: reservations.iter().map(|r| r.id.clone()).collect(),
+        }
+    }
+
+    /// The reservations are in the engine's tuple source now, which releases them.
+    pub fn handed_over(&mut self) {
+        self.ids.clear();
+    }
+}
+
+impl Drop for ReservationGuard {
+    fn drop(&mut self) {
+        if let Some(t) = &self.tuples {
+            for id in &self.ids {
+                if let Err(e) = store::TupleStore::release(&**t, id) {
+                    tracing::warn!(reservation = %id, error = %e, "could not release a reservation");
+                }
+            }
+        }
+    }
 }
 
 /// The id of the `index`-th `what` a session with `nonce` creates (a game's output secret):
@@ -218,6 +256,10 @@ pub trait TupleSource: Send + Sync {
     }
     /// The other parties: applies party 0's reservations durably (all or nothing).
     fn apply(&self, reservations: &[Reservation]) -> Result<(), ApiError>;
+    /// Releases reservations of a session that failed before it could use them.
+    fn release(&self, reservations: &[Reservation]) {
+        let _ = reservations;
+    }
     /// This party's tuple store epoch, sent with every join.
     fn epoch(&self) -> Result<StoreEpoch, ApiError>;
     /// Records a peer's epoch, refusing one that went back.
@@ -363,7 +405,8 @@ pub fn agree(
         for p in 1..n {
             // Best effort for an abort: a party that left cannot be told.
             if let Err(e) = net.send(p, frame.clone()) {
-                if decision.is_ok() {
+                if let Ok(r) = &decision {
+                    tuples.release(r);
                     return Err(net_error(&e, &during));
                 }
             }
@@ -376,6 +419,7 @@ pub fn agree(
             at_ms,
             nonce,
             gate: None,
+            release: ReservationGuard::default(),
         })
     } else {
         // Party 0 waits up to `join` for the slowest party, then reserves. Party 0's messages
@@ -434,6 +478,7 @@ pub fn agree(
                     at_ms,
                     nonce,
                     gate: None,
+                    release: ReservationGuard::default(),
                 })
             }
             CoordMsg::Abort { code, message } => Err(ApiError::new(
@@ -510,6 +555,7 @@ impl crate::Node {
         match session {
             Ok(mut s) => {
                 s.gate = Some(gate);
+                s.release = ReservationGuard::new(self.tuples.clone(), &s.reservations);
                 Ok(s)
             }
             Err(e) => {

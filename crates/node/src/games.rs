@@ -477,6 +477,7 @@ impl Node {
             at_ms: agreed_at_ms,
             nonce,
             gate: _gate,
+            mut release,
         } = {
             let report = |progress: &PrepProgress| self.note_game_progress(g, progress);
             self.agree_session("game", g, p.digest, p.reserve.clone(), Some(&report))?
@@ -511,6 +512,7 @@ impl Node {
             )
             .map_err(|e| crate::coord::net_error(&e, &format!("game {g}")))?;
         let prep = StorePrep::new(self.clone(), &reservations, Some(ctl), g)?;
+        release.handed_over();
         let control = prep.control();
         let bytecode = &p.program.bytecode;
         // Where the parties compare what they will return in public (opened before the run, so

@@ -222,7 +222,7 @@ impl Node {
             let name = req.request_id.to_string();
             let rid = ReservationId::new(format!("masks/{name}"))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let session = node.agree_session(
+            let mut session = node.agree_session(
                 "input-masks",
                 &name,
                 digest(&[
@@ -239,6 +239,7 @@ impl Node {
                 None,
             )?;
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            session.release.handed_over();
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
             let during = format!("input masks {name}");
             let masks = engine.triples(k).map_err(|e| protocol_error(e, &during))?.a;
@@ -430,7 +431,7 @@ impl Node {
             let name = req.request_id.to_string();
             let rid = ReservationId::new(format!("download/{name}"))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let session = node.agree_session(
+            let mut session = node.agree_session(
                 "download",
                 &name,
                 digest(&[
@@ -447,6 +448,7 @@ impl Node {
                 None,
             )?;
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            session.release.handed_over();
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
             let during = format!("download of secret {id}");
             let mut delivery =
