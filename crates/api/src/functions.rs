@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 /// A program to register under a name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeployFunction {
     pub code: String,
     /// Compile-time arguments fixed for this function.

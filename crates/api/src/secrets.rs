@@ -34,6 +34,7 @@ pub enum TagType {
 /// and `creation-date` are set by the node.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct Tag {
     pub key: String,
     pub value: String,
@@ -75,6 +76,7 @@ pub const AUTHORIZED_PROGRAMS_TAG: &str = "authorizedPrograms";
 /// is allowed, and the secret has been used fewer than `max_uses` times by other users. The owner
 /// may always use it. Every party enforces it; set the same policy on every party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UsePolicy {
     /// Program hashes (64 hex characters, BLAKE3; the `program_hash` of a game result or of a
     /// deployed function). Empty: only the owner may use the secret.
@@ -167,6 +169,7 @@ pub struct PageParams {
 
 /// Step 1 of an upload: ask for `count` input masks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MaskRequest {
     /// Names this upload on every party; choose a fresh random UUID.
     pub request_id: Uuid,
@@ -194,6 +197,7 @@ pub struct OutputDelivery {
 
 /// Step 3 of an upload: the masked values m = x − r.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MaskedInput {
     /// The `request_id` of the [`MaskRequest`] whose masks were used.
     pub request_id: Uuid,
@@ -213,6 +217,7 @@ pub struct SecretCreated {
 
 /// Ask for a verified download of a secret's values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DownloadRequest {
     /// Names this download on every party; choose a fresh random UUID.
     pub request_id: Uuid,
@@ -258,6 +263,21 @@ pub struct ListParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A misspelled field is an error, not silently ignored (native request bodies).
+    #[test]
+    fn request_bodies_refuse_unknown_fields() {
+        let ok: Tag =
+            serde_json::from_str(r#"{"key":"k","value":"1","valueType":"LONG"}"#).unwrap();
+        assert_eq!(ok.value_type, TagType::Long);
+        let e = serde_json::from_str::<Tag>(r#"{"key":"k","value":"1","value_type":"LONG"}"#)
+            .unwrap_err();
+        assert!(e.to_string().contains("value_type"), "{e}");
+        assert!(serde_json::from_str::<MaskRequest>(
+            r#"{"request_id":"7f0c1a36-6f3c-4f55-9a43-1a1f0d3f7e11","count":1,"cout":2}"#
+        )
+        .is_err());
+    }
 
     #[test]
     fn policy_bodies_default_to_every_output_and_no_limit() {

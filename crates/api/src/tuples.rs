@@ -79,6 +79,7 @@ mod tests {
 
 /// `POST /v1/admin/rekey`, sent to every party: move the parties to a fresh MAC key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RekeyRequest {
     /// A fresh id, the same on every party.
     pub request_id: uuid::Uuid,

@@ -51,6 +51,10 @@ pub struct DevArgs {
     /// MASCOT, the default (kept so that older command lines still work).
     #[arg(long, hide = true, conflicts_with = "insecure_dealer")]
     pub mascot: bool,
+    /// Also replace an existing ~/.config/ephemeral/cloud.toml (by default an existing file is
+    /// kept, and the cloud file is only written into the directory).
+    #[arg(long)]
+    pub overwrite_cloud_file: bool,
 }
 
 /// Which generator a dev directory's storage was made with.
@@ -204,18 +208,23 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
     let cloud_path = dir.join("cloud.toml");
     std::fs::write(&cloud_path, &cloud)?;
     restrict(&cloud_path)?;
+    // The CLI's default cloud file is the user's: written when there is none, replaced only
+    // when asked (--overwrite-cloud-file).
     let mut also = None;
+    let mut kept = None;
     if let Some(p) = default_cloud_path() {
-        let ours = std::fs::read_to_string(&p)
-            .map(|s| s.starts_with(DEV_MARK))
-            .unwrap_or(true);
-        if ours {
+        let existing = std::fs::read_to_string(&p).ok();
+        if existing.is_none() || args.overwrite_cloud_file {
             if let Some(parent) = p.parent() {
                 std::fs::create_dir_all(parent)?;
             }
             std::fs::write(&p, &cloud)?;
             restrict(&p)?;
             also = Some(p);
+        } else if existing.as_deref() == Some(cloud.as_str()) {
+            also = Some(p);
+        } else {
+            kept = Some(p);
         }
     }
 
@@ -252,6 +261,9 @@ pub fn run(args: DevArgs) -> anyhow::Result<()> {
         match &also {
             Some(p) => println!("  (also written to {}, where the CLI looks by default)", p.display()),
             None => println!("  (use it with --cloud {} or EPHEMERAL_CLOUD)", cloud_path.display()),
+        }
+        if let Some(p) = &kept {
+            println!("  {} exists and was kept; pass --overwrite-cloud-file to replace it with this cloud", p.display());
         }
         println!("Try, in another terminal:");
         println!("  ephemeral secret create 42 --tag name=a");

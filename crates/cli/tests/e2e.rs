@@ -788,6 +788,10 @@ async fn ephemeral_dev_serves_https_and_runs_the_seed_example_from_its_cloud_fil
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("dev");
     let port = free_dev_ports();
+    // A user's own cloud file is kept (only --overwrite-cloud-file replaces it).
+    let user_cloud = home.path().join(".config/ephemeral/cloud.toml");
+    std::fs::create_dir_all(user_cloud.parent().unwrap()).unwrap();
+    std::fs::write(&user_cloud, "# my own cloud\n").unwrap();
     let log = std::fs::File::create(home.path().join("dev.log")).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ephemeral"))
         .args([
@@ -825,10 +829,12 @@ async fn ephemeral_dev_serves_https_and_runs_the_seed_example_from_its_cloud_fil
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(
-        home.path().join(".config/ephemeral/cloud.toml").exists(),
-        "dev did not write the CLI's default cloud file"
+    assert_eq!(
+        std::fs::read_to_string(&user_cloud).unwrap(),
+        "# my own cloud\n",
+        "dev replaced the user's cloud file"
     );
+    assert!(logs().contains("was kept"), "{}", logs());
     let text = std::fs::read_to_string(&cloud).unwrap();
     assert!(
         text.contains("https://127.0.0.1:") && text.contains("ca_cert"),

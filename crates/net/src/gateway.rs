@@ -412,8 +412,9 @@ impl Gateway {
     /// Conversations peers start: from now on, every frame that arrives for a channel not open
     /// here and whose payload starts with `magic` is held as usual (so [`Gateway::open`] delivers
     /// it) and reported as (peer, channel id) on the returned receiver. This is how a party learns
-    /// of work another party starts (the node's tuple generation jobs): it checks the peer, then
-    /// opens the channel. One subscriber per gateway; a new call replaces the old one.
+    /// of work another party starts (the node's tuple generation jobs, recovery queries): it
+    /// checks the peer, then opens the channel. One subscriber per magic; a new call with the
+    /// same magic replaces the old one.
     pub fn subscribe(
         &self,
         magic: &[u8],

@@ -36,6 +36,7 @@
 //! game_secs = 600         # a game must end within this
 //! recv_secs = 60          # any single receive from a peer
 //! grace_secs = 300        # finished games are remembered this long
+//! recovery_secs = 1       # how often a party checks for undecided commits to resolve
 //!
 //! [tuples]
 //! insecure_dealer = true                     # INSECURE: dealer preprocessing from a shared seed
@@ -148,6 +149,9 @@ pub struct TimeoutConfig {
     pub game_secs: f64,
     pub recv_secs: f64,
     pub grace_secs: f64,
+    /// How often a party other than 0 checks whether it must reconcile with party 0
+    /// (undecided joint commits, uncommitted chunks, failed sessions; `crate::recovery`).
+    pub recovery_secs: f64,
 }
 
 impl Default for TimeoutConfig {
@@ -157,6 +161,7 @@ impl Default for TimeoutConfig {
             game_secs: 600.0,
             recv_secs: 60.0,
             grace_secs: 300.0,
+            recovery_secs: 1.0,
         }
     }
 }
@@ -173,6 +178,9 @@ impl TimeoutConfig {
     }
     pub fn grace(&self) -> Duration {
         Duration::from_secs_f64(self.grace_secs)
+    }
+    pub fn recovery(&self) -> Duration {
+        Duration::from_secs_f64(self.recovery_secs.clamp(0.05, 3600.0))
     }
 }
 
@@ -486,6 +494,7 @@ impl NodeConfig {
             ("timeouts.game_secs", self.timeouts.game_secs),
             ("timeouts.recv_secs", self.timeouts.recv_secs),
             ("timeouts.grace_secs", self.timeouts.grace_secs),
+            ("timeouts.recovery_secs", self.timeouts.recovery_secs),
             ("tuples.check_secs", self.tuples.check_secs),
         ] {
             if !(secs.is_finite() && secs > 0.0 && secs < 1e7) {
@@ -552,6 +561,12 @@ impl NodeConfig {
                 l.max_concurrent_requests as u64,
             ),
             ("limits.game_memory_mib", l.game_memory_mib),
+            ("limits.max_joint_requests", l.max_joint_requests as u64),
+            ("limits.transfer_memory_mib", l.transfer_memory_mib),
+            (
+                "limits.max_joint_requests_per_user",
+                l.max_joint_requests_per_user as u64,
+            ),
             ("limits.node_memory_mib", l.node_memory_mib),
         ] {
             if v == 0 {
@@ -726,6 +741,16 @@ pub struct LimitsConfig {
     pub game_memory_mib: u64,
     /// Memory all games' VMs may use together, MiB.
     pub node_memory_mib: u64,
+    /// Joint requests (uploads, downloads, deletes, games: each waits for the other parties)
+    /// in progress at once on this node (503 beyond). Kept well below the blocking thread
+    /// pool, so that reads never queue behind them.
+    pub max_joint_requests: usize,
+    /// Joint requests of one user in progress at once (429 beyond).
+    pub max_joint_requests_per_user: usize,
+    /// Memory one upload or download may use, MiB: its most values follow from it (about 1.5
+    /// KiB a value, at most 2^20 values); it is held from `node_memory_mib` while it runs (and
+    /// never more than it).
+    pub transfer_memory_mib: u64,
 }
 
 impl Default for LimitsConfig {
@@ -740,6 +765,9 @@ impl Default for LimitsConfig {
             max_gateway_handshakes: net::gateway::DEFAULT_MAX_HANDSHAKES,
             game_memory_mib: 1024,
             node_memory_mib: 8192,
+            max_joint_requests: 128,
+            max_joint_requests_per_user: 32,
+            transfer_memory_mib: 1024,
         }
     }
 }

@@ -38,11 +38,32 @@ use store::{Reservation, ReservationRequest, StoreEpoch};
 pub trait Channels: Send + Sync {
     /// Opens channel (purpose, name) to every party, with `net` as its settings.
     fn open(&self, purpose: &str, name: &str, net: NetConfig) -> Result<Network, NetError>;
+    /// Peers known to be unreachable now (a session needing them fails at once, naming them).
+    fn unreachable(&self) -> Vec<PartyId> {
+        Vec::new()
+    }
 }
+
+/// How long after its start a gateway waits for a peer's first connection before it counts
+/// the peer as unreachable.
+pub const CONNECT_GRACE: Duration = Duration::from_secs(3);
 
 impl Channels for net::Gateway {
     fn open(&self, purpose: &str, name: &str, cfg: NetConfig) -> Result<Network, NetError> {
         self.open_with(net::ChannelId::derive(purpose, name), cfg)
+    }
+
+    /// Peers whose connection dropped and is not back, or that never connected within
+    /// [`CONNECT_GRACE`] of the start.
+    fn unreachable(&self) -> Vec<PartyId> {
+        self.peer_status()
+            .into_iter()
+            .filter(|p| {
+                !p.connected
+                    && (p.connections > 0 || p.since.elapsed().unwrap_or_default() > CONNECT_GRACE)
+            })
+            .map(|p| p.party)
+            .collect()
     }
 }
 
@@ -157,6 +178,44 @@ pub struct Session {
     /// Held for the session's life: a rekey waits for every session to end before it changes
     /// the MAC key, and no session starts during a rekey.
     pub gate: Option<tokio::sync::OwnedRwLockReadGuard<()>>,
+    /// Releases the reservations if the session ends before they were handed to the engine's
+    /// tuple source (which releases them itself): a reservation left live would hide its ranges
+    /// from reconciliation forever.
+    pub release: ReservationGuard,
+}
+
+/// Releases reservations when dropped, unless [`ReservationGuard::handed_over`].
+#[derive(Default)]
+pub struct ReservationGuard {
+    tuples: Option<Arc<store::RedbTupleStore>>,
+    ids: Vec<store::ReservationId>,
+}
+
+impl ReservationGuard {
+    /// Releases `reservations` of `tuples` on drop.
+    pub fn new(tuples: Arc<store::RedbTupleStore>, reservations: &[Reservation]) -> Self {
+        ReservationGuard {
+            tuples: Some(tuples),
+            ids: reservations.iter().map(|r| r.id.clone()).collect(),
+        }
+    }
+
+    /// The reservations are in the engine's tuple source now, which releases them.
+    pub fn handed_over(&mut self) {
+        self.ids.clear();
+    }
+}
+
+impl Drop for ReservationGuard {
+    fn drop(&mut self) {
+        if let Some(t) = &self.tuples {
+            for id in &self.ids {
+                if let Err(e) = store::TupleStore::release(&**t, id) {
+                    tracing::warn!(reservation = %id, error = %e, "could not release a reservation");
+                }
+            }
+        }
+    }
 }
 
 /// The id of the `index`-th `what` a session with `nonce` creates (a game's output secret):
@@ -197,6 +256,10 @@ pub trait TupleSource: Send + Sync {
     }
     /// The other parties: applies party 0's reservations durably (all or nothing).
     fn apply(&self, reservations: &[Reservation]) -> Result<(), ApiError>;
+    /// Releases reservations of a session that failed before it could use them.
+    fn release(&self, reservations: &[Reservation]) {
+        let _ = reservations;
+    }
     /// This party's tuple store epoch, sent with every join.
     fn epoch(&self) -> Result<StoreEpoch, ApiError>;
     /// Records a peer's epoch, refusing one that went back.
@@ -229,6 +292,20 @@ pub fn agree(
     spec: SessionSpec<'_>,
 ) -> Result<Session, ApiError> {
     let during = format!("{} {}", spec.purpose, spec.name);
+    // Fail fast: a request that needs a party this one cannot reach fails now, naming it.
+    let down = channels.unreachable();
+    if !down.is_empty() {
+        let list = down
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ApiError::limited(
+            ErrorCode::PeerUnavailable,
+            format!("party {list} is not connected to party {me} (down or unreachable), and {during} needs every party; retry when it is back (GET /v1/health shows the connections)"),
+            2,
+        ));
+    }
     let cfg = NetConfig {
         recv_deadline: spec.join,
         ..NetConfig::default()
@@ -328,7 +405,8 @@ pub fn agree(
         for p in 1..n {
             // Best effort for an abort: a party that left cannot be told.
             if let Err(e) = net.send(p, frame.clone()) {
-                if decision.is_ok() {
+                if let Ok(r) = &decision {
+                    tuples.release(r);
                     return Err(net_error(&e, &during));
                 }
             }
@@ -341,36 +419,35 @@ pub fn agree(
             at_ms,
             nonce,
             gate: None,
+            release: ReservationGuard::default(),
         })
     } else {
-        // Party 0 waits up to `join` for the slowest party, then reserves.
+        // Party 0 waits up to `join` for the slowest party, then reserves. Party 0's messages
+        // are read first, so that its `Abort` (or its loss) ends this party's wait at once,
+        // whatever another party does; every party sent its join before anything else, so the
+        // others' joins are here by the time party 0 decided.
         net.set_recv_deadline(spec.join + spec.recv);
-        for p in (0..n).filter(|&p| p != me) {
-            let frame = net.recv(p).map_err(|e| net_error(&e, &during))?;
-            match decode(p, &frame)? {
+        let check_join = |p: PartyId, frame: &[u8]| -> Result<(), ApiError> {
+            match decode(p, frame)? {
                 CoordMsg::Join { digest, epoch } if digest == spec.digest => {
-                    tuples.observe_epoch(p, epoch)?;
+                    tuples.observe_epoch(p, epoch)
                 }
-                CoordMsg::Join { .. } => {
-                    return Err(ApiError::new(
-                        ErrorCode::Conflict,
-                        format!("party {p} was asked something different for {during} (program, inputs, arguments, output mode or data differ); send the same request to every party"),
-                    ))
-                }
-                CoordMsg::Abort { code, message } if p == 0 => {
-                    return Err(ApiError::new(
-                        relayed_code(code),
-                        format!("party 0 aborted {during}; {}", relayed(&message)),
-                    ))
-                }
-                _ => {
-                    return Err(ApiError::new(
-                        ErrorCode::IntegrityViolation,
-                        format!("party {p} sent an unexpected message while joining {during}"),
-                    ))
-                }
+                CoordMsg::Join { .. } => Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!("party {p} was asked something different for {during} (program, inputs, arguments, output mode or data differ); send the same request to every party"),
+                )),
+                CoordMsg::Abort { code, message } if p == 0 => Err(ApiError::new(
+                    relayed_code(code),
+                    format!("party 0 aborted {during}; {}", relayed(&message)),
+                )),
+                _ => Err(ApiError::new(
+                    ErrorCode::IntegrityViolation,
+                    format!("party {p} sent an unexpected message while joining {during}"),
+                )),
             }
-        }
+        };
+        let first = net.recv(0).map_err(|e| net_error(&e, &during))?;
+        check_join(0, &first)?;
         // Progress reports may come first: each one restarts the receive deadline.
         let msg = loop {
             let frame = net.recv(0).map_err(|e| net_error(&e, &during))?;
@@ -389,14 +466,19 @@ pub fn agree(
                 at_ms,
                 nonce,
             } => {
-                tuples.apply(&reservations)?;
                 net.set_recv_deadline(spec.recv);
+                for p in (1..n).filter(|&p| p != me) {
+                    let frame = net.recv(p).map_err(|e| net_error(&e, &during))?;
+                    check_join(p, &frame)?;
+                }
+                tuples.apply(&reservations)?;
                 Ok(Session {
                     net,
                     reservations,
                     at_ms,
                     nonce,
                     gate: None,
+                    release: ReservationGuard::default(),
                 })
             }
             CoordMsg::Abort { code, message } => Err(ApiError::new(
@@ -456,7 +538,7 @@ impl crate::Node {
         progress: Option<&(dyn Fn(&PrepProgress) + Sync)>,
     ) -> Result<Session, ApiError> {
         let gate = self.session_gate()?;
-        let mut session = agree(
+        let session = agree(
             &*self.channels,
             &self.tuple_source(),
             self.me,
@@ -469,9 +551,19 @@ impl crate::Node {
                 reserve,
                 progress,
             },
-        )?;
-        session.gate = Some(gate);
-        Ok(session)
+        );
+        match session {
+            Ok(mut s) => {
+                s.gate = Some(gate);
+                s.release = ReservationGuard::new(self.tuples.clone(), &s.reservations);
+                Ok(s)
+            }
+            Err(e) => {
+                // Party 0 may have reserved tuples this party never applied.
+                self.recovery.mark_dirty();
+                Err(e)
+            }
+        }
     }
 
     /// A hold on the MAC key for one session or job: refused (503) while a rekey runs.

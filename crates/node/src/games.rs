@@ -292,6 +292,7 @@ impl Node {
             ));
         };
         check_game_id(&game_id)?;
+        let _joint = self.limits.joint(&self.metrics, &user.name)?;
         let _slot = self.limits.game(&self.metrics)?;
         self.games
             .register(&game_id, &user.name, self.config.timeouts.grace())?;
@@ -308,6 +309,8 @@ impl Node {
                 tracing::info!(game = %game_id, ms = started.elapsed().as_secs_f64() * 1e3, "game succeeded")
             }
             Err(e) => {
+                // Party 0 may have reserved tuples this party never applied.
+                self.recovery.mark_dirty();
                 tracing::warn!(game = %game_id, code = ?e.code, error = %e.message, "game failed")
             }
         }
@@ -474,6 +477,7 @@ impl Node {
             at_ms: agreed_at_ms,
             nonce,
             gate: _gate,
+            mut release,
         } = {
             let report = |progress: &PrepProgress| self.note_game_progress(g, progress);
             self.agree_session("game", g, p.digest, p.reserve.clone(), Some(&report))?
@@ -508,6 +512,7 @@ impl Node {
             )
             .map_err(|e| crate::coord::net_error(&e, &format!("game {g}")))?;
         let prep = StorePrep::new(self.clone(), &reservations, Some(ctl), g)?;
+        release.handed_over();
         let control = prep.control();
         let bytecode = &p.program.bytecode;
         // Where the parties compare what they will return in public (opened before the run, so
@@ -551,6 +556,7 @@ impl Node {
             tracing::warn!("INSECURE test setting: forging this party's printed text");
             host.output.push_str("forged\n");
         }
+        let mut to_commit: Option<(uuid::Uuid, Result<store::TxnOp, ApiError>)> = None;
         let output = match p.activation.output.kind {
             OutputKind::Plaintext => {
                 let secret: Vec<(Fp, Fp)> = outs
@@ -608,34 +614,52 @@ impl Node {
                     GameOutput::AmphoraSecret { ids: vec![] }
                 } else {
                     let id = crate::coord::derived_id(&nonce, "output secret", 0);
-                    let sid = SecretId::from_uuid(id)
-                        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-                    let mut tags = vec![Tag::string("gameID", g)];
-                    if !p.activation.inputs.is_empty() {
-                        let from: Vec<String> =
-                            p.activation.inputs.iter().map(|u| u.to_string()).collect();
-                        let joined = from.join(",");
-                        if joined.chars().count() <= 256 {
-                            tags.push(Tag::string("derived-from", joined));
+                    let mut op = || -> Result<store::TxnOp, ApiError> {
+                        let sid = SecretId::from_uuid(id)
+                            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+                        let mut tags = vec![Tag::string("gameID", g)];
+                        if !p.activation.inputs.is_empty() {
+                            let from: Vec<String> =
+                                p.activation.inputs.iter().map(|u| u.to_string()).collect();
+                            let joined = from.join(",");
+                            if joined.chars().count() <= 256 {
+                                tags.push(Tag::string("derived-from", joined));
+                            }
                         }
-                    }
-                    for t in &p.activation.output.tags {
-                        if !tags.iter().any(|x| x.key == t.key) {
-                            tags.push(to_store_tag(t));
+                        for t in &p.activation.output.tags {
+                            if !tags.iter().any(|x| x.key == t.key) {
+                                tags.push(to_store_tag(t));
+                            }
                         }
-                    }
-                    let tags = store::secret::validate_tags(&tags).map_err(secret_error)?;
-                    // Final check before anything is stored.
-                    engine.check().map_err(|e| protocol_error(e, &during))?;
-                    let mut secret =
-                        NewSecret::new(sid, p.owner.clone(), shares).created_at_ms(agreed_at_ms);
-                    secret.tags = tags;
-                    self.secrets.create(secret).map_err(secret_error)?;
+                        let tags = store::secret::validate_tags(&tags).map_err(secret_error)?;
+                        // Final check before anything is stored.
+                        engine.check().map_err(|e| protocol_error(e, &during))?;
+                        let mut secret = NewSecret::new(sid, p.owner.clone(), shares.clone())
+                            .created_at_ms(agreed_at_ms);
+                        secret.tags = tags;
+                        Ok(store::TxnOp::Create(vec![secret]))
+                    };
+                    to_commit = Some((id, op()));
                     GameOutput::AmphoraSecret { ids: vec![id] }
                 }
             }
         };
-        let run = engine.finish().map_err(|e| protocol_error(e, &during))?;
+        let run = engine.finish().map_err(|e| protocol_error(e, &during));
+        // The output secret exists on every party or on none (two-phase commit, `commit`).
+        if let Some((id, op)) = to_commit {
+            let op = match &run {
+                Ok(_) => op,
+                Err(e) => Err(e.clone()),
+            };
+            self.commit_jointly(
+                &mut public_net,
+                crate::commit::txn_id(&nonce),
+                op,
+                &format!("the output secret {id} of game {g}"),
+                &crate::secrets::status_hint(id),
+            )?;
+        }
+        let run = run?;
         let t = &run.tuples;
         Ok(GameResult {
             game_id: p.game_id.clone(),

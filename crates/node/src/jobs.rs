@@ -1,8 +1,8 @@
 //! Tuple generation jobs with MASCOT (the node's default generator; Carbyne Stack's Klyshko
 //! role).
 //!
-//! **Scheduling.** Party 0's pool keeper watches every kind and starts a job when a kind's pool
-//! (available + inactive) falls below its threshold, or when a reservation would otherwise fail.
+//! **Scheduling.** Party 0's pool keeper watches every kind and starts a job when a kind's
+//! available tuples fall below its threshold (inactive ones do not count), or when a reservation would otherwise fail.
 //! Thresholds and batch sizes come from `[tuples.pools]`.
 //!
 //! **A job** runs on its own gateway channel, named by a fresh chunk id:
@@ -220,6 +220,8 @@ impl Node {
         count: u64,
     ) -> Result<ChunkId, JobError> {
         let began = std::time::Instant::now();
+        // Until it is committed or discarded here, recovery reports the chunk as pending.
+        let _inflight = self.recovery.chunk_in_flight(chunk);
         let mut net = self.job_net(channel(chunk))?;
         let start = frame(&JobMsg::Start {
             chunk: chunk.uuid(),
@@ -289,13 +291,17 @@ impl Node {
             let _ = self.tuples.discard_chunk(chunk);
             return Err(f);
         }
+        // Activated here first: a party that misses `Commit` (or asks after party 0 died right
+        // after this) learns from recovery that the chunk is active.
+        if let Err(e) = self.tuples.activate_chunk(chunk) {
+            abort(&mut net, "party 0 could not activate its shares");
+            let _ = self.tuples.discard_chunk(chunk);
+            return Err(JobError::other(e.to_string()));
+        }
         let commit = frame(&JobMsg::Commit);
         for p in 1..self.n {
             let _ = net.send(p, commit.clone());
         }
-        self.tuples
-            .activate_chunk(chunk)
-            .map_err(|e| e.to_string())?;
         self.tuplegen.record_job(&self.metrics, kind, count);
         let secs = began.elapsed().as_secs_f64();
         tracing::info!(
@@ -328,9 +334,15 @@ impl Node {
                 "party 0 announced a job on a channel that does not match its chunk",
             ));
         }
-        self.guarded(chunk, || {
+        let _inflight = self.recovery.chunk_in_flight(chunk);
+        let r = self.guarded(chunk, || {
             self.follow_job_inner(&mut net, chunk, &kind, count)
-        })
+        });
+        if r.is_err() {
+            // An uncommitted chunk may be left here: recovery asks party 0 about it.
+            self.recovery.mark_dirty();
+        }
+        r
     }
 
     fn follow_job_inner(
@@ -433,9 +445,8 @@ impl Node {
                 Err(e)
             }
             // No word from party 0 after `Stored`: it may have committed just before the link
-            // failed. The chunk stays inactive (never offered here): if party 0 did commit, its
-            // reservations name the chunk and applying them consumes the inactive tuples as
-            // usual; if it did not, the chunk is never named and only takes space.
+            // failed. The chunk stays inactive (never offered here) until recovery asks party 0:
+            // activated if party 0 committed it, discarded otherwise (`crate::recovery`).
             Err(e) => Err(JobError::other(format!(
                 "{e}; the chunk is kept inactive in case party 0 committed it"
             ))),
@@ -494,7 +505,9 @@ impl Node {
             self.tuplegen.observe(kind, s.consumed);
             // Sized from what the kind's consumption was over the last minute.
             let policy = self.tuplegen.sized_policy(kind, s.consumed);
-            if s.available + s.inactive < policy.threshold {
+            // Inactive tuples are not available: a chunk a failed job left inactive is resolved
+            // by recovery, and must not stop the kind from being refilled meanwhile.
+            if s.available < policy.threshold {
                 self.lead_job(kind, policy.batch.min(MAX_CHUNK_TUPLES))?;
                 jobs += 1;
             }

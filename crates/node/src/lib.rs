@@ -21,6 +21,8 @@
 //! - [`secrets`] — upload and download;
 //! - [`games`] — discovery and execution;
 //! - [`policy`] — who may use a secret as a game input, use counts and audit records;
+//! - [`commit`], [`recovery`] — joint commits of secrets (two-phase, led by party 0) and
+//!   resolving what failures left half done;
 //! - [`tuplegen`] — filling the tuple store.
 //!
 //! **Architecture Invariant:** every service method returns an [`api::ApiError`] with a 4xx code
@@ -31,6 +33,7 @@
 
 pub mod api_tls;
 pub mod auth;
+pub mod commit;
 pub mod config;
 pub mod coord;
 pub mod delivery;
@@ -46,6 +49,7 @@ mod node;
 pub mod policy;
 pub mod prep;
 pub mod programs;
+pub mod recovery;
 pub mod rekey;
 pub mod secrets;
 mod start;

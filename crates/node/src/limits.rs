@@ -31,12 +31,38 @@ pub struct Limits {
     compiles: Arc<Semaphore>,
     jobs: Arc<Semaphore>,
     requests: Arc<Semaphore>,
+    joint: Arc<Semaphore>,
+    /// Joint requests in progress per user.
+    joint_by_user: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
     /// VM memory of all games together.
     memory: Arc<vm::MemoryBudget>,
 }
 
 /// One admitted piece of work: holds its slot until dropped.
 pub struct Slot(#[allow(dead_code)] OwnedSemaphorePermit);
+
+/// A joint request's slot: the node's and the user's share, both given back on drop.
+pub struct JointSlot {
+    _slot: Slot,
+    _user: JointUser,
+}
+
+struct JointUser {
+    by: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    user: String,
+}
+
+impl Drop for JointUser {
+    fn drop(&mut self) {
+        let mut by = self.by.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = by.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                by.remove(&self.user);
+            }
+        }
+    }
+}
 
 impl Limits {
     pub fn new(cfg: &LimitsConfig) -> Limits {
@@ -45,6 +71,8 @@ impl Limits {
             compiles: Arc::new(Semaphore::new(cfg.max_concurrent_compiles)),
             jobs: Arc::new(Semaphore::new(cfg.max_concurrent_jobs)),
             requests: Arc::new(Semaphore::new(cfg.max_concurrent_requests)),
+            joint: Arc::new(Semaphore::new(cfg.max_joint_requests)),
+            joint_by_user: Arc::default(),
             memory: Arc::new(vm::MemoryBudget::new(cfg.node_memory_mib << 20)),
             cfg: cfg.clone(),
         }
@@ -122,6 +150,42 @@ impl Limits {
     }
 
     /// Refuses a user who already holds `pending` unused upload masks.
+    /// A slot for one joint request of `user` (it waits for the other parties): 429 past the
+    /// user's share, 503 past the node's; both are given back when the slot drops.
+    pub fn joint(&self, metrics: &Metrics, user: &str) -> Result<JointSlot, ApiError> {
+        {
+            let mut by = self.joint_by_user.lock().unwrap_or_else(|p| p.into_inner());
+            let n = by.entry(user.to_string()).or_default();
+            if *n >= self.cfg.max_joint_requests_per_user {
+                metrics.record_limited("max_joint_requests_per_user");
+                return Err(ApiError::limited(
+                    ErrorCode::TooManyRequests,
+                    format!(
+                        "user {user:?} has {} requests in progress that need every party (limits.max_joint_requests_per_user); wait for some to finish and retry",
+                        *n
+                    ),
+                    RETRY_AFTER_SECS,
+                ));
+            }
+            *n += 1;
+        }
+        let user = JointUser {
+            by: self.joint_by_user.clone(),
+            user: user.to_string(),
+        };
+        let slot = Self::take(
+            &self.joint,
+            metrics,
+            "max_joint_requests",
+            self.cfg.max_joint_requests,
+            "requests that need every party",
+        )?;
+        Ok(JointSlot {
+            _slot: slot,
+            _user: user,
+        })
+    }
+
     pub fn pending_uploads(
         &self,
         metrics: &Metrics,
@@ -171,6 +235,9 @@ mod tests {
             max_gateway_handshakes: 1,
             game_memory_mib: 1,
             node_memory_mib: 2,
+            max_joint_requests: 3,
+            max_joint_requests_per_user: 2,
+            transfer_memory_mib: 1,
         }
     }
 
@@ -194,6 +261,24 @@ mod tests {
         assert!(m
             .render()
             .contains("ephemeral_requests_limited_total{limit=\"max_concurrent_games\"} 1"));
+    }
+
+    #[test]
+    fn joint_requests_are_bounded_per_user_and_in_total() {
+        let l = Limits::new(&small());
+        let m = Metrics::default();
+        let a1 = l.joint(&m, "alice").unwrap();
+        let _a2 = l.joint(&m, "alice").unwrap();
+        let e = l.joint(&m, "alice").err().unwrap();
+        assert_eq!(e.code, ErrorCode::TooManyRequests);
+        assert_eq!(e.retry_after_secs, Some(RETRY_AFTER_SECS));
+        let _b = l.joint(&m, "bob").unwrap();
+        // The node's total (3) is reached: another user gets 503, and gives nothing back twice.
+        let e = l.joint(&m, "carol").err().unwrap();
+        assert_eq!(e.code, ErrorCode::Unavailable);
+        drop(a1);
+        let _c = l.joint(&m, "carol").unwrap();
+        assert!(l.joint(&m, "alice").is_err(), "the node is full again");
     }
 
     #[test]

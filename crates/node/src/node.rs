@@ -47,6 +47,8 @@ pub struct Node {
     pub pending_masks: crate::secrets::PendingMasks,
     pub tuplegen: crate::tuplegen::Generator,
     pub limits: crate::limits::Limits,
+    /// Transactions and jobs in progress, and whether to reconcile with party 0.
+    pub recovery: crate::recovery::Recovery,
     /// Sessions and jobs hold it shared; a rekey holds it alone (see [`crate::rekey`]).
     pub(crate) key_gate: Arc<tokio::sync::RwLock<()>>,
 }
@@ -139,6 +141,7 @@ impl Node {
             pending_masks: crate::secrets::PendingMasks::default(),
             tuplegen,
             limits: crate::limits::Limits::new(&config_limits),
+            recovery: crate::recovery::Recovery::default(),
             key_gate: Arc::new(tokio::sync::RwLock::new(())),
         };
         // A rekey that wrote the secrets but died before the tuple store took the new key.
@@ -153,6 +156,9 @@ impl Node {
             );
             node.finish_rekey(alpha)
                 .map_err(|e| StartError::Storage(e.message))?;
+        }
+        if node.me == 0 {
+            node.recover_as_leader();
         }
         Ok(node)
     }

@@ -120,7 +120,7 @@ impl Node {
         ]);
         let rid = ReservationId::new(format!("rekey/{name}"))
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let session = crate::coord::agree(
+        let mut session = crate::coord::agree(
             &*self.channels,
             &self.tuple_source(),
             self.me,
@@ -138,6 +138,8 @@ impl Node {
                 progress: None,
             },
         )?;
+        session.release =
+            crate::coord::ReservationGuard::new(self.tuples.clone(), &session.reservations);
         let open = |purpose: &str| -> Result<Network, ApiError> {
             self.channels
                 .open(
@@ -156,6 +158,7 @@ impl Node {
 
         // 1. A random [ρ] under the old key.
         let prep = StorePrep::new(self.clone(), &session.reservations, None, &name)?;
+        session.release.handed_over();
         let mut old = Engine::new(session.net, prep, EngineConfig::default());
         let rho_old = old.triples(1).map_err(|e| protocol_error(e, &during))?.a;
 

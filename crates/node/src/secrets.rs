@@ -36,8 +36,55 @@ use crate::{Node, User};
 /// How long handed-out masks wait for their masked values.
 pub const MASK_TTL: Duration = Duration::from_secs(600);
 
-/// Most values in one upload or download.
+/// Most values in one upload or download, whatever the memory budget.
 pub const MAX_VALUES: u64 = 1 << 20;
+
+/// Memory one value of an upload or download costs a party while the request runs (its
+/// reserved triples, the engine's vectors, the delivery and its JSON), measured at about
+/// 1.1–1.5 KiB; with margin.
+pub const BYTES_PER_VALUE: u64 = 1536;
+
+/// A reservation from the node's memory budget (`limits.node_memory_mib`, shared with games),
+/// given back on drop.
+struct MemoryHold {
+    budget: Arc<vm::MemoryBudget>,
+    bytes: u64,
+}
+
+impl Drop for MemoryHold {
+    fn drop(&mut self) {
+        self.budget.release(self.bytes);
+    }
+}
+
+impl Node {
+    /// Most values one upload or download may hold on this node: what `limits.transfer_memory_mib`
+    /// allows at [`BYTES_PER_VALUE`], at most [`MAX_VALUES`].
+    pub fn max_transfer_values(&self) -> u64 {
+        let l = self.limits.config();
+        ((l.transfer_memory_mib.min(l.node_memory_mib) << 20) / BYTES_PER_VALUE)
+            .clamp(1, MAX_VALUES)
+    }
+
+    /// Holds the memory of a transfer of `values` values, or refuses it (503) while other games
+    /// and transfers use the node's budget.
+    fn hold_memory(&self, values: u64) -> Result<MemoryHold, ApiError> {
+        let budget = self.limits.memory();
+        let bytes = values.saturating_mul(BYTES_PER_VALUE);
+        if budget.try_reserve(bytes) {
+            Ok(MemoryHold { budget, bytes })
+        } else {
+            Err(ApiError::limited(
+                ErrorCode::Unavailable,
+                format!(
+                    "this party's memory budget (limits.node_memory_mib) is in use by other games and transfers; a transfer of {values} values needs {} MiB; retry shortly",
+                    bytes >> 20
+                ),
+                2,
+            ))
+        }
+    }
+}
 
 struct Pending {
     owner: String,
@@ -143,12 +190,14 @@ impl Node {
         user: &User,
         req: MaskRequest,
     ) -> Result<OutputDelivery, ApiError> {
-        if req.count == 0 || req.count > MAX_VALUES {
+        let max = self.max_transfer_values();
+        if req.count == 0 || req.count > max {
             return Err(ApiError::bad_request(format!(
-                "count must be between 1 and {MAX_VALUES} values, got {}; split larger secrets",
+                "count must be between 1 and {max} values (limits.transfer_memory_mib), got {}; split larger secrets",
                 req.count
             )));
         }
+        let joint = self.limits.joint(&self.metrics, &user.name)?;
         self.limits.pending_uploads(
             &self.metrics,
             &user.name,
@@ -165,12 +214,15 @@ impl Node {
         }
         let node = self.clone();
         let owner = user.name.clone();
+        let memory = self.hold_memory(req.count)?;
         tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            let _memory = memory;
             let k = req.count as usize;
             let name = req.request_id.to_string();
             let rid = ReservationId::new(format!("masks/{name}"))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let session = node.agree_session(
+            let mut session = node.agree_session(
                 "input-masks",
                 &name,
                 digest(&[
@@ -187,6 +239,7 @@ impl Node {
                 None,
             )?;
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            session.release.handed_over();
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
             let during = format!("input masks {name}");
             let masks = engine.triples(k).map_err(|e| protocol_error(e, &during))?.a;
@@ -227,6 +280,7 @@ impl Node {
             .map_err(|e| ApiError::bad_request(format!("secret_id: {e}")))?;
         let tags: Vec<store::Tag> = req.tags.iter().map(to_store_tag).collect();
         store::secret::validate_tags(&tags).map_err(secret_error)?;
+        let joint = self.limits.joint(&self.metrics, &user.name)?;
         let pending = match self.pending_masks.take(&req.request_id, &user.name) {
             Some(Ok(p)) => p,
             Some(Err(())) => {
@@ -258,6 +312,7 @@ impl Node {
         let node = self.clone();
         let owner = user.name.clone();
         tokio::task::spawn_blocking(move || {
+            let _joint = joint;
             let name = req.request_id.to_string();
             let tags_json = serde_json::to_vec(&req.tags).unwrap_or_default();
             let mut dg = vec![
@@ -274,22 +329,78 @@ impl Node {
                 tampered = b"tampered".to_vec();
                 dg.push(&tampered);
             }
-            let session = node.agree_session("store", &name, digest(&dg), vec![], None)?;
-            let alpha = node.tuples.mac_key_share().map_err(tuple_error)?;
-            let (mut v, mut m) = pending.masks.into_parts();
-            for i in 0..masked.len() {
-                if node.me == 0 {
-                    v[i] += masked[i];
-                }
-                m[i] += alpha * masked[i];
-            }
-            // Every party records party 0's time, so listings agree across parties.
-            let mut secret = NewSecret::new(secret_id, owner, ShareVec::from_parts(v, m))
-                .created_at_ms(session.at_ms);
-            secret.tags = tags;
-            node.secrets.create(secret).map_err(secret_error)?;
+            let mut session = node.agree_session("store", &name, digest(&dg), vec![], None)?;
+            let op = node
+                .tuples
+                .mac_key_share()
+                .map_err(tuple_error)
+                .map(|alpha| {
+                    let (mut v, mut m) = pending.masks.into_parts();
+                    for i in 0..masked.len() {
+                        if node.me == 0 {
+                            v[i] += masked[i];
+                        }
+                        m[i] += alpha * masked[i];
+                    }
+                    // Every party records party 0's time, so listings agree across parties.
+                    let mut secret = NewSecret::new(secret_id, owner, ShareVec::from_parts(v, m))
+                        .created_at_ms(session.at_ms);
+                    secret.tags = tags;
+                    store::TxnOp::Create(vec![secret])
+                });
+            // Visible only once every party holds it durably (two-phase commit, `commit`).
+            let txn = crate::commit::txn_id(&session.nonce);
+            node.commit_jointly(
+                &mut session.net,
+                txn,
+                op,
+                &format!("upload of secret {}", req.secret_id),
+                &status_hint(req.secret_id),
+            )?;
             node.metrics.record_values("upload", masked.len() as u64);
             Ok(SecretCreated { id: req.secret_id })
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// `DELETE /v1/secrets/{id}`: deletes the secret on every party or on none. The parties
+    /// agree on the request like any other session (so every party must be up), then delete it
+    /// by a joint commit ([`crate::commit`]); a party that cannot (the secret changed meanwhile)
+    /// votes no and nothing is deleted anywhere.
+    pub async fn delete_secret(self: &Arc<Self>, user: &User, id: Uuid) -> Result<(), ApiError> {
+        let sid = SecretId::from_uuid(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let joint = self.limits.joint(&self.metrics, &user.name)?;
+        let node = self.clone();
+        let user = user.clone();
+        tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            // Checked here first: every party holds the same secrets (joint commits), so every
+            // party refuses alike, at once, without a session.
+            let meta = node.secrets.get_meta(sid).map_err(secret_error)?;
+            if meta.owner != user.name {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    format!("secret {id} belongs to another user; only its owner may delete it"),
+                ));
+            }
+            let check = Ok(store::TxnOp::Delete(vec![sid]));
+            let name = id.to_string();
+            let mut session = node.agree_session(
+                "delete",
+                &name,
+                digest(&[b"delete", name.as_bytes(), user.name.as_bytes()]),
+                vec![],
+                None,
+            )?;
+            let txn = crate::commit::txn_id(&session.nonce);
+            node.commit_jointly(
+                &mut session.net,
+                txn,
+                check,
+                &format!("delete of secret {id}"),
+                &status_hint(id),
+            )
         })
         .await
         .map_err(join_error)?
@@ -303,9 +414,11 @@ impl Node {
         req: DownloadRequest,
     ) -> Result<OutputDelivery, ApiError> {
         let sid = SecretId::from_uuid(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let joint = self.limits.joint(&self.metrics, &user.name)?;
         let node = self.clone();
         let user = user.clone();
         tokio::task::spawn_blocking(move || {
+            let _joint = joint;
             let secret = node.secrets.get(sid).map_err(secret_error)?;
             if secret.meta.owner != user.name {
                 return Err(ApiError::new(
@@ -314,10 +427,11 @@ impl Node {
                 ));
             }
             let k = secret.shares.len() as u64;
+            let _memory = node.hold_memory(k)?;
             let name = req.request_id.to_string();
             let rid = ReservationId::new(format!("download/{name}"))
                 .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let session = node.agree_session(
+            let mut session = node.agree_session(
                 "download",
                 &name,
                 digest(&[
@@ -334,6 +448,7 @@ impl Node {
                 None,
             )?;
             let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            session.release.handed_over();
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
             let during = format!("download of secret {id}");
             let mut delivery =
@@ -350,6 +465,14 @@ impl Node {
         .await
         .map_err(join_error)?
     }
+}
+
+/// Where a client learns whether secret `id` exists, when a party cannot tell it yet.
+pub(crate) fn status_hint(id: Uuid) -> String {
+    format!(
+        "GET {}/{id} on this party answers 200 once it is stored, 503 while undecided and 404 if it was not stored",
+        api::paths::SECRETS
+    )
 }
 
 /// Adds 1 to the first element (the `insecure_tamper` test setting).

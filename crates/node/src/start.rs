@@ -81,6 +81,12 @@ impl Node {
         if node.tuplegen.is_mascot() && node.me != 0 {
             tokio::spawn(node.clone().follow_jobs(stop.clone()));
         }
+        // Party 0 answers what failures left undecided; the others ask it.
+        if node.me == 0 {
+            tokio::spawn(node.clone().serve_recovery(stop.clone()));
+        } else {
+            tokio::spawn(node.clone().recover_loop(stop.clone()));
+        }
         api.set_nonblocking(true)
             .map_err(|e| StartError::Api(e.to_string()))?;
         let api_addr = api

@@ -651,6 +651,24 @@ impl NodeTuples<'_> {
                         if let Some(h) = self.node.generation_halt() {
                             return Err(crate::generation_guard::halted_error(&h));
                         }
+                        // A party is gone: say which, now, instead of retrying without it.
+                        let down = self.node.channels.unreachable();
+                        if !down.is_empty() {
+                            let list = down
+                                .iter()
+                                .map(|p| p.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            return Err(ApiError::limited(
+                                ErrorCode::PeerUnavailable,
+                                format!(
+                                    "generating the {} this request needs failed: party {list} is not connected (down or unreachable); retry when it is back ({})",
+                                    kind_label(kind),
+                                    e.message
+                                ),
+                                2,
+                            ));
+                        }
                         // A lost connection or a busy job slot: retried a few times, as the
                         // pool keeper would; a failed check has halted generation above.
                         failures += 1;

@@ -335,7 +335,9 @@ async fn bad_requests_get_json_errors() {
 #[tokio::test]
 async fn secrets_are_listed_read_tagged_and_deleted_by_their_owner_only() {
     let dir = tempfile::tempdir().unwrap();
-    let (node, app) = one(dir.path());
+    let mut parties = cluster(2, dir.path());
+    let (node1, app1) = parties.pop().unwrap();
+    let (node, app) = parties.pop().unwrap();
     let a1 = secret(&node, "alice", &[("color", "red")]);
     let a2 = secret(&node, "alice", &[("color", "blue")]);
     let b1 = secret(&node, "bob", &[("color", "red")]);
@@ -551,11 +553,38 @@ async fn secrets_are_listed_read_tagged_and_deleted_by_their_owner_only() {
     )
     .await
     .error(403, "forbidden", 0);
-    let r = call(&app, Method::DELETE, &path, Some(ALICE), None).await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    // A delete is joint: sent to every party, it deletes on all of them (party 1 holds its own
+    // share of a1).
+    node1
+        .secrets
+        .create(NewSecret::new(
+            SecretId::from_uuid(a1).unwrap(),
+            "alice",
+            protocol::ShareVec::zeros(3),
+        ))
+        .unwrap();
+    let (r0, r1) = tokio::join!(
+        call(&app, Method::DELETE, &path, Some(ALICE), None),
+        call(&app1, Method::DELETE, &path, Some(ALICE), None)
+    );
+    assert_eq!(
+        r0.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        String::from_utf8_lossy(&r0.body)
+    );
+    assert_eq!(
+        r1.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        String::from_utf8_lossy(&r1.body)
+    );
     call(&app, Method::GET, &path, Some(ALICE), None)
         .await
         .error(404, "not_found", 0);
+    call(&app1, Method::GET, &path, Some(ALICE), None)
+        .await
+        .error(404, "not_found", 1);
     // Download of another user's secret is refused before any MPC.
     call(
         &app,

@@ -35,11 +35,13 @@ pub use error::ErrorClass;
 pub use ids::{ChunkId, IdError, ReservationId, SecretId};
 pub use secret::{
     AuditEntry, ListQuery, NewSecret, OutputMode, Page, PageRequest, RedbSecretStore, Secret,
-    SecretError, SecretMeta, SecretStore, SecretUse, Tag, TagFilter, TagOp, TagType, UsePolicy,
+    SecretError, SecretMeta, SecretStore, SecretUse, Tag, TagFilter, TagOp, TagType, TxnId, TxnOp,
+    TxnOutcome, UsePolicy,
 };
 pub use tuple::{
-    ChunkInfo, ChunkRange, GenerationHalt, KeyOrigin, RedbTupleStore, Reservation,
-    ReservationRequest, ReservedTuples, StoreEpoch, TupleData, TupleError, TupleStats, TupleStore,
+    ChunkInfo, ChunkRange, ChunkView, GenerationHalt, HeldChunk, KeyOrigin, RedbTupleStore,
+    Reservation, ReservationRequest, ReservedTuples, StoreEpoch, TupleData, TupleError, TupleStats,
+    TupleStore,
 };
 
 /// Re-exported so that callers name the same UUID type.

@@ -47,6 +47,10 @@ pub struct Options {
     pub mascot: bool,
     /// Another client `(user, token)` of every party, besides `dev`.
     pub second_client: Option<(&'static str, &'static str)>,
+    /// Join and receive deadlines in seconds (default [`DEADLINE_SECS`]).
+    pub deadline_secs: Option<u64>,
+    /// `[timeouts] recovery_secs` (default: the node's).
+    pub recovery_secs: Option<f64>,
 }
 
 /// One node process.
@@ -154,9 +158,13 @@ impl Cluster {
             if let Some(max) = self.opts.max_body_bytes {
                 text = text.replacen("[api]\n", &format!("[api]\nmax_body_bytes = {max}\n"), 1);
             }
+            let deadline = self.opts.deadline_secs.unwrap_or(DEADLINE_SECS);
             text.push_str(&format!(
-                "[timeouts]\njoin_secs = {DEADLINE_SECS}\nrecv_secs = {DEADLINE_SECS}\ngrace_secs = 60\n"
+                "[timeouts]\njoin_secs = {deadline}\nrecv_secs = {deadline}\ngrace_secs = 60\n"
             ));
+            if let Some(r) = self.opts.recovery_secs {
+                text.push_str(&format!("recovery_secs = {r}\n"));
+            }
             if let Some((user, token)) = self.opts.second_client {
                 text.push_str(&format!(
                     "\n[[clients]]\nuser = \"{user}\"\ntoken = \"{token}\"\n"
@@ -324,6 +332,18 @@ impl Cluster {
     /// A client of every party (request timeout 60 s), as the `dev` user.
     pub fn client(&self) -> Client {
         self.client_with_token(&self.token)
+    }
+
+    /// A client of every party with request timeout `secs`, as the `dev` user.
+    pub fn client_with_timeout(&self, secs: u64) -> Client {
+        let mut cfg = self.client().config().clone();
+        cfg.timeout_secs = secs;
+        Client::new(cfg).expect("client")
+    }
+
+    /// Where party i keeps its stores.
+    pub fn storage(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("party{i}-data"))
     }
 
     /// A client of every party presenting `token`.

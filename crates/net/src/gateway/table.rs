@@ -105,7 +105,7 @@ pub(super) struct Table {
     next_token: u64,
     /// Who hears of frames that open a conversation: frames for unopened channels whose payload
     /// starts with the magic are held as usual and reported as (peer, channel).
-    announce: Option<(Vec<u8>, Announcements)>,
+    announce: Vec<(Vec<u8>, Announcements)>,
 }
 
 /// Where [`Table::subscribe`] reports (peer, channel) pairs.
@@ -121,12 +121,12 @@ impl Table {
             closed: HashMap::new(),
             held: (0..n).map(|_| HeldQueue::default()).collect(),
             next_token: 1,
-            announce: None,
+            announce: Vec::new(),
         }
     }
 
     /// Report frames for unopened channels that start with `magic` on `tx` (replaces an earlier
-    /// subscriber). Conversations that started before the subscription (their first frame is
+    /// subscriber of the same magic; other magics keep theirs). Conversations that started before the subscription (their first frame is
     /// held already) are reported at once, so a subscriber that comes up after its peers never
     /// misses one.
     pub(super) fn subscribe(
@@ -142,7 +142,8 @@ impl Table {
                 }
             }
         }
-        self.announce = Some((magic, tx));
+        self.announce.retain(|(m, _)| *m != magic);
+        self.announce.push((magic, tx));
     }
 
     /// Open `id`: a source per peer, already fed with what was held for it.
@@ -211,12 +212,13 @@ impl Table {
             tracing::debug!(peer, channel = %id, "dropping a frame for a closed channel");
             return;
         }
-        let announced = matches!(&self.announce, Some((magic, _)) if payload.starts_with(magic));
+        let announced = self
+            .announce
+            .iter()
+            .position(|(magic, _)| payload.starts_with(magic));
         self.hold(peer, id, Ok(payload), now);
-        if announced {
-            if let Some((_, tx)) = &self.announce {
-                let _ = tx.send((peer, id));
-            }
+        if let Some((_, tx)) = announced.and_then(|i| self.announce.get(i)) {
+            let _ = tx.send((peer, id));
         }
     }
 

@@ -15,6 +15,11 @@ use crate::Node;
 /// The route label of requests that matched no route.
 const UNMATCHED: &str = "unmatched";
 
+/// Longest request target (path and query) the API reads: longer ones get 414 with the JSON
+/// error, before any routing or extraction. (Beyond 64 KiB hyper refuses the request line
+/// itself, before this middleware runs.)
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
 /// Longest body of a foreign error response that is copied into an [`ApiError`] message.
 const MAX_FOREIGN_BODY: usize = 1024;
 
@@ -102,7 +107,18 @@ pub(super) async fn finish(State(node): State<Arc<Node>>, req: Request, next: Ne
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| UNMATCHED.to_owned());
-    let response = next.run(req).await;
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let response = if uri_len > MAX_URI_BYTES {
+        let e = ApiError::new(
+            ErrorCode::BadRequest,
+            format!("the request target has {uri_len} bytes, more than the {MAX_URI_BYTES} this API reads; put large data in the request body"),
+        );
+        let mut r = StatusCode::URI_TOO_LONG.into_response();
+        r.extensions_mut().insert(PendingError(e));
+        r
+    } else {
+        next.run(req).await
+    };
     let response = to_json_error(response, node.me).await;
     let status = response.status().as_u16();
     let secs = started.elapsed().as_secs_f64();

@@ -32,10 +32,21 @@ fn secret_id(id: Uuid) -> Result<SecretId, ApiError> {
 
 /// The metadata of a secret the caller owns: 404 if there is none, 403 if it is another user's.
 fn owned(node: &Node, user: &User, id: Uuid) -> Result<SecretMeta, ApiError> {
-    let meta = node
-        .secrets
-        .get_meta(secret_id(id)?)
-        .map_err(secret_error)?;
+    let sid = secret_id(id)?;
+    let meta = match node.secrets.get_meta(sid) {
+        Ok(m) => m,
+        // Created by a joint commit whose outcome this party does not know yet.
+        Err(store::SecretError::UnknownSecret { .. })
+            if matches!(node.secrets.pending_txn_of(sid), Ok(Some(_))) =>
+        {
+            return Err(ApiError::limited(
+                ErrorCode::Unavailable,
+                format!("secret {id} is being created on every party and this party does not know the outcome yet; retry in a few seconds"),
+                2,
+            ))
+        }
+        Err(e) => return Err(secret_error(e)),
+    };
     if meta.owner != user.name {
         return Err(ApiError::new(
             ErrorCode::Forbidden,
@@ -163,19 +174,15 @@ pub(super) async fn get_secret(
 
 #[utoipa::path(delete, path = api::paths::SECRET, tag = "secrets",
     params(("id" = Uuid, Path, description = "The secret's id")),
-    responses((status = 204, description = "Deleted on this party"), (status = "4XX", body = ApiError)),
+    responses((status = 204, description = "Deleted on every party"), (status = "4XX", body = ApiError)),
     security(("bearer" = [])))]
-/// Deletes a secret on this party.
+/// Deletes a secret on every party or on none: send it to every party, like an upload.
 pub(super) async fn delete_secret(
     State(node): State<Arc<Node>>,
     Caller(user): Caller,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode, HttpError> {
-    blocking(&node, move |n| {
-        let meta = owned(n, &user, id)?;
-        n.secrets.delete(meta.id).map_err(secret_error)
-    })
-    .await?;
+    to_completion(async move { node.delete_secret(&user, id).await }).await?;
     tracing::info!(secret = %id, "secret deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -43,6 +43,7 @@ pub use policy::{
     validate_policy, AuditEntry, OutputMode, SecretUse, UsePolicy, MAX_AUDIT_FIELD_CHARS,
     MAX_POLICY_PROGRAMS, PROGRAM_HASH_HEX_CHARS,
 };
+pub use redb_store::txn::{TxnId, TxnOp, TxnOutcome};
 pub use redb_store::RedbSecretStore;
 
 /// The reserved tag holding the owner.
@@ -530,6 +531,12 @@ pub enum SecretError {
     InvalidPolicy { reason: String },
     #[error("secret {id} has been used {uses} times by other users, the most its use policy allows ({max}); its owner can raise max_uses in the policy")]
     UseLimitReached { id: SecretId, uses: u64, max: u64 },
+    #[error("secret {id} is being created or deleted by a joint commit of every party that is not decided yet; retry in a few seconds")]
+    SecretPending { id: SecretId },
+    #[error("joint commit {txn} was aborted (party 0 decided so, or gave up waiting); nothing was stored or deleted")]
+    TxnAborted { txn: TxnId },
+    #[error("joint commit {txn} is not prepared on this party")]
+    TxnUnknown { txn: TxnId },
     #[error("secret store backend failed: {0}; check the disk and the database file")]
     Backend(#[from] BackendError),
 }
@@ -552,8 +559,11 @@ impl SecretError {
             | EmptySecret { .. }
             | InvalidPage { .. }
             | InvalidPolicy { .. } => ErrorClass::Invalid,
-            SecretExists { .. } | UseLimitReached { .. } => ErrorClass::Conflict,
-            UnknownSecret { .. } | UnknownTag { .. } => ErrorClass::NotFound,
+            SecretExists { .. }
+            | UseLimitReached { .. }
+            | SecretPending { .. }
+            | TxnAborted { .. } => ErrorClass::Conflict,
+            UnknownSecret { .. } | UnknownTag { .. } | TxnUnknown { .. } => ErrorClass::NotFound,
             WrongStore { .. }
             | Locked { .. }
             | UnsupportedSchema { .. }

@@ -34,6 +34,7 @@ use crate::ids::SecretId;
 use crate::kv::{self, OpenProblem};
 
 mod rekey;
+pub(crate) mod txn;
 
 const SECRETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secrets");
 const SHARES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("secret_shares");
@@ -48,7 +49,7 @@ const TYPE_STRING: u8 = 0;
 const TYPE_LONG: u8 = 1;
 
 /// The stored form of a secret's metadata.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct Record {
     owner: String,
     created_ms: u64,
@@ -208,6 +209,89 @@ fn validate_owner(owner: &str) -> Result<(), SecretError> {
     }
 }
 
+/// A new secret checked and in its stored form: id, record, share bytes.
+fn record_of(secret: NewSecret, now: u64) -> Result<(SecretId, Record, Vec<u8>), SecretError> {
+    let NewSecret {
+        id,
+        owner,
+        shares,
+        tags,
+        created_at_ms,
+    } = secret;
+    validate_owner(&owner)?;
+    let tags = validate_tags(&tags)?;
+    if shares.is_empty() {
+        return Err(SecretError::EmptySecret { id });
+    }
+    let rec = Record {
+        owner,
+        created_ms: created_at_ms.unwrap_or(now),
+        len: shares.len() as u64,
+        tags,
+    };
+    Ok((id, rec, shares.to_bytes()))
+}
+
+/// Writes a new secret (record, shares, order and tag index) in `w`; refuses an id in use,
+/// committed or prepared by a joint commit ([`txn`]).
+fn insert_secret(
+    w: &redb::WriteTransaction,
+    id: SecretId,
+    rec: &Record,
+    bytes: &[u8],
+) -> Result<(), SecretError> {
+    let key = id.to_key();
+    let mut secrets = w.open_table(SECRETS)?;
+    if secrets.get(key.as_slice())?.is_some() {
+        return Err(SecretError::SecretExists { id });
+    }
+    if txn::holder(w, id)?.is_some() {
+        return Err(SecretError::SecretPending { id });
+    }
+    secrets.insert(key.as_slice(), encode_record(rec)?.as_slice())?;
+    w.open_table(SHARES)?.insert(key.as_slice(), bytes)?;
+    let ok = order_key(rec.created_ms, id);
+    w.open_table(ORDER)?.insert(ok.as_slice(), ())?;
+    let mut index = w.open_table(TAG_INDEX)?;
+    for t in reserved_tags(&rec.owner, rec.created_ms)
+        .iter()
+        .chain(rec.tags.iter())
+    {
+        index.insert(index_key(t, &ok).as_slice(), ())?;
+    }
+    Ok(())
+}
+
+/// Removes a secret with its index entries, policy, usage and audit record in `w`; `false` if
+/// there was none.
+fn remove_secret(w: &redb::WriteTransaction, id: SecretId) -> Result<bool, SecretError> {
+    let key = id.to_key();
+    let rec = match w.open_table(SECRETS)?.remove(key.as_slice())? {
+        Some(g) => decode_record(id, g.value())?,
+        None => return Ok(false),
+    };
+    w.open_table(SHARES)?.remove(key.as_slice())?;
+    let order = order_key(rec.created_ms, id);
+    w.open_table(ORDER)?.remove(order.as_slice())?;
+    let mut index = w.open_table(TAG_INDEX)?;
+    for t in reserved_tags(&rec.owner, rec.created_ms)
+        .iter()
+        .chain(rec.tags.iter())
+    {
+        index.remove(index_key(t, &order).as_slice())?;
+    }
+    w.open_table(POLICY)?.remove(key.as_slice())?;
+    let usage = match w.open_table(USAGE)?.remove(key.as_slice())? {
+        Some(g) => decode(|| format!("usage of secret {id}"), g.value())?,
+        None => Usage::default(),
+    };
+    let mut audit = w.open_table(AUDIT)?;
+    for seq in 0..usage.entries {
+        audit.remove(audit_key(id, seq).as_slice())?;
+    }
+    Ok(true)
+}
+
 /// The secret store in one redb file; see the module docs.
 pub struct RedbSecretStore {
     db: Database,
@@ -252,6 +336,7 @@ impl RedbSecretStore {
         for t in [POLICY, USAGE, AUDIT] {
             w.open_table(t)?;
         }
+        txn::create_tables(&w)?;
         w.commit()?;
         let store = RedbSecretStore { db, path };
         tracing::info!(path = %shown, secrets = store.count()?, "secret store opened");
@@ -381,52 +466,14 @@ impl RedbSecretStore {
 impl SecretStore for RedbSecretStore {
     fn create_many(&self, secrets: Vec<NewSecret>) -> Result<Vec<SecretMeta>, SecretError> {
         let now = kv::now_ms();
-        let mut prepared = Vec::with_capacity(secrets.len());
-        for secret in secrets {
-            let NewSecret {
-                id,
-                owner,
-                shares,
-                tags,
-                created_at_ms,
-            } = secret;
-            validate_owner(&owner)?;
-            let tags = validate_tags(&tags)?;
-            if shares.is_empty() {
-                return Err(SecretError::EmptySecret { id });
-            }
-            let created_ms = created_at_ms.unwrap_or(now);
-            let rec = Record {
-                owner,
-                created_ms,
-                len: shares.len() as u64,
-                tags,
-            };
-            prepared.push((id, rec, shares.to_bytes()));
-        }
+        let prepared = secrets
+            .into_iter()
+            .map(|s| record_of(s, now))
+            .collect::<Result<Vec<_>, _>>()?;
         let w = kv::begin_write(&self.db)?;
-        {
-            let mut secrets = w.open_table(SECRETS)?;
-            let mut shares = w.open_table(SHARES)?;
-            let mut order = w.open_table(ORDER)?;
-            let mut index = w.open_table(TAG_INDEX)?;
-            for (id, rec, bytes) in &prepared {
-                let key = id.to_key();
-                if secrets.get(key.as_slice())?.is_some() {
-                    // Dropping `w` uncommitted aborts: nothing of this batch is stored.
-                    return Err(SecretError::SecretExists { id: *id });
-                }
-                secrets.insert(key.as_slice(), encode_record(rec)?.as_slice())?;
-                shares.insert(key.as_slice(), bytes.as_slice())?;
-                let ok = order_key(rec.created_ms, *id);
-                order.insert(ok.as_slice(), ())?;
-                for t in reserved_tags(&rec.owner, rec.created_ms)
-                    .iter()
-                    .chain(rec.tags.iter())
-                {
-                    index.insert(index_key(t, &ok).as_slice(), ())?;
-                }
-            }
+        for (id, rec, bytes) in &prepared {
+            // Dropping `w` uncommitted aborts: nothing of this batch is stored.
+            insert_secret(&w, *id, rec, bytes)?;
         }
         w.commit()?;
         tracing::debug!(secrets = prepared.len(), "secrets created");
@@ -451,33 +498,9 @@ impl SecretStore for RedbSecretStore {
     }
 
     fn delete(&self, id: SecretId) -> Result<(), SecretError> {
-        let key = id.to_key();
         let w = kv::begin_write(&self.db)?;
-        {
-            let mut secrets = w.open_table(SECRETS)?;
-            let rec = match secrets.remove(key.as_slice())? {
-                Some(g) => decode_record(id, g.value())?,
-                None => return Err(SecretError::UnknownSecret { id }),
-            };
-            w.open_table(SHARES)?.remove(key.as_slice())?;
-            let order = order_key(rec.created_ms, id);
-            w.open_table(ORDER)?.remove(order.as_slice())?;
-            let mut index = w.open_table(TAG_INDEX)?;
-            for t in reserved_tags(&rec.owner, rec.created_ms)
-                .iter()
-                .chain(rec.tags.iter())
-            {
-                index.remove(index_key(t, &order).as_slice())?;
-            }
-            w.open_table(POLICY)?.remove(key.as_slice())?;
-            let usage = match w.open_table(USAGE)?.remove(key.as_slice())? {
-                Some(g) => decode(|| format!("usage of secret {id}"), g.value())?,
-                None => Usage::default(),
-            };
-            let mut audit = w.open_table(AUDIT)?;
-            for seq in 0..usage.entries {
-                audit.remove(audit_key(id, seq).as_slice())?;
-            }
+        if !remove_secret(&w, id)? {
+            return Err(SecretError::UnknownSecret { id });
         }
         w.commit()?;
         tracing::debug!(secret = %id, "secret deleted");

@@ -61,7 +61,7 @@ use crate::error::{BackendError, ErrorClass};
 use crate::ids::{ChunkId, ReservationId};
 
 pub use guard::{GenerationHalt, KeyOrigin, StoreEpoch};
-pub use redb_store::RedbTupleStore;
+pub use redb_store::{ChunkView, HeldChunk, RedbTupleStore};
 pub use reserved::ReservedTuples;
 
 /// Most tuples in one chunk (16 Mi).

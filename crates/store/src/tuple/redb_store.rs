@@ -39,6 +39,9 @@ use super::{
 use crate::ids::{ChunkId, ReservationId};
 use crate::kv::{self, OpenProblem, META};
 
+mod reconcile;
+pub use reconcile::{ChunkView, HeldChunk};
+
 const CHUNKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chunks");
 const DATA: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chunk_data");
 const AVAIL: TableDefinition<&[u8], &[u8]> = TableDefinition::new("available_chunks");

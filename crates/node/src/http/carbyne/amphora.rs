@@ -6,7 +6,7 @@
 //! | `POST /masked-inputs` | [`Node::create_secret`] with request id = `secretId` (the original client asks for masks under the new secret's id) |
 //! | `GET /secret-shares?filter&pageNumber&pageSize&sort&dir` | the caller's secrets, filtered, sorted by a tag, paged |
 //! | `GET /secret-shares/{id}?requestId` | metadata + [`Node::download_secret`] |
-//! | `DELETE /secret-shares/{id}` | delete on this party |
+//! | `DELETE /secret-shares/{id}` | [`Node::delete_secret`], the joint delete (sent to every party, as the original client does) |
 //! | `…/{id}/tags[/{key}]` (and `…/{id}//tags…`) | the tag services |
 //!
 //! **Access rule** as in the native API: a secret is read, tagged and deleted by its owner only.
@@ -365,19 +365,17 @@ pub(in crate::http) async fn download(
 
 #[utoipa::path(delete, path = "/amphora/secret-shares/{id}", tag = "carbyne-amphora",
     params(("id" = Uuid, Path, description = "The secret's id")),
-    responses((status = 200, description = "Deleted on this party (empty body)"), (status = "4XX", body = ApiError)),
+    responses((status = 200, description = "Deleted on every party (empty body)"), (status = "4XX", body = ApiError)),
     security(("bearer" = [])))]
-/// **Compatibility (Amphora).** Deletes a secret on this party (owner only).
+/// **Compatibility (Amphora).** Deletes a secret (owner only). The original client sends the
+/// delete to every party, as our SDK does: it is the joint delete of [`Node::delete_secret`]
+/// (deleted everywhere or nowhere).
 pub(in crate::http) async fn delete(
     State(node): State<Arc<Node>>,
     Caller(user): Caller,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode, HttpError> {
-    blocking(&node, move |n| {
-        let meta = owned(n, &user, id)?;
-        n.secrets.delete(meta.id).map_err(secret_error)
-    })
-    .await?;
+    to_completion(async move { node.delete_secret(&user, id).await }).await?;
     tracing::info!(secret = %id, "secret deleted");
     Ok(StatusCode::OK)
 }
