@@ -75,13 +75,13 @@ impl FixedPoint {
         self.k
     }
 
-    /// The largest magnitude that fits (exclusive): 2^(k−1−f).
+    /// The range that fits is [−bound, bound), bound = 2^(k−1−f).
     pub fn bound(&self) -> f64 {
         2f64.powi((self.k - 1 - self.f) as i32)
     }
 
     /// The integer representation round(x·2^f) (ties away from zero), checked to be finite and
-    /// below 2^(k−1) in magnitude.
+    /// a k-bit signed integer: in [−2^(k−1), 2^(k−1)).
     pub fn to_integer(&self, x: f64) -> Result<i64> {
         if !x.is_finite() {
             return Err(ClientError::Usage(format!(
@@ -90,16 +90,17 @@ impl FixedPoint {
         }
         let v = (x * 2f64.powi(self.f as i32)).round();
         let limit = 2f64.powi(self.k as i32 - 1);
-        if v.abs() >= limit {
+        if v < -limit || v >= limit {
             return Err(ClientError::Usage(format!(
-                "{x} does not fit the fixed-point encoding with f = {}, k = {}: |x| must be below \
-                 {}; use a larger k (and the same sfix.set_precision(f, k) in the program)",
+                "{x} does not fit the fixed-point encoding with f = {}, k = {}: x must be in \
+                 [-{b}, {b}); use a larger k (and the same sfix.set_precision(f, k) in the \
+                 program)",
                 self.f,
                 self.k,
-                self.bound()
+                b = self.bound()
             )));
         }
-        // |v| < 2^62 here, so the conversion is exact.
+        // |v| <= 2^62 here, so the conversion is exact.
         Ok(v as i64)
     }
 
