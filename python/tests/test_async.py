@@ -45,8 +45,8 @@ def test_the_async_client_runs_calls_concurrently(dev) -> None:
                 assert asyncio.get_running_loop() is loop
                 seen.append(status.status)
 
-            r = await c.execute(LONG, public_input="300", on_progress=progress,
-                                progress_interval=0.02)
+            r = await c.execute(LONG, public_input="3000", on_progress=progress,
+                                progress_interval=0.01)
             assert r.printed.strip() == "1" and seen
             assert len(await c.game_status(r.game_id)) == 2
 

@@ -18,9 +18,9 @@ def test_an_honest_fake_cloud_serves_the_whole_api(tmp_path) -> None:
         x = c.secrets.create([1.5])
         assert c.secrets.get(x, fixed=True) == [1.5]
         # The fake's programs output their inputs and then the sum.
-        assert c.execute("anything", inputs=[a]).values == [4, -5, -1]
-        assert c.execute("anything", inputs=[a], output="shares").values == [4, -5, -1]
-        s = c.execute("anything", inputs=[a], output="secret").secret_id
+        assert c.execute(code="anything", inputs=[a]).values == [4, -5, -1]
+        assert c.execute(code="anything", inputs=[a], output="shares").values == [4, -5, -1]
+        s = c.execute(code="anything", inputs=[a], output="secret").secret_id
         assert c.secrets.get(s) == [4, -5, -1]
         with pytest.raises(eph.PartyError) as e:
             c.execute("fail here")
@@ -42,13 +42,13 @@ def _attempt(c: eph.Client, tamper: str, stored: str) -> None:
     elif tamper == "secret_id":
         c.secrets.create([1])
     elif tamper == "game_share":
-        c.execute("sum", inputs=[stored], output="shares")
+        c.execute(code="sum", inputs=[stored], output="shares")
     elif tamper == "plaintext":
-        c.execute("sum", inputs=[stored])
+        c.execute(code="sum", inputs=[stored])
     elif tamper == "program_hash":
         c.functions.deploy("sum", "sum")
     elif tamper == "output_ids":
-        c.execute("sum", inputs=[stored], output="secret")
+        c.execute(code="sum", inputs=[stored], output="secret")
     elif tamper == "party_id":
         c.secrets.create([1])  # the mask deliveries name another party
     else:  # pragma: no cover

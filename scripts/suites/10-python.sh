@@ -3,9 +3,10 @@
 # environment, and run its pytest suite against real `ephemeral dev` clouds started from
 # $EPHEMERAL_BIN (and the client crate's fake cloud).
 #
-# Reuses the workspace's target directory and the `test` profile that `cargo test` just used,
-# so only the binding crate and pyo3 compile here (the client crate and its dependencies are
-# already built).
+# Reuses the workspace's target directory: the `dev` profile shares its dependencies' builds with
+# `cargo test` (same settings), so only pyo3, the crates of the SDK and the dependencies whose
+# features differ outside the whole workspace compile here. (`--profile test` would build a test
+# harness: `cargo rustc --profile test` compiles with --test.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,7 +22,7 @@ rm -rf "$VENV" "$WHEELS"
 echo "python suite: venv ready in $(( $(date +%s) - start )) s"
 
 t=$(date +%s)
-"$VENV/bin/maturin" build --manifest-path python/Cargo.toml --profile test \
+"$VENV/bin/maturin" build --manifest-path python/Cargo.toml --profile dev --strip \
   --interpreter "$VENV/bin/python" --out "$WHEELS" --locked --quiet
 echo "python suite: wheel built in $(( $(date +%s) - t )) s: $(ls "$WHEELS")"
 
