@@ -51,7 +51,9 @@ def python_latencies(c: eph.Client, a: str, b: str, runs: int) -> List[float]:
     return out
 
 
-def section(py: List[float], rs: List[float], runs: int, warm: int, blocks: int) -> str:
+def section(
+    py: List[float], rs: List[float], runs: int, warm: int, blocks: int, load: float
+) -> str:
     py, rs = sorted(py), sorted(rs)
     ratio = statistics.median(py) / statistics.median(rs)
     ms = lambda x: f"{x * 1e3:.2f} ms"  # noqa: E731
@@ -65,9 +67,11 @@ def section(py: List[float], rs: List[float], runs: int, warm: int, blocks: int)
         "through the Rust SDK in the same process on the same client and cloud (the loop of "
         "`ephemeral bench`'s node benchmark), in alternating blocks of the same run. "
         f"{warm} warm-up games, then {runs} timed games each, in {blocks} blocks. Python "
-        f"{platform.python_version()}; wheel built by `scripts/suites/10-python.sh` (test "
-        "profile, opt-level 2). Command: `target/py-venv/bin/python python/bench/bench_latency.py "
-        "--write docs/BENCHMARKS.md`.",
+        f"{platform.python_version()}; the wheel of `scripts/suites/10-python.sh` (dev profile: "
+        "dependencies at opt-level 2, the SDK's crates at 0; both SDKs run the same compiled "
+        f"client crate); {os.cpu_count()} cores, load average {load:.1f} during the run. "
+        "Command: `target/py-venv/bin/python python/bench/bench_latency.py --write "
+        "docs/BENCHMARKS.md` (after `scripts/test --suite python`).",
         "",
         "| SDK | median | p90 | p99 | target |",
         "|---|---|---|---|---|",
@@ -109,7 +113,8 @@ def main() -> None:
         for _ in range(args.blocks):
             rs += _native.rust_seed_latencies(c._native, SEED, a, b, [59], 0, per)
             py += python_latencies(c, a, b, per)
-    text = section(py, rs, len(py), args.warm, args.blocks)
+    load = os.getloadavg()[0]
+    text = section(py, rs, len(py), args.warm, args.blocks, load)
     print(text)
     if args.write:
         write_section(args.write, text)

@@ -17,6 +17,7 @@ use crate::run;
 /// alone (no Python between calls); returns the timed runs' latencies in seconds. Every run must
 /// return `expect`.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)] // a flat signature for Python
 pub fn rust_seed_latencies(
     py: Python<'_>,
     client: &NativeClient,
@@ -28,8 +29,11 @@ pub fn rust_seed_latencies(
     runs: usize,
 ) -> PyResult<Vec<f64>> {
     let parse = |s: &str| {
-        Uuid::parse_str(s)
-            .map_err(|_| to_py(client::ClientError::Usage(format!("{s:?} is not a secret id"))))
+        Uuid::parse_str(s).map_err(|_| {
+            to_py(client::ClientError::Usage(format!(
+                "{s:?} is not a secret id"
+            )))
+        })
     };
     let (a, b) = (parse(a)?, parse(b)?);
     let c = &client.inner;

@@ -88,9 +88,9 @@ impl NativeFakeCloud {
     /// A native client of this fake cloud.
     fn client(&self) -> PyResult<NativeClient> {
         let g = self.cloud.lock().unwrap_or_else(|p| p.into_inner());
-        let cloud = g.as_ref().ok_or_else(|| {
-            to_py(ClientError::Usage("this fake cloud is closed".into()))
-        })?;
+        let cloud = g
+            .as_ref()
+            .ok_or_else(|| to_py(ClientError::Usage("this fake cloud is closed".into())))?;
         Ok(NativeClient {
             inner: cloud.client(),
         })

@@ -169,8 +169,11 @@ impl NativeClient {
         let fx = fixed_point(f, k)?;
         let c = &self.inner;
         let t = self::tags(tags);
-        run(py, async move { c.create_secret_fixed(&values, fx, t).await })
-            .map(|id| id.to_string())
+        run(
+            py,
+            async move { c.create_secret_fixed(&values, fx, t).await },
+        )
+        .map(|id| id.to_string())
     }
 
     /// The values as exact signed integers (Python ints are unbounded; a value above p/2 is
@@ -248,7 +251,13 @@ impl NativeClient {
 
     // ---- functions and games ---------------------------------------------------------------
 
-    fn deploy(&self, py: Python<'_>, name: String, code: String, args: Vec<String>) -> PyResult<String> {
+    fn deploy(
+        &self,
+        py: Python<'_>,
+        name: String,
+        code: String,
+        args: Vec<String>,
+    ) -> PyResult<String> {
         let c = &self.inner;
         json(&run(py, async move {
             c.deploy_function(&name, &code, args).await

@@ -192,7 +192,11 @@ mod tests {
     #[test]
     fn precision_is_settable_within_bounds() {
         let fx = FixedPoint::new(20, None).unwrap();
-        assert_eq!((fx.f(), fx.k()), (20, 39), "k defaults to 2f - 1 as in the dialect");
+        assert_eq!(
+            (fx.f(), fx.k()),
+            (20, 39),
+            "k defaults to 2f - 1 as in the dialect"
+        );
         assert_eq!(fx.encode(1.0).unwrap(), Fp::from_u64(1 << 20));
         assert_eq!(FixedPoint::new(16, None).unwrap(), FixedPoint::DEFAULT);
         for (f, k) in [(0, Some(10)), (16, Some(16)), (40, None), (8, Some(64))] {
@@ -205,6 +209,10 @@ mod tests {
         let fx = FixedPoint::DEFAULT;
         assert_eq!(fx.parse(" 3.25").unwrap(), fx.encode(3.25).unwrap());
         assert_eq!(fx.parse("-1e-1").unwrap(), fx.encode(-0.1).unwrap());
-        assert!(fx.parse("3,25").unwrap_err().to_string().contains("not a number"));
+        assert!(fx
+            .parse("3,25")
+            .unwrap_err()
+            .to_string()
+            .contains("not a number"));
     }
 }

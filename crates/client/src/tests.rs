@@ -638,9 +638,12 @@ async fn execute_with_progress_returns_the_result_and_the_callbacks_error() {
     let mut act = activation("sum", vec![a], OutputKind::Plaintext);
     act.game_id = Some("followed".into());
     let r = c
-        .execute_with_progress(act, vec![], std::time::Duration::from_millis(10), |_| {
-            Ok(())
-        })
+        .execute_with_progress(
+            act,
+            vec![],
+            std::time::Duration::from_millis(10),
+            |_| Ok(()),
+        )
         .await
         .unwrap();
     assert_eq!(r.game_id, "followed");

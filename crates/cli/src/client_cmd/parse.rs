@@ -198,7 +198,10 @@ mod tests {
             fixed.encode(&["3.25".into(), "-1".into()]).unwrap(),
             vec![Fp::from_u64(212_992), Fp::from_i64(-65536)]
         );
-        let e = fixed.encode(&["1".into(), "1e6".into()]).unwrap_err().to_string();
+        let e = fixed
+            .encode(&["1".into(), "1e6".into()])
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("value 1: ") && e.contains("k = 31"), "{e}");
         let f8 = FixedOpts {
             fixed: true,
