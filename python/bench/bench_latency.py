@@ -69,7 +69,8 @@ def section(
         f"{warm} warm-up games, then {runs} timed games each, in {blocks} blocks. Python "
         f"{platform.python_version()}; the wheel of `scripts/suites/10-python.sh` (dev profile: "
         "dependencies at opt-level 2, the SDK's crates at 0; both SDKs run the same compiled "
-        f"client crate); {os.cpu_count()} cores, load average {load:.1f} during the run. "
+        f"client crate); {os.cpu_count()} cores, load average {load:.1f} during the run; "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}. "
         "Command: `target/py-venv/bin/python python/bench/bench_latency.py --write "
         "docs/BENCHMARKS.md` (after `scripts/test --suite python`).",
         "",

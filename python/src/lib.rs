@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use pyo3::prelude::*;
 
@@ -36,15 +37,32 @@ fn runtime() -> PyResult<&'static tokio::runtime::Runtime> {
     })
 }
 
+/// How often a waiting call checks for signals (Ctrl-C in a terminal or a notebook).
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
 /// Runs `f` to completion on the shared runtime with the GIL released, so that other Python
-/// threads (and the async client's executor threads) run while the parties answer.
+/// threads (and the async client's executor threads) run while the parties answer. Every
+/// [`SIGNAL_CHECK`] the wait takes the GIL for a moment to let Python handle signals: Ctrl-C
+/// raises `KeyboardInterrupt` here (the request already sent goes on at the parties).
 fn run<T, F>(py: Python<'_>, f: F) -> PyResult<T>
 where
     F: Future<Output = client::Result<T>> + Send,
     T: Send,
 {
     let rt = runtime()?;
-    py.detach(|| rt.block_on(f)).map_err(errors::to_py)
+    py.detach(|| {
+        rt.block_on(async {
+            tokio::pin!(f);
+            let start = tokio::time::Instant::now() + SIGNAL_CHECK;
+            let mut tick = tokio::time::interval_at(start, SIGNAL_CHECK);
+            loop {
+                tokio::select! {
+                    r = &mut f => return r.map_err(errors::to_py),
+                    _ = tick.tick() => Python::attach(|py| py.check_signals())?,
+                }
+            }
+        })
+    })
 }
 
 /// `fx` for `f` fractional bits and `k` bits in all (`None`: 2f − 1).

@@ -132,3 +132,29 @@ def test_progress_callbacks_see_the_game_and_their_exceptions_stop_waiting(
 
     with pytest.raises(Stop):
         client.execute(LONG, public_input="3000", on_progress=stop, progress_interval=0.02)
+
+
+def test_a_signal_interrupts_a_waiting_call(client: eph.Client) -> None:
+    """Ctrl-C (here: SIGINT with a handler of our own) reaches Python while a call waits."""
+    import os
+    import signal
+    import threading
+    import time
+
+    class Interrupted(Exception):
+        pass
+
+    def handler(signum, frame):  # type: ignore[no-untyped-def]
+        raise Interrupted()
+
+    old = signal.signal(signal.SIGINT, handler)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        t = time.monotonic()
+        timer.start()
+        with pytest.raises(Interrupted):
+            client.execute(LONG, public_input="30000")
+        assert time.monotonic() - t < 2.0, "the signal was handled while the game ran"
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, old)
