@@ -345,3 +345,37 @@ fn policies_are_set_shown_cleared_and_uses_audited() {
     let (ok, _, err) = e.run(&["secret", "policy", &id, "--clear", "--max-uses", "1"]);
     assert!(!ok && err.contains("cannot be used with"), "{err}");
 }
+
+#[test]
+fn fixed_point_numbers_are_stored_read_and_decoded_with_fixed() {
+    let e = env(2, None);
+    let (ok, out, _) = e.run(&["secret", "create", "3.25", "-0.5", "--fixed"]);
+    assert!(ok);
+    let id = out.trim().to_string();
+    // Stored as the sfix representation round(x·2^16) ...
+    let (ok, out, _) = e.run(&["secret", "get", &id]);
+    assert!(ok);
+    assert_eq!(out, "212992\n-32768\n");
+    // ... and read back as the decimals.
+    let (ok, out, _) = e.run(&["secret", "get", &id, "--fixed"]);
+    assert!(ok);
+    assert_eq!(out, "3.25\n-0.5\n");
+    let got = e.json(&["secret", "get", &id, "--fixed", "--frac-bits", "8"]);
+    assert_eq!(got["values"], serde_json::json!(["832", "-128"]));
+    // The fake's games output their inputs and the sum; --fixed decodes them.
+    let prog = e.dir.path().join("sum.mpc");
+    std::fs::write(&prog, "# the fake sums its inputs\n").unwrap();
+    let prog = prog.to_str().unwrap();
+    let (ok, out, _) = e.run(&["execute", prog, "--input", &id, "--fixed"]);
+    assert!(ok);
+    assert!(out.ends_with("3.25\n-0.5\n2.75\n"), "{out}");
+    let r = e.json(&["execute", prog, "--input", &id, "-o", "shares", "--fixed"]);
+    assert_eq!(r["fixed_values"], serde_json::json!([3.25, -0.5, 2.75]));
+    // Without --fixed a decimal is refused, and what does not fit says how to fix it.
+    let (ok, _, err) = e.run(&["secret", "create", "3.25"]);
+    assert!(!ok && err.contains("--fixed"), "{err}");
+    let (ok, _, err) = e.run(&["secret", "create", "1e6", "--fixed"]);
+    assert!(!ok && err.contains("k = 31"), "{err}");
+    let (ok, _, err) = e.run(&["execute", prog, "--input", &id, "-o", "secret", "--fixed"]);
+    assert!(!ok && err.contains("secret get ID --fixed"), "{err}");
+}

@@ -15,6 +15,7 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use crate::config::CloudConfig;
+use crate::encoding::{decode_i64, encode_i64, FixedPoint};
 use crate::error::{ClientError, Result};
 use crate::transport::{fan_out, segment, Party};
 use crate::verify::verify_delivery;
@@ -108,6 +109,24 @@ impl Client {
         self.create_secret(&v, tags).await
     }
 
+    /// [`Client::create_secret`] of signed 64-bit integers ([`crate::encoding::encode_i64`]).
+    pub async fn create_secret_i64(&self, values: &[i64], tags: Vec<Tag>) -> Result<Uuid> {
+        let v: Vec<Fp> = values.iter().map(|&x| encode_i64(x)).collect();
+        self.create_secret(&v, tags).await
+    }
+
+    /// [`Client::create_secret`] of fixed-point numbers in the `sfix` encoding `fx`; a value
+    /// that does not fit is refused before any request is sent.
+    pub async fn create_secret_fixed(
+        &self,
+        values: &[f64],
+        fx: FixedPoint,
+        tags: Vec<Tag>,
+    ) -> Result<Uuid> {
+        let v = fx.encode_all(values)?;
+        self.create_secret(&v, tags).await
+    }
+
     /// Reads a secret's values by the verified output-delivery protocol.
     pub async fn get_secret(&self, id: Uuid) -> Result<Vec<Fp>> {
         let request_id = Uuid::new_v4();
@@ -127,6 +146,25 @@ impl Client {
             .await?
             .into_iter()
             .map(Fp::to_signed)
+            .collect())
+    }
+
+    /// [`Client::get_secret`] as signed 64-bit integers; a value outside that range is an error.
+    pub async fn get_secret_i64(&self, id: Uuid) -> Result<Vec<i64>> {
+        self.get_secret(id)
+            .await?
+            .into_iter()
+            .map(decode_i64)
+            .collect()
+    }
+
+    /// [`Client::get_secret`] decoded as fixed-point numbers in the encoding `fx`.
+    pub async fn get_secret_fixed(&self, id: Uuid, fx: FixedPoint) -> Result<Vec<f64>> {
+        Ok(self
+            .get_secret(id)
+            .await?
+            .into_iter()
+            .map(|x| fx.decode(x))
             .collect())
     }
 

@@ -20,6 +20,8 @@ pub enum ClientError {
         party: usize,
         url: String,
         message: String,
+        /// The party did not answer within the cloud file's `timeout_secs`.
+        timed_out: bool,
     },
 
     /// A party answered with an API error (its JSON `{code, message}`).
@@ -57,6 +59,16 @@ impl ClientError {
         match self {
             ClientError::Api { error, .. } => Some(error.code),
             _ => None,
+        }
+    }
+
+    /// True when a deadline passed: a party did not answer in time, or answered that one of
+    /// its own deadlines passed (`timeout`).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            ClientError::Http { timed_out, .. } => *timed_out,
+            ClientError::Api { error, .. } => error.code == ErrorCode::Timeout,
+            _ => false,
         }
     }
 

@@ -64,6 +64,16 @@ impl Outputs {
         }
     }
 
+    /// The values decoded as fixed-point numbers in the encoding `fx` (PLAINTEXT and
+    /// SECRETSHARE outputs).
+    pub fn to_f64(&self, fx: crate::FixedPoint) -> Result<Vec<f64>> {
+        Ok(self
+            .to_i128()?
+            .into_iter()
+            .map(|v| fx.decode_integer(v))
+            .collect())
+    }
+
     /// One line per output: a value, or a stored secret's id.
     pub fn lines(&self) -> Vec<String> {
         match self {
@@ -215,6 +225,47 @@ impl Client {
         })
         .await?;
         self.combine(&game_id, activation.output.kind, results)
+    }
+
+    /// [`Client::execute_with_private_inputs`], following the game while it runs: every `every`,
+    /// party 0's report of the game ([`Client::game_status_on`]; it says how far the
+    /// preprocessing the game waits for has come) goes to `on_status`. An `Err` from
+    /// `on_status` stops following and is returned (the game itself goes on at the parties);
+    /// a failed status request is skipped (the game may not be registered yet).
+    pub async fn execute_with_progress<F>(
+        &self,
+        mut activation: Activation,
+        private_inputs: Vec<Option<String>>,
+        every: std::time::Duration,
+        mut on_status: F,
+    ) -> Result<ExecutionResult>
+    where
+        F: FnMut(&GameSummary) -> Result<()>,
+    {
+        let game_id = activation
+            .game_id
+            .get_or_insert_with(|| Uuid::new_v4().to_string())
+            .clone();
+        let exec = self.execute_with_private_inputs(activation, private_inputs);
+        tokio::pin!(exec);
+        let mut tick = tokio::time::interval(every.max(std::time::Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate; the game has not reached the parties yet.
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                r = &mut exec => return r,
+                _ = tick.tick() => {
+                    let status = tokio::select! {
+                        r = &mut exec => return r,
+                        s = self.game_status_on(0, &game_id) => s,
+                    };
+                    if let Ok(s) = status {
+                        on_status(&s)?;
+                    }
+                }
+            }
+        }
     }
 
     /// Checks the parties' answers against each other and puts the outputs together.

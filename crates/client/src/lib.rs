@@ -4,6 +4,8 @@
 //! - **Secrets:** [`Client::create_secret`] stores values by the input-mask protocol;
 //!   [`Client::get_secret`] reads them back by the verified output-delivery protocol and checks
 //!   w = s·r and u = v·r ([`verify_delivery`]), so that a tampering party is detected.
+//! - **Data:** [`encoding`] turns signed 64-bit integers and fixed-point numbers (the dialect's
+//!   `sfix`, [`FixedPoint`]) into field elements and back, range-checked.
 //! - **Games:** [`Client::execute`] sends one activation to all parties at once and puts the
 //!   answers together: plaintext values that all parties agree on, shares recombined and
 //!   verified locally, or the ids of stored output secrets.
@@ -23,6 +25,7 @@
 mod admin;
 mod client;
 pub mod config;
+pub mod encoding;
 pub mod error;
 mod games;
 #[cfg(any(test, feature = "testing"))]
@@ -32,6 +35,7 @@ pub mod verify;
 
 pub use client::Client;
 pub use config::{CloudConfig, PartyConfig};
+pub use encoding::FixedPoint;
 pub use error::{ClientError, Result};
 pub use games::{kind_name, ExecutionResult, Outputs};
 pub use verify::verify_delivery;

@@ -258,7 +258,9 @@ async fn an_unreachable_party_is_an_http_error_naming_it() {
             party,
             url,
             message,
+            timed_out,
         } => {
+            assert!(!timed_out, "a refused connection is not a timeout");
             assert_eq!(*party, 1);
             assert_eq!(url, &format!("http://{addr}"));
             assert!(message.contains("is the node running"), "{message}");
@@ -565,4 +567,85 @@ async fn ca_cert_is_a_pin_a_server_from_another_ca_is_refused() {
         .health()
         .await
         .is_err());
+}
+
+#[tokio::test]
+async fn fixed_point_and_i64_secrets_round_trip_and_decode_game_outputs() {
+    use crate::FixedPoint;
+    let cloud = FakeCloud::start(2).await;
+    let c = cloud.client();
+    let fx = FixedPoint::DEFAULT;
+    let a = c
+        .create_secret_fixed(&[3.25, -0.5], fx, vec![])
+        .await
+        .unwrap();
+    // Stored as the sfix integer representation round(x·2^16).
+    assert_eq!(
+        cloud.stored(0, a).unwrap(),
+        vec![Fp::from_i64(3 * 65536 + 16384), Fp::from_i64(-32768)]
+    );
+    assert_eq!(c.get_secret_fixed(a, fx).await.unwrap(), vec![3.25, -0.5]);
+    // The fake game outputs its inputs and their sum: decoded with the same encoding.
+    let r = c
+        .execute(activation("sum", vec![a], OutputKind::SecretShare))
+        .await
+        .unwrap();
+    assert_eq!(r.outputs.to_f64(fx).unwrap(), vec![3.25, -0.5, 2.75]);
+    let r = c
+        .execute(activation("sum", vec![a], OutputKind::Plaintext))
+        .await
+        .unwrap();
+    assert_eq!(r.outputs.to_f64(fx).unwrap(), vec![3.25, -0.5, 2.75]);
+    // A value that does not fit is refused before anything is sent.
+    let e = c
+        .create_secret_fixed(&[1.0, 20000.0], fx, vec![])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().starts_with("value 1: 20000"), "{e}");
+
+    let b = c
+        .create_secret_i64(&[i64::MIN, -1, i64::MAX], vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get_secret_i64(b).await.unwrap(),
+        vec![i64::MIN, -1, i64::MAX]
+    );
+    let big = c
+        .create_secret_i128(&[i64::MAX as i128 + 1], vec![])
+        .await
+        .unwrap();
+    let e = c.get_secret_i64(big).await.unwrap_err();
+    assert!(matches!(e, ClientError::Decode { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn execute_with_progress_returns_the_result_and_the_callbacks_error() {
+    let cloud = FakeCloud::start(2).await;
+    let c = cloud.client();
+    let a = c.create_secret_i128(&[4, 5], vec![]).await.unwrap();
+    let r = c
+        .execute_with_progress(
+            activation("sum", vec![a], OutputKind::Plaintext),
+            vec![],
+            std::time::Duration::from_millis(10),
+            |_| Ok(()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.values_i128().unwrap(), vec![4, 5, 9]);
+    // The game id is fixed before the first status request, and reused.
+    let mut act = activation("sum", vec![a], OutputKind::Plaintext);
+    act.game_id = Some("followed".into());
+    let r = c
+        .execute_with_progress(
+            act,
+            vec![],
+            std::time::Duration::from_millis(10),
+            |_| Ok(()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.game_id, "followed");
+    assert!(c.game_status_on(0, "followed").await.is_ok());
 }

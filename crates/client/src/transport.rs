@@ -116,6 +116,7 @@ impl Party {
             party: self.id,
             url: self.url.clone(),
             message,
+            timed_out: e.is_timeout(),
         }
     }
 

@@ -37,6 +37,9 @@ pub struct ExecuteArgs {
     /// A private input for one party: PARTY=FILE (whitespace-separated numbers). Repeatable.
     #[arg(long, value_name = "PARTY=FILE", value_parser = parse::private_input)]
     pub private_input: Vec<(usize, PathBuf)>,
+    /// Outputs (plaintext or shares) are fixed-point numbers: print the decimals they encode.
+    #[command(flatten)]
+    pub fixed: parse::FixedOpts,
     /// Compile-time arguments (`program.args`), after `--`.
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -119,6 +122,12 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<()> {
     let client = args.opts.client()?;
     let n = client.parties();
     let (mut act, private) = activation(&args, n)?;
+    let fx = args.fixed.encoding()?;
+    if fx.is_some() && args.output == OutputKind::AmphoraSecret {
+        anyhow::bail!(
+            "--fixed decodes plaintext or shares outputs; read a stored output with `secret get ID --fixed`"
+        );
+    }
     let game_id = act
         .game_id
         .get_or_insert_with(|| Uuid::new_v4().to_string())
@@ -164,15 +173,29 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<()> {
             }
         }
     })?;
+    let decoded = fx.map(|fx| result.outputs.to_f64(fx)).transpose()?;
     if args.opts.json {
-        print_json(&result)?;
+        let mut v = serde_json::to_value(&result)?;
+        if let (Some(d), Some(obj)) = (&decoded, v.as_object_mut()) {
+            obj.insert("fixed_values".into(), serde_json::json!(d));
+        }
+        print_json(&v)?;
     } else {
         out!("{}", result.printed);
         if !result.printed.is_empty() && !result.printed.ends_with('\n') {
             outln!();
         }
-        for line in result.outputs.lines() {
-            outln!("{line}");
+        match &decoded {
+            Some(d) => {
+                for x in d {
+                    outln!("{x}");
+                }
+            }
+            None => {
+                for line in result.outputs.lines() {
+                    outln!("{line}");
+                }
+            }
         }
     }
     Ok(())

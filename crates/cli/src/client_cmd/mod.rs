@@ -265,11 +265,16 @@ mod tests {
         ]) else {
             panic!()
         };
-        let super::secret::SecretCmd::Create { values, tags } = s.cmd else {
+        let super::secret::SecretCmd::Create {
+            values,
+            tags,
+            fixed,
+        } = s.cmd
+        else {
             panic!()
         };
         assert_eq!(values.len(), 3);
-        assert_eq!(values[2], field::Fp::from_i64(-5));
+        assert_eq!(fixed.encode(&values).unwrap()[2], field::Fp::from_i64(-5));
         assert_eq!(
             tags,
             vec![api::Tag::string("k", "v"), api::Tag::long("n", 7)]
@@ -277,6 +282,35 @@ mod tests {
         assert!(parse(&["secret", "create"]).is_err(), "values are required");
         assert!(parse(&["secret", "create", "1", "--tag", "n:=x"]).is_err());
         assert!(parse(&["secret", "create", "x"]).is_err());
+        let Ok(Command::Secret(s)) = parse(&["secret", "create", "3.25", "--fixed"]) else {
+            panic!()
+        };
+        let super::secret::SecretCmd::Create { values, fixed, .. } = s.cmd else {
+            panic!()
+        };
+        assert!(fixed.fixed);
+        assert_eq!(
+            fixed.encode(&values).unwrap(),
+            vec![field::Fp::from_u64(3 * 65536 + 16384)]
+        );
+        assert!(
+            parse(&["secret", "create", "1", "--frac-bits", "8"]).is_err(),
+            "--frac-bits needs --fixed"
+        );
+        let Ok(Command::Secret(s)) = parse(&[
+            "secret",
+            "get",
+            "7b5e3c56-1f7b-4f45-9a3c-0a0d6f1b2c3d",
+            "--fixed",
+            "--frac-bits",
+            "20",
+        ]) else {
+            panic!()
+        };
+        let super::secret::SecretCmd::Get { fixed, .. } = s.cmd else {
+            panic!()
+        };
+        assert_eq!(fixed.encoding().unwrap().map(|f| f.f()), Some(20));
         let Ok(Command::Secret(s)) = parse(&[
             "secret", "list", "--filter", "k=v,n>3", "--page", "2", "--size", "5",
         ]) else {

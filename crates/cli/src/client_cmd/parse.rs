@@ -22,6 +22,75 @@ pub fn value(s: &str) -> Result<Fp, String> {
     Ok(if neg { -x } else { x })
 }
 
+/// A number on the command line, kept as text until `--fixed` decides its encoding: an integer
+/// ([`value`]) or a decimal number (`3.25`, `-1e-3`).
+pub fn number(s: &str) -> Result<String, String> {
+    if value(s).is_ok() || s.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+        Ok(s.trim().to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a number; write an integer (42, -5) or, with --fixed, a decimal (3.25)"
+        ))
+    }
+}
+
+/// The fixed-point options shared by `secret create`, `secret get` and `execute`.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixedOpts {
+    /// Fixed-point numbers in the dialect's `sfix` encoding (x as round(x·2^F)): values to store,
+    /// or values read back and outputs, are decimals.
+    #[arg(long)]
+    pub fixed: bool,
+    /// With --fixed: fractional bits F (default 16, as sfix); use the program's
+    /// sfix.set_precision(F, K).
+    #[arg(long, value_name = "F", requires = "fixed")]
+    pub frac_bits: Option<u32>,
+    /// With --fixed: bits in all K, sign included (default 2F-1, 31 for F = 16).
+    #[arg(long, value_name = "K", requires = "fixed")]
+    pub bits: Option<u32>,
+}
+
+impl FixedOpts {
+    /// The encoding asked for, or `None` for integers.
+    pub fn encoding(&self) -> anyhow::Result<Option<client::FixedPoint>> {
+        if !self.fixed {
+            return Ok(None);
+        }
+        let f = self.frac_bits.unwrap_or(client::FixedPoint::DEFAULT_F);
+        Ok(Some(client::FixedPoint::new(f, self.bits)?))
+    }
+
+    /// The elements of `values` ([`number`]s) in this encoding.
+    pub fn encode(&self, values: &[String]) -> anyhow::Result<Vec<Fp>> {
+        match self.encoding()? {
+            Some(fx) => Ok(values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| fx.parse(v).map_err(|e| anyhow::anyhow!("value {i}: {e}")))
+                .collect::<anyhow::Result<_>>()?),
+            None => values
+                .iter()
+                .map(|v| {
+                    value(v).map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e}; add --fixed to store it as a fixed-point number (sfix)"
+                        )
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// One value as text: a signed integer, or with --fixed the decimal it encodes.
+    pub fn show(&self, fx: Option<client::FixedPoint>, v: i128) -> String {
+        let _ = self;
+        match fx {
+            Some(fx) => fx.decode_integer(v).to_string(),
+            None => v.to_string(),
+        }
+    }
+}
+
 /// A tag: `key=value` (STRING) or `key:=n` (LONG, a decimal i64).
 pub fn tag(s: &str) -> Result<Tag, String> {
     let Some(eq) = s.find('=') else {
@@ -109,6 +178,45 @@ mod tests {
             assert!(value(bad).is_err(), "{bad}");
         }
         assert!(value(&MODULUS.to_string()).unwrap_err().contains("(-p, p)"));
+    }
+
+    #[test]
+    fn numbers_are_integers_or_decimals_and_fixed_decides() {
+        assert_eq!(number(" 3.25"), Ok("3.25".to_string()));
+        assert_eq!(number("-5"), Ok("-5".to_string()));
+        assert!(number("x").is_err());
+        assert!(number("inf").is_err());
+        let ints = FixedOpts::default();
+        assert_eq!(ints.encode(&["-5".into()]).unwrap(), vec![Fp::from_i64(-5)]);
+        let e = ints.encode(&["3.25".into()]).unwrap_err().to_string();
+        assert!(e.contains("--fixed"), "{e}");
+        let fixed = FixedOpts {
+            fixed: true,
+            ..FixedOpts::default()
+        };
+        assert_eq!(
+            fixed.encode(&["3.25".into(), "-1".into()]).unwrap(),
+            vec![Fp::from_u64(212_992), Fp::from_i64(-65536)]
+        );
+        let e = fixed
+            .encode(&["1".into(), "1e6".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("value 1: ") && e.contains("k = 31"), "{e}");
+        let f8 = FixedOpts {
+            fixed: true,
+            frac_bits: Some(8),
+            bits: None,
+        };
+        assert_eq!(f8.encode(&["0.5".into()]).unwrap(), vec![Fp::from_u64(128)]);
+        assert_eq!(f8.show(f8.encoding().unwrap(), 128), "0.5");
+        assert_eq!(ints.show(None, -3), "-3");
+        let bad = FixedOpts {
+            fixed: true,
+            frac_bits: Some(0),
+            bits: None,
+        };
+        assert!(bad.encoding().is_err());
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use api::{OutputKind, Tag, UsePolicy};
 use clap::{Args, Subcommand};
-use field::Fp;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -22,15 +21,22 @@ pub struct SecretArgs {
 pub enum SecretCmd {
     /// Secret-share VALUES into every party (input-mask protocol) and print the new secret's id.
     Create {
-        /// Integers in (-p, p); negative values are stored as p - |x|.
-        #[arg(required = true, allow_negative_numbers = true, value_parser = parse::value)]
-        values: Vec<Fp>,
+        /// Integers in (-p, p); negative values are stored as p - |x|. With --fixed, decimal
+        /// numbers (3.25) in the sfix encoding.
+        #[arg(required = true, allow_negative_numbers = true, value_parser = parse::number)]
+        values: Vec<String>,
+        #[command(flatten)]
+        fixed: parse::FixedOpts,
         /// A tag: key=value (text) or key:=n (a number, for > and < filters). Repeatable.
         #[arg(long = "tag", short = 't', value_name = "K=V|K:=N", value_parser = parse::tag)]
         tags: Vec<Tag>,
     },
     /// Read a secret back (verified output delivery) and print its values, one per line.
-    Get { id: Uuid },
+    Get {
+        id: Uuid,
+        #[command(flatten)]
+        fixed: parse::FixedOpts,
+    },
     /// List your secrets: id, length, owner, creation time, tags.
     List {
         /// Comma-joined clauses that must all hold: key:value or key=value, key>n, key<n.
@@ -133,7 +139,12 @@ pub fn run(args: SecretArgs) -> anyhow::Result<()> {
     let n = client.parties();
     block_on(async move {
         match args.cmd {
-            SecretCmd::Create { values, tags } => {
+            SecretCmd::Create {
+                values,
+                fixed,
+                tags,
+            } => {
+                let values = fixed.encode(&values)?;
                 let _s = opts.spinner(format!("storing {} values on {n} parties", values.len()));
                 let id = client.create_secret(&values, tags).await?;
                 drop(_s);
@@ -143,12 +154,15 @@ pub fn run(args: SecretArgs) -> anyhow::Result<()> {
                     outln!("{id}");
                 }
             }
-            SecretCmd::Get { id } => {
+            SecretCmd::Get { id, fixed } => {
+                let fx = fixed.encoding()?;
                 let _s = opts.spinner(format!("reading secret {id} from {n} parties"));
                 let values = client.get_secret(id).await?;
                 drop(_s);
-                let values: Vec<String> =
-                    values.iter().map(|v| v.to_signed().to_string()).collect();
+                let values: Vec<String> = values
+                    .iter()
+                    .map(|v| fixed.show(fx, v.to_signed()))
+                    .collect();
                 if opts.json {
                     print_json(&json!({ "id": id, "values": values }))?;
                 } else {
