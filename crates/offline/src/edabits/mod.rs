@@ -372,33 +372,7 @@ impl EdaBitGen {
             )));
         }
         let m = bits as usize;
-        let (low, bin_cols) = self.guarded(mascot, bin, net, |g, mascot, bin, net| {
-            let mut low = Arith::default();
-            let mut cols: Vec<AuthBits> = (0..m).map(|_| AuthBits::new()).collect();
-            let mut done = 0;
-            while done < n {
-                // Whole batches of at least 1024 (smaller ones need large buckets).
-                let k = (n - done).clamp(1024, EDABIT_BATCH);
-                let (a, c) = g.adder_batch(mascot, bin, net, k, m, adder::Shape::Strict)?;
-                let take = k.min(n - done);
-                low.v.extend_from_slice(&a.v[..take]);
-                low.m.extend_from_slice(&a.m[..take]);
-                for (dst, src) in cols.iter_mut().zip(&c) {
-                    dst.append(&src.slice(0..take));
-                }
-                done += take;
-            }
-            Ok((low, cols))
-        })?;
-        // Bit-major: bit i of element j at i·n + j.
-        let mut all = AuthBits::new();
-        for c in &bin_cols {
-            all.append(c);
-        }
-        let (len, v, mm) = all.into_parts();
-        let bin_shares = BitShares::from_parts(len, v, mm).ok_or_else(|| {
-            OfflineError::InvalidArgument("edaBit binary shares of the wrong length".into())
-        })?;
+        let (low, bin_shares) = self.adder_batches(mascot, bin, net, n, m, adder::Shape::Strict)?;
         let low = adder::share_vec(low);
         let high_bits = if extra > 0 {
             let r = mascot.bits(net, n * extra as usize);
@@ -458,15 +432,43 @@ impl EdaBitGen {
                 "wide edaBits of {width} bits ({bits} in binary) for {np} parties: need 1 ≤ bits ≤ width ≤ {MAX_WIDE_EDABIT_WIDTH}, width + ⌈log2 N⌉ ≤ 125 and width + N ≤ 127"
             )));
         }
-        let (w, m) = (width as usize, bits as usize);
+        let shape = adder::Shape::Wide {
+            bits: bits as usize,
+        };
+        let (value, bin_shares) = self.adder_batches(mascot, bin, net, n, width as usize, shape)?;
+        self.stats.edabits += n as u64;
+        Ok(WideEdaBits {
+            bits,
+            width,
+            value: adder::share_vec(value),
+            bin: bin_shares,
+        })
+    }
+
+    /// `n` edaBits of `shape` from adder batches of `m` input bits per party (whole batches of
+    /// at least 1024: smaller ones need large buckets; the surplus of the last is dropped).
+    /// Returns the GF(p) values and the kept binary columns, bit-major (bit i of element j at
+    /// i·n + j).
+    fn adder_batches(
+        &mut self,
+        mascot: &mut Mascot,
+        bin: &mut BinaryPrep,
+        net: &mut Network,
+        n: usize,
+        m: usize,
+        shape: adder::Shape,
+    ) -> Result<(Arith, BitShares)> {
+        let keep = match shape {
+            adder::Shape::Strict => m,
+            adder::Shape::Wide { bits } => bits,
+        };
         let (value, cols) = self.guarded(mascot, bin, net, |g, mascot, bin, net| {
             let mut value = Arith::default();
-            let mut cols: Vec<AuthBits> = (0..m).map(|_| AuthBits::new()).collect();
+            let mut cols: Vec<AuthBits> = (0..keep).map(|_| AuthBits::new()).collect();
             let mut done = 0;
             while done < n {
                 let k = (n - done).clamp(1024, EDABIT_BATCH);
-                let (a, c) =
-                    g.adder_batch(mascot, bin, net, k, w, adder::Shape::Wide { bits: m })?;
+                let (a, c) = g.adder_batch(mascot, bin, net, k, m, shape)?;
                 let take = k.min(n - done);
                 value.v.extend_from_slice(&a.v[..take]);
                 value.m.extend_from_slice(&a.m[..take]);
@@ -482,16 +484,10 @@ impl EdaBitGen {
             all.append(c);
         }
         let (len, v, mm) = all.into_parts();
-        let bin_shares = BitShares::from_parts(len, v, mm).ok_or_else(|| {
-            OfflineError::InvalidArgument("wide edaBit binary shares of the wrong length".into())
+        let bits = BitShares::from_parts(len, v, mm).ok_or_else(|| {
+            OfflineError::InvalidArgument("edaBit binary shares of the wrong length".into())
         })?;
-        self.stats.edabits += n as u64;
-        Ok(WideEdaBits {
-            bits,
-            width,
-            value: adder::share_vec(value),
-            bin: bin_shares,
-        })
+        Ok((value, bits))
     }
 
     /// Opens (broadcast of this party's shares in one round) arithmetic values, binary bits and
