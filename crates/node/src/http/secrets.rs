@@ -213,13 +213,57 @@ pub(super) async fn replace_tags(
     PathParam(id): PathParam<Uuid>,
     JsonBody(tags): JsonBody<Vec<Tag>>,
 ) -> Result<StatusCode, HttpError> {
-    blocking(&node, move |n| {
+    replace_user_tags(&node, user, id, tags).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the user tags of a secret the caller owns (shared by `/v1` and Amphora).
+pub(in crate::http) async fn replace_user_tags(
+    node: &Arc<Node>,
+    user: User,
+    id: Uuid,
+    tags: Vec<Tag>,
+) -> Result<(), HttpError> {
+    blocking(node, move |n| {
         let meta = owned(n, &user, id)?;
         let tags = tags.iter().map(to_store_tag).collect();
         n.secrets.replace_tags(meta.id, tags).map_err(secret_error)
     })
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    .await
+}
+
+/// Sets one user tag of a secret the caller owns (shared by `/v1` and Amphora).
+pub(in crate::http) async fn set_user_tag(
+    node: &Arc<Node>,
+    user: User,
+    id: Uuid,
+    tag: Tag,
+) -> Result<(), HttpError> {
+    blocking(node, move |n| {
+        let meta = owned(n, &user, id)?;
+        n.secrets
+            .set_tag(meta.id, to_store_tag(&tag))
+            .map(drop)
+            .map_err(secret_error)
+    })
+    .await
+}
+
+/// Deletes one user tag of a secret the caller owns (shared by `/v1` and Amphora).
+pub(in crate::http) async fn delete_user_tag(
+    node: &Arc<Node>,
+    user: User,
+    id: Uuid,
+    key: String,
+) -> Result<(), HttpError> {
+    blocking(node, move |n| {
+        let meta = owned(n, &user, id)?;
+        n.secrets
+            .delete_tag(meta.id, &key)
+            .map(drop)
+            .map_err(secret_error)
+    })
+    .await
 }
 
 #[utoipa::path(post, path = api::paths::SECRET_TAGS, tag = "tags",
@@ -297,14 +341,7 @@ pub(super) async fn put_tag(
             tag.key
         ))));
     }
-    blocking(&node, move |n| {
-        let meta = owned(n, &user, id)?;
-        n.secrets
-            .set_tag(meta.id, to_store_tag(&tag))
-            .map(drop)
-            .map_err(secret_error)
-    })
-    .await?;
+    set_user_tag(&node, user, id, tag).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -318,14 +355,7 @@ pub(super) async fn delete_tag(
     Caller(user): Caller,
     PathParam((id, key)): PathParam<(Uuid, String)>,
 ) -> Result<StatusCode, HttpError> {
-    blocking(&node, move |n| {
-        let meta = owned(n, &user, id)?;
-        n.secrets
-            .delete_tag(meta.id, &key)
-            .map(drop)
-            .map_err(secret_error)
-    })
-    .await?;
+    delete_user_tag(&node, user, id, key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

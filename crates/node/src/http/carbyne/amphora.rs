@@ -27,6 +27,7 @@ use store::secret::{validate_tag, OWNER_TAG};
 use store::{ListQuery, SecretId, SecretMeta, SecretStore, TagFilter, TagOp};
 use uuid::Uuid;
 
+use crate::http::secrets::{delete_user_tag, replace_user_tags, set_user_tag};
 use crate::http::{blocking, to_completion, Caller, HttpError, JsonBody, PathParam, QueryParam};
 use crate::secrets::{secret_error, to_api_tag, to_store_tag};
 use crate::{Node, User};
@@ -449,12 +450,7 @@ pub(in crate::http) async fn replace_tags(
             "At least one tag must be given (to remove tags, delete them one by one)",
         )));
     }
-    blocking(&node, move |n| {
-        let meta = owned(n, &user, id)?;
-        let tags = tags.iter().map(to_store_tag).collect();
-        n.secrets.replace_tags(meta.id, tags).map_err(secret_error)
-    })
-    .await?;
+    replace_user_tags(&node, user, id, tags).await?;
     Ok(StatusCode::OK)
 }
 
@@ -497,14 +493,7 @@ pub(in crate::http) async fn put_tag(
             clip(&tag.key)
         ))));
     }
-    blocking(&node, move |n| {
-        let meta = owned(n, &user, id)?;
-        n.secrets
-            .set_tag(meta.id, to_store_tag(&tag))
-            .map(drop)
-            .map_err(secret_error)
-    })
-    .await?;
+    set_user_tag(&node, user, id, tag).await?;
     Ok(StatusCode::OK)
 }
 
@@ -518,14 +507,7 @@ pub(in crate::http) async fn delete_tag(
     Caller(user): Caller,
     PathParam((id, key)): PathParam<(Uuid, String)>,
 ) -> Result<StatusCode, HttpError> {
-    blocking(&node, move |n| {
-        let meta = owned(n, &user, id)?;
-        n.secrets
-            .delete_tag(meta.id, &key)
-            .map(drop)
-            .map_err(secret_error)
-    })
-    .await?;
+    delete_user_tag(&node, user, id, key).await?;
     Ok(StatusCode::OK)
 }
 
