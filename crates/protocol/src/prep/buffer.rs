@@ -637,6 +637,40 @@ mod tests {
     }
 
     #[test]
+    fn buffer_serves_wide_edabits_in_order_then_reports_exhaustion() {
+        let mut dealer = InsecureDealer::new(0, 2, [6; 32]);
+        let plan = TuplePlan {
+            wide_edabits: vec![(8, 60, 10)],
+            ..TuplePlan::default()
+        };
+        let mut buf = TupleBuffer::fill_from(&mut dealer, &plan).unwrap();
+        let mut reference = InsecureDealer::new(0, 2, [6; 32]);
+        let all = reference.wide_edabits(10, 8, 60).unwrap();
+        let first = buf.wide_edabits(4, 8, 60).unwrap();
+        let second = buf.wide_edabits(6, 8, 60).unwrap();
+        assert_eq!((first.bits, first.width), (8, 60));
+        assert_eq!(first.value, all.value.slice(0..4));
+        assert_eq!(second.value, all.value.slice(4..10));
+        for i in 0..8 {
+            assert_eq!(first.bit(i), all.bit(i).slice(0..4));
+            assert_eq!(second.bit(i), all.bit(i).slice(4..10));
+        }
+        assert!(matches!(
+            buf.wide_edabits(1, 8, 60),
+            Err(PrepError::Exhausted {
+                kind: TupleKind::WideEdaBit { bits: 8, width: 60 },
+                needed: 1,
+                available: 0
+            })
+        ));
+        // Another shape is another kind: none of it was planned.
+        assert!(matches!(
+            buf.wide_edabits(1, 9, 60),
+            Err(PrepError::Exhausted { available: 0, .. })
+        ));
+    }
+
+    #[test]
     fn pushed_input_masks_keep_clear_values_aligned_across_batches() {
         let mut dealer = InsecureDealer::new(0, 2, [2; 32]);
         let first = dealer.input_masks(0, 3).unwrap();

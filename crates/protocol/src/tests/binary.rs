@@ -201,6 +201,77 @@ fn sources_without_the_binary_domain_say_so() {
     }
 }
 
+/// A source whose wide edaBits come back one element longer than asked: a broken or hostile
+/// source must not get a kernel to run on the wrong shape.
+struct WideOffByOne(InsecureDealer);
+
+impl Preprocessing for WideOffByOne {
+    fn mac_key_share(&self) -> Fp {
+        self.0.mac_key_share()
+    }
+    fn triples(&mut self, n: usize) -> Result<crate::prep::Triples, PrepError> {
+        self.0.triples(n)
+    }
+    fn squares(&mut self, n: usize) -> Result<crate::prep::Pairs, PrepError> {
+        self.0.squares(n)
+    }
+    fn bits(&mut self, n: usize) -> Result<ShareVec, PrepError> {
+        self.0.bits(n)
+    }
+    fn inverses(&mut self, n: usize) -> Result<crate::prep::Pairs, PrepError> {
+        self.0.inverses(n)
+    }
+    fn input_masks(
+        &mut self,
+        owner: usize,
+        n: usize,
+    ) -> Result<crate::prep::InputMasks, PrepError> {
+        self.0.input_masks(owner, n)
+    }
+    fn binary_key_share(&self) -> Option<Gf128> {
+        self.0.binary_key_share()
+    }
+    fn wide_edabits(
+        &mut self,
+        n: usize,
+        bits: u32,
+        width: u32,
+    ) -> Result<crate::prep::WideEdaBits, PrepError> {
+        self.0.wide_edabits(n + 1, bits, width)
+    }
+}
+
+#[test]
+fn the_engine_refuses_wide_edabits_of_another_shape() {
+    let nets = net::in_process(2, net_config());
+    let handles: Vec<_> = nets
+        .into_iter()
+        .map(|net| {
+            std::thread::spawn(move || {
+                let me = net.my_id();
+                let mut e = crate::Engine::new(
+                    net,
+                    WideOffByOne(InsecureDealer::new(me, 2, [7; 32])),
+                    Default::default(),
+                );
+                let r = e.take_wide_edabits(4, 8, 60).map(|_| ());
+                (r, e.tuples_consumed().clone())
+            })
+        })
+        .collect();
+    for h in handles {
+        let (r, consumed) = h.join().unwrap();
+        match r {
+            Err(ProtocolError::Prep(PrepError::Source(m))) => {
+                assert!(m.contains("another shape"), "{m}")
+            }
+            other => panic!("expected a shape error, got {other:?}"),
+        }
+        // Nothing of the wrong shape is counted as consumed.
+        assert_eq!((consumed.edabits, consumed.edabit_bits), (0, 0));
+    }
+}
+
 // ----- engine operations ----------------------------------------------------------------------
 
 #[test]
