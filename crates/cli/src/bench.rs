@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use field::Fp;
-use protocol::prep::{InsecureDealer, Preprocessing, TupleBuffer, TuplePlan};
+use protocol::prep::{InsecureDealer, PrepError, Preprocessing, TupleBuffer, TuplePlan};
 use protocol::{Engine, EngineConfig, NonLinear, ShareVec};
 
 use crate::local::{self, Transport};
@@ -86,12 +86,17 @@ struct Measured {
     bytes_sent: u64,
     triples: u64,
     bits: u64,
+    /// Binary triples (the mixed-circuit kernels only).
+    bit_triples: u64,
 }
 
 #[derive(Clone, Copy)]
 enum Op {
     Products,
+    /// On the arithmetic kernels (prime triples and random bits only).
     Comparisons,
+    /// On the mixed-circuit kernels (a wide edaBit, a daBit and binary triples each).
+    MixedComparisons,
 }
 
 impl Op {
@@ -99,19 +104,116 @@ impl Op {
         match self {
             Op::Products => "products in one batch",
             Op::Comparisons => "64-bit comparisons (<) in one batch",
+            Op::MixedComparisons => "64-bit comparisons (<) in one batch, mixed circuit",
         }
+    }
+}
+
+/// A dealer that records what it serves, kind by kind and shape by shape, as a [`TuplePlan`]:
+/// a dry run on one element gives the plan of one element, whatever the kernels draw.
+struct Recorder {
+    dealer: InsecureDealer,
+    plan: TuplePlan,
+}
+
+impl Preprocessing for Recorder {
+    fn mac_key_share(&self) -> Fp {
+        self.dealer.mac_key_share()
+    }
+    fn triples(&mut self, n: usize) -> Result<protocol::prep::Triples, PrepError> {
+        self.plan.triples += n;
+        self.dealer.triples(n)
+    }
+    fn squares(&mut self, n: usize) -> Result<protocol::prep::Pairs, PrepError> {
+        self.plan.squares += n;
+        self.dealer.squares(n)
+    }
+    fn bits(&mut self, n: usize) -> Result<ShareVec, PrepError> {
+        self.plan.bits += n;
+        self.dealer.bits(n)
+    }
+    fn inverses(&mut self, n: usize) -> Result<protocol::prep::Pairs, PrepError> {
+        self.plan.inverses += n;
+        self.dealer.inverses(n)
+    }
+    fn input_masks(
+        &mut self,
+        owner: usize,
+        n: usize,
+    ) -> Result<protocol::prep::InputMasks, PrepError> {
+        if self.plan.input_masks.len() <= owner {
+            self.plan.input_masks.resize(owner + 1, 0);
+        }
+        self.plan.input_masks[owner] += n;
+        self.dealer.input_masks(owner, n)
+    }
+    fn binary_key_share(&self) -> Option<field::Gf128> {
+        self.dealer.binary_key_share()
+    }
+    fn bit_triples(&mut self, n: usize) -> Result<protocol::prep::BitTriples, PrepError> {
+        self.plan.bit_triples += n;
+        self.dealer.bit_triples(n)
+    }
+    fn dabits(&mut self, n: usize) -> Result<protocol::prep::DaBits, PrepError> {
+        self.plan.dabits += n;
+        self.dealer.dabits(n)
+    }
+    fn edabits(
+        &mut self,
+        n: usize,
+        bits: u32,
+        extra: u32,
+    ) -> Result<protocol::prep::EdaBits, PrepError> {
+        add_shape(&mut self.plan.edabits, bits, extra, n);
+        self.dealer.edabits(n, bits, extra)
+    }
+    fn wide_edabits(
+        &mut self,
+        n: usize,
+        bits: u32,
+        width: u32,
+    ) -> Result<protocol::prep::WideEdaBits, PrepError> {
+        add_shape(&mut self.plan.wide_edabits, bits, width, n);
+        self.dealer.wide_edabits(n, bits, width)
+    }
+}
+
+fn add_shape(shapes: &mut Vec<(u32, u32, usize)>, a: u32, b: u32, n: usize) {
+    match shapes.iter_mut().find(|s| (s.0, s.1) == (a, b)) {
+        Some(s) => s.2 += n,
+        None => shapes.push((a, b, n)),
+    }
+}
+
+/// `plan` for `size` elements instead of one.
+fn scaled(plan: TuplePlan, size: usize) -> TuplePlan {
+    let shapes = |v: Vec<(u32, u32, usize)>| {
+        v.into_iter()
+            .map(|(a, b, n)| (a, b, n * size))
+            .collect::<Vec<_>>()
+    };
+    TuplePlan {
+        triples: plan.triples * size,
+        squares: plan.squares * size,
+        bits: plan.bits * size,
+        inverses: plan.inverses * size,
+        input_masks: plan.input_masks.iter().map(|n| n * size).collect(),
+        bit_triples: plan.bit_triples * size,
+        dabits: plan.dabits * size,
+        edabits: shapes(plan.edabits),
+        wide_edabits: shapes(plan.wide_edabits),
     }
 }
 
 /// What one element of `op` consumes, measured by running it once on one element.
 fn plan_for(op: Op, size: usize) -> anyhow::Result<TuplePlan> {
     let nets = net::in_process(2, local::net_config());
-    let counts = local::run_parties(nets, move |me, net| {
-        let mut e = Engine::new(
-            net,
-            InsecureDealer::new(me, 2, [0; 32]),
-            EngineConfig::default(),
-        );
+    let plans = local::run_parties(nets, move |me, net| {
+        let recorder = Recorder {
+            dealer: InsecureDealer::new(me, 2, [0; 32]),
+            plan: TuplePlan::default(),
+        };
+        let mut e = Engine::new(net, recorder, EngineConfig::default());
         let x = e.constant(&[Fp::from_u64(3)]);
         match op {
             Op::Products => {
@@ -120,18 +222,15 @@ fn plan_for(op: Op, size: usize) -> anyhow::Result<TuplePlan> {
             Op::Comparisons => {
                 e.lt(&x, &x, 64)?;
             }
+            Op::MixedComparisons => {
+                e.mixed()?.lt(&x, &x, 64)?;
+            }
         }
-        Ok(e.tuples_consumed().clone())
+        Ok(e.prep().plan.clone())
     })?;
-    let c = &counts[0];
-    Ok(TuplePlan {
-        triples: c.triples as usize * size,
-        bits: c.bits as usize * size,
-        squares: c.squares as usize * size,
-        inverses: c.inverses as usize * size,
-        input_masks: vec![],
-        ..TuplePlan::default()
-    })
+    let mut plan = plans.into_iter().next().unwrap_or_default();
+    plan.input_masks.clear();
+    Ok(scaled(plan, size))
 }
 
 fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Result<Measured> {
@@ -150,7 +249,7 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
         let mut e = Engine::new(net, buffer, EngineConfig::default());
         let (x, y) = match op {
             Op::Products => (operands.a, operands.b),
-            Op::Comparisons => {
+            Op::Comparisons | Op::MixedComparisons => {
                 // Signed 64-bit operands (public here: the cost does not depend on the values).
                 let xs: Vec<Fp> = (0..size as i64)
                     .map(|i| Fp::from_i64(i.wrapping_mul(0x9E3779B97F4A7C15u64 as i64)))
@@ -168,6 +267,7 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
         let z: ShareVec = match op {
             Op::Products => e.mul(&x, &y)?,
             Op::Comparisons => e.lt(&x, &y, 64)?,
+            Op::MixedComparisons => e.mixed()?.lt(&x, &y, 64)?,
         };
         let t_op = t1.elapsed();
         e.check()?;
@@ -202,6 +302,7 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
         bytes_sent: stats.bytes_sent,
         triples: used.triples,
         bits: used.bits,
+        bit_triples: used.bit_triples,
     })
 }
 
@@ -319,10 +420,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let mut rows = Vec::new();
     for &n in &args.parties {
-        for (op, size) in [(Op::Products, products), (Op::Comparisons, comparisons)] {
+        for (op, size) in [
+            (Op::Products, products),
+            (Op::Comparisons, comparisons),
+            (Op::MixedComparisons, comparisons),
+        ] {
             let wanted = match op {
                 Op::Products => OpName::Products,
-                Op::Comparisons => OpName::Comparisons,
+                Op::Comparisons | Op::MixedComparisons => OpName::Comparisons,
             };
             if !args.ops.contains(&wanted) {
                 continue;
@@ -425,7 +530,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             m.cpu.as_secs_f64(),
             m.rounds,
             m.bytes_sent as f64 / 1e6,
-            m.triples,
+            if m.bit_triples > 0 {
+                format!("{} (+ {} binary)", m.triples, m.bit_triples)
+            } else {
+                m.triples.to_string()
+            },
             m.bits,
             m.prep_time.as_secs_f64(),
             target,
