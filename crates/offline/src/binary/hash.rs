@@ -1,5 +1,6 @@
-//! The symmetric pieces of the binary domain: the one-bit hash of correlated-OT outputs (which
-//! turns them into random OTs for bit multiplication), inner products in GF(2^128), and uniform
+//! The symmetric pieces of the binary domain: the one-bit and 128-bit hashes of correlated-OT
+//! outputs (which turn them into random OTs for the multiplications of bits and of bits by MAC
+//! shares), inner products in GF(2^128), and uniform
 //! indices for the bucket permutations.
 //!
 //! # Blocks and field elements
@@ -16,6 +17,10 @@
 //! is a pseudorandom bit to anyone who does not know Δ, even given `H(j', q_j')` for every j'
 //! and the relations `q_j ⊕ t_j ∈ {0, Δ}`. The tweak is `instance·2^64 + index`, with the index
 //! counted over the life of the KOS instance, so no tweak repeats under one Δ.
+//!
+//! The wide hash `W(j, x) = TMMO(x, instance·2^64 + 2^63 + index)` is the whole block under a
+//! tweak of its own (indices stay below 2^63), so that H and W of one row are independent
+//! outputs of a TCCR function; both share `π(x)` (three AES calls per row for the pair).
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use aes::Aes128;
@@ -77,7 +82,60 @@ impl BitHash {
             *o = word;
         }
     }
+
+    /// [`BitHash::hash_bits`] and, into `wide[j]`, the 128-bit `W(first + j, rows[j] ⊕ xor)`
+    /// (module docs): both from one `π(x)`, three AES calls per row. `wide` has `rows.len()`
+    /// entries; both outputs are overwritten.
+    pub fn hash_bits_wide(
+        &self,
+        rows: &[Block],
+        xor: u128,
+        instance: u64,
+        first: u64,
+        out: &mut [u64],
+        wide: &mut [u128],
+    ) {
+        debug_assert_eq!(out.len(), rows.len().div_ceil(PAR));
+        debug_assert_eq!(wide.len(), rows.len());
+        let mut px = [[0u8; 16]; PAR];
+        let mut tb = [[0u8; 16]; 2 * PAR];
+        let inst = (instance as u128) << 64;
+        for (w, ((rs, o), ws)) in rows
+            .chunks(PAR)
+            .zip(out.iter_mut())
+            .zip(wide.chunks_mut(PAR))
+            .enumerate()
+        {
+            let k = rs.len();
+            for (p, r) in px.iter_mut().zip(rs) {
+                *p = (block_u128(r) ^ xor).to_le_bytes();
+            }
+            self.pi
+                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut px[..k]));
+            let base = first.wrapping_add((w * PAR) as u64);
+            for (i, p) in px[..k].iter().enumerate() {
+                let idx = base.wrapping_add(i as u64);
+                debug_assert!(idx < WIDE_TWEAK, "OT index out of the tweak range");
+                let p = u128::from_le_bytes(*p);
+                tb[2 * i] = (p ^ inst ^ idx as u128).to_le_bytes();
+                tb[2 * i + 1] = (p ^ inst ^ (idx | WIDE_TWEAK) as u128).to_le_bytes();
+            }
+            self.pi
+                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tb[..2 * k]));
+            let mut word = 0u64;
+            for (i, (p, wv)) in px[..k].iter().zip(ws.iter_mut()).enumerate() {
+                let p = u128::from_le_bytes(*p);
+                word |= ((u128::from_le_bytes(tb[2 * i]) ^ p) as u64 & 1) << i;
+                *wv = u128::from_le_bytes(tb[2 * i + 1]) ^ p;
+            }
+            *o = word;
+        }
+    }
 }
+
+/// The tweak bit that separates the wide hash `W` from the bit hash `H` (OT indices stay below
+/// it: 2^63 OTs would take millennia).
+const WIDE_TWEAK: u64 = 1 << 63;
 
 /// `Σ_j c_j·x_j` in GF(2^128), accumulated unreduced and reduced once.
 pub(crate) fn inner_product(c: &[u128], x: &[Gf128]) -> Gf128 {

@@ -272,7 +272,7 @@ fn an_inconsistent_delta_fails_the_authentication_check() {
 }
 
 #[test]
-fn a_wrong_triple_share_fails_the_sacrifice() {
+fn a_wrong_triple_share_fails_the_product_check() {
     for n in [2, 3] {
         let errs = cheat_with(n, BinaryCheat::WrongTripleShare, triples_job());
         honest_all(&errs, |e| *e == OfflineError::SacrificeFailed);
@@ -280,9 +280,29 @@ fn a_wrong_triple_share_fails_the_sacrifice() {
 }
 
 #[test]
-fn a_wrong_multiplication_message_fails_the_sacrifice() {
+fn a_wrong_multiplication_message_fails_the_product_check() {
     for n in [2, 3] {
         let errs = cheat_with(n, BinaryCheat::WrongMultiplication, triples_job());
+        honest_all(&errs, |e| *e == OfflineError::SacrificeFailed);
+    }
+}
+
+/// A wrong `U` (another MAC share of b in the Δ-product towards the victim) leaves the error
+/// `a^h·E` in the check of every leaky triple whose victim bit a^h is 1.
+#[test]
+fn a_wrong_product_message_fails_the_product_check() {
+    for n in [2, 3] {
+        let errs = cheat_with(n, BinaryCheat::WrongProductMessage, triples_job());
+        honest_all(&errs, |e| *e == OfflineError::SacrificeFailed);
+    }
+}
+
+/// A known error in one party's Δ-product share passes only if it is c'·Δ for an error c' of
+/// c, i.e. only by guessing Δ.
+#[test]
+fn a_wrong_product_share_fails_the_product_check() {
+    for n in [2, 3] {
+        let errs = cheat_with(n, BinaryCheat::WrongProductShare, triples_job());
         honest_all(&errs, |e| *e == OfflineError::SacrificeFailed);
     }
 }
@@ -453,7 +473,7 @@ fn binary_triples_rate() {
     let (bs, bc, c, ls, lc) = out[0].5;
     let cpu = out.iter().map(|o| o.6).fold(0.0, f64::max);
     println!(
-        "binary (TinyOT-style), {parties} parties, {count} triples over InProcess (batch {}, buckets B = {bs}, B' = {bc}, C = {c}, log2 ε_sac = {ls:.1}, log2 ε_comb = {lc:.1}): {:.0} triples/s ({secs:.2} s wall, {cpu:.2} s CPU per party, {:.2} µs CPU per triple), {:.1} bytes sent per triple per party, {} rounds in {} batches ({} per batch)",
+        "binary (TinyOT-style), {parties} parties, {count} triples over InProcess (batch {}, sacrifice bucket {bs}, combine B' = {bc}, {c} opened, log2 ε_check = {ls:.1}, log2 ε_comb = {lc:.1}): {:.0} triples/s ({secs:.2} s wall, {cpu:.2} s CPU per party, {:.2} µs CPU per triple), {:.1} bytes sent per triple per party, {} rounds in {} batches ({} per batch)",
         cfg.batch_size,
         count as f64 / secs,
         1e6 * cpu / count as f64,
