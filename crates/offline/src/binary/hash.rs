@@ -55,35 +55,7 @@ impl BitHash {
     }
 
     /// `out` gets bit j = `H(first + j, rows[j] ⊕ xor)`, packed 64 to a word (`out` has
-    /// `⌈rows.len()/64⌉` words; it is overwritten).
-    pub fn hash_bits(&self, rows: &[Block], xor: u128, instance: u64, first: u64, out: &mut [u64]) {
-        debug_assert_eq!(out.len(), rows.len().div_ceil(PAR));
-        let mut px = [[0u8; 16]; PAR];
-        let mut tw = [[0u8; 16]; PAR];
-        let inst = (instance as u128) << 64;
-        for (w, (rs, o)) in rows.chunks(PAR).zip(out.iter_mut()).enumerate() {
-            let k = rs.len();
-            for (p, r) in px.iter_mut().zip(rs) {
-                *p = (block_u128(r) ^ xor).to_le_bytes();
-            }
-            self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut px[..k]));
-            let base = first.wrapping_add((w * PAR) as u64);
-            for (i, (t, p)) in tw.iter_mut().zip(&px[..k]).enumerate() {
-                let tweak = inst | base.wrapping_add(i as u64) as u128;
-                *t = (u128::from_le_bytes(*p) ^ tweak).to_le_bytes();
-            }
-            self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tw[..k]));
-            let mut word = 0u64;
-            for (i, (t, p)) in tw[..k].iter().zip(&px[..k]).enumerate() {
-                word |= (((t[0] ^ p[0]) & 1) as u64) << i;
-            }
-            *o = word;
-        }
-    }
-
-    /// [`BitHash::hash_bits`] and, into `wide[j]`, the 128-bit `W(first + j, rows[j] ⊕ xor)`
+    /// `⌈rows.len()/64⌉` words), and `wide[j]` the 128-bit `W(first + j, rows[j] ⊕ xor)`
     /// (module docs): both from one `π(x)`, three AES calls per row. `wide` has `rows.len()`
     /// entries; both outputs are overwritten.
     pub fn hash_bits_wide(
@@ -302,18 +274,33 @@ mod tests {
     fn hash_depends_on_input_xor_tweak_and_instance() {
         let h = BitHash::new();
         let rows: Vec<Block> = (0..200u128).map(|i| Block::from(i * 77 + 5)).collect();
-        let mut a = vec![0u64; 4];
-        let mut b = vec![0u64; 4];
-        h.hash_bits(&rows, 0, 1, 0, &mut a);
-        h.hash_bits(&rows, 0, 1, 0, &mut b);
-        assert_eq!(a, b);
+        let run = |xor: u128, inst: u64, first: u64| {
+            let mut a = vec![0u64; 4];
+            let mut w = vec![0u128; 200];
+            h.hash_bits_wide(&rows, xor, inst, first, &mut a, &mut w);
+            (a, w)
+        };
+        let (a, w) = run(0, 1, 0);
+        assert_eq!((a.clone(), w.clone()), run(0, 1, 0));
         for (xor, inst, first) in [(1u128 << 100, 1, 0), (0, 2, 0), (0, 1, 1)] {
-            h.hash_bits(&rows, xor, inst, first, &mut b);
+            let (b, v) = run(xor, inst, first);
             assert_ne!(a, b);
+            assert!(w.iter().zip(&v).all(|(x, y)| x != y));
         }
-        // About half the bits are set.
+        // About half the bits are set, and the bit is not the wide hash's low bit.
         let ones: u32 = a.iter().map(|w| w.count_ones()).sum();
         assert!((60..140).contains(&ones), "{ones}");
+        let same = (0..200)
+            .filter(|&j| (a[j / 64] >> (j % 64)) & 1 == (w[j] & 1) as u64)
+            .count();
+        assert!((60..140).contains(&same), "{same}");
+        // The wide outputs are distinct blocks with about half their bits set.
+        let mut sorted = w.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 200);
+        let bits: u32 = w.iter().map(|x| x.count_ones()).sum();
+        assert!((200 * 64 - 800..200 * 64 + 800).contains(&bits), "{bits}");
     }
 
     #[test]
