@@ -144,9 +144,9 @@ pub struct BinaryConfig {
     pub security: u32,
     /// Output triples per batch, 1024 to 262144. Larger batches allow smaller buckets (fewer OTs
     /// per triple, see [`BinaryPrep::bucket_sizes`]); memory grows linearly: measured peaks of
-    /// about 90 MB per party for 2 parties at 16 384, 260 MB at 65 536 and 700 MB at 262 144 (each further peer
-    /// adds the KOS rows, about 1.5 KB per triple). Triples of a batch that a call does not take are kept for
-    /// the next call.
+    /// about 28 MB per party for 2 parties at 16 384, 65 MB at 65 536 and 240 MB at 262 144
+    /// (half the peak of a 2-party process; each further peer adds the KOS rows, about 0.4 KB
+    /// per triple). Triples of a batch that a call does not take are kept for the next call.
     pub batch_size: usize,
     /// The session id, as [`MascotConfig::session`]: hashed into the base-OT keys, every
     /// commitment and every coin, and checked at setup.
