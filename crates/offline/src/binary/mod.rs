@@ -257,6 +257,9 @@ pub(crate) enum BinaryCheat {
     WrongProductMessage,
     /// Flip one bit of this party's Δ-product share of the first leaky triple.
     WrongProductShare,
+    /// As multiplication sender towards the victim, flip one bit of the first leaky triple's
+    /// `U` only: the selective failure on the victim's share of that triple's a.
+    SelectiveProduct,
     /// As multiplication sender towards the victim, flip every d bit (a wrong b: the
     /// selective-failure attack on the victim's a-shares).
     WrongMultiplication,
@@ -289,6 +292,9 @@ pub struct BinaryPrep {
     poisoned: Option<String>,
     #[cfg(test)]
     pub(crate) cheat: Option<BinaryCheat>,
+    /// Test-only: this party's share of a of the last batch's first leaky triple.
+    #[cfg(test)]
+    pub(crate) first_a_share: Option<bool>,
 }
 
 impl std::fmt::Debug for BinaryPrep {
@@ -456,6 +462,8 @@ impl BinaryPrep {
             poisoned: None,
             #[cfg(test)]
             cheat,
+            #[cfg(test)]
+            first_a_share: None,
         })
     }
 

@@ -111,6 +111,10 @@ impl BinaryPrep {
         let (a_me, rest) = values.split_at(w);
         let (b_me, rest) = rest.split_at(w);
         let r_me = &rest[..w];
+        #[cfg(test)]
+        {
+            self.first_a_share = Some(a_me[0] & 1 == 1);
+        }
         // Φ_k: this party's MAC share of b_k (⊕ over parties: b_k·Δ).
         let phi = &macs[mm..2 * mm];
 
@@ -148,11 +152,17 @@ impl BinaryPrep {
             }
             let f = out.to(p);
             f.reserve(8 * w + 16 * mm);
+            #[cfg(test)]
+            let u_start = f.len() + 8 * w;
             for ((x, y), b) in h0.iter().zip(&h1).zip(b_me) {
                 f.extend_from_slice(&(x ^ y ^ b ^ flip).to_le_bytes());
             }
             for ((x, y), ph) in w0.iter().zip(&w1).zip(phi) {
                 f.extend_from_slice(&(x ^ y ^ ph.0 ^ flip_u).to_le_bytes());
+            }
+            #[cfg(test)]
+            if self.cheating(BinaryCheat::SelectiveProduct) && p == self.victim() {
+                f[u_start] ^= 1;
             }
             for (c, x) in c_me.iter_mut().zip(&h0) {
                 *c ^= x;

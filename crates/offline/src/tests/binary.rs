@@ -307,6 +307,50 @@ fn a_wrong_product_share_fails_the_product_check() {
     }
 }
 
+/// The selective failure that the combine step is for: a wrong `U` for one leaky triple only
+/// passes the Δ-product check exactly when the victim's share of that triple's a is 0 (two
+/// parties: the check's error is a^h·E), and a batch that passes still outputs correct triples.
+/// Deterministic in each run; several runs see both outcomes with high probability, which is
+/// printed, not asserted.
+#[test]
+fn a_selective_failure_passes_only_for_one_value_of_the_honest_bit() {
+    let mut outcomes = [0usize; 2];
+    for _ in 0..6 {
+        let res = run(
+            2,
+            same(2, small()),
+            Some((1, BinaryCheat::SelectiveProduct)),
+            Arc::new(|b: &mut BinaryPrep, net: &mut Network| {
+                let t = b.triples(net, 64);
+                Ok((t, b.first_a_share))
+            }),
+        );
+        let delta = res.iter().fold(Gf128::ZERO, |acc, (d, _)| acc + *d);
+        let out: Vec<_> = res.into_iter().map(|(_, r)| r.unwrap()).collect();
+        let victim_bit = out[0].1.expect("a batch ran");
+        match (&out[0].0, &out[1].0) {
+            (Ok(t0), Ok(t1)) => {
+                assert!(!victim_bit, "passed although the touched honest bit was 1");
+                check_triples(delta, &[t0.clone(), t1.clone()], 64);
+                outcomes[0] += 1;
+            }
+            (Err(e), _) => {
+                assert!(
+                    victim_bit,
+                    "failed although the touched honest bit was 0: {e}"
+                );
+                assert_eq!(*e, OfflineError::SacrificeFailed);
+                outcomes[1] += 1;
+            }
+            (Ok(_), Err(e)) => panic!("the honest party passed, the cheater failed: {e}"),
+        }
+    }
+    println!(
+        "selective failure: {} passed, {} aborted",
+        outcomes[0], outcomes[1]
+    );
+}
+
 #[test]
 fn a_wrong_opening_fails_the_mac_check() {
     for n in [2, 3] {
