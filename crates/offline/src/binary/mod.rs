@@ -63,7 +63,8 @@
 //! 4. **Δ-product check**: party i's `s^i_k ⊕ m_i(c_k)` XOR over the parties to
 //!    `(a_k b_k ⊕ c_k)·Δ`, which must be 0: these are zeros of the MAC check (step 6,
 //!    [`OfflineError::SacrificeFailed`]), never opened.
-//! 5. **Combine** (leakage). A coin opened after f fixes a uniform permutation that groups ℓ·B'
+//! 5. **Combine** (leakage). A coin opened with f (after every d and U was sent, so after the
+//!    set of touched triples is fixed) gives a uniform permutation that groups ℓ·B'
 //!    leaky triples into ℓ buckets of B'; each bucket (x_k, y_k, z_k) becomes `x = ⊕ x_k`,
 //!    `y = y_1`, `z = z_1 ⊕ ⊕_{k≥2} (z_k ⊕ g_k·x_k)` with `g_k = y_1 ⊕ y_k` opened, which is x·y
 //!    when every input is correct; x is unknown to the adversary unless every x_k leaked.
@@ -100,8 +101,8 @@
 //!
 //! With μ = M/ℓ leaky triples per output (B' = 4 for ℓ = 16384 and s = 40): 3μ correlated OTs
 //! (16 bytes of KOS `u` each, 48μ bytes), μ·(1 + 128) bits of d and U, plus μ bits of f and
-//! `B' − 1` opened bits broadcast per party: about 257 bytes (776 with the earlier sacrifice).
-//! 10 rounds per batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (16 bytes) per
+//! `B' − 1` opened bits broadcast per party: about 258 bytes (776 with the earlier sacrifice).
+//! 9 rounds per batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (16 bytes) per
 //! bit and peer and 5 rounds per batch of up to 2^20 bits.
 
 mod bits;

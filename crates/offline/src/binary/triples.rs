@@ -6,11 +6,10 @@
 //! | 2 | open coin 1 → KOS challenges, authentication coefficients | after `u` is fixed |
 //! | 3 | KOS responses; broadcast share of y | |
 //! | 4 | multiplication `d` and `U` to every peer (only if its KOS check passed) | |
-//! | 5 | broadcast `f = c ⊕ r` | |
-//! | 6 | open coin 2 → the combine permutation | after the multiplication is fixed |
-//! | 7 | broadcast shares of the combine's opened bits | |
-//! | 8 | open coin 3 → MAC-check coefficients | after every opening |
-//! | 9, 10 | MAC check (with the Δ-product check): commit to σ and the transcript digest, open σ | |
+//! | 5 | broadcast `f = c ⊕ r`; open coin 2 → the combine permutation | after every `d` and `U` |
+//! | 6 | broadcast shares of the combine's opened bits | |
+//! | 7 | open coin 3 → MAC-check coefficients | after every opening |
+//! | 8, 9 | MAC check (with the Δ-product check): commit to σ and the transcript digest, open σ | |
 
 use field::Gf128;
 use net::Network;
@@ -20,7 +19,7 @@ use super::check::{self, Pending};
 #[cfg(test)]
 use super::BinaryCheat;
 use super::{bytes_words, peers, word_bytes, Authenticated, BinaryPrep, BinaryTriples};
-use crate::coins::{derive, Coins};
+use crate::coins::{derive, Coins, OPENING_BYTES};
 use crate::error::Result;
 use crate::wire::{kind, Out, Transcript};
 
@@ -211,21 +210,27 @@ impl BinaryPrep {
             s_me[0] ^= 1;
         }
 
-        // Round 5: f = c ⊕ r, broadcast.
-        let mut bcast = Vec::with_capacity(8 * w);
+        // Round 5: f = c ⊕ r, broadcast, with the opening of the combine coin. Every d and U is
+        // fixed by now, so the set of touched triples is chosen before the permutation is
+        // known. A rushing party that sees the permutation before sending f can only choose
+        // which value of a touched triple's honest bit passes (as it can later through its σ
+        // anyway): each touched triple still passes for exactly one value.
+        let mut bcast = Vec::with_capacity(8 * w + OPENING_BYTES);
         for (c, r) in c_me.iter().zip(r_me) {
             bcast.extend_from_slice(&(c ^ r).to_le_bytes());
         }
+        bcast.extend_from_slice(&coins.opening(c_perm));
         drop(c_me);
         let ins = Out::new(net, kind::BIN_F, bcast).exchange(net, &mut tr)?;
         let mut f = vec![0u64; w];
         for input in &ins {
             input.done()?;
-            let mut rd = input.bcast(8 * w)?;
+            let mut rd = input.bcast(8 * w + OPENING_BYTES)?;
             for (x, y) in f.iter_mut().zip(bytes_words(rd.take(8 * w)?, w)) {
                 *x ^= y;
             }
         }
+        let perm_seed = coins.finish_after(c_perm, &ins, 8 * w)?;
         // [c] = [r] ⊕ f: party 0 adds f to its share, every party f·Δ_i to its MACs. The
         // Δ-product check: ⊕ over parties of s_k ⊕ m(c_k) is (a_k b_k ⊕ c_k)·Δ, which must be 0.
         let c_vals: Vec<u64> = if me == 0 {
@@ -257,9 +262,7 @@ impl BinaryPrep {
         pending.zero(&zeros);
         drop((zeros, s_me, macs, values));
 
-        // Round 6: the combine permutation; ℓ buckets of B' from the first ℓ·B' leaky triples.
-        let ins = Out::new(net, kind::COIN, coins.opening(c_perm)).exchange(net, &mut tr)?;
-        let perm_seed = coins.finish(c_perm, &ins)?;
+        // The combine permutation; ℓ buckets of B' from the first ℓ·B' leaky triples.
         let bc = bk.combine;
         let perm = Sampler::new(&derive(&perm_seed, "binary/combine", 0)).permutation(mm);
         #[cfg(test)]
@@ -275,7 +278,7 @@ impl BinaryPrep {
             .collect();
         drop((all, perm));
 
-        // Round 7: open g_k = y_1 ⊕ y_k.
+        // Round 6: open g_k = y_1 ⊕ y_k.
         let to_open: Vec<AuthBits> = group[1..].iter().map(|t| group[0].1.xor(&t.1)).collect();
         let total_words: usize = to_open.iter().map(|v| v.value_words().len()).sum();
         let mut bcast = Vec::with_capacity(8 * total_words);
@@ -320,7 +323,7 @@ impl BinaryPrep {
             z.xor_and_public(g, &xa);
         }
 
-        // Round 8: the MAC-check coin; rounds 9 and 10: the MAC check, which also checks every
+        // Round 7: the MAC-check coin; rounds 8 and 9: the MAC check, which also checks every
         // leaky triple's Δ-product (the zeros).
         let ins = Out::new(net, kind::COIN, coins.opening(c_mac)).exchange(net, &mut tr)?;
         let mac_seed = coins.finish(c_mac, &ins)?;
