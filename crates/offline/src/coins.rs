@@ -123,6 +123,12 @@ impl Coins {
     /// Checks every party's opening of coin `i` (each frame's broadcast part is exactly the
     /// opening) and returns the joint seed.
     pub fn finish(&self, i: usize, ins: &[In]) -> Result<[u8; 32]> {
+        self.finish_after(i, ins, 0)
+    }
+
+    /// [`Coins::finish`] for frames whose broadcast part is `prefix` bytes of something else
+    /// followed by the opening.
+    pub fn finish_after(&self, i: usize, ins: &[In], prefix: usize) -> Result<[u8; 32]> {
         let mut h = blake3::Hasher::new_derive_key("ephemeral/offline/coin/v2");
         h.update(&self.session);
         h.update(&(self.label.len() as u64).to_le_bytes());
@@ -131,7 +137,8 @@ impl Coins {
         for input in ins {
             let p = input.peer;
             input.done()?;
-            let mut r = input.bcast(OPENING_BYTES)?;
+            let mut r = input.bcast(prefix + OPENING_BYTES)?;
+            r.take(prefix)?;
             let share = r.arr32()?;
             let salt = r.arr32()?;
             if !verify(&self.commitments[p][i], &self.session, p, &salt, &share) {

@@ -1,37 +1,26 @@
-//! Bucket sizes for the binary triples, from explicit bounds (log2 of the adversary's success
-//! probability) computed for the batch size.
+//! The combine bucket size of the binary triples, from an explicit bound (log2 of the
+//! adversary's success probability) computed for the batch size.
 //!
-//! **Sacrifice (correctness).** `M = ℓ₁·B + C` authenticated leaky triples are permuted by a
-//! public uniform permutation drawn after they are fixed; the first C are opened and checked
-//! (c = a∧b), the others form ℓ₁ buckets of B, the first triple of each checked against the
-//! other B − 1. A check of (a, b, c) against (x, y, z) passes iff both have the same error
-//! `c ⊕ ab = z ⊕ xy`, so a batch passes with an incorrect output only if the set of incorrect
-//! triples (size k, fixed before the permutation, whatever the selective-failure bits were)
-//! misses the C opened ones and is a union of j whole buckets, k = jB:
+//! **Correctness** needs no bucket: every leaky triple is checked on its own by the Δ-product
+//! check of the parent module (a wrong triple passes with probability about 2^−127).
 //!
-//! ```text
-//!   ε_sac = max_{1 ≤ j ≤ ℓ₁}  C(M − jB, C)/C(M, C) · C(ℓ₁, j)/C(ℓ₁B, jB)
-//! ```
-//!
-//! (a union bound over which j buckets; the opened triples stop "all incorrect", j = ℓ₁).
-//!
-//! **Combine (leakage).** A corrupt OT sender that puts a wrong bit into the multiplication
-//! makes a triple's error `a^h·e` for an honest party h's share a^h: the sacrifice then passes
-//! only if that bit has the value the adversary hoped, so a batch that passes may have leaked the
-//! a-shares of the buckets it touched. A touched bucket passes with probability at most ½,
-//! independently (it depends on the touched triples' honest a-bits), so with t touched buckets
-//! the batch passes with probability ≤ 2^−t and at most t sacrifice outputs leak (the opened
-//! `a ⊕ a'` carries a leak from a sacrificed triple to the output of its bucket). Outputs are
-//! then combined in buckets of B' under a second independent permutation: x = ⊕ x_k, so an
-//! output leaks only if all B' of its bucket did:
+//! **Combine (leakage).** A corrupt OT sender that puts a wrong input into the multiplication
+//! (its bit in `d` or its block in `U`) of leaky triple k makes the check's sum for that
+//! triple depend on an honest party's choice bit a^h_k: the check then passes only if that bit
+//! has the value the adversary hoped, so a batch that passes may have leaked the a-shares of the
+//! triples it touched. A touched triple passes with probability at most ½, independently (each
+//! condition is a non-trivial affine condition on that triple's own honest a-bits), so with t
+//! touched triples the batch passes with probability ≤ 2^−t and at most t leaky triples leak.
+//! The leaky triples are then combined in buckets of B' under a public uniform permutation
+//! drawn after the multiplication: x = ⊕ x_k, so an output leaks only if all B' of its bucket
+//! did:
 //!
 //! ```text
 //!   ε_comb = max_t 2^−t · min(1, ℓ·C(t, B')/C(ℓB', B'))
 //! ```
 //!
-//! Both are required to be at most 2^−(s+1), so the sum is at most 2^−s. B' is the smallest
-//! size that meets its bound, then B the smallest for ℓ₁ = ℓ·B'; C is the smallest number ≥ B
-//! that makes M a multiple of 128.
+//! B' is the smallest size with ε_comb ≤ 2^−(s+1); M = ℓ·B' rounded up to a multiple of 128
+//! leaky triples are made (the at most 127 extra ones are checked and dropped).
 
 /// Largest bucket size considered.
 const MAX_BUCKET: usize = 24;
@@ -54,20 +43,6 @@ fn log2_binom(n: usize, k: usize) -> f64 {
     (ln_fact(n) - ln_fact(k) - ln_fact(n - k)) / std::f64::consts::LN_2
 }
 
-/// `log2 ε_sac` for ℓ₁ buckets of `b` and `c` opened triples (module docs).
-pub(crate) fn sacrifice_log2(l1: usize, b: usize, c: usize) -> f64 {
-    (1..=l1)
-        .map(|j| sacrifice_term_log2(l1, b, c, j))
-        .fold(f64::NEG_INFINITY, f64::max)
-}
-
-/// `log2` of the probability that a fixed set of `j·b` incorrect triples misses the `c` opened
-/// ones and is a union of whole buckets.
-fn sacrifice_term_log2(l1: usize, b: usize, c: usize, j: usize) -> f64 {
-    let m = l1 * b + c;
-    log2_binom(m - j * b, c) - log2_binom(m, c) + log2_binom(l1, j) - log2_binom(l1 * b, j * b)
-}
-
 /// `log2 ε_comb` for ℓ outputs in buckets of `b` (module docs).
 pub(crate) fn combine_log2(l: usize, b: usize) -> f64 {
     let total = log2_binom(l * b, b);
@@ -85,30 +60,25 @@ pub(crate) fn combine_log2(l: usize, b: usize) -> f64 {
 pub(crate) struct Buckets {
     /// ℓ, output triples.
     pub out: usize,
-    /// B, sacrifice bucket size.
-    pub sacrifice: usize,
     /// B', combine bucket size.
     pub combine: usize,
-    /// C, leaky triples opened.
-    pub opened: usize,
-    /// log2 of the two bounds.
-    pub sacrifice_log2: f64,
+    /// log2 ε_comb.
     pub combine_log2: f64,
 }
 
 impl Buckets {
-    /// ℓ₁ = ℓ·B', sacrifice outputs.
-    pub fn checked(&self) -> usize {
+    /// ℓ·B', leaky triples that go into outputs.
+    pub fn used(&self) -> usize {
         self.out * self.combine
     }
 
-    /// M = ℓ₁·B + C, leaky triples (a multiple of 128).
+    /// M, leaky triples made: ℓ·B' rounded up to a multiple of 128.
     pub fn leaky(&self) -> usize {
-        self.checked() * self.sacrifice + self.opened
+        self.used().next_multiple_of(128)
     }
 }
 
-/// The smallest bucket sizes for ℓ = `out` outputs at statistical security `s`, or `None` if
+/// The smallest combine bucket for ℓ = `out` outputs at statistical security `s`, or `None` if
 /// even buckets of [`MAX_BUCKET`] do not reach it (tiny batches).
 pub(crate) fn choose(out: usize, s: u32) -> Option<Buckets> {
     if out < 2 {
@@ -118,25 +88,11 @@ pub(crate) fn choose(out: usize, s: u32) -> Option<Buckets> {
     let (combine, comb) = (2..=MAX_BUCKET)
         .map(|b| (b, combine_log2(out, b)))
         .find(|&(_, p)| p <= target)?;
-    let l1 = out * combine;
-    for sacrifice in 2..=MAX_BUCKET {
-        let mut opened = sacrifice;
-        while !(l1 * sacrifice + opened).is_multiple_of(128) {
-            opened += 1;
-        }
-        let sac = sacrifice_log2(l1, sacrifice, opened);
-        if sac <= target {
-            return Some(Buckets {
-                out,
-                sacrifice,
-                combine,
-                opened,
-                sacrifice_log2: sac,
-                combine_log2: comb,
-            });
-        }
-    }
-    None
+    Some(Buckets {
+        out,
+        combine,
+        combine_log2: comb,
+    })
 }
 
 #[cfg(test)]
@@ -151,48 +107,12 @@ mod tests {
         assert_eq!(log2_binom(3, 4), f64::NEG_INFINITY);
     }
 
-    /// The worst case of the sacrifice bound is one bucket of incorrect triples (j = 1), about
-    /// ℓ₁/C(ℓ₁B, B), and "all incorrect" is stopped by the opened triples.
+    /// The combine bound's term against the permutation itself, for small parameters.
     #[test]
-    fn sacrifice_bound_matches_the_one_bucket_estimate() {
-        let (l1, b, c) = (4096, 4, 4);
-        let one = (l1 as f64).log2() - log2_binom(l1 * b, b);
-        let got = sacrifice_log2(l1, b, c);
-        assert!((got - one).abs() < 0.01, "{got} vs {one}");
-        // Without opened triples, all-incorrect passes: the bound is 1.
-        assert_eq!(sacrifice_log2(64, 3, 0), 0.0);
-    }
-
-    /// The terms of both bounds against the permutations themselves, for small parameters.
-    #[test]
-    fn bounds_match_simulated_permutations() {
+    fn bound_matches_simulated_permutations() {
         use super::super::hash::Sampler;
         let mut sampler = Sampler::new(&[7u8; 32]);
         let trials = 200_000;
-        // Sacrifice: ℓ₁ = 6 buckets of 2, C = 2 opened; incorrect triples {0, 1} (j = 1) and
-        // {0, 1, 2, 3} (j = 2).
-        let (l1, b, c) = (6, 2, 2);
-        for j in [1, 2] {
-            let bad = j * b;
-            let mut hits = 0;
-            for _ in 0..trials {
-                let p = sampler.permutation(l1 * b + c);
-                let pos = |t: u32| p.iter().position(|&x| x == t).unwrap();
-                let opened = (0..bad as u32).any(|t| pos(t) < c);
-                let buckets: std::collections::HashSet<usize> = (0..bad as u32)
-                    .map(|t| (pos(t) - c.min(pos(t))) / b)
-                    .collect();
-                if !opened && buckets.len() == j {
-                    hits += 1;
-                }
-            }
-            let want = sacrifice_term_log2(l1, b, c, j).exp2();
-            let got = hits as f64 / trials as f64;
-            assert!(
-                (got - want).abs() < 0.1 * want + 0.002,
-                "j = {j}: {got} vs {want}"
-            );
-        }
         // Combine: ℓ = 8 buckets of 2, t = 5 leaked: P[some bucket inside] ≤ the union bound.
         let (l, bc, t) = (8, 2, 5);
         let mut hits = 0;
@@ -214,31 +134,31 @@ mod tests {
     /// The parameters documented in docs/PROTOCOL.md and the module docs of `binary`.
     #[test]
     fn documented_bucket_sizes() {
-        for (out, s, bs, bc) in [
-            (1024, 40, 5, 5),
-            (4096, 40, 4, 4),
-            (16384, 40, 4, 4),
-            (65536, 40, 4, 4),
-            (262144, 40, 3, 4),
+        for (out, s, bc) in [
+            (1024, 40, 5),
+            (4096, 40, 4),
+            (16384, 40, 4),
+            (65536, 40, 4),
+            (262144, 40, 4),
+            (16384, 64, 6),
         ] {
             let b = choose(out, s).unwrap();
             println!(
-                "ℓ = {out}, s = {s}: B = {}, B' = {}, C = {}, log2 ε_sac = {:.1}, log2 ε_comb = {:.1}, {:.2} leaky per triple",
-                b.sacrifice,
+                "ℓ = {out}, s = {s}: B' = {}, log2 ε_comb = {:.1}, {:.3} leaky per triple",
                 b.combine,
-                b.opened,
-                b.sacrifice_log2,
                 b.combine_log2,
                 b.leaky() as f64 / out as f64
             );
-            assert_eq!((b.sacrifice, b.combine), (bs, bc), "ℓ = {out}");
-            assert!(b.sacrifice_log2 <= -41.0 && b.combine_log2 <= -41.0);
-            assert!(b.leaky().is_multiple_of(128) && b.opened >= b.sacrifice);
+            assert_eq!(b.combine, bc, "ℓ = {out}, s = {s}");
+            assert!(b.combine_log2 <= -(s as f64) - 1.0);
+            assert!(b.leaky().is_multiple_of(128) && b.leaky() - b.used() < 128);
+            // B' is the smallest that meets the bound.
+            assert!(combine_log2(out, bc - 1) > -(s as f64) - 1.0);
         }
         assert!(choose(1, 40).is_none());
         // Every allowed configuration has buckets (the largest s at the smallest batch).
         let b = choose(1024, 128).unwrap();
-        assert!(b.sacrifice_log2 <= -129.0 && b.combine_log2 <= -129.0);
-        println!("ℓ = 1024, s = 128: B = {}, B' = {}", b.sacrifice, b.combine);
+        assert!(b.combine_log2 <= -129.0);
+        println!("ℓ = 1024, s = 128: B' = {}", b.combine);
     }
 }

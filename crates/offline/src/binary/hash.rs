@@ -1,5 +1,6 @@
-//! The symmetric pieces of the binary domain: the one-bit hash of correlated-OT outputs (which
-//! turns them into random OTs for bit multiplication), inner products in GF(2^128), and uniform
+//! The symmetric pieces of the binary domain: the one-bit and 128-bit hashes of correlated-OT
+//! outputs (which turn them into random OTs for the multiplications of bits and of bits by MAC
+//! shares), inner products in GF(2^128), and uniform
 //! indices for the bucket permutations.
 //!
 //! # Blocks and field elements
@@ -16,6 +17,10 @@
 //! is a pseudorandom bit to anyone who does not know Δ, even given `H(j', q_j')` for every j'
 //! and the relations `q_j ⊕ t_j ∈ {0, Δ}`. The tweak is `instance·2^64 + index`, with the index
 //! counted over the life of the KOS instance, so no tweak repeats under one Δ.
+//!
+//! The wide hash `W(j, x) = TMMO(x, instance·2^64 + 2^63 + index)` is the whole block under a
+//! tweak of its own (indices stay below 2^63), so that H and W of one row are independent
+//! outputs of a TCCR function; both share `π(x)` (three AES calls per row for the pair).
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use aes::Aes128;
@@ -50,13 +55,29 @@ impl BitHash {
     }
 
     /// `out` gets bit j = `H(first + j, rows[j] ⊕ xor)`, packed 64 to a word (`out` has
-    /// `⌈rows.len()/64⌉` words; it is overwritten).
-    pub fn hash_bits(&self, rows: &[Block], xor: u128, instance: u64, first: u64, out: &mut [u64]) {
+    /// `⌈rows.len()/64⌉` words), and `wide[j]` the 128-bit `W(first + j, rows[j] ⊕ xor)`
+    /// (module docs): both from one `π(x)`, three AES calls per row. `wide` has `rows.len()`
+    /// entries; both outputs are overwritten.
+    pub fn hash_bits_wide(
+        &self,
+        rows: &[Block],
+        xor: u128,
+        instance: u64,
+        first: u64,
+        out: &mut [u64],
+        wide: &mut [u128],
+    ) {
         debug_assert_eq!(out.len(), rows.len().div_ceil(PAR));
+        debug_assert_eq!(wide.len(), rows.len());
         let mut px = [[0u8; 16]; PAR];
-        let mut tw = [[0u8; 16]; PAR];
+        let mut tb = [[0u8; 16]; 2 * PAR];
         let inst = (instance as u128) << 64;
-        for (w, (rs, o)) in rows.chunks(PAR).zip(out.iter_mut()).enumerate() {
+        for (w, ((rs, o), ws)) in rows
+            .chunks(PAR)
+            .zip(out.iter_mut())
+            .zip(wide.chunks_mut(PAR))
+            .enumerate()
+        {
             let k = rs.len();
             for (p, r) in px.iter_mut().zip(rs) {
                 *p = (block_u128(r) ^ xor).to_le_bytes();
@@ -64,20 +85,29 @@ impl BitHash {
             self.pi
                 .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut px[..k]));
             let base = first.wrapping_add((w * PAR) as u64);
-            for (i, (t, p)) in tw.iter_mut().zip(&px[..k]).enumerate() {
-                let tweak = inst | base.wrapping_add(i as u64) as u128;
-                *t = (u128::from_le_bytes(*p) ^ tweak).to_le_bytes();
+            for (i, p) in px[..k].iter().enumerate() {
+                let idx = base.wrapping_add(i as u64);
+                debug_assert!(idx < WIDE_TWEAK, "OT index out of the tweak range");
+                let p = u128::from_le_bytes(*p);
+                tb[2 * i] = (p ^ inst ^ idx as u128).to_le_bytes();
+                tb[2 * i + 1] = (p ^ inst ^ (idx | WIDE_TWEAK) as u128).to_le_bytes();
             }
             self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tw[..k]));
+                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tb[..2 * k]));
             let mut word = 0u64;
-            for (i, (t, p)) in tw[..k].iter().zip(&px[..k]).enumerate() {
-                word |= (((t[0] ^ p[0]) & 1) as u64) << i;
+            for (i, (p, wv)) in px[..k].iter().zip(ws.iter_mut()).enumerate() {
+                let p = u128::from_le_bytes(*p);
+                word |= ((u128::from_le_bytes(tb[2 * i]) ^ p) as u64 & 1) << i;
+                *wv = u128::from_le_bytes(tb[2 * i + 1]) ^ p;
             }
             *o = word;
         }
     }
 }
+
+/// The tweak bit that separates the wide hash `W` from the bit hash `H` (OT indices stay below
+/// it: 2^63 OTs would take millennia).
+const WIDE_TWEAK: u64 = 1 << 63;
 
 /// `Σ_j c_j·x_j` in GF(2^128), accumulated unreduced and reduced once.
 pub(crate) fn inner_product(c: &[u128], x: &[Gf128]) -> Gf128 {
@@ -244,18 +274,33 @@ mod tests {
     fn hash_depends_on_input_xor_tweak_and_instance() {
         let h = BitHash::new();
         let rows: Vec<Block> = (0..200u128).map(|i| Block::from(i * 77 + 5)).collect();
-        let mut a = vec![0u64; 4];
-        let mut b = vec![0u64; 4];
-        h.hash_bits(&rows, 0, 1, 0, &mut a);
-        h.hash_bits(&rows, 0, 1, 0, &mut b);
-        assert_eq!(a, b);
+        let run = |xor: u128, inst: u64, first: u64| {
+            let mut a = vec![0u64; 4];
+            let mut w = vec![0u128; 200];
+            h.hash_bits_wide(&rows, xor, inst, first, &mut a, &mut w);
+            (a, w)
+        };
+        let (a, w) = run(0, 1, 0);
+        assert_eq!((a.clone(), w.clone()), run(0, 1, 0));
         for (xor, inst, first) in [(1u128 << 100, 1, 0), (0, 2, 0), (0, 1, 1)] {
-            h.hash_bits(&rows, xor, inst, first, &mut b);
+            let (b, v) = run(xor, inst, first);
             assert_ne!(a, b);
+            assert!(w.iter().zip(&v).all(|(x, y)| x != y));
         }
-        // About half the bits are set.
+        // About half the bits are set, and the bit is not the wide hash's low bit.
         let ones: u32 = a.iter().map(|w| w.count_ones()).sum();
         assert!((60..140).contains(&ones), "{ones}");
+        let same = (0..200)
+            .filter(|&j| (a[j / 64] >> (j % 64)) & 1 == (w[j] & 1) as u64)
+            .count();
+        assert!((60..140).contains(&same), "{same}");
+        // The wide outputs are distinct blocks with about half their bits set.
+        let mut sorted = w.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 200);
+        let bits: u32 = w.iter().map(|x| x.count_ones()).sum();
+        assert!((200 * 64 - 800..200 * 64 + 800).contains(&bits), "{bits}");
     }
 
     #[test]

@@ -35,57 +35,74 @@
 //!   the real bits.
 //! - MAC shares or opened values are changed later: the MAC check (below).
 //!
-//! # Binary triples (leaky triples, cut-and-choose sacrifice, combine)
+//! # Binary triples (leaky AND triples checked one by one, then combined)
 //!
-//! The structure follows FKOS15's generation of bit triples from OT (leaky triples, a bucket
-//! check for correctness, combining against leakage), with the bucket check replaced by the
-//! cut-and-choose of Furukawa, Lindell, Nof, Weinstein (EUROCRYPT 2017, ePrint 2016/944): a few
-//! triples opened, the rest checked pairwise in random buckets (as MP-SPDZ's "Tinier" does),
-//! and the combining of leaky triples of Wang, Ranellucci, Katz (ePrint 2017/189). The failure
-//! bounds are computed here, for this protocol, in `buckets`.
+//! Leaky triples in the style of Wang, Ranellucci, Katz, "Global-Scale Secure Multiparty
+//! Computation" (CCS 2017, ePrint 2017/189, "WRK17"), adapted to the global key Δ = ⊕ Δ_i: every
+//! leaky triple is made correct-or-abort by a check of its Δ-multiple (no sacrifice), and
+//! leakage is removed by combining B' of them (WRK17's bucketing). The FKOS15-style
+//! cut-and-choose of earlier versions needed B·B' = 16 leaky triples per output; this needs B'
+//! (4 at the default batch size). The failure bound is computed in `buckets`.
 //!
-//! One batch produces ℓ = [`BinaryConfig::batch_size`] triples from M leaky ones (bucket sizes
-//! B, B' and C in `buckets`, chosen for the batch size so that each failure bound is at most
-//! 2^−(s+1)):
+//! One batch produces ℓ = [`BinaryConfig::batch_size`] triples from M = ℓ·B' (rounded up to a
+//! multiple of 128) leaky ones:
 //!
 //! 1. **Authenticate** 3M + 128 random bits per party in one extension: a^i, b^i, r^i (a mask
 //!    for c) per leaky triple and the 128 dummies; KOS check and authentication check.
-//! 2. **Multiply** (Gilboa over the same correlated OTs, after the KOS check passed). For every
-//!    ordered pair (i receiver, j sender) and leaky triple k, the row of a^i_k is a random OT:
-//!    j sends `d_k = H(k, q_k) ⊕ H(k, q_k ⊕ Δ_j) ⊕ b^j_k`, i takes `H(k, t_k) ⊕ a^i_k·d_k`, j
-//!    takes `H(k, q_k)`: they XOR to `a^i_k·b^j_k` (`hash::BitHash`, TCCR). With the local
-//!    `a^i b^i`, party i holds a share c^i of `c = a∧b`. 1 bit per triple and ordered pair.
+//! 2. **Multiply** (over the correlated OTs of a, after the KOS check passed). For every
+//!    ordered pair (i receiver, j sender) and leaky triple k, the row of a^i_k is a random OT
+//!    under Δ_j: j sends `d_k = H(k, q_k) ⊕ H(k, q_k ⊕ Δ_j) ⊕ b^j_k` and
+//!    `U_k = W(k, q_k) ⊕ W(k, q_k ⊕ Δ_j) ⊕ Φ^j_k`, where `Φ^j_k` is j's MAC share of b_k
+//!    (⊕_j Φ^j_k = b_k·Δ); i takes `H(k, t_k) ⊕ a^i_k·d_k` and `W(k, t_k) ⊕ a^i_k·U_k`, j takes
+//!    `H(k, q_k)` and `W(k, q_k)`: they XOR to `a^i_k·b^j_k` and `a^i_k·Φ^j_k` (`hash`: H a bit,
+//!    W a block of TMMO with distinct tweaks). With the local `a^i b^i` and `a^i Φ^i`, party i
+//!    holds a share c^i of `c = a∧b` and a share s^i of `a·(b·Δ) = (a∧b)·Δ`. 1 bit and 128 bits
+//!    per triple and ordered pair.
 //! 3. **Authenticate c**: every party broadcasts `f^i = c^i ⊕ r^i`; `[c] = [r] ⊕ f` with
 //!    `f = ⊕ f^i` public (r^i is uniform and secret, so f^i hides c^i).
-//!    A corrupt party can make c wrong: by changing its c^i or f^i (an error it knows), or, as
-//!    OT sender, by using another b in `d` (an error `a^h·e` that depends on an honest party's
-//!    bit: a selective failure that leaks a^h when the triple later passes a check).
-//! 4. **Sacrifice** (correctness). A coin opened after f fixes a uniform permutation of the M
-//!    triples: the first C are opened entirely and must satisfy c = a∧b; the rest form ℓ₁ = ℓ·B'
-//!    buckets of B, and the first triple (a, b, c) of each is checked with every other (x, y, z)
-//!    of its bucket: open `d = a ⊕ x`, `e = b ⊕ y`, and `c ⊕ z ⊕ d·y ⊕ e·x ⊕ d·e` must be 0
-//!    (not opened: checked as a zero by the MAC check, [`OfflineError::SacrificeFailed`]).
-//! 5. **Combine** (leakage). A second permutation from the same coin groups the ℓ₁ checked
-//!    triples into ℓ buckets of B'; each bucket (x_k, y_k, z_k) becomes `x = ⊕ x_k`, `y = y_1`,
-//!    `z = z_1 ⊕ ⊕_{k≥2} (z_k ⊕ g_k·x_k)` with `g_k = y_1 ⊕ y_k` opened, which is x·y when every
-//!    input is correct; x is unknown to the adversary unless every x_k leaked.
+//! 4. **Δ-product check**: party i's `s^i_k ⊕ m_i(c_k)` XOR over the parties to
+//!    `(a_k b_k ⊕ c_k)·Δ`, which must be 0: these are zeros of the MAC check (step 6,
+//!    [`OfflineError::SacrificeFailed`]), never opened.
+//! 5. **Combine** (leakage). A coin opened with f (after every d and U was sent, so after the
+//!    set of touched triples is fixed) gives a uniform permutation that groups ℓ·B'
+//!    leaky triples into ℓ buckets of B'; each bucket (x_k, y_k, z_k) becomes `x = ⊕ x_k`,
+//!    `y = y_1`, `z = z_1 ⊕ ⊕_{k≥2} (z_k ⊕ g_k·x_k)` with `g_k = y_1 ⊕ y_k` opened, which is x·y
+//!    when every input is correct; x is unknown to the adversary unless every x_k leaked.
 //! 6. **MAC check** with coefficients from a third coin, opened after every opening: the
-//!    authentication value y, every opened bit, every sacrifice zero (`check`). Then the opened
-//!    triples are verified. Only then is anything output.
+//!    authentication value y, every opened bit, every Δ-product zero (`check`). Only then is
+//!    anything output.
+//!
+//! *Why the Δ-product check makes every leaky triple correct.* A corrupt party can change its
+//! c^i or f^i (an error e_c on c, known to it: with `[c] = [r] ⊕ f` the MAC stays consistent,
+//! so the check sees `e_c·Δ`), its s^i (a known block E), or, as sender towards an honest
+//! receiver h, use another b in d (an error `a^h·e_b` on c) or another Φ in U (an error
+//! `a^h·E_U` on s). A receiver's choice bits are fixed by the KOS and authentication checks,
+//! and its local products only add errors it knows. The check's sum for the triple is then
+//! `(e_c ⊕ a^h e_b)·Δ ⊕ E ⊕ a^h E_U`, all but Δ and a^h known to the adversary: if the
+//! coefficient of Δ is non-zero, passing means guessing Δ (an honest Δ_h is uniform:
+//! 2^−128); otherwise `e_c ⊕ a^h e_b = 0`, which is exactly "c = a∧b". So a triple that passes
+//! is correct, and the only thing learnt is whether `E ⊕ a^h E_U = 0` and `e_c ⊕ a^h e_b = 0`
+//! held: for a touched triple (e_b or E_U non-zero) at most one value of the honest bit a^h
+//! (a non-trivial affine function of the honest a-shares with several honest parties) passes —
+//! WRK17's selective failure on x, which the combine removes. With the random linear
+//! combination of the MAC check (coefficients fixed after every error) the batch passes with a
+//! non-zero sum with probability 2^−128. Privacy: d and U are one-time padded by the hash of
+//! the other OT message, pseudorandom to a receiver that does not know Δ_j (TCCR); the opened
+//! σ of the check are shares of zero masked by such hashes.
 //!
 //! Security with abort: the KOS check binds each receiver's choices per pair; the
 //! authentication check binds them across pairs and binds each Δ_j (so the sharing is well
 //! defined under one Δ); the MAC check makes every opened value and every zero correct except
-//! with probability about 2^−128; then the sacrifice bound makes every output correct and the
-//! combine bound makes every output's a unknown, each except with probability 2^−(s+1)
-//! (`buckets`). A failed check aborts at every honest party (an abort frame tells the others).
+//! with probability about 2^−127 (including the Δ-product check); then the combine bound makes
+//! every output's a unknown except with probability 2^−(s+1) (`buckets`). A failed check aborts
+//! at every honest party (an abort frame tells the others).
 //!
 //! # Cost (per output triple, per ordered pair of parties)
 //!
-//! With μ = M/ℓ leaky triples per output (16.0 for ℓ = 16384 and s = 40: B = B' = 4): 3μ
-//! correlated OTs (16 bytes of KOS `u` each, 48μ bytes), μ bits of `d`, plus μ bits of f
-//! broadcast and `(B − 1)·2·B' + (B' − 1)` opened bits broadcast per party: about 780 bytes.
-//! 10 rounds per batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (16 bytes) per
+//! With μ = M/ℓ leaky triples per output (B' = 4 for ℓ = 16384 and s = 40): 3μ correlated OTs
+//! (16 bytes of KOS `u` each, 48μ bytes), μ·(1 + 128) bits of d and U, plus μ bits of f and
+//! `B' − 1` opened bits broadcast per party: about 258 bytes (776 with the earlier sacrifice).
+//! 9 rounds per batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (16 bytes) per
 //! bit and peer and 5 rounds per batch of up to 2^20 bits.
 
 mod bits;
@@ -115,7 +132,10 @@ use hash::{block_u128, inner_product, random_combination, BitHash};
 const BITS_PER_BATCH: usize = 1 << 20;
 
 /// Version of the binary wire protocol, part of the setup handshake.
-const PROTOCOL_VERSION: u32 = 1;
+const PROTOCOL_VERSION: u32 = 2;
+
+/// log2 of the probability that a wrong leaky triple passes the Δ-product check (module docs).
+const CHECK_LOG2: f64 = -127.0;
 
 /// Tunables. Every party must use the same values (checked at setup).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,9 +145,9 @@ pub struct BinaryConfig {
     pub security: u32,
     /// Output triples per batch, 1024 to 262144. Larger batches allow smaller buckets (fewer OTs
     /// per triple, see [`BinaryPrep::bucket_sizes`]); memory grows linearly: measured peaks of
-    /// about 90 MB per party for 2 parties at 16 384, 260 MB at 65 536 and 700 MB at 262 144 (each further peer
-    /// adds the KOS rows, about 1.5 KB per triple). Triples of a batch that a call does not take are kept for
-    /// the next call.
+    /// about 28 MB per party for 2 parties at 16 384, 65 MB at 65 536 and 240 MB at 262 144
+    /// (half the peak of a 2-party process; each further peer adds the KOS rows, about 0.4 KB
+    /// per triple). Triples of a batch that a call does not take are kept for the next call.
     pub batch_size: usize,
     /// The session id, as [`MascotConfig::session`]: hashed into the base-OT keys, every
     /// commitment and every coin, and checked at setup.
@@ -233,12 +253,21 @@ pub(crate) enum BinaryCheat {
     InconsistentChoices,
     /// Flip this party's share of the first leaky triple's c before authenticating it.
     WrongTripleShare,
+    /// As multiplication sender towards the victim, flip one bit of every `U` block (a wrong
+    /// MAC share of b in the Δ-product).
+    WrongProductMessage,
+    /// Flip one bit of this party's Δ-product share of the first leaky triple.
+    WrongProductShare,
+    /// As multiplication sender towards the victim, flip one bit of the first leaky triple's
+    /// `U` only: the selective failure on the victim's share of that triple's a.
+    SelectiveProduct,
     /// As multiplication sender towards the victim, flip every d bit (a wrong b: the
     /// selective-failure attack on the victim's a-shares).
     WrongMultiplication,
     /// Flip this party's share of the first bit it opens in the sacrifice.
     WrongOpening,
-    /// Change this party's MAC share of the first leaky triple's a after authentication.
+    /// Change this party's MAC share of the b of a leaky triple that goes into an output,
+    /// after the multiplication.
     WrongMac,
     /// XOR 1 into this party's σ of the openings in the MAC check.
     LieAboutSigma,
@@ -264,6 +293,9 @@ pub struct BinaryPrep {
     poisoned: Option<String>,
     #[cfg(test)]
     pub(crate) cheat: Option<BinaryCheat>,
+    /// Test-only: this party's share of a of the last batch's first leaky triple.
+    #[cfg(test)]
+    pub(crate) first_a_share: Option<bool>,
 }
 
 impl std::fmt::Debug for BinaryPrep {
@@ -431,6 +463,8 @@ impl BinaryPrep {
             poisoned: None,
             #[cfg(test)]
             cheat,
+            #[cfg(test)]
+            first_a_share: None,
         })
     }
 
@@ -454,17 +488,14 @@ impl BinaryPrep {
         self.cfg
     }
 
-    /// The bucket sizes of a batch: (sacrifice B, combine B', opened C) and the log2 of the
-    /// two failure bounds (see the module docs).
+    /// The bucket sizes of a batch and the log2 of the two failure bounds (see the module
+    /// docs), as `(1, B', 0, log2 ε_check, log2 ε_comb)`. The first and third entries are the
+    /// sacrifice bucket size and the number of opened triples of the earlier cut-and-choose
+    /// protocol, kept for compatibility: leaky triples are now checked one by one
+    /// (bucket of 1, none opened), and `ε_check` is the Δ-product check's bound, 2^−127.
     pub fn bucket_sizes(&self) -> (usize, usize, usize, f64, f64) {
         let b = self.buckets;
-        (
-            b.sacrifice,
-            b.combine,
-            b.opened,
-            b.sacrifice_log2,
-            b.combine_log2,
-        )
+        (1, b.combine, 0, CHECK_LOG2, b.combine_log2)
     }
 
     /// What has been spent and produced so far.
