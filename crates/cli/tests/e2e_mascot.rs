@@ -144,14 +144,12 @@ async fn binary_tuples_survive_restarts_unreused_and_a_rekey_discards_them() {
             },
         );
         let c = cl.client();
-        let code = "n = 50
-                    a = sint.Array(n)
-                    @for_range(n)
-                    def _(i):
-    a[i] = sint(i) - 25
-                    print_ln('%s', sum((a[:] < 3).reveal()))
-"
-        .to_string();
+        let code = "n = 50\n\
+                    a = sint.Array(n)\n\
+                    @for_range(n)\n\
+                    def _(i):\n    a[i] = sint(i) - 25\n\
+                    print_ln('%s', sum((a[:] < 3).reveal()))\n"
+            .to_string();
         let run = |c: client::Client, code: String| async move {
             c.execute(activation(code, vec![])).await
         };

@@ -287,9 +287,10 @@ pub fn mixed_kernel_cost(
 }
 
 type Measured = (KernelCost, BTreeMap<TupleKind, u64>);
+type MeasureCache = Mutex<HashMap<(Kernel, u32, bool), Measured>>;
 
 fn measure(kernel: Kernel, security: u32, mixed: bool) -> Result<Measured, String> {
-    static CACHE: OnceLock<Mutex<HashMap<(Kernel, u32, bool), Measured>>> = OnceLock::new();
+    static CACHE: OnceLock<MeasureCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(c) = cache
         .lock()
