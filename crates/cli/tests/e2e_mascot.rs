@@ -83,7 +83,8 @@ async fn mascot_tuples_run_the_seed_example_and_the_corpus_comparisons() {
             assert_eq!(r.printed, expected, "N = {n}, {name}");
         }
 
-        // Every tuple came from MASCOT, and every party consumed the same ones.
+        // Every tuple came from MASCOT, and every party consumed the same ones. The comparisons
+        // ran on the mixed-circuit kernels: binary triples and wide edaBits were consumed.
         let stats = c.tuple_stats().await.unwrap();
         for s in &stats {
             assert_eq!(s.generator, "mascot", "party {}", s.party);
@@ -91,11 +92,145 @@ async fn mascot_tuples_run_the_seed_example_and_the_corpus_comparisons() {
         }
         let consumed = e2e_support::consumed(&stats);
         assert!(consumed.iter().all(|p| p == &consumed[0]), "{consumed:?}");
+        assert!(
+            binary_consumed(&stats[0], "bit-triple") > 0
+                && binary_consumed(&stats[0], "wide-edabit-") > 0,
+            "N = {n}: the comparisons did not run on binary tuples: {consumed:?}"
+        );
         eprintln!(
             "N = {n}: seed example and {} comparison programs on MASCOT tuples in {:?}",
             COMPARISONS.len(),
             started.elapsed()
         );
+    }
+}
+
+/// Tuples of the binary kinds whose label starts with `prefix` consumed on one party.
+fn binary_consumed(s: &api::TupleStatsResponse, prefix: &str) -> u64 {
+    s.kinds
+        .iter()
+        .filter(|k| k.kind.starts_with(prefix))
+        .map(|k| k.consumed)
+        .sum()
+}
+
+/// (label, available, consumed) of every binary kind on one party.
+fn binary_kinds(s: &api::TupleStatsResponse) -> Vec<(String, u64, u64)> {
+    s.kinds
+        .iter()
+        .filter(|k| {
+            ["bit-triple", "dabit", "edabit-", "wide-edabit-"]
+                .iter()
+                .any(|p| k.kind.starts_with(p))
+        })
+        .map(|k| (k.kind.clone(), k.available, k.consumed))
+        .collect()
+}
+
+/// Comparisons on a MASCOT cloud of node processes (N = 2, 3) run on binary tuples that the
+/// nodes made, stored and reserved: the results are right, every party consumed the same binary
+/// tuples; after every party restarts, the next game consumes further ones (the consumed
+/// counters only grow, by exactly the game's needs: nothing reserved before the restart comes
+/// back); a rekey discards every binary tuple (and the binary key share with them), and the
+/// next game makes fresh ones under a fresh key and is right again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_tuples_survive_restarts_unreused_and_a_rekey_discards_them() {
+    for n in [2, 3] {
+        let mut cl = Cluster::start(
+            n,
+            Options {
+                mascot: true,
+                ..Options::default()
+            },
+        );
+        let c = cl.client();
+        let code = "n = 50\n\
+                    a = sint.Array(n)\n\
+                    @for_range(n)\n\
+                    def _(i):\n    a[i] = sint(i) - 25\n\
+                    print_ln('%s', sum((a[:] < 3).reveal()))\n"
+            .to_string();
+        let run = |c: client::Client, code: String| async move {
+            c.execute(activation(code, vec![])).await
+        };
+        let r = run(c.clone(), code.clone())
+            .await
+            .unwrap_or_else(|e| panic!("N = {n}: {e}\n{}", cl.logs()));
+        assert_eq!(r.printed.trim(), "28", "N = {n}");
+        let first: Vec<Vec<(String, u64, u64)>> = c
+            .tuple_stats()
+            .await
+            .unwrap()
+            .iter()
+            .map(binary_kinds)
+            .collect();
+        assert!(first.iter().all(|p| p == &first[0]), "N = {n}: {first:?}");
+        let need: Vec<(String, u64)> = first[0]
+            .iter()
+            .map(|(k, _, consumed)| (k.clone(), *consumed))
+            .collect();
+        assert!(
+            need.iter().any(|(k, c)| k == "bit-triple" && *c > 0),
+            "N = {n}: {need:?}"
+        );
+
+        // Every party restarts; the next game's reservations start past everything consumed.
+        for i in 0..n {
+            cl.restart(i);
+        }
+        cl.wait_healthy();
+        let r = run(c.clone(), code.clone())
+            .await
+            .unwrap_or_else(|e| panic!("N = {n}, after restarts: {e}\n{}", cl.logs()));
+        assert_eq!(r.printed.trim(), "28", "N = {n}");
+        let stats = c.tuple_stats().await.unwrap();
+        for s in &stats {
+            for (kind, consumed) in &need {
+                let now = s
+                    .kinds
+                    .iter()
+                    .find(|k| &k.kind == kind)
+                    .map(|k| k.consumed)
+                    .unwrap();
+                assert_eq!(now, 2 * consumed, "N = {n}, party {}, {kind}", s.party);
+            }
+        }
+        let consumed = e2e_support::consumed(&stats);
+        assert!(consumed.iter().all(|p| p == &consumed[0]), "{consumed:?}");
+
+        // A rekey discards every binary tuple; the next game makes new ones and is right.
+        let r = c
+            .rekey()
+            .await
+            .unwrap_or_else(|e| panic!("N = {n}, rekey: {e}\n{}", cl.logs()));
+        assert!(r.iter().all(|p| p.key_generation == 1), "{r:?}");
+        let after: Vec<Vec<(String, u64, u64)>> = c
+            .tuple_stats()
+            .await
+            .unwrap()
+            .iter()
+            .map(binary_kinds)
+            .collect();
+        for p in &after {
+            assert!(
+                p.iter().all(|(_, available, _)| *available == 0),
+                "N = {n}: binary tuples survived the rekey: {after:?}"
+            );
+        }
+        let r = run(c.clone(), code.clone())
+            .await
+            .unwrap_or_else(|e| panic!("N = {n}, after the rekey: {e}\n{}", cl.logs()));
+        assert_eq!(r.printed.trim(), "28", "N = {n}");
+        let stats = c.tuple_stats().await.unwrap();
+        for (kind, consumed) in &need {
+            let now = binary_kinds(&stats[0])
+                .into_iter()
+                .find(|(k, _, _)| k == kind)
+                .map(|(_, _, c)| c);
+            assert_eq!(now, Some(3 * consumed), "N = {n}, {kind} after the rekey");
+        }
+        let consumed = e2e_support::consumed(&stats);
+        assert!(consumed.iter().all(|p| p == &consumed[0]), "{consumed:?}");
     }
 }
 

@@ -200,7 +200,9 @@ pub struct TupleConfig {
     pub insecure_dealer: bool,
     /// 64 hex digits, the same on every party.
     pub insecure_dealer_seed: Option<String>,
-    /// Per kind (`triple`, `square`, `bit`, `inverse`, `input_mask`): pool threshold and batch.
+    /// Per kind (`triple`, `square`, `bit`, `inverse`, `input_mask`, and for the binary domain
+    /// `bit_triple`, `dabit`, `edabit` and `wide_edabit`, each covering every shape): pool
+    /// threshold and batch.
     pub pools: BTreeMap<String, PoolPolicy>,
     /// How often party 0 checks the pools, in seconds.
     pub check_secs: f64,
@@ -515,7 +517,7 @@ impl NodeConfig {
         for (k, policy) in &self.tuples.pools {
             if !TUPLE_KINDS.contains(&k.as_str()) {
                 return Err(format!(
-                    "tuples.pools.{k}: unknown tuple kind; use triple, square, bit, inverse or input_mask"
+                    "tuples.pools.{k}: unknown tuple kind; use triple, square, bit, inverse, input_mask, bit_triple, dabit, edabit or wide_edabit"
                 ));
             }
             if policy.batch == 0 {
@@ -773,7 +775,17 @@ impl Default for LimitsConfig {
 }
 
 /// The tuple kinds `[tuples.pools]` may name.
-const TUPLE_KINDS: [&str; 5] = ["triple", "square", "bit", "inverse", "input_mask"];
+const TUPLE_KINDS: [&str; 9] = [
+    "triple",
+    "square",
+    "bit",
+    "inverse",
+    "input_mask",
+    "bit_triple",
+    "dabit",
+    "edabit",
+    "wide_edabit",
+];
 
 /// The stages `insecure_tamper` may name.
 const TAMPER_STAGES: [&str; 6] = [

@@ -135,14 +135,18 @@ fn parse_spec(spec: &str) -> Result<(&str, Option<u32>), ApiError> {
 }
 
 /// The tuple needs of a compiled program as `FunctionInfo::requires` (non-zero entries only):
-/// `triples`, `squares`, `bits`, `inverses`, `input_masks_p<N>`, `private_output_masks`.
+/// `triples`, `squares`, `bits`, `inverses`, `input_masks_p<N>`, `private_output_masks`, and
+/// the binary-domain kinds by their store labels (`bit-triple`, `dabit`, `edabit-<m>-<e>`,
+/// `wide-edabit-<m>-<w>`): nodes run comparisons, equality, truncation and bit decomposition on
+/// the mixed-circuit kernels (`Generator::mixed`), so these are what a game reserves.
 fn requirements(p: &lang::CompiledProgram) -> Result<BTreeMap<String, u64>, ApiError> {
-    let r = vm::cost::requirements(&p.summary.fixed, p.bytecode.params.security).map_err(|e| {
-        ApiError::new(
-            ErrorCode::Internal,
-            format!("cannot count the program's tuples: {e}"),
-        )
-    })?;
+    let r = vm::cost::requirements_for(&p.summary.fixed, p.bytecode.params.security, true)
+        .map_err(|e| {
+            ApiError::new(
+                ErrorCode::Internal,
+                format!("cannot count the program's tuples: {e}"),
+            )
+        })?;
     let mut out = BTreeMap::new();
     for (k, v) in [
         ("triples", r.triples),
@@ -159,6 +163,9 @@ fn requirements(p: &lang::CompiledProgram) -> Result<BTreeMap<String, u64>, ApiE
         if n > 0 {
             out.insert(format!("input_masks_p{party}"), n);
         }
+    }
+    for (kind, n) in r.binary {
+        out.insert(store::tuple::kind_label(kind), n);
     }
     Ok(out)
 }

@@ -407,8 +407,14 @@ impl Node {
                 input_shares.extend_from_slice(&m[i].to_mont_bytes());
             }
         }
-        let req = vm::cost::requirements(&program.summary.fixed, program.bytecode.params.security)
-            .map_err(|e| ApiError::new(ErrorCode::ProgramFailed, e))?;
+        // With the mixed-circuit kernels, binary-domain tuples are reserved too; the game then
+        // runs them (`StorePrep`), on every party alike since all apply party 0's reservations.
+        let req = vm::cost::requirements_for(
+            &program.summary.fixed,
+            program.bytecode.params.security,
+            self.tuplegen.mixed(),
+        )
+        .map_err(|e| ApiError::new(ErrorCode::ProgramFailed, e))?;
         let mut reserve = Vec::new();
         let mut add = |kind: TupleKind, count: u64, label: String| -> Result<(), ApiError> {
             if count > 0 {
@@ -437,6 +443,9 @@ impl Node {
                 c,
                 format!("input-mask-{p}"),
             )?;
+        }
+        for (&kind, &c) in &req.binary {
+            add(kind, c, store::tuple::kind_label(kind))?;
         }
         let out_tags = serde_json::to_vec(&activation.output).unwrap_or_default();
         let ids_bytes: Vec<u8> = activation

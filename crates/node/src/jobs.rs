@@ -34,7 +34,7 @@ use bytes::Bytes;
 use net::{ChannelId, NetConfig, Network, PartyId};
 use protocol::prep::TupleKind;
 use serde::{Deserialize, Serialize};
-use store::tuple::{kind_label, parse_kind_label, MAX_CHUNK_TUPLES};
+use store::tuple::{is_binary, kind_label, parse_kind_label, MAX_CHUNK_TUPLES};
 use store::{ChunkId, KeyOrigin, TupleData, TupleStore};
 
 use crate::generation_guard::JobError;
@@ -144,6 +144,9 @@ impl Node {
                 .set_mac_key_share(mascot.mac_key_share(), KeyOrigin::Mascot)
                 .map_err(|e| JobError::other(e.to_string()))?;
         }
+        if is_binary(kind) {
+            return self.binary_shares(net, &mut mascot, kind, count);
+        }
         let t = mascot
             .generate(net, kind, count as usize)
             .map_err(|e| JobError::from_offline(&e, "MASCOT"))?;
@@ -160,6 +163,65 @@ impl Node {
                     "MASCOT returned the wrong kind for {k}"
                 )))
             }
+        })
+    }
+
+    /// This party's shares of `count` binary-domain tuples: binary triples from
+    /// `offline::BinaryPrep` (TinyOT-style, under this party's Δ_i — sampled at the first binary
+    /// job and kept in the tuple store beside α_i), daBits and edaBits from
+    /// `offline::EdaBitGen` (which also draws MASCOT tuples from `mascot`). Every check of the
+    /// generators runs before a tuple is returned; a failed one is a check failure of the job.
+    fn binary_shares(
+        &self,
+        net: &mut Network,
+        mascot: &mut offline::Mascot,
+        kind: TupleKind,
+        count: u64,
+    ) -> Result<TupleData, JobError> {
+        let delta = self
+            .tuples
+            .binary_key_share()
+            .map_err(|e| JobError::other(e.to_string()))?;
+        let cfg = offline::BinaryConfig::for_channel(net)
+            .map_err(|e| JobError::other(format!("binary preprocessing: {e}")))?;
+        let mut bin = offline::BinaryPrep::setup_with_key(net, cfg, delta)
+            .map_err(|e| JobError::from_offline(&e, "binary setup"))?;
+        if delta.is_none() {
+            self.tuples
+                .set_binary_key_share(bin.delta_share(), KeyOrigin::Mascot)
+                .map_err(|e| JobError::other(e.to_string()))?;
+        }
+        let n = count as usize;
+        let offline_err =
+            |e: offline::OfflineError| JobError::from_offline(&e, "binary preprocessing");
+        let mut gen = offline::EdaBitGen::new();
+        Ok(match kind {
+            TupleKind::BitTriple => {
+                let t = bin.triples(net, n).map_err(offline_err)?;
+                let bits = |a: offline::AuthBits| {
+                    let (len, v, m) = a.into_parts();
+                    protocol::binary::BitShares::from_parts(len, v, m).ok_or_else(|| {
+                        JobError::other("binary triples of the wrong length".to_string())
+                    })
+                };
+                TupleData::BitTriples(protocol::prep::BitTriples {
+                    a: bits(t.a)?,
+                    b: bits(t.b)?,
+                    c: bits(t.c)?,
+                })
+            }
+            TupleKind::DaBit => {
+                TupleData::DaBits(gen.dabits(mascot, &mut bin, net, n).map_err(offline_err)?)
+            }
+            TupleKind::EdaBit { bits, extra } => TupleData::EdaBits(
+                gen.edabits(mascot, &mut bin, net, n, bits, extra)
+                    .map_err(offline_err)?,
+            ),
+            TupleKind::WideEdaBit { bits, width } => TupleData::WideEdaBits(
+                gen.wide_edabits(mascot, &mut bin, net, n, bits, width)
+                    .map_err(offline_err)?,
+            ),
+            k => return Err(JobError::other(format!("{k} is not a binary-domain kind"))),
         })
     }
 
@@ -195,13 +257,34 @@ impl Node {
         r
     }
 
+    /// Whether a job of `kind` would make a key share: α_i while none is stored, and Δ_i for a
+    /// binary kind while none is stored.
+    fn job_makes_key(&self, kind: TupleKind) -> bool {
+        self.tuples.mac_key_share().is_err()
+            || (is_binary(kind) && !matches!(self.tuples.binary_key_share(), Ok(Some(_))))
+    }
+
     /// Party 0: runs one job of `count` tuples of `kind` with every party (blocking).
+    ///
+    /// A job that makes a key share (the first job, and the first binary job) runs alone: two
+    /// such jobs at once (the pool keeper's and an on-demand one) would each sample their own
+    /// α_i or Δ_i, and the second could not store it. So while no key is stored, jobs take
+    /// [`crate::tuplegen::Generator::first_key_lock`] in turn, and the first one's key is
+    /// stored (on every party: each stores it before reporting `Stored`) before the next
+    /// starts.
     pub(crate) fn lead_job(&self, kind: TupleKind, count: u64) -> Result<ChunkId, JobError> {
         if let Some(h) = self.generation_halt() {
             return Err(JobError::other(
                 crate::generation_guard::halted_error(&h).message,
             ));
         }
+        let _first = if self.job_makes_key(kind) {
+            let lock = self.tuplegen.first_key_lock();
+            // Another job may have made the key while this one waited.
+            self.job_makes_key(kind).then_some(lock)
+        } else {
+            None
+        };
         let _slot = self
             .limits
             .job(&self.metrics)
@@ -490,14 +573,16 @@ impl Node {
         }
     }
 
-    /// Party 0, MASCOT: one pass of the pool keeper — a job for every kind below its threshold.
+    /// Party 0, MASCOT: one pass of the pool keeper — a job for every kind below its threshold
+    /// (binary-domain kinds too, once used: their threshold follows their consumption).
     /// Nothing while generation is halted.
     pub(crate) fn mascot_top_up(&self) -> Result<u64, JobError> {
         if self.generation_halt().is_some() {
             return Ok(0);
         }
         let mut jobs = 0;
-        for (kind, _) in self.tuplegen.policies() {
+        let kinds = self.pool_kinds().map_err(|e| JobError::other(e.message))?;
+        for kind in kinds {
             let s = self
                 .tuples
                 .stats_of(kind)

@@ -90,6 +90,16 @@ impl Node {
                             dir.display()
                         ))
                     })?;
+                if let Some(delta) = tuplegen.dealer_binary_key_share() {
+                    tuples
+                        .set_binary_key_share(delta, store::KeyOrigin::InsecureDealer)
+                        .map_err(|e| {
+                            StartError::Storage(format!(
+                                "{e}: tuple store in {}: use a fresh storage path or the original seed",
+                                dir.display()
+                            ))
+                        })?;
+                }
                 tuplegen
                     .recover(&tuples)
                     .map_err(|e| StartError::Storage(e.to_string()))?;

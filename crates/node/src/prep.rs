@@ -6,6 +6,12 @@
 //! Party 0 then reserves another batch and sends the reservation on the game's *top-up channel*;
 //! the others apply it. Reservations are durable before any tuple is read, as everywhere.
 //!
+//! **Binary domain.** A game whose agreed reservations include a binary-domain kind (binary
+//! triples, daBits, edaBits) runs with this party's binary MAC key share Δ_i from the tuple
+//! store: the engine then picks the mixed-circuit kernels. Every party applies the same
+//! reservations (party 0's), so every party makes the same choice; a game without binary
+//! reservations runs the arithmetic kernels.
+//!
 //! **Architecture Invariant:** tuples are moved out of the buffer as they are served (see
 //! [`store::ReservedTuples`]), and each reservation is read once: no tuple is used twice.
 
@@ -13,9 +19,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use field::Fp;
+use field::{Fp, Gf128};
 use net::{Network, PartyId};
-use protocol::prep::{InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind};
+use protocol::prep::{
+    BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind,
+    WideEdaBits,
+};
 use protocol::ShareVec;
 use serde::{Deserialize, Serialize};
 use store::{Reservation, ReservationId, ReservationRequest, ReservedTuples, TupleStore};
@@ -72,8 +81,18 @@ impl StorePrep {
         name: &str,
     ) -> Result<StorePrep, api::ApiError> {
         let alpha = node.tuples.mac_key_share().map_err(tuple_error)?;
+        let mut buf = ReservedTuples::new(alpha);
+        if reservations.iter().any(|r| store::tuple::is_binary(r.kind)) {
+            // Binary tuples are only ever stored under a stored Δ_i (`TupleStore::store_chunk`).
+            let delta = node
+                .tuples
+                .binary_key_share()
+                .map_err(tuple_error)?
+                .ok_or_else(|| tuple_error(store::TupleError::BinaryKeyMissing))?;
+            buf.set_binary_key_share(delta);
+        }
         let mut prep = StorePrep {
-            buf: ReservedTuples::new(alpha),
+            buf,
             me: node.me,
             node,
             ctl: ctl.map(|net| GameControl(Arc::new(Mutex::new(net)))),
@@ -108,6 +127,15 @@ impl StorePrep {
         self.buf
             .push(data)
             .map_err(|e| PrepError::Source(e.to_string()))
+    }
+
+    /// As [`StorePrep::ensure`] for a binary kind: only in a game that runs with the binary
+    /// domain (the engine never asks otherwise), and never for a shape the store cannot hold.
+    fn binary_ensure(&mut self, kind: TupleKind, n: usize) -> Result<(), PrepError> {
+        if self.buf.binary_key_share().is_none() {
+            return Err(PrepError::Unsupported(kind));
+        }
+        self.ensure(kind, n)
     }
 
     /// Makes at least `n` tuples of `kind` available, topping up through party 0 if needed.
@@ -249,6 +277,30 @@ impl Preprocessing for StorePrep {
     fn input_masks(&mut self, owner: PartyId, n: usize) -> Result<InputMasks, PrepError> {
         self.ensure(TupleKind::InputMask(owner), n)?;
         self.buf.input_masks(owner, n)
+    }
+
+    fn binary_key_share(&self) -> Option<Gf128> {
+        self.buf.binary_key_share()
+    }
+
+    fn bit_triples(&mut self, n: usize) -> Result<BitTriples, PrepError> {
+        self.binary_ensure(TupleKind::BitTriple, n)?;
+        self.buf.bit_triples(n)
+    }
+
+    fn dabits(&mut self, n: usize) -> Result<DaBits, PrepError> {
+        self.binary_ensure(TupleKind::DaBit, n)?;
+        self.buf.dabits(n)
+    }
+
+    fn edabits(&mut self, n: usize, bits: u32, extra: u32) -> Result<EdaBits, PrepError> {
+        self.binary_ensure(TupleKind::EdaBit { bits, extra }, n)?;
+        self.buf.edabits(n, bits, extra)
+    }
+
+    fn wide_edabits(&mut self, n: usize, bits: u32, width: u32) -> Result<WideEdaBits, PrepError> {
+        self.binary_ensure(TupleKind::WideEdaBit { bits, width }, n)?;
+        self.buf.wide_edabits(n, bits, width)
     }
 }
 

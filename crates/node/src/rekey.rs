@@ -23,7 +23,8 @@
 //!    unknown to all.
 //! 5. *Commit*: each party tells every other that its check passed; only when all did does it
 //!    write the new shares and α′ (pending) in one secret-store transaction, then move the tuple
-//!    store to α′ (discarding every old tuple and clearing the halt record).
+//!    store to α′ (discarding every old tuple, binary ones included, dropping the binary key
+//!    share Δ_i — the next binary job samples a fresh one — and clearing the halt record).
 //!
 //! **Architecture Invariant:** nothing is written unless every check passed on this party and
 //! every party said its check passed; the new key only replaces the old one together with the

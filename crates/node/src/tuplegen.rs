@@ -43,8 +43,18 @@ pub const POOL_HORIZON: Duration = Duration::from_secs(20);
 /// A pool job makes at least this long of the observed consumption.
 pub const JOB_HORIZON: Duration = Duration::from_secs(5);
 
-/// Tuples per dealer chunk (the same on every party: it is part of what a chunk id means).
+/// Tuples per dealer chunk of the arithmetic kinds and binary triples (the same on every
+/// party: it is part of what a chunk id means).
 pub const DEALER_CHUNK: u64 = 16_384;
+
+/// Tuples per dealer chunk of `kind`: [`DEALER_CHUNK`], except daBits and edaBits (up to a
+/// couple of KiB each on disk), whose chunks hold 2 048.
+pub fn dealer_chunk(kind: TupleKind) -> u64 {
+    match kind {
+        TupleKind::DaBit | TupleKind::EdaBit { .. } | TupleKind::WideEdaBit { .. } => 2_048,
+        _ => DEALER_CHUNK,
+    }
+}
 
 /// How far beyond the last known index a party searches for an unknown chunk id.
 const SEARCH_AHEAD: u64 = 1 << 20;
@@ -62,15 +72,11 @@ fn default_policy(kind: TupleKind, mascot: bool) -> PoolPolicy {
                 threshold: 4_000,
                 batch: 4_000,
             },
-            // Binary-domain kinds are not pooled by nodes yet (not in `all_kinds`).
             TupleKind::BitTriple
             | TupleKind::DaBit
             | TupleKind::EdaBit { .. }
             | TupleKind::WideEdaBit { .. }
-            | TupleKind::BinaryKey => PoolPolicy {
-                threshold: 0,
-                batch: 0,
-            },
+            | TupleKind::BinaryKey => binary_policy(kind),
         };
     }
     match kind {
@@ -82,15 +88,38 @@ fn default_policy(kind: TupleKind, mascot: bool) -> PoolPolicy {
             threshold: DEALER_CHUNK,
             batch: DEALER_CHUNK,
         },
-        // Binary-domain kinds are not pooled by nodes yet (not in `all_kinds`).
         TupleKind::BitTriple
         | TupleKind::DaBit
         | TupleKind::EdaBit { .. }
         | TupleKind::WideEdaBit { .. }
-        | TupleKind::BinaryKey => PoolPolicy {
-            threshold: 0,
-            batch: 0,
-        },
+        | TupleKind::BinaryKey => binary_policy(kind),
+    }
+}
+
+/// Default pool policy of a binary-domain kind: no standing pool (threshold 0), so a node that
+/// never runs comparisons never makes binary tuples; once a kind is consumed, its pool follows
+/// the observed rate ([`Generator::sized_policy`]). The batch is the generators' smallest
+/// efficient batch: 16 384 binary triples (one bucketing batch), 1 024 daBits or edaBits (one
+/// checked batch; smaller ones cost as much).
+fn binary_policy(kind: TupleKind) -> PoolPolicy {
+    let batch = match kind {
+        TupleKind::BitTriple => 1 << 14,
+        _ => 1 << 10,
+    };
+    PoolPolicy {
+        threshold: 0,
+        batch,
+    }
+}
+
+/// Most tuples of `kind` in one on-demand job: binary triples are made in much larger batches
+/// than the rest (a comparison takes about a hundred); an edaBit's adder takes thousands of
+/// binary triples inside the job, so its jobs are smaller (memory, and regular progress).
+pub(crate) fn on_demand_job(kind: TupleKind) -> u64 {
+    match kind {
+        TupleKind::BitTriple => 1 << 18,
+        TupleKind::EdaBit { .. } | TupleKind::WideEdaBit { .. } => 1 << 12,
+        _ => ON_DEMAND_JOB,
     }
 }
 
@@ -109,7 +138,8 @@ fn policy_key(kind: TupleKind) -> &'static str {
     }
 }
 
-/// Every kind a node of `n` parties keeps.
+/// Every arithmetic kind a node of `n` parties keeps (binary-domain kinds are kept once used:
+/// [`Node::pool_kinds`]).
 pub fn all_kinds(n: usize) -> Vec<TupleKind> {
     let mut v = vec![
         TupleKind::Triple,
@@ -154,9 +184,13 @@ pub struct Generator {
     /// MASCOT (the default) rather than the dealer.
     mascot: bool,
     policies: BTreeMap<TupleKind, PoolPolicy>,
+    /// `[tuples.pools]` as configured (for kinds outside `policies`).
+    configured: BTreeMap<String, PoolPolicy>,
     state: Mutex<BTreeMap<TupleKind, KindState>>,
     /// Serializes chunk generation (one writer per kind at a time keeps indices dense).
     gen_lock: Mutex<()>,
+    /// Held by a MASCOT job that makes a key share (see [`Node::lead_job`]).
+    first_key: Mutex<()>,
     jobs_completed: AtomicU64,
     tuples_generated: AtomicU64,
     started: Instant,
@@ -190,14 +224,33 @@ impl Generator {
             seed: cfg.insecure_dealer_seed(),
             mascot,
             policies,
+            configured: cfg.tuples.pools.clone(),
             state: Mutex::new(BTreeMap::new()),
             gen_lock: Mutex::new(()),
+            first_key: Mutex::new(()),
             jobs_completed: AtomicU64::new(0),
             tuples_generated: AtomicU64::new(0),
             started: Instant::now(),
             halted: std::sync::atomic::AtomicBool::new(false),
             cheat_column: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// The lock a MASCOT job that makes a key share holds, so that such jobs run one at a time.
+    pub(crate) fn first_key_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.first_key.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The pool policy of `kind`: `[tuples.pools]` (by its key: `bit_triple`, `dabit`, `edabit`,
+    /// `wide_edabit` for the binary kinds), else the default.
+    pub(crate) fn policy(&self, kind: TupleKind) -> PoolPolicy {
+        if let Some(p) = self.policies.get(&kind) {
+            return *p;
+        }
+        self.configured
+            .get(policy_key(kind))
+            .copied()
+            .unwrap_or_else(|| default_policy(kind, self.mascot))
     }
 
     /// The key bit the next cheating job probes (tests of cheating detection only).
@@ -280,12 +333,26 @@ impl Generator {
             .map(|seed| InsecureDealer::for_chunk(self.me, self.n, seed, "mac").mac_key_share())
     }
 
+    /// This party's binary MAC key share under the dealer, if the dealer is on.
+    pub fn dealer_binary_key_share(&self) -> Option<field::Gf128> {
+        self.seed.and_then(|seed| {
+            InsecureDealer::for_chunk(self.me, self.n, seed, "mac").binary_key_share()
+        })
+    }
+
+    /// Whether this node's games run comparisons, equality, truncation and bit decomposition on
+    /// the mixed-circuit kernels: both generators make binary-domain tuples, and every party
+    /// of a cloud runs the same generator, so all count (and reserve) the same.
+    pub fn mixed(&self) -> bool {
+        true
+    }
+
     fn chunk_id(seed: &[u8; 32], kind: TupleKind, index: u64) -> ChunkId {
         let mut h = blake3::Hasher::new_derive_key("ephemeral insecure dealer chunk id v1");
         h.update(seed);
         h.update(kind_label(kind).as_bytes());
         h.update(&index.to_le_bytes());
-        h.update(&DEALER_CHUNK.to_le_bytes());
+        h.update(&dealer_chunk(kind).to_le_bytes());
         let b: [u8; 16] = h.finalize().as_bytes()[..16].try_into().expect("16 bytes");
         let mut u = uuid::Builder::from_random_bytes(b);
         u.set_version(uuid::Version::Random);
@@ -301,7 +368,13 @@ impl Generator {
         let Some(seed) = self.seed else {
             return Ok(());
         };
-        for kind in all_kinds(self.n) {
+        let mut kinds = all_kinds(self.n);
+        for s in store.stats()? {
+            if store::tuple::is_binary(s.kind) && !kinds.contains(&s.kind) {
+                kinds.push(s.kind);
+            }
+        }
+        for kind in kinds {
             let mut k = 0;
             loop {
                 match store.chunk_info(Self::chunk_id(&seed, kind, k)) {
@@ -330,14 +403,15 @@ impl Generator {
         }
         let label = format!("{}:{index}", kind_label(kind));
         let mut dealer = InsecureDealer::for_chunk(self.me, self.n, *seed, &label);
-        let data = TupleData::draw(&mut dealer, kind, DEALER_CHUNK as usize).map_err(|e| {
+        let size = dealer_chunk(kind);
+        let data = TupleData::draw(&mut dealer, kind, size as usize).map_err(|e| {
             TupleError::MalformedTuples {
                 reason: e.to_string(),
             }
         })?;
         store.store_chunk(id, &data)?;
         store.activate_chunk(id)?;
-        self.record_job(metrics, kind, DEALER_CHUNK);
+        self.record_job(metrics, kind, size);
         Ok(id)
     }
 
@@ -424,7 +498,7 @@ impl Generator {
             let mut chunks = 0;
             while level < policy.threshold && chunks < 64 {
                 self.generate_next(store, metrics, kind)?;
-                level += DEALER_CHUNK;
+                level += dealer_chunk(kind);
                 chunks += 1;
                 written += 1;
             }
@@ -453,10 +527,7 @@ impl Generator {
     /// least [`JOB_HORIZON`] of it (up to [`MAX_CHUNK_TUPLES`]). The configured policy is the
     /// floor, so an idle node keeps small pools and a busy one keeps up.
     pub(crate) fn sized_policy(&self, kind: TupleKind, consumed_now: u64) -> PoolPolicy {
-        let base = self.policies.get(&kind).copied().unwrap_or(PoolPolicy {
-            threshold: 0,
-            batch: 1,
-        });
+        let base = self.policy(kind);
         let rate = self.rate(kind, consumed_now);
         let threshold = base
             .threshold
@@ -561,7 +632,7 @@ impl NodeTuples<'_> {
                 ));
             }
             while missing > 0 {
-                let k = missing.min(ON_DEMAND_JOB);
+                let k = missing.min(on_demand_job(kind));
                 jobs.push_back((kind, k));
                 missing -= k;
             }
@@ -606,11 +677,15 @@ impl NodeTuples<'_> {
         let mut failures = 0;
         while !jobs.is_empty() {
             self.node.refuse_if_halted()?;
-            // The first job ever samples the MAC key share: it runs alone.
-            let width = if self.store.mac_key_share().is_ok() {
-                parallel.min(jobs.len())
-            } else {
+            // The first job ever samples the MAC key share, the first binary job the binary
+            // one: such a job runs alone (`Node::lead_job` also serializes them).
+            let delta_missing = !matches!(self.store.binary_key_share(), Ok(Some(_)));
+            let width = if self.store.mac_key_share().is_err()
+                || (delta_missing && jobs.iter().any(|(k, _)| store::tuple::is_binary(*k)))
+            {
                 1
+            } else {
+                parallel.min(jobs.len())
             };
             let round: Vec<(TupleKind, u64)> = jobs.drain(..width).collect();
             let results: Vec<Result<(), crate::generation_guard::JobError>> =
@@ -729,7 +804,7 @@ impl TupleSource for NodeTuples<'_> {
                     available,
                 }) if self.generator.seed.is_some() && rounds < 4096 => {
                     let missing = needed.saturating_sub(available).max(1);
-                    let chunks = missing.div_ceil(DEALER_CHUNK);
+                    let chunks = missing.div_ceil(dealer_chunk(kind));
                     for _ in 0..chunks {
                         self.generator
                             .generate_next(self.store, &self.node.metrics, kind)
@@ -766,6 +841,19 @@ impl TupleSource for NodeTuples<'_> {
 }
 
 impl Node {
+    /// The kinds this node keeps pools of and reports: every arithmetic kind
+    /// ([`all_kinds`]) and every binary-domain kind this store has held (binary triples, daBits
+    /// and the edaBit shapes its games used).
+    pub(crate) fn pool_kinds(&self) -> Result<Vec<TupleKind>, ApiError> {
+        let mut kinds = all_kinds(self.n);
+        for s in self.tuples.stats().map_err(tuple_error)? {
+            if store::tuple::is_binary(s.kind) && !kinds.contains(&s.kind) {
+                kinds.push(s.kind);
+            }
+        }
+        Ok(kinds)
+    }
+
     /// This node's tuple source for sessions.
     pub fn tuple_source(&self) -> NodeTuples<'_> {
         NodeTuples {
@@ -778,14 +866,9 @@ impl Node {
     /// `GET /v1/tuples`.
     pub fn tuple_stats(&self) -> Result<TupleStatsResponse, ApiError> {
         let mut kinds = Vec::new();
-        for kind in all_kinds(self.n) {
+        for kind in self.pool_kinds()? {
             let s = self.tuples.stats_of(kind).map_err(tuple_error)?;
-            let threshold = self
-                .tuplegen
-                .policies
-                .get(&kind)
-                .map(|p| p.threshold)
-                .unwrap_or(0);
+            let threshold = self.tuplegen.policy(kind).threshold;
             let (generated, generation_rate) = self.tuplegen.generation(kind);
             kinds.push(TupleKindStats {
                 kind: kind_label(kind),

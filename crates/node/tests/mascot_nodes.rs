@@ -147,3 +147,86 @@ async fn mascot_tuples_serve_uploads_and_games() {
         }
     }
 }
+
+/// Every binary-domain kind in party `p`'s tuple stats: (label, available, consumed).
+fn binary_stats(node: &Node) -> Vec<(String, u64, u64)> {
+    node.tuple_stats()
+        .unwrap()
+        .kinds
+        .into_iter()
+        .filter(|k| store::tuple::parse_kind_label(&k.kind).is_some_and(store::tuple::is_binary))
+        .map(|k| (k.kind, k.available, k.consumed))
+        .collect()
+}
+
+/// Comparisons in a game on MASCOT nodes run on the mixed-circuit kernels: the game reserves
+/// binary triples and wide edaBits (made on demand by MASCOT jobs with the binary generators,
+/// under a binary key share every party made at its first binary job), the results are right,
+/// and every party consumed the same binary tuples. A second game consumes further ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn comparisons_on_mascot_nodes_consume_binary_tuples() {
+    for n in [2, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let running = start(n, dir.path()).await;
+        let nodes: Vec<Arc<Node>> = running.iter().map(|r| r.node.clone()).collect();
+        // 60 comparisons a[i] < 7 with a[i] = i − 30 and 60 equalities a[i] == 4.
+        let code = "n = 60\n\
+                    a = sint.Array(n)\n\
+                    @for_range(n)\n\
+                    def _(i):\n    a[i] = sint(i) - 30\n\
+                    print_ln('%s %s', sum((a[:] < 7).reveal()), sum((a[:] == 4).reveal()))\n";
+        let mut consumed_before: Option<Vec<(String, u64, u64)>> = None;
+        for round in 0..2 {
+            let act = Activation {
+                game_id: Some(Uuid::new_v4().to_string()),
+                code: Some(code.into()),
+                output: OutputSpec {
+                    kind: OutputKind::Plaintext,
+                    tags: vec![],
+                },
+                ..Activation::default()
+            };
+            let res = all(&nodes, |node| {
+                let act = act.clone();
+                tokio::spawn(async move { node.execute(&user(), act).await })
+            })
+            .await;
+            for r in res {
+                let r = r.unwrap_or_else(|e| panic!("N = {n}, round {round}: {e}"));
+                assert_eq!(r.printed.trim(), "37 1", "N = {n}");
+            }
+            let stats: Vec<Vec<(String, u64, u64)>> =
+                nodes.iter().map(|node| binary_stats(node)).collect();
+            let consumed: Vec<Vec<(String, u64)>> = stats
+                .iter()
+                .map(|s| s.iter().map(|(k, _, c)| (k.clone(), *c)).collect())
+                .collect();
+            assert!(
+                consumed.iter().all(|c| c == &consumed[0]),
+                "N = {n}: {consumed:?}"
+            );
+            let of = |label: &str| {
+                consumed[0]
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(label))
+                    .map(|(_, c)| *c)
+                    .sum::<u64>()
+            };
+            assert!(of("bit-triple") > 0, "N = {n}: {consumed:?}");
+            assert!(of("wide-edabit-") >= 60, "N = {n}: {consumed:?}");
+            if let Some(before) = &consumed_before {
+                // The second game consumed as much again, from further tuples.
+                for ((k, _, c0), (k1, _, c1)) in before.iter().zip(&stats[0]) {
+                    assert_eq!(k, k1);
+                    assert_eq!(*c1, 2 * c0, "N = {n}, {k}");
+                }
+            }
+            consumed_before = Some(stats[0].clone());
+        }
+        let s = nodes[0].tuple_stats().unwrap();
+        assert_eq!(s.generator, "mascot");
+        for r in running {
+            r.stop().await;
+        }
+    }
+}

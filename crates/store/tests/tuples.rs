@@ -34,6 +34,10 @@ fn components(d: &TupleData) -> Vec<ShareVec> {
         TupleData::Squares(p) | TupleData::Inverses(p) => vec![p.a.clone(), p.b.clone()],
         TupleData::Bits(b) => vec![b.clone()],
         TupleData::InputMasks { masks, .. } => vec![masks.shares.clone()],
+        other => panic!(
+            "{}: binary kinds are tested in binary_tuples.rs",
+            other.kind()
+        ),
     }
 }
 

@@ -346,6 +346,25 @@ impl BinaryPrep {
         Self::setup_impl(
             net,
             cfg,
+            None,
+            #[cfg(test)]
+            None,
+        )
+    }
+
+    /// As [`BinaryPrep::setup`], with this party's key share Δ_i given (`Some`: a share kept from
+    /// an earlier run, as a node keeps it in its tuple store, so that bits made in different
+    /// runs are authenticated under the same global key) or sampled (`None`). Fresh base OTs are
+    /// run either way; like α_i in MASCOT, Δ_i is never sent.
+    pub fn setup_with_key(
+        net: &mut Network,
+        cfg: BinaryConfig,
+        delta: Option<Gf128>,
+    ) -> Result<BinaryPrep> {
+        Self::setup_impl(
+            net,
+            cfg,
+            delta,
             #[cfg(test)]
             None,
         )
@@ -358,12 +377,13 @@ impl BinaryPrep {
         cfg: BinaryConfig,
         cheat: Option<BinaryCheat>,
     ) -> Result<BinaryPrep> {
-        Self::setup_impl(net, cfg, cheat)
+        Self::setup_impl(net, cfg, None, cheat)
     }
 
     fn setup_impl(
         net: &mut Network,
         cfg: BinaryConfig,
+        given: Option<Gf128>,
         #[cfg(test)] cheat: Option<BinaryCheat>,
     ) -> Result<BinaryPrep> {
         let buckets = cfg.validate()?;
@@ -375,9 +395,14 @@ impl BinaryPrep {
             ));
         }
         let mut rng = ChaCha20Rng::from_entropy();
-        let mut d = [0u8; 16];
-        rng.fill_bytes(&mut d);
-        let delta = u128::from_le_bytes(d);
+        let delta = match given {
+            Some(d) => d.0,
+            None => {
+                let mut d = [0u8; 16];
+                rng.fill_bytes(&mut d);
+                u128::from_le_bytes(d)
+            }
+        };
         // The Δ this party's KOS sender uses towards peer p: Δ_i, except under the test cheat.
         let delta_to = |p: PartyId| -> u128 {
             #[cfg(test)]

@@ -21,9 +21,13 @@
 //!   any tuple was consumed after the copy was taken: they refuse it, and it cannot hand out a
 //!   consumed tuple again. A copy after which nothing was consumed passes, and is harmless.
 //!
+//! - `binary_mac_key`: the binary MAC key share Δ_i, set once (by the first binary generation
+//!   job, or from the dealer's seed) beside α_i and under the same generator; no binary chunk is
+//!   stored without it.
+//!
 //! **Architecture Invariant:** the halt record, the key origin and the key are only ever
 //! changed together by [`crate::TupleStore::rekey`], which also discards every tuple made under
-//! the old key in the same transaction.
+//! the old key (binary ones included) and drops Δ_i in the same transaction.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! The tuple store (Castor's role): preprocessed tuples kept in chunks, handed out through
 //! reservations that every party applies identically.
 //!
-//! **Chunks.** A generation job (the insecure dealer today, MASCOT later) produces a chunk of
+//! **Chunks.** A generation job (MASCOT, or the insecure dealer) produces a chunk of
 //! `count` tuples of one [`TupleKind`] on every party at once, under one [`ChunkId`]. Each party
 //! stores its shares with [`TupleStore::store_chunk`] (atomically: all or nothing). A stored chunk is
 //! *inactive*: party 0 plans from active chunks only, and activates a chunk
@@ -40,6 +40,11 @@
 //! [`TupleStore::release`] (or a restart) the record of the reservation is gone and a second
 //! application fails with [`TupleError::RangeConsumed`] instead.
 //!
+//! **Binary domain.** Binary triples, daBits and (wide) edaBits are stored like the other kinds,
+//! one kind per shape (`edabit-<bits>-<extra>`, `wide-edabit-<bits>-<width>`), authenticated
+//! under the binary MAC key share Δ_i ([`TupleStore::binary_key_share`]), which the store keeps
+//! beside α_i and drops at a rekey; a binary chunk is refused while no Δ_i is stored.
+//!
 //! **Telemetry.** [`TupleStats`] gives per kind the tuples available, inactive and consumed (a
 //! durable, monotone counter) and the time of the last consumption; a caller computes rates from
 //! two samples of the counter.
@@ -51,9 +56,12 @@ mod reserved;
 
 use std::fmt;
 
-use field::Fp;
+use field::{Fp, Gf128};
 use net::PartyId;
-use protocol::prep::{InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind};
+use protocol::prep::{
+    BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleKind,
+    WideEdaBits, MAX_EDABIT_BITS, MAX_WIDE_EDABIT_WIDTH,
+};
 use protocol::ShareVec;
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +76,8 @@ pub use reserved::ReservedTuples;
 pub const MAX_CHUNK_TUPLES: u64 = 1 << 24;
 
 /// The name of a kind in ids, logs and APIs: `triple`, `square`, `bit`, `inverse`,
-/// `input-mask-<party>`.
+/// `input-mask-<party>`, and the binary-domain kinds `bit-triple`, `dabit`,
+/// `edabit-<bits>-<extra>` and `wide-edabit-<bits>-<width>` (one stored kind per shape).
 pub fn kind_label(kind: TupleKind) -> String {
     match kind {
         TupleKind::Triple => "triple".into(),
@@ -76,91 +85,127 @@ pub fn kind_label(kind: TupleKind) -> String {
         TupleKind::Bit => "bit".into(),
         TupleKind::Inverse => "inverse".into(),
         TupleKind::InputMask(p) => format!("input-mask-{p}"),
-        // Binary-domain kinds have names for messages, but the store does not hold them yet
-        // (`check_kind` refuses them), so `parse_kind_label` does not accept them.
         TupleKind::BitTriple => "bit-triple".into(),
         TupleKind::DaBit => "dabit".into(),
         TupleKind::EdaBit { bits, extra } => format!("edabit-{bits}-{extra}"),
         TupleKind::WideEdaBit { bits, width } => format!("wide-edabit-{bits}-{width}"),
+        // Not a tuple: never stored (`check_kind` refuses it), so never parsed.
         TupleKind::BinaryKey => "binary-key".into(),
     }
 }
 
-/// Parses [`kind_label`].
+/// Two numbers `a-b`.
+fn parse_pair(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('-')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Parses [`kind_label`]: only the canonical label of a kind the store holds.
 pub fn parse_kind_label(s: &str) -> Option<TupleKind> {
-    Some(match s {
+    let kind = match s {
         "triple" => TupleKind::Triple,
         "square" => TupleKind::Square,
         "bit" => TupleKind::Bit,
         "inverse" => TupleKind::Inverse,
+        "bit-triple" => TupleKind::BitTriple,
+        "dabit" => TupleKind::DaBit,
         _ => {
-            let p: PartyId = s.strip_prefix("input-mask-")?.parse().ok()?;
-            if p >= 1 << 24 {
+            if let Some(rest) = s.strip_prefix("input-mask-") {
+                TupleKind::InputMask(rest.parse().ok()?)
+            } else if let Some(rest) = s.strip_prefix("wide-edabit-") {
+                let (bits, width) = parse_pair(rest)?;
+                TupleKind::WideEdaBit { bits, width }
+            } else if let Some(rest) = s.strip_prefix("edabit-") {
+                let (bits, extra) = parse_pair(rest)?;
+                TupleKind::EdaBit { bits, extra }
+            } else {
                 return None;
             }
-            TupleKind::InputMask(p)
         }
-    })
+    };
+    // Canonical only ("edabit-064-0" is refused), and only kinds the store can hold.
+    (check_kind(kind).is_ok() && kind_label(kind) == s).then_some(kind)
 }
 
-/// Shares per tuple.
-pub fn arity(kind: TupleKind) -> usize {
-    match kind {
-        TupleKind::Triple => 3,
-        TupleKind::Square | TupleKind::Inverse => 2,
-        TupleKind::Bit | TupleKind::InputMask(_) => 1,
-        // Not stored (refused by `check_kind`): no GF(p) components.
+/// Whether `kind` belongs to the binary domain (its tuples need the binary MAC key share Δ_i).
+pub fn is_binary(kind: TupleKind) -> bool {
+    matches!(
+        kind,
         TupleKind::BitTriple
-        | TupleKind::DaBit
-        | TupleKind::EdaBit { .. }
-        | TupleKind::WideEdaBit { .. }
-        | TupleKind::BinaryKey => 0,
-    }
+            | TupleKind::DaBit
+            | TupleKind::EdaBit { .. }
+            | TupleKind::WideEdaBit { .. }
+            | TupleKind::BinaryKey
+    )
 }
 
-/// Refuses kinds the store cannot encode (input masks of a party id ≥ 2^24).
+/// Refuses kinds the store cannot encode: input masks of a party id ≥ 2^24, edaBit shapes
+/// outside the generators' range (1 ≤ bits, bits + extra ≤ 127; 1 ≤ bits ≤ width ≤ 120), and the
+/// binary key, which is not a tuple.
 pub(crate) fn check_kind(kind: TupleKind) -> Result<(), TupleError> {
+    let bad = |reason: String| Err(TupleError::MalformedTuples { reason });
     match kind {
-        TupleKind::InputMask(p) if p >= 1 << 24 => Err(TupleError::MalformedTuples {
-            reason: format!("input masks of party {p}: party ids above 16777215 are not supported"),
-        }),
-        TupleKind::BitTriple
-        | TupleKind::DaBit
-        | TupleKind::EdaBit { .. }
-        | TupleKind::WideEdaBit { .. }
-        | TupleKind::BinaryKey => Err(TupleError::MalformedTuples {
-            reason: format!("{kind}: the tuple store does not hold binary-domain tuples yet"),
-        }),
+        TupleKind::InputMask(p) if p >= 1 << 24 => {
+            bad(format!("input masks of party {p}: party ids above 16777215 are not supported"))
+        }
+        TupleKind::EdaBit { bits, extra }
+            if bits == 0 || u64::from(bits) + u64::from(extra) > u64::from(MAX_EDABIT_BITS) =>
+        {
+            bad(format!(
+                "edaBits of {bits} + {extra} bits: need 1 ≤ bits and bits + extra ≤ {MAX_EDABIT_BITS}"
+            ))
+        }
+        TupleKind::WideEdaBit { bits, width }
+            if bits == 0 || bits > width || width > MAX_WIDE_EDABIT_WIDTH =>
+        {
+            bad(format!(
+                "wide edaBits of {width} bits ({bits} in binary): need 1 ≤ bits ≤ width ≤ {MAX_WIDE_EDABIT_WIDTH}"
+            ))
+        }
+        TupleKind::BinaryKey => bad(format!("{kind} is not a tuple kind")),
         _ => Ok(()),
     }
 }
 
-/// The stable numeric code of a kind in storage keys (valid after [`check_kind`]).
+/// The stable numeric code of a kind in storage keys (valid after [`check_kind`]). Binary
+/// shapes: `0x0200_0000 | bits << 8 | extra` for edaBits, `0x0300_0000 | bits << 8 | width`
+/// for wide edaBits (both parameters < 256), above every input-mask code.
 pub(crate) fn kind_code(kind: TupleKind) -> u32 {
     match kind {
         TupleKind::Triple => 1,
         TupleKind::Square => 2,
         TupleKind::Bit => 3,
         TupleKind::Inverse => 4,
+        TupleKind::BitTriple => 5,
+        TupleKind::DaBit => 6,
         TupleKind::InputMask(p) => 0x100 + p as u32,
-        // Never stored: `check_kind` refuses binary-domain kinds.
-        TupleKind::BitTriple
-        | TupleKind::DaBit
-        | TupleKind::EdaBit { .. }
-        | TupleKind::WideEdaBit { .. }
-        | TupleKind::BinaryKey => 0,
+        TupleKind::EdaBit { bits, extra } => 0x0200_0000 | (bits << 8) | extra,
+        TupleKind::WideEdaBit { bits, width } => 0x0300_0000 | (bits << 8) | width,
+        // Never stored: `check_kind` refuses it.
+        TupleKind::BinaryKey => 0,
     }
 }
 
 pub(crate) fn kind_of_code(code: u32) -> Option<TupleKind> {
-    Some(match code {
+    let kind = match code {
         1 => TupleKind::Triple,
         2 => TupleKind::Square,
         3 => TupleKind::Bit,
         4 => TupleKind::Inverse,
+        5 => TupleKind::BitTriple,
+        6 => TupleKind::DaBit,
         c if (0x100..0x100 + (1 << 24)).contains(&c) => TupleKind::InputMask((c - 0x100) as usize),
+        c if c >> 24 == 2 => TupleKind::EdaBit {
+            bits: (c >> 8) & 0xff,
+            extra: c & 0xff,
+        },
+        c if c >> 24 == 3 => TupleKind::WideEdaBit {
+            bits: (c >> 8) & 0xff,
+            width: c & 0xff,
+        },
         _ => return None,
-    })
+    };
+    (check_kind(kind).is_ok() && kind_code(kind) == code).then_some(kind)
 }
 
 mod kind_serde {
@@ -175,14 +220,15 @@ mod kind_serde {
         let s = String::deserialize(d)?;
         parse_kind_label(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "unknown tuple kind {s:?}; expected triple, square, bit, inverse or input-mask-<party>"
+                "unknown tuple kind {s:?}; expected triple, square, bit, inverse, input-mask-<party>, bit-triple, dabit, edabit-<bits>-<extra> or wide-edabit-<bits>-<width>"
             ))
         })
     }
 }
 
 /// Tuples of one kind, as this party holds them: what a chunk stores and what a read returns.
-/// Tuple `j` of the batch is element `j` of each vector.
+/// Tuple `j` of the batch is element `j` of each vector (for edaBits: element `j` of the
+/// arithmetic vectors and bits `i·n + j` of the bit-major binary vector).
 #[derive(Debug, Clone)]
 pub enum TupleData {
     Triples(Triples),
@@ -194,6 +240,14 @@ pub enum TupleData {
         owner: PartyId,
         masks: InputMasks,
     },
+    /// Binary triples (under the binary MAC key share Δ_i).
+    BitTriples(BitTriples),
+    /// daBits (arithmetic under α_i, binary under Δ_i).
+    DaBits(DaBits),
+    /// (Loose) edaBits of one shape.
+    EdaBits(EdaBits),
+    /// Wide edaBits of one shape.
+    WideEdaBits(WideEdaBits),
 }
 
 impl TupleData {
@@ -205,6 +259,16 @@ impl TupleData {
             TupleData::Bits(_) => TupleKind::Bit,
             TupleData::Inverses(_) => TupleKind::Inverse,
             TupleData::InputMasks { owner, .. } => TupleKind::InputMask(*owner),
+            TupleData::BitTriples(_) => TupleKind::BitTriple,
+            TupleData::DaBits(_) => TupleKind::DaBit,
+            TupleData::EdaBits(e) => TupleKind::EdaBit {
+                bits: e.bits,
+                extra: e.extra,
+            },
+            TupleData::WideEdaBits(e) => TupleKind::WideEdaBit {
+                bits: e.bits,
+                width: e.width,
+            },
         }
     }
 
@@ -215,6 +279,10 @@ impl TupleData {
             TupleData::Squares(p) | TupleData::Inverses(p) => p.a.len(),
             TupleData::Bits(b) => b.len(),
             TupleData::InputMasks { masks, .. } => masks.shares.len(),
+            TupleData::BitTriples(t) => t.a.len(),
+            TupleData::DaBits(d) => d.arith.len(),
+            TupleData::EdaBits(e) => e.low.len(),
+            TupleData::WideEdaBits(e) => e.value.len(),
         }
     }
 
@@ -228,13 +296,29 @@ impl TupleData {
         matches!(self, TupleData::InputMasks { masks, .. } if masks.clear.is_some())
     }
 
-    /// The share vectors, in storage order (a, b, c for triples).
-    pub(crate) fn components(&self) -> Vec<&ShareVec> {
-        match self {
-            TupleData::Triples(t) => vec![&t.a, &t.b, &t.c],
-            TupleData::Squares(p) | TupleData::Inverses(p) => vec![&p.a, &p.b],
-            TupleData::Bits(b) => vec![b],
-            TupleData::InputMasks { masks, .. } => vec![&masks.shares],
+    /// Checks that every component holds [`TupleData::len`] tuples.
+    pub(crate) fn check_lengths(&self) -> Result<(), TupleError> {
+        let n = self.len();
+        let ok = match self {
+            TupleData::Triples(t) => t.b.len() == n && t.c.len() == n,
+            TupleData::Squares(p) | TupleData::Inverses(p) => p.b.len() == n,
+            TupleData::Bits(_) | TupleData::InputMasks { .. } => true,
+            TupleData::BitTriples(t) => t.b.len() == n && t.c.len() == n,
+            TupleData::DaBits(d) => d.bin.len() == n,
+            TupleData::EdaBits(e) => {
+                e.high.len() == n && (e.bits as usize).checked_mul(n) == Some(e.bin.len())
+            }
+            TupleData::WideEdaBits(e) => (e.bits as usize).checked_mul(n) == Some(e.bin.len()),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(TupleError::MalformedTuples {
+                reason: format!(
+                    "the components of these {} have different lengths",
+                    self.kind()
+                ),
+            })
         }
     }
 
@@ -242,12 +326,8 @@ impl TupleData {
     /// exactly when `me` owns the masks.
     pub fn check(&self, me: PartyId) -> Result<(), TupleError> {
         check_kind(self.kind())?;
+        self.check_lengths()?;
         let n = self.len();
-        if self.components().iter().any(|c| c.len() != n) {
-            return Err(TupleError::MalformedTuples {
-                reason: "the components (a, b, c) have different lengths".into(),
-            });
-        }
         if let TupleData::InputMasks { owner, masks } = self {
             match (&masks.clear, *owner == me) {
                 (Some(c), true) if c.len() != n => {
@@ -291,11 +371,15 @@ impl TupleData {
                 owner,
                 masks: source.input_masks(owner, n)?,
             },
-            TupleKind::BitTriple
-            | TupleKind::DaBit
-            | TupleKind::EdaBit { .. }
-            | TupleKind::WideEdaBit { .. }
-            | TupleKind::BinaryKey => return Err(PrepError::Unsupported(kind)),
+            TupleKind::BitTriple => TupleData::BitTriples(source.bit_triples(n)?),
+            TupleKind::DaBit => TupleData::DaBits(source.dabits(n)?),
+            TupleKind::EdaBit { bits, extra } => {
+                TupleData::EdaBits(source.edabits(n, bits, extra)?)
+            }
+            TupleKind::WideEdaBit { bits, width } => {
+                TupleData::WideEdaBits(source.wide_edabits(n, bits, width)?)
+            }
+            TupleKind::BinaryKey => return Err(PrepError::Unsupported(kind)),
         })
     }
 }
@@ -441,6 +525,10 @@ pub enum TupleError {
     MacKeyMismatch,
     #[error("no MAC key share has been stored yet; store one with set_mac_key_share together with the first tuples")]
     MacKeyMissing,
+    #[error("this tuple store holds a binary MAC key share of another key than the one given; binary tuples and the key must come from the same preprocessing")]
+    BinaryKeyMismatch,
+    #[error("no binary MAC key share has been stored yet: binary-domain tuples are stored only after set_binary_key_share (made by the first binary generation job)")]
+    BinaryKeyMissing,
     #[error("{path} belongs to party {stored}, not party {given}; check the storage path in the party's config")]
     WrongParty {
         path: String,
@@ -505,6 +593,7 @@ impl TupleError {
             | AlreadyRead { .. }
             | ChunkInUse { .. }
             | MacKeyMismatch
+            | BinaryKeyMismatch
             | GeneratorMismatch { .. }
             | UnknownKeyOrigin
             | ForeignChunk { .. }
@@ -512,6 +601,7 @@ impl TupleError {
             GenerationHalted { .. } => ErrorClass::Exhausted,
             Insufficient { .. } => ErrorClass::Exhausted,
             MacKeyMissing
+            | BinaryKeyMissing
             | WrongParty { .. }
             | WrongStore { .. }
             | Locked { .. }
@@ -533,6 +623,13 @@ pub trait TupleStore: Send + Sync {
     /// Stores α_i once with the generator that made it; storing the same value and origin again
     /// is a no-op, another value or origin is refused.
     fn set_mac_key_share(&self, alpha: Fp, origin: KeyOrigin) -> Result<(), TupleError>;
+    /// This party's share Δ_i of the binary MAC key, under which every stored binary-domain tuple
+    /// is authenticated; `None` until the first binary generation job stored one.
+    fn binary_key_share(&self) -> Result<Option<Gf128>, TupleError>;
+    /// Stores Δ_i once, beside α_i and under the same generator (`origin` must be the stored
+    /// key's: α first); storing the same value again is a no-op, another value is refused. A
+    /// rekey clears it together with every binary tuple.
+    fn set_binary_key_share(&self, delta: Gf128, origin: KeyOrigin) -> Result<(), TupleError>;
     /// The generator that made the stored key, `None` if no key is stored yet. A key without a
     /// record of its origin (an older build's) is [`TupleError::UnknownKeyOrigin`].
     fn key_origin(&self) -> Result<Option<KeyOrigin>, TupleError>;
@@ -555,8 +652,9 @@ pub trait TupleStore: Send + Sync {
     /// the record as stored.
     fn record_generation_halt(&self, halt: GenerationHalt) -> Result<GenerationHalt, TupleError>;
     /// Moves the store to a fresh MASCOT key share `alpha`, in one transaction: every tuple made
-    /// under the old key is discarded (never used), the key generation goes up, and the halt
-    /// record is cleared. The caller has re-authenticated the secrets under the new key.
+    /// under the old key is discarded (never used, binary ones included), the binary key share
+    /// Δ_i is dropped (the next binary job makes a fresh one), the key generation goes up, and
+    /// the halt record is cleared. The caller has re-authenticated the secrets under the new key.
     fn rekey(&self, alpha: Fp) -> Result<(), TupleError>;
 
     /// This store's epoch ([`StoreEpoch`]): its counter goes up at every open and with every
@@ -570,7 +668,7 @@ pub trait TupleStore: Send + Sync {
     fn discard_all_tuples(&self, at_least: u64) -> Result<StoreEpoch, TupleError>;
 
     /// Stores this party's shares of chunk `id`, inactive, in one transaction. Refused if the id
-    /// was ever stored here.
+    /// was ever stored here, and for binary-domain kinds while no binary key share is stored.
     fn store_chunk(&self, id: ChunkId, data: &TupleData) -> Result<(), TupleError>;
     /// Makes a stored chunk available to [`TupleStore::plan_reservation`]; returns false if it
     /// already was. Chunks are planned from in activation order.

@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use field::Fp;
+use field::{Fp, Gf128};
 use net::PartyId;
 use protocol::prep::TupleKind;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction};
@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use super::guard::{GenerationHalt, KeyOrigin, KeyStamp, StoreEpoch};
 use super::{
-    check_kind, codec, kind_code, kind_of_code, ChunkInfo, ChunkRange, Reservation,
+    check_kind, codec, is_binary, kind_code, kind_of_code, ChunkInfo, ChunkRange, Reservation,
     ReservationRequest, TupleData, TupleError, TupleStats, TupleStore, MAX_CHUNK_TUPLES,
 };
 use crate::ids::{ChunkId, ReservationId};
@@ -53,6 +53,8 @@ const PEER_EPOCHS: TableDefinition<u64, &[u8]> = TableDefinition::new("peer_epoc
 
 /// `meta` keys of the guard records (see `guard`).
 const META_KEY: &str = "mac_key";
+/// The binary MAC key share Δ_i (16 bytes, little-endian), beside α_i.
+const META_BINARY_KEY: &str = "binary_mac_key";
 const META_STAMP: &str = "key_origin";
 const META_HALT: &str = "generation_halt";
 const META_EPOCH: &str = "epoch";
@@ -219,6 +221,22 @@ fn current_stamp(
             origin: None,
             generation: 0,
         }),
+    }
+}
+
+/// The stored binary key share Δ_i, if any.
+fn read_binary_key(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<Option<Gf128>, TupleError> {
+    match meta.get(META_BINARY_KEY)? {
+        Some(g) => {
+            let b: [u8; 16] = g
+                .value()
+                .try_into()
+                .map_err(|_| corrupt("the binary MAC key share record is malformed"))?;
+            Ok(Some(Gf128(u128::from_le_bytes(b))))
+        }
+        None => Ok(None),
     }
 }
 
@@ -782,6 +800,38 @@ impl TupleStore for RedbTupleStore {
         })
     }
 
+    fn binary_key_share(&self) -> Result<Option<Gf128>, TupleError> {
+        let r = self.db.begin_read()?;
+        read_binary_key(&r.open_table(META)?)
+    }
+
+    fn set_binary_key_share(&self, delta: Gf128, origin: KeyOrigin) -> Result<(), TupleError> {
+        Self::run(kv::begin_write(&self.db)?, |w| {
+            let mut meta = w.open_table(META)?;
+            if meta.get(META_KEY)?.is_none() {
+                return Err(TupleError::MacKeyMissing);
+            }
+            match current_stamp(&meta)?.origin {
+                Some(stored) if stored == origin => {}
+                Some(stored) => {
+                    return Err(TupleError::GeneratorMismatch {
+                        stored,
+                        given: origin,
+                    })
+                }
+                None => return Err(TupleError::UnknownKeyOrigin),
+            }
+            match read_binary_key(&meta)? {
+                Some(d) if d == delta => Ok(()),
+                Some(_) => Err(TupleError::BinaryKeyMismatch),
+                None => {
+                    meta.insert(META_BINARY_KEY, delta.0.to_le_bytes().as_slice())?;
+                    Ok(())
+                }
+            }
+        })
+    }
+
     fn key_origin(&self) -> Result<Option<KeyOrigin>, TupleError> {
         let r = self.db.begin_read()?;
         let meta = r.open_table(META)?;
@@ -858,6 +908,9 @@ impl TupleStore for RedbTupleStore {
             };
             meta.insert(META_KEY, alpha.to_mont_bytes().as_slice())?;
             meta.insert(META_STAMP, next.to_bytes().as_slice())?;
+            // The binary key goes with the old key's tuples: the next binary job makes a fresh
+            // one (see `guard`).
+            meta.remove(META_BINARY_KEY)?;
             meta.remove(META_HALT)?;
             Ok(dropped)
         })?;
@@ -965,8 +1018,14 @@ impl TupleStore for RedbTupleStore {
                 purged: false,
                 stored_ms: kv::now_ms(),
             };
+            let (stamp, has_delta) = {
+                let meta = tx.open_table(META)?;
+                (current_stamp(&meta)?, read_binary_key(&meta)?.is_some())
+            };
+            if is_binary(kind) && !has_delta {
+                return Err(TupleError::BinaryKeyMissing);
+            }
             chunks.insert(id.to_key().as_slice(), encode(&rec)?.as_slice())?;
-            let stamp = current_stamp(&tx.open_table(META)?)?;
             tx.open_table(CHUNK_KEYS)?
                 .insert(id.to_key().as_slice(), stamp.to_bytes().as_slice())?;
             let mut table = tx.open_table(DATA)?;

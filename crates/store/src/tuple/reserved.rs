@@ -6,10 +6,11 @@
 //! A program whose needs are known only at run time reserves and pushes further batches as it
 //! runs. Tuples are moved out as they are served, so none is served twice.
 
-use field::Fp;
+use field::{Fp, Gf128};
 use net::PartyId;
 use protocol::prep::{
-    InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleBuffer, TupleKind,
+    BitTriples, DaBits, EdaBits, InputMasks, Pairs, PrepError, Preprocessing, Triples, TupleBuffer,
+    TupleKind, WideEdaBits,
 };
 use protocol::ShareVec;
 
@@ -36,16 +37,22 @@ impl ReservedTuples {
         }
     }
 
+    /// Sets this party's binary MAC key share Δ_i (from
+    /// [`super::TupleStore::binary_key_share`]): the adapter then serves binary-domain tuples,
+    /// and reports the binary domain to the engine (which then runs the mixed-circuit kernels).
+    pub fn set_binary_key_share(&mut self, delta: Gf128) {
+        self.inner.set_binary_key_share(delta);
+    }
+
     /// Appends tuples behind those already queued of their kind. Input masks of one owner must
-    /// all carry clear values or all not.
+    /// all carry clear values or all not; binary-domain tuples need the binary key share first.
     pub fn push(&mut self, data: TupleData) -> Result<(), TupleError> {
-        let n = data.len();
-        if data.components().iter().any(|c| c.len() != n) {
-            return Err(TupleError::MalformedTuples {
-                reason: "the components (a, b, c) have different lengths".into(),
-            });
-        }
+        data.check_lengths()?;
         let pushed = match data {
+            TupleData::BitTriples(t) => self.inner.push_bit_triples(t),
+            TupleData::DaBits(d) => self.inner.push_dabits(d),
+            TupleData::EdaBits(e) => self.inner.push_edabits(e),
+            TupleData::WideEdaBits(e) => self.inner.push_wide_edabits(e),
             TupleData::Triples(t) => self.inner.push_triples(t),
             TupleData::Squares(p) => self.inner.push_squares(p),
             TupleData::Inverses(p) => self.inner.push_inverses(p),
@@ -89,5 +96,25 @@ impl Preprocessing for ReservedTuples {
 
     fn input_masks(&mut self, owner: PartyId, n: usize) -> Result<InputMasks, PrepError> {
         self.inner.input_masks(owner, n)
+    }
+
+    fn binary_key_share(&self) -> Option<Gf128> {
+        self.inner.binary_key_share()
+    }
+
+    fn bit_triples(&mut self, n: usize) -> Result<BitTriples, PrepError> {
+        self.inner.bit_triples(n)
+    }
+
+    fn dabits(&mut self, n: usize) -> Result<DaBits, PrepError> {
+        self.inner.dabits(n)
+    }
+
+    fn edabits(&mut self, n: usize, bits: u32, extra: u32) -> Result<EdaBits, PrepError> {
+        self.inner.edabits(n, bits, extra)
+    }
+
+    fn wide_edabits(&mut self, n: usize, bits: u32, width: u32) -> Result<WideEdaBits, PrepError> {
+        self.inner.wide_edabits(n, bits, width)
     }
 }

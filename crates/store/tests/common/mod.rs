@@ -45,6 +45,11 @@ impl Parties {
                 use protocol::prep::Preprocessing;
                 s.set_mac_key_share(dealers[p].mac_key_share(), store::KeyOrigin::InsecureDealer)
                     .unwrap();
+                s.set_binary_key_share(
+                    dealers[p].binary_key_share().unwrap(),
+                    store::KeyOrigin::InsecureDealer,
+                )
+                .unwrap();
                 s
             })
             .collect();
