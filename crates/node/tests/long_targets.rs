@@ -1,9 +1,9 @@
 //! Over-long request targets get the JSON error of every other failure, whoever refuses them:
 //! the router (up to hyper's 64 KiB limit), hyper's HTTP/1 parser (beyond it, or beyond the
 //! connection's read buffer: `node::http::HeadGuard` rewrites its empty answers), and over HTTP/2
-//! the router again (the header-list limit is above 1 MiB). Targets of 10 KiB, 100 KiB and 1 MiB
-//! over plain HTTP/1.1, HTTPS with HTTP/1.1, and HTTPS with HTTP/2, on real nodes; the nodes
-//! keep serving afterwards.
+//! the router up to the `http` crate's 64 KiB limit of a URI, beyond which the HTTP/2 library
+//! refuses the stream itself. Targets of 10 KiB, 100 KiB and 1 MiB over plain HTTP/1.1, HTTPS
+//! with HTTP/1.1, and HTTPS with HTTP/2, on real nodes; the nodes keep serving afterwards.
 
 mod common;
 
@@ -167,8 +167,8 @@ fn frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
 }
 
 /// Sends an HTTP/2 GET of `target` (prior knowledge after ALPN `h2`; literal HPACK fields,
-/// HEADERS then CONTINUATION frames of 16 KiB) and returns the body of stream 1, or `None` if
-/// the server reset the stream or the connection.
+/// HEADERS then CONTINUATION frames of 16 KiB) and returns the body of stream 1 (empty for an
+/// answer without body), or `None` if the server reset the stream or the connection.
 async fn h2_get<S>(io: S, target: &str) -> Option<String>
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -219,6 +219,8 @@ where
                         return Some(String::from_utf8_lossy(&body).into_owned());
                     }
                 }
+                // A response without body (HEADERS ending the stream).
+                (0x1, 1) if h[4] & 0x1 != 0 => return Some(String::new()),
                 (0x3, 1) | (0x7, _) => return None, // RST_STREAM, GOAWAY
                 _ => {}
             }
@@ -245,10 +247,10 @@ fn assert_json_error(body: &str, len: usize, how: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_long_targets_get_json_414_over_http_https_and_h2() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, dir_tls) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let plain = start("http", dir.path()).await;
-    let secure = start("https", dir.path()).await;
-    let ca = dir.path().join("party0.pem");
+    let secure = start("https", dir_tls.path()).await;
+    let ca = dir_tls.path().join("party0.pem");
     let (plain0, secure0) = (plain[0].api_addr, secure[0].api_addr);
 
     for len in SIZES {
@@ -262,10 +264,19 @@ async fn over_long_targets_get_json_414_over_http_https_and_h2() {
         assert_eq!(status, 414, "HTTPS, {len} bytes: {body}");
         assert_json_error(&body, len, "HTTPS");
 
-        let body = h2_get(tls(secure0, &ca, b"h2").await, &t)
-            .await
-            .unwrap_or_else(|| panic!("HTTP/2, {len} bytes: the stream was reset"));
-        assert_json_error(&body, len, "HTTP/2");
+        // Over HTTP/2 the `http` crate cannot represent a target over 64 KiB: up to that, the
+        // router answers; beyond, the HTTP/2 library refuses the stream before any of our code
+        // runs (a 431 and a reset, or a stream or connection reset), never with a body.
+        let got = h2_get(tls(secure0, &ca, b"h2").await, &t).await;
+        if len <= 64 << 10 {
+            let body = got.unwrap_or_else(|| panic!("HTTP/2, {len} bytes: the stream was reset"));
+            assert_json_error(&body, len, "HTTP/2");
+        } else {
+            assert!(
+                got.as_deref().is_none_or(str::is_empty),
+                "HTTP/2, {len} bytes: answered {got:?}"
+            );
+        }
     }
 
     // A head of many ordinary headers beyond the read buffer is 431, also as JSON.

@@ -16,10 +16,13 @@
 //! pipelined request fails while the previous answer is still unsent, hyper writes both in one
 //! piece and its empty answer goes out as is; no client of ours pipelines.)
 //!
-//! HTTP/2 has no automatic answers of this kind below its header-list limit
-//! ([`MAX_H2_HEADER_LIST`], advertised to the client): a long target reaches the router, which
-//! answers 414 with the JSON error (`super::error::MAX_URI_BYTES`). Above it the HTTP/2 library
-//! refuses the stream itself (431 and a stream reset), which no byte-level layer can rewrite.
+//! Over HTTP/2 a target up to 64 KiB reaches the router, which answers 414 with the JSON error
+//! beyond `super::error::MAX_URI_BYTES`. A longer one cannot become a request at all (the `http`
+//! crate's URIs hold at most 64 KiB, the same limit hyper's HTTP/1 parser applies), and a header
+//! list over [`MAX_H2_HEADER_LIST`] (advertised to the client) is refused by the HTTP/2 library:
+//! both end as a stream or connection reset, or a 431 without body, before any of our code runs.
+//! HTTP/2 frames are compressed and multiplexed, so no byte-level layer can rewrite those; the
+//! limit is kept just above 64 KiB so that every target HTTP/2 can carry gets our answer.
 //!
 //! Graceful stop: when `stop` changes, the accept loop ends, every connection finishes the
 //! requests it is serving and closes, and [`serve`] returns when all have.
@@ -44,9 +47,9 @@ use super::error::MAX_URI_BYTES;
 /// headers) hyper reads: 128 KiB.
 pub const MAX_HEAD_BYTES: usize = 128 * 1024;
 
-/// Longest HTTP/2 header list (decoded) a connection accepts: 1 MiB and 64 KiB, so that targets
-/// up to 1 MiB still reach the router and get its JSON 414.
-pub const MAX_H2_HEADER_LIST: u32 = (1 << 20) + (64 << 10);
+/// Longest HTTP/2 header list (decoded) a connection accepts: 80 KiB, so that a request with
+/// any target HTTP/2 can carry (at most 64 KiB) and ordinary headers reaches the router.
+pub const MAX_H2_HEADER_LIST: u32 = 80 << 10;
 
 /// Serves `app` on `listener` until `stop` changes; see the module docs.
 pub async fn serve<L>(mut listener: L, app: Router, party: usize, mut stop: watch::Receiver<bool>)
