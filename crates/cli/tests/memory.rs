@@ -67,14 +67,21 @@ fn resident_memory_returns_to_the_baseline_after_a_large_upload_and_download() {
         eprintln!("memory test skipped: no /proc on this system");
         return;
     }
-    let c = Cluster::start(2, Options::default());
+    // Long deadlines: party 0 makes a large transfer's dealer tuples while the others wait.
+    let c = Cluster::start(
+        2,
+        Options {
+            deadline_secs: Some(120),
+            ..Options::default()
+        },
+    );
     let pids: Vec<u32> = (0..c.n).map(|i| c.pid(i).expect("running")).collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let client = c.client_with_timeout(60);
+    let client = c.client_with_timeout(300);
 
     // Warm up every path a transfer takes (TLS-less HTTP, sessions, stores) with a small one.
     rt.block_on(async {

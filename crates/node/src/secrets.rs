@@ -43,9 +43,12 @@ pub const MASK_TTL: Duration = Duration::from_secs(600);
 pub const WORK_BYTES_PER_VALUE: u64 = 1536;
 
 /// Memory a transfer holds per value for its whole run: the answer's five 16-byte words
-/// ([`crate::delivery::Parts`]), the masks kept for the upload or the secret's shares (32 bytes),
-/// with margin. The answer is streamed from these words ([`crate::http`]), never built whole.
-pub const HELD_BYTES_PER_VALUE: u64 = 128;
+/// ([`crate::delivery::Parts`], streamed from there by [`crate::http`], never built whole as
+/// JSON), the masks kept for the upload or the secret's shares (32 bytes each as value and MAC),
+/// and for the upload's second step its body (22 bytes of base64), the decoded values and the
+/// new secret's shares as they are written. Measured at about 450 bytes a value at the largest
+/// transfer (docs/BENCHMARKS.md, "Memory of transfers"), with margin.
+pub const HELD_BYTES_PER_VALUE: u64 = 512;
 
 /// Bytes of the base64 text of one value in an upload's body, rounded up (16 bytes → 21⅓).
 const BODY_BYTES_PER_VALUE: u64 = 22;

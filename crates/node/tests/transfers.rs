@@ -87,11 +87,23 @@ async fn the_most_values_of_a_transfer_follow_from_the_memory_budget() {
         assert_eq!(r.unwrap().s.len() as u64, max);
     }
 
-    // With the default budget, the upload body bounds it: 64 MiB of base64 at 22 bytes a value.
+    // With the default budget (1 GiB): one chunk's work, then the held bytes of every value.
     let dir = tempfile::tempdir().unwrap();
     let nodes = cluster(2, dir.path(), "");
     let max = nodes[0].max_transfer_values();
-    assert!((2_900_000..3_100_000).contains(&max), "{max}");
+    let chunk = node::transfer::CHUNK as u64;
+    assert_eq!(
+        max,
+        ((1 << 30) - chunk * node::secrets::WORK_BYTES_PER_VALUE)
+            / node::secrets::HELD_BYTES_PER_VALUE
+    );
+    // A smaller body limit bounds it too: the upload's masked values must fit one body.
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = common::in_process_cluster(2, |i| {
+        common::dealer_config(i, 2, dir.path(), "", "max_body_bytes = 2097152", 10)
+    });
+    let max = nodes[0].max_transfer_values();
+    assert_eq!(max, (2097152 - 65536) / 22);
     let e = nodes[1]
         .input_masks(
             &alice(),
