@@ -53,8 +53,8 @@ pub const HELD_BYTES_PER_VALUE: u64 = 512;
 /// Bytes of the base64 text of one value in an upload's body, rounded up (16 bytes → 21⅓).
 const BODY_BYTES_PER_VALUE: u64 = 22;
 
-/// Room for the rest of an upload's body (ids, tags, keys).
-const BODY_OVERHEAD: u64 = 64 * 1024;
+/// Room for the rest of an upload's body (ids and keys; tags take what they take).
+const BODY_OVERHEAD: u64 = 1024;
 
 /// Memory a transfer of `values` values holds (see [`WORK_BYTES_PER_VALUE`] and
 /// [`HELD_BYTES_PER_VALUE`]).

@@ -103,7 +103,7 @@ async fn the_most_values_of_a_transfer_follow_from_the_memory_budget() {
         common::dealer_config(i, 2, dir.path(), "", "max_body_bytes = 2097152", 10)
     });
     let max = nodes[0].max_transfer_values();
-    assert_eq!(max, (2097152 - 65536) / 22);
+    assert_eq!(max, (2097152 - 1024) / 22);
     let e = nodes[1]
         .input_masks(
             &alice(),
