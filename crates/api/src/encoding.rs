@@ -37,6 +37,11 @@ impl FieldVec {
         FieldVec(bytes)
     }
 
+    /// The raw bytes, taken out.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -76,8 +81,11 @@ impl std::fmt::Debug for FieldVec {
 }
 
 impl Serialize for FieldVec {
+    /// The base64 text is written in pieces (`collect_str` of a `Base64Display`): serde_json
+    /// writes it straight into its output, so a large vector is never held a second time as a
+    /// string. The bytes are the same as `serialize_str` of the whole encoding.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&STANDARD.encode(&self.0))
+        s.collect_str(&base64::display::Base64Display::new(&self.0, &STANDARD))
     }
 }
 
@@ -123,6 +131,16 @@ mod tests {
         let back: FieldVec = serde_json::from_str(&json).unwrap();
         assert_eq!(back.to_elements().unwrap(), v);
         assert_eq!(back.len(), 4);
+    }
+
+    #[test]
+    fn serializes_as_the_whole_base64_string() {
+        for n in [0usize, 1, 2, 3, 1000, 5000] {
+            let v: Vec<Fp> = (0..n as i64).map(Fp::from_i64).collect();
+            let fv = FieldVec::from_elements(&v);
+            let want = serde_json::to_string(&STANDARD.encode(fv.as_bytes())).unwrap();
+            assert_eq!(serde_json::to_string(&fv).unwrap(), want, "{n} elements");
+        }
     }
 
     #[test]

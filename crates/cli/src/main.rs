@@ -36,11 +36,15 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// once, so every large frame or vector is faulted in and zeroed again. MASCOT moves frames of
 /// that size every round, and this setting alone took 2-party triple generation from about
 /// 10,800 to about 12,200 triples/s on the benchmark machine. Large blocks now live in the normal
-/// arenas, whose unused pages still go back to the kernel after the usual ten-second decay.
+/// arenas, whose unused pages go back to the kernel after the usual ten-second decay.
+/// `background_thread:true`: jemalloc's own threads do that decay. Without them, pages freed by
+/// an arena are only returned when that arena allocates again, so a node that served one large
+/// upload or download and then idled kept its peak resident set for good (measured in
+/// docs/BENCHMARKS.md, "Memory of transfers"; checked by `tests/memory.rs`).
 #[cfg(not(target_env = "msvc"))]
 #[allow(non_upper_case_globals)]
 #[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8; 21] = b"oversize_threshold:0\0";
+pub static malloc_conf: &[u8; 44] = b"oversize_threshold:0,background_thread:true\0";
 
 #[derive(Parser)]
 #[command(

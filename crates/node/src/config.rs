@@ -749,9 +749,11 @@ pub struct LimitsConfig {
     pub max_joint_requests: usize,
     /// Joint requests of one user in progress at once (429 beyond).
     pub max_joint_requests_per_user: usize,
-    /// Memory one upload or download may use, MiB: its most values follow from it (about 1.5
-    /// KiB a value, at most 2^20 values); it is held from `node_memory_mib` while it runs (and
-    /// never more than it).
+    /// Memory one upload or download may use, MiB: its most values follow from it (a transfer
+    /// works on 16 Ki values at a time, 1.5 KiB each, and holds 512 bytes per value for its
+    /// whole run: 1024 MiB allow about 2 million values; the upload body must also fit
+    /// `api.max_body_bytes`, 22 bytes a value); it is held from `node_memory_mib` while it runs
+    /// (and never more than it). Beyond the most values: 413, saying the maximum.
     pub transfer_memory_mib: u64,
 }
 

@@ -26,20 +26,72 @@ pub fn deliver<P: Preprocessing>(
     s: &ShareVec,
     request_id: Uuid,
 ) -> Result<OutputDelivery, ProtocolError> {
+    let mut parts = Parts::with_capacity(s.len());
+    deliver_chunk(engine, s, &mut parts)?;
+    Ok(parts.into_delivery(request_id, engine.party()))
+}
+
+/// The value shares of a delivery made chunk by chunk ([`deliver_chunk`]), as their 16-byte
+/// words: all that a party keeps of a chunk once it is checked.
+pub struct Parts {
+    s: Vec<u8>,
+    r: Vec<u8>,
+    v: Vec<u8>,
+    w: Vec<u8>,
+    u: Vec<u8>,
+}
+
+impl Parts {
+    /// Room for `n` values.
+    pub fn with_capacity(n: usize) -> Parts {
+        let b = || Vec::with_capacity(n.saturating_mul(field::Fp::BYTES));
+        Parts {
+            s: b(),
+            r: b(),
+            v: b(),
+            w: b(),
+            u: b(),
+        }
+    }
+
+    /// The delivery of every chunk delivered so far, in order.
+    pub fn into_delivery(self, request_id: Uuid, party: usize) -> OutputDelivery {
+        OutputDelivery {
+            request_id,
+            party,
+            s: FieldVec::from_bytes(self.s),
+            r: FieldVec::from_bytes(self.r),
+            v: FieldVec::from_bytes(self.v),
+            w: FieldVec::from_bytes(self.w),
+            u: FieldVec::from_bytes(self.u),
+        }
+    }
+}
+
+/// Runs the delivery of one chunk `s` (2·|s| triples) and appends this party's value shares to
+/// `out`, only after the MAC check of the chunk's openings has passed; on an error `out` is left
+/// as it was. A large delivery made of chunks holds one chunk's tuples and engine vectors at a
+/// time; the client cannot tell it from one delivery of the whole vector.
+pub fn deliver_chunk<P: Preprocessing>(
+    engine: &mut Engine<P>,
+    s: &ShareVec,
+    out: &mut Parts,
+) -> Result<(), ProtocolError> {
     let t = engine.triples(s.len())?;
     let (v, r, u) = (t.a, t.b, t.c);
     let w = engine.mul(s, &r)?;
     // The Beaver openings must pass their MAC check before any share leaves.
     engine.check()?;
-    Ok(OutputDelivery {
-        request_id,
-        party: engine.party(),
-        s: FieldVec::from_elements(s.value_shares()),
-        r: FieldVec::from_elements(r.value_shares()),
-        v: FieldVec::from_elements(v.value_shares()),
-        w: FieldVec::from_elements(w.value_shares()),
-        u: FieldVec::from_elements(u.value_shares()),
-    })
+    for (dst, x) in [
+        (&mut out.s, s),
+        (&mut out.r, &r),
+        (&mut out.v, &v),
+        (&mut out.w, &w),
+        (&mut out.u, &u),
+    ] {
+        field::kernels::encode(x.value_shares(), dst);
+    }
+    Ok(())
 }
 
 /// Adds up the parties' deliveries and checks them: the values, or the index of the first value
@@ -118,6 +170,37 @@ mod tests {
             let s = run(n, None).unwrap();
             assert_eq!(s, vec![Fp::from_i64(5), Fp::from_i64(-3), Fp::ZERO]);
         }
+    }
+
+    #[test]
+    fn a_delivery_in_chunks_verifies_as_one() {
+        let nets = net::in_process(2, net::NetConfig::default());
+        let rid = Uuid::new_v4();
+        let vals: Vec<Fp> = (0..10).map(|x| Fp::from_i64(x * 11 - 40)).collect();
+        let handles: Vec<_> = nets
+            .into_iter()
+            .map(|net| {
+                let vals = vals.clone();
+                std::thread::spawn(move || {
+                    let me = net.my_id();
+                    let mut e = Engine::new(
+                        net,
+                        InsecureDealer::new(me, 2, [9; 32]),
+                        EngineConfig::default(),
+                    );
+                    let mine = if me == 0 { vals } else { vec![] };
+                    let x = e.input(&[10, 0], &mine).unwrap().remove(0);
+                    let mut parts = Parts::with_capacity(10);
+                    for (lo, hi) in [(0, 4), (4, 8), (8, 10)] {
+                        deliver_chunk(&mut e, &x.slice(lo..hi), &mut parts).unwrap();
+                    }
+                    parts.into_delivery(rid, me)
+                })
+            })
+            .collect();
+        let parts: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(parts[0].s.len(), 10);
+        assert_eq!(verify(&parts), Ok(vals));
     }
 
     #[test]

@@ -215,7 +215,12 @@ impl FunctionRegistry {
                 message: e.to_string(),
             },
         };
-        let db = Database::create(path).map_err(|e| backend(e.into()))?;
+        // A small page cache, as the stores' (`store::CACHE_BYTES`): redb's default of 1 GiB
+        // would keep every page ever read resident.
+        let db = Database::builder()
+            .set_cache_size(store::CACHE_BYTES)
+            .create(path)
+            .map_err(|e| backend(e.into()))?;
         let w = begin_write(&db).map_err(backend)?;
         {
             let mut meta = w.open_table(META).map_err(|e| backend(e.into()))?;

@@ -29,6 +29,8 @@ mod games;
 mod openapi;
 mod ops;
 mod secrets;
+mod serve;
+mod stream;
 
 use std::sync::Arc;
 
@@ -41,6 +43,7 @@ use crate::Node;
 pub use error::HttpError;
 pub use extract::{Caller, JsonBody, PathParam, QueryParam};
 pub use openapi::openapi_json;
+pub use serve::{serve, HeadGuard, MAX_H2_HEADER_LIST, MAX_HEAD_BYTES};
 
 /// The node's HTTP API; see the module docs.
 pub fn router(node: Arc<Node>) -> Router {

@@ -54,6 +54,7 @@ pub mod rekey;
 pub mod secrets;
 mod start;
 pub use start::wait_for_signal;
+pub mod transfer;
 pub mod tuplegen;
 
 pub use node::{

@@ -25,28 +25,49 @@ use api::{
 };
 use field::Fp;
 use protocol::{Engine, EngineConfig, ShareVec};
-use store::{NewSecret, ReservationId, ReservationRequest, SecretId, SecretStore, TupleStore};
+use store::{NewSecret, SecretId, SecretStore, TupleStore};
 use uuid::Uuid;
 
 use crate::coord::digest;
-use crate::prep::StorePrep;
+use crate::transfer::ChunkedPrep;
 use crate::tuplegen::tuple_error;
 use crate::{Node, User};
 
 /// How long handed-out masks wait for their masked values.
 pub const MASK_TTL: Duration = Duration::from_secs(600);
 
-/// Most values in one upload or download, whatever the memory budget.
-pub const MAX_VALUES: u64 = 1 << 20;
+/// Memory a transfer (an upload's masks or a download) holds per value of the chunk it is
+/// working on ([`crate::transfer::CHUNK`] values at a time): the chunk's reserved triples as read
+/// from the store, the engine's vectors and messages. Measured (docs/BENCHMARKS.md, "Memory of
+/// transfers"), with margin.
+pub const WORK_BYTES_PER_VALUE: u64 = 1536;
 
-/// Memory one value of an upload or download costs a party while the request runs (its
-/// reserved triples, the engine's vectors, the delivery and its JSON), measured at about
-/// 1.1–1.5 KiB; with margin.
-pub const BYTES_PER_VALUE: u64 = 1536;
+/// Memory a transfer holds per value for its whole run: the answer's five 16-byte words
+/// ([`crate::delivery::Parts`], streamed from there by [`crate::http`], never built whole as
+/// JSON), the masks kept for the upload or the secret's shares (32 bytes each as value and MAC),
+/// and for the upload's second step its body (22 bytes of base64), the decoded values and the
+/// new secret's shares as they are written. Measured at about 450 bytes a value at the largest
+/// transfer (docs/BENCHMARKS.md, "Memory of transfers"), with margin.
+pub const HELD_BYTES_PER_VALUE: u64 = 512;
+
+/// Bytes of the base64 text of one value in an upload's body, rounded up (16 bytes → 21⅓).
+const BODY_BYTES_PER_VALUE: u64 = 22;
+
+/// Room for the rest of an upload's body (ids and keys; tags take what they take).
+const BODY_OVERHEAD: u64 = 1024;
+
+/// Memory a transfer of `values` values holds (see [`WORK_BYTES_PER_VALUE`] and
+/// [`HELD_BYTES_PER_VALUE`]).
+pub fn transfer_bytes(values: u64) -> u64 {
+    let chunk = values.min(crate::transfer::CHUNK as u64);
+    chunk
+        .saturating_mul(WORK_BYTES_PER_VALUE)
+        .saturating_add(values.saturating_mul(HELD_BYTES_PER_VALUE))
+}
 
 /// A reservation from the node's memory budget (`limits.node_memory_mib`, shared with games),
-/// given back on drop.
-struct MemoryHold {
+/// given back on drop. A transfer's answer keeps it until the answer is sent or dropped.
+pub struct MemoryHold {
     budget: Arc<vm::MemoryBudget>,
     bytes: u64,
 }
@@ -58,19 +79,45 @@ impl Drop for MemoryHold {
 }
 
 impl Node {
-    /// Most values one upload or download may hold on this node: what `limits.transfer_memory_mib`
-    /// allows at [`BYTES_PER_VALUE`], at most [`MAX_VALUES`].
+    /// Most values one upload or download may hold on this node: the most whose
+    /// [`transfer_bytes`] fit `limits.transfer_memory_mib` (and `node_memory_mib`), and whose
+    /// upload body (the masked values in base64) fits `api.max_body_bytes`.
     pub fn max_transfer_values(&self) -> u64 {
         let l = self.limits.config();
-        ((l.transfer_memory_mib.min(l.node_memory_mib) << 20) / BYTES_PER_VALUE)
-            .clamp(1, MAX_VALUES)
+        let budget = l.transfer_memory_mib.min(l.node_memory_mib) << 20;
+        let chunk = crate::transfer::CHUNK as u64;
+        let by_memory = if budget >= transfer_bytes(chunk) {
+            (budget - chunk * WORK_BYTES_PER_VALUE) / HELD_BYTES_PER_VALUE
+        } else {
+            budget / (WORK_BYTES_PER_VALUE + HELD_BYTES_PER_VALUE)
+        };
+        let by_body = (self.config.api.max_body_bytes as u64).saturating_sub(BODY_OVERHEAD)
+            / BODY_BYTES_PER_VALUE;
+        by_memory.min(by_body).max(1)
+    }
+
+    /// Refuses (413) a transfer of more values than [`Node::max_transfer_values`], saying the
+    /// maximum and what to do.
+    pub(crate) fn check_transfer_size(&self, values: u64, what: &str) -> Result<(), ApiError> {
+        let max = self.max_transfer_values();
+        if values <= max {
+            return Ok(());
+        }
+        let l = self.limits.config();
+        Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "{what} of {values} values is more than this party's maximum of {max} values per transfer (from limits.transfer_memory_mib = {} and api.max_body_bytes = {}); split the data into secrets of at most {max} values, or ask the operator to raise those limits",
+                l.transfer_memory_mib, self.config.api.max_body_bytes
+            ),
+        ))
     }
 
     /// Holds the memory of a transfer of `values` values, or refuses it (503) while other games
     /// and transfers use the node's budget.
     fn hold_memory(&self, values: u64) -> Result<MemoryHold, ApiError> {
         let budget = self.limits.memory();
-        let bytes = values.saturating_mul(BYTES_PER_VALUE);
+        let bytes = transfer_bytes(values);
         if budget.try_reserve(bytes) {
             Ok(MemoryHold { budget, bytes })
         } else {
@@ -190,13 +237,21 @@ impl Node {
         user: &User,
         req: MaskRequest,
     ) -> Result<OutputDelivery, ApiError> {
-        let max = self.max_transfer_values();
-        if req.count == 0 || req.count > max {
-            return Err(ApiError::bad_request(format!(
-                "count must be between 1 and {max} values (limits.transfer_memory_mib), got {}; split larger secrets",
-                req.count
-            )));
+        self.input_masks_held(user, req).await.map(|(d, _)| d)
+    }
+
+    /// [`Node::input_masks`], with the memory the answer holds until it is sent.
+    pub async fn input_masks_held(
+        self: &Arc<Self>,
+        user: &User,
+        req: MaskRequest,
+    ) -> Result<(OutputDelivery, MemoryHold), ApiError> {
+        if req.count == 0 {
+            return Err(ApiError::bad_request(
+                "count must be at least 1".to_string(),
+            ));
         }
+        self.check_transfer_size(req.count, "an upload")?;
         let joint = self.limits.joint(&self.metrics, &user.name)?;
         self.limits.pending_uploads(
             &self.metrics,
@@ -217,11 +272,9 @@ impl Node {
         let memory = self.hold_memory(req.count)?;
         tokio::task::spawn_blocking(move || {
             let _joint = joint;
-            let _memory = memory;
             let k = req.count as usize;
             let name = req.request_id.to_string();
-            let rid = ReservationId::new(format!("masks/{name}"))
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let reservations = crate::transfer::requests(&format!("masks/{name}"), k, 3)?;
             let mut session = node.agree_session(
                 "input-masks",
                 &name,
@@ -231,21 +284,28 @@ impl Node {
                     owner.as_bytes(),
                     &req.count.to_le_bytes(),
                 ]),
-                vec![ReservationRequest {
-                    id: rid,
-                    kind: protocol::prep::TupleKind::Triple,
-                    count: 3 * req.count,
-                }],
+                reservations,
                 None,
             )?;
-            let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            let (net, reserved) = (session.net, std::mem::take(&mut session.reservations));
+            let prep = ChunkedPrep::new(node.clone(), reserved, &name)?;
             session.release.handed_over();
-            let mut engine = Engine::new(session.net, prep, EngineConfig::default());
+            let mut engine = Engine::new(net, prep, EngineConfig::default());
             let during = format!("input masks {name}");
-            let masks = engine.triples(k).map_err(|e| protocol_error(e, &during))?.a;
-            let mut delivery = crate::delivery::deliver(&mut engine, &masks, req.request_id)
-                .map_err(|e| protocol_error(e, &during))?;
+            // Chunk by chunk (`transfer`): fresh masks, then their delivery, MAC-checked.
+            let mut masks = ShareVec::with_capacity(k);
+            let mut parts = crate::delivery::Parts::with_capacity(k);
+            for c in crate::transfer::chunks(k) {
+                let m = engine
+                    .triples(c.len())
+                    .map_err(|e| protocol_error(e, &during))?
+                    .a;
+                crate::delivery::deliver_chunk(&mut engine, &m, &mut parts)
+                    .map_err(|e| protocol_error(e, &during))?;
+                masks.extend(&m);
+            }
             engine.finish().map_err(|e| protocol_error(e, &during))?;
+            let mut delivery = parts.into_delivery(req.request_id, node.me);
             if node.tampers("upload") {
                 tracing::warn!(
                     "INSECURE test setting: tampering with the mask shares of an upload"
@@ -260,7 +320,7 @@ impl Node {
                     created: Instant::now(),
                 },
             );
-            Ok(delivery)
+            Ok((delivery, memory))
         })
         .await
         .map_err(join_error)?
@@ -309,10 +369,18 @@ impl Node {
                 masked.len()
             )));
         }
+        let memory = match self.hold_memory(masked.len() as u64) {
+            Ok(m) => m,
+            Err(e) => {
+                self.pending_masks.insert(req.request_id, pending);
+                return Err(e);
+            }
+        };
         let node = self.clone();
         let owner = user.name.clone();
         tokio::task::spawn_blocking(move || {
             let _joint = joint;
+            let _memory = memory;
             let name = req.request_id.to_string();
             let tags_json = serde_json::to_vec(&req.tags).unwrap_or_default();
             let mut dg = vec![
@@ -413,6 +481,18 @@ impl Node {
         id: Uuid,
         req: DownloadRequest,
     ) -> Result<OutputDelivery, ApiError> {
+        self.download_secret_held(user, id, req)
+            .await
+            .map(|(d, _)| d)
+    }
+
+    /// [`Node::download_secret`], with the memory the answer holds until it is sent.
+    pub async fn download_secret_held(
+        self: &Arc<Self>,
+        user: &User,
+        id: Uuid,
+        req: DownloadRequest,
+    ) -> Result<(OutputDelivery, MemoryHold), ApiError> {
         let sid = SecretId::from_uuid(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let joint = self.limits.joint(&self.metrics, &user.name)?;
         let node = self.clone();
@@ -427,10 +507,11 @@ impl Node {
                 ));
             }
             let k = secret.shares.len() as u64;
-            let _memory = node.hold_memory(k)?;
+            node.check_transfer_size(k, &format!("secret {id}"))?;
+            let memory = node.hold_memory(k)?;
             let name = req.request_id.to_string();
-            let rid = ReservationId::new(format!("download/{name}"))
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let reservations =
+                crate::transfer::requests(&format!("download/{name}"), k as usize, 2)?;
             let mut session = node.agree_session(
                 "download",
                 &name,
@@ -440,27 +521,27 @@ impl Node {
                     user.name.as_bytes(),
                     id.as_bytes().as_slice(),
                 ]),
-                vec![ReservationRequest {
-                    id: rid,
-                    kind: protocol::prep::TupleKind::Triple,
-                    count: crate::delivery::triples_needed(k),
-                }],
+                reservations,
                 None,
             )?;
-            let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            let (net, reserved) = (session.net, std::mem::take(&mut session.reservations));
+            let prep = ChunkedPrep::new(node.clone(), reserved, &name)?;
             session.release.handed_over();
-            let mut engine = Engine::new(session.net, prep, EngineConfig::default());
+            let mut engine = Engine::new(net, prep, EngineConfig::default());
             let during = format!("download of secret {id}");
-            let mut delivery =
-                crate::delivery::deliver(&mut engine, &secret.shares, req.request_id)
+            let mut parts = crate::delivery::Parts::with_capacity(k as usize);
+            for c in crate::transfer::chunks(k as usize) {
+                crate::delivery::deliver_chunk(&mut engine, &secret.shares.slice(c), &mut parts)
                     .map_err(|e| protocol_error(e, &during))?;
+            }
             engine.finish().map_err(|e| protocol_error(e, &during))?;
+            let mut delivery = parts.into_delivery(req.request_id, node.me);
             if node.tampers("download") {
                 tracing::warn!("INSECURE test setting: tampering with the shares of a download");
                 delivery.s = tamper(&delivery.s);
             }
             node.metrics.record_values("download", k);
-            Ok(delivery)
+            Ok((delivery, memory))
         })
         .await
         .map_err(join_error)?

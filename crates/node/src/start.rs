@@ -95,31 +95,19 @@ impl Node {
         let listener =
             tokio::net::TcpListener::from_std(api).map_err(|e| StartError::Api(e.to_string()))?;
         let app = crate::http::router(node.clone());
-        let mut stop_http = stop.clone();
-        let shutdown_signal = async move {
-            let _ = stop_http.changed().await;
-        };
+        let (stop_http, me) = (stop.clone(), node.me);
         let server = match api_tls {
             Some(tls) => {
                 let listener = crate::api_tls::TlsListener::new(listener, tls)
                     .map_err(|e| StartError::Api(e.to_string()))?;
-                tokio::spawn(async move {
-                    let res = axum::serve(listener, app)
-                        .with_graceful_shutdown(shutdown_signal)
-                        .await;
-                    if let Err(e) = res {
-                        tracing::error!(error = %e, "the HTTPS server stopped");
-                    }
-                })
+                tokio::spawn(crate::http::serve(listener, app, me, stop_http))
             }
-            None => tokio::spawn(async move {
-                let res = axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown_signal)
-                    .await;
-                if let Err(e) = res {
-                    tracing::error!(error = %e, "the HTTP server stopped");
-                }
-            }),
+            None => {
+                let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                tokio::spawn(crate::http::serve(listener, app, me, stop_http))
+            }
         };
         log_api_transport(&node.config, api_addr);
         tracing::info!(

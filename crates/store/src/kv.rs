@@ -37,10 +37,17 @@ impl<E: Into<redb::Error>> From<E> for OpenProblem {
     }
 }
 
+/// redb's page cache per database file. redb's default (1 GiB) keeps every page a large upload,
+/// download or tuple chunk touched resident long after the request (tuples are read once, so
+/// caching them buys nothing); 8 MiB keep the B-tree's inner pages and recent secrets.
+pub const CACHE_BYTES: usize = 8 << 20;
+
 /// Opens (creating if absent) the redb file at `path` as a store of kind `store` ("secrets" or
 /// "tuples"); a new file gets the kind and the schema version in [`META`].
 pub(crate) fn open(path: &Path, store: &str) -> Result<Database, OpenProblem> {
-    let db = Database::builder().create(path)?;
+    let db = Database::builder()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)?;
     let found = {
         let r = db.begin_read()?;
         match r.open_table(META) {

@@ -28,6 +28,7 @@
 pub mod error;
 pub mod ids;
 mod kv;
+pub use kv::CACHE_BYTES;
 pub mod secret;
 pub mod tuple;
 

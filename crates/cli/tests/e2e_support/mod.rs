@@ -214,6 +214,11 @@ impl Cluster {
         self.nodes[i] = Some(NodeProc { child });
     }
 
+    /// Party i's process id, while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.nodes[i].as_ref().map(|p| p.child.id())
+    }
+
     /// Whether party i's process has exited (or is not running).
     pub fn exited(&mut self, i: usize) -> bool {
         match &mut self.nodes[i] {

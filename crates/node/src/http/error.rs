@@ -16,8 +16,9 @@ use crate::Node;
 const UNMATCHED: &str = "unmatched";
 
 /// Longest request target (path and query) the API reads: longer ones get 414 with the JSON
-/// error, before any routing or extraction. (Beyond 64 KiB hyper refuses the request line
-/// itself, before this middleware runs.)
+/// error, before any routing or extraction. (Over HTTP/1, beyond 64 KiB hyper refuses the request
+/// line itself, before this middleware runs; `super::serve::HeadGuard` gives that refusal the
+/// same JSON error.)
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// Longest body of a foreign error response that is copied into an [`ApiError`] message.

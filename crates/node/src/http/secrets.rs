@@ -18,6 +18,7 @@ use store::secret::{validate_tag, OWNER_TAG};
 use store::{ListQuery, PageRequest, SecretId, SecretMeta, SecretStore, TagFilter};
 use uuid::Uuid;
 
+use super::stream::JsonParts;
 use super::{blocking, to_completion, Caller, HttpError, JsonBody, PathParam, QueryParam};
 use crate::policy::{effective, to_api_entry, to_api_policy, to_store_policy};
 use crate::secrets::{secret_error, to_api_tag, to_store_tag};
@@ -68,6 +69,54 @@ fn info(meta: &SecretMeta) -> SecretInfo {
     }
 }
 
+/// Memory budgeted per secret of a listing (its metadata and JSON: an item with its two
+/// reserved tags and a few short ones takes about 300 bytes; 4 KiB leave room for a dozen long
+/// tags).
+pub const LIST_ITEM_BYTES: u64 = 4096;
+
+/// Most secrets one listing answers (one page, or all when unpaged): what the transfer budget
+/// (`limits.transfer_memory_mib`) holds at [`LIST_ITEM_BYTES`] each, at most the store's
+/// largest page.
+pub(crate) fn max_list_items(node: &Node) -> u64 {
+    let l = node.limits.config();
+    ((l.transfer_memory_mib.min(l.node_memory_mib) << 20) / LIST_ITEM_BYTES)
+        .clamp(1, u64::from(store::secret::MAX_PAGE_SIZE))
+}
+
+/// Refuses (413) a listing of more than [`max_list_items`] secrets; for an unpaged listing
+/// (`page` `None`), first counts the secrets `filters` match.
+pub(crate) fn check_listing(
+    node: &Node,
+    filters: &[TagFilter],
+    page: Option<u64>,
+) -> Result<(), ApiError> {
+    let max = max_list_items(node);
+    let n = match page {
+        Some(size) => size,
+        None => {
+            let count = ListQuery {
+                filters: filters.to_vec(),
+                page: Some(PageRequest { number: 0, size: 1 }),
+                newest_first: false,
+            };
+            node.secrets.list(&count).map_err(secret_error)?.total_items
+        }
+    };
+    if n <= max {
+        return Ok(());
+    }
+    let what = match page {
+        Some(_) => format!("a page of {n} secrets"),
+        None => format!("{n} secrets match, more"),
+    };
+    Err(ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "{what} than this party lists in one answer ({max}, from limits.transfer_memory_mib); ask for pages of at most {max} (page and size)"
+        ),
+    ))
+}
+
 /// The store query of a listing: the caller's filters, the owner, and the page.
 fn list_query(user: &User, q: &ListParams) -> Result<ListQuery, ApiError> {
     let mut filters = match &q.filter {
@@ -98,9 +147,9 @@ pub(super) async fn input_masks(
     State(node): State<Arc<Node>>,
     Caller(user): Caller,
     JsonBody(req): JsonBody<MaskRequest>,
-) -> Result<Json<OutputDelivery>, HttpError> {
-    let r = to_completion(async move { node.input_masks(&user, req).await }).await?;
-    Ok(Json(r))
+) -> Result<JsonParts, HttpError> {
+    let (r, memory) = to_completion(async move { node.input_masks_held(&user, req).await }).await?;
+    Ok(JsonParts::delivery(r).holding(memory))
 }
 
 #[utoipa::path(post, path = api::paths::SECRETS, tag = "secrets",
@@ -128,9 +177,10 @@ pub(super) async fn download_secret(
     Caller(user): Caller,
     PathParam(id): PathParam<Uuid>,
     JsonBody(req): JsonBody<DownloadRequest>,
-) -> Result<Json<OutputDelivery>, HttpError> {
-    let r = to_completion(async move { node.download_secret(&user, id, req).await }).await?;
-    Ok(Json(r))
+) -> Result<JsonParts, HttpError> {
+    let (r, memory) =
+        to_completion(async move { node.download_secret_held(&user, id, req).await }).await?;
+    Ok(JsonParts::delivery(r).holding(memory))
 }
 
 #[utoipa::path(get, path = api::paths::SECRETS, tag = "secrets",
@@ -148,7 +198,11 @@ pub(super) async fn list_secrets(
     QueryParam(q): QueryParam<ListParams>,
 ) -> Result<Json<SecretPage>, HttpError> {
     let query = list_query(&user, &q)?;
-    let page = blocking(&node, move |n| n.secrets.list(&query).map_err(secret_error)).await?;
+    let page = blocking(&node, move |n| {
+        check_listing(n, &query.filters, query.page.map(|p| u64::from(p.size)))?;
+        n.secrets.list(&query).map_err(secret_error)
+    })
+    .await?;
     Ok(Json(SecretPage {
         items: page.items.iter().map(info).collect(),
         number: page.number,

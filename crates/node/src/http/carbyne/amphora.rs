@@ -28,6 +28,7 @@ use store::{ListQuery, SecretId, SecretMeta, SecretStore, TagFilter, TagOp};
 use uuid::Uuid;
 
 use crate::http::secrets::{delete_user_tag, replace_user_tags, set_user_tag};
+use crate::http::stream::JsonParts;
 use crate::http::{blocking, to_completion, Caller, HttpError, JsonBody, PathParam, QueryParam};
 use crate::secrets::{secret_error, to_api_tag, to_store_tag};
 use crate::{Node, User};
@@ -99,7 +100,7 @@ pub(in crate::http) async fn input_masks(
     State(node): State<Arc<Node>>,
     Caller(user): Caller,
     QueryParam(q): QueryParam<InputMaskQuery>,
-) -> Result<Json<AmphoraDelivery>, HttpError> {
+) -> Result<JsonParts, HttpError> {
     if q.count < 1 {
         return Err(HttpError(ApiError::bad_request(format!(
             "count must be 1 or greater, got {}",
@@ -110,8 +111,8 @@ pub(in crate::http) async fn input_masks(
         request_id: q.request_id,
         count: q.count as u64,
     };
-    let d = to_completion(async move { node.input_masks(&user, req).await }).await?;
-    Ok(Json(d.into()))
+    let (d, memory) = to_completion(async move { node.input_masks_held(&user, req).await }).await?;
+    Ok(JsonParts::amphora_delivery(d.into()).holding(memory))
 }
 
 #[utoipa::path(post, path = "/amphora/masked-inputs", tag = "carbyne-amphora",
@@ -332,7 +333,12 @@ pub(in crate::http) async fn list(
         page: None,
         newest_first: false,
     };
-    let page = blocking(&node, move |n| n.secrets.list(&query).map_err(secret_error)).await?;
+    // Every matching secret is loaded (the sort is by any tag), whatever the page.
+    let page = blocking(&node, move |n| {
+        crate::http::secrets::check_listing(n, &query.filters, None)?;
+        n.secrets.list(&query).map_err(secret_error)
+    })
+    .await?;
     Ok(Json(metadata_page(page.items, &q)?))
 }
 
@@ -350,18 +356,20 @@ pub(in crate::http) async fn download(
     Caller(user): Caller,
     PathParam(id): PathParam<Uuid>,
     QueryParam(q): QueryParam<DownloadQuery>,
-) -> Result<Json<VerifiableSecretShare>, HttpError> {
+) -> Result<JsonParts, HttpError> {
     let u = user.clone();
     let meta = blocking(&node, move |n| owned(n, &u, id)).await?;
     let req = DownloadRequest {
         request_id: q.request_id,
     };
-    let d = to_completion(async move { node.download_secret(&user, id, req).await }).await?;
-    Ok(Json(VerifiableSecretShare {
+    let (d, memory) =
+        to_completion(async move { node.download_secret_held(&user, id, req).await }).await?;
+    Ok(JsonParts::verifiable_share(VerifiableSecretShare {
         secret_id: id,
         tags: tags_of(&meta),
         delivery: d.into(),
-    }))
+    })
+    .holding(memory))
 }
 
 #[utoipa::path(delete, path = "/amphora/secret-shares/{id}", tag = "carbyne-amphora",
