@@ -163,6 +163,7 @@ pub fn secret_error(e: store::SecretError) -> ApiError {
 pub(crate) fn protocol_error(e: protocol::ProtocolError, during: &str) -> ApiError {
     use protocol::ProtocolError as P;
     let code = match &e {
+        P::Net(net::NetError::Aborted { code, .. }) => crate::coord::aborted_code(code),
         P::Net(_) => ErrorCode::PeerUnavailable,
         P::Prep(_) => ErrorCode::InsufficientTuples,
         P::MacCheckFailed
@@ -215,14 +216,13 @@ impl Node {
         let node = self.clone();
         let owner = user.name.clone();
         let memory = self.hold_memory(req.count)?;
-        tokio::task::spawn_blocking(move || {
-            let _joint = joint;
-            let _memory = memory;
-            let k = req.count as usize;
-            let name = req.request_id.to_string();
-            let rid = ReservationId::new(format!("masks/{name}"))
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let mut session = node.agree_session(
+        let k = req.count as usize;
+        let name = req.request_id.to_string();
+        let rid = ReservationId::new(format!("masks/{name}"))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        // Waiting for the parties holds no thread; the run below does.
+        let session = self
+            .agree_session(
                 "input-masks",
                 &name,
                 digest(&[
@@ -237,13 +237,38 @@ impl Node {
                     count: 3 * req.count,
                 }],
                 None,
-            )?;
-            let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+            )
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            let _memory = memory;
+            let r = node.masks_run(session, k, &name, req.request_id, owner);
+            if let Err(e) = &r {
+                node.abort_session(&["input-masks"], &name, e);
+            }
+            r
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// The agreed part of `input_masks` (blocking).
+    fn masks_run(
+        self: &Arc<Self>,
+        mut session: crate::coord::Session,
+        k: usize,
+        name: &str,
+        request_id: Uuid,
+        owner: String,
+    ) -> Result<OutputDelivery, ApiError> {
+        let node = self;
+        {
+            let prep = StorePrep::new(node.clone(), &session.reservations, None, name)?;
             session.release.handed_over();
             let mut engine = Engine::new(session.net, prep, EngineConfig::default());
             let during = format!("input masks {name}");
             let masks = engine.triples(k).map_err(|e| protocol_error(e, &during))?.a;
-            let mut delivery = crate::delivery::deliver(&mut engine, &masks, req.request_id)
+            let mut delivery = crate::delivery::deliver(&mut engine, &masks, request_id)
                 .map_err(|e| protocol_error(e, &during))?;
             engine.finish().map_err(|e| protocol_error(e, &during))?;
             if node.tampers("upload") {
@@ -253,7 +278,7 @@ impl Node {
                 delivery.s = tamper(&delivery.s);
             }
             node.pending_masks.insert(
-                req.request_id,
+                request_id,
                 Pending {
                     owner,
                     masks,
@@ -261,9 +286,7 @@ impl Node {
                 },
             );
             Ok(delivery)
-        })
-        .await
-        .map_err(join_error)?
+        }
     }
 
     /// `POST /v1/secrets`.
@@ -311,25 +334,28 @@ impl Node {
         }
         let node = self.clone();
         let owner = user.name.clone();
+        let name = req.request_id.to_string();
+        let tags_json = serde_json::to_vec(&req.tags).unwrap_or_default();
+        let mut dg = vec![
+            b"store".as_slice(),
+            name.as_bytes(),
+            owner.as_bytes(),
+            req.secret_id.as_bytes().as_slice(),
+            req.masked.as_bytes(),
+            &tags_json,
+        ];
+        let tampered;
+        if node.tampers("store") {
+            tracing::warn!("INSECURE test setting: claiming other masked values than received");
+            tampered = b"tampered".to_vec();
+            dg.push(&tampered);
+        }
+        // Waiting for the parties holds no thread; the commit below does.
+        let mut session = self
+            .agree_session("store", &name, digest(&dg), vec![], None)
+            .await?;
         tokio::task::spawn_blocking(move || {
             let _joint = joint;
-            let name = req.request_id.to_string();
-            let tags_json = serde_json::to_vec(&req.tags).unwrap_or_default();
-            let mut dg = vec![
-                b"store".as_slice(),
-                name.as_bytes(),
-                owner.as_bytes(),
-                req.secret_id.as_bytes().as_slice(),
-                req.masked.as_bytes(),
-                &tags_json,
-            ];
-            let tampered;
-            if node.tampers("store") {
-                tracing::warn!("INSECURE test setting: claiming other masked values than received");
-                tampered = b"tampered".to_vec();
-                dg.push(&tampered);
-            }
-            let mut session = node.agree_session("store", &name, digest(&dg), vec![], None)?;
             let op = node
                 .tuples
                 .mac_key_share()
@@ -373,26 +399,35 @@ impl Node {
         let joint = self.limits.joint(&self.metrics, &user.name)?;
         let node = self.clone();
         let user = user.clone();
-        tokio::task::spawn_blocking(move || {
-            let _joint = joint;
-            // Checked here first: every party holds the same secrets (joint commits), so every
-            // party refuses alike, at once, without a session.
-            let meta = node.secrets.get_meta(sid).map_err(secret_error)?;
-            if meta.owner != user.name {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    format!("secret {id} belongs to another user; only its owner may delete it"),
-                ));
-            }
-            let check = Ok(store::TxnOp::Delete(vec![sid]));
-            let name = id.to_string();
-            let mut session = node.agree_session(
+        // Checked here first: every party holds the same secrets (joint commits), so every
+        // party refuses alike, at once, without a session.
+        let meta = {
+            let node = node.clone();
+            tokio::task::spawn_blocking(move || node.secrets.get_meta(sid))
+                .await
+                .map_err(join_error)?
+                .map_err(secret_error)?
+        };
+        if meta.owner != user.name {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("secret {id} belongs to another user; only its owner may delete it"),
+            ));
+        }
+        let name = id.to_string();
+        // Waiting for the parties holds no thread; the commit below does.
+        let mut session = self
+            .agree_session(
                 "delete",
                 &name,
                 digest(&[b"delete", name.as_bytes(), user.name.as_bytes()]),
                 vec![],
                 None,
-            )?;
+            )
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            let check = Ok(store::TxnOp::Delete(vec![sid]));
             let txn = crate::commit::txn_id(&session.nonce);
             node.commit_jointly(
                 &mut session.net,
@@ -417,21 +452,27 @@ impl Node {
         let joint = self.limits.joint(&self.metrics, &user.name)?;
         let node = self.clone();
         let user = user.clone();
-        tokio::task::spawn_blocking(move || {
-            let _joint = joint;
-            let secret = node.secrets.get(sid).map_err(secret_error)?;
-            if secret.meta.owner != user.name {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    format!("secret {id} belongs to another user; only its owner may read it"),
-                ));
-            }
-            let k = secret.shares.len() as u64;
-            let _memory = node.hold_memory(k)?;
-            let name = req.request_id.to_string();
-            let rid = ReservationId::new(format!("download/{name}"))
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let mut session = node.agree_session(
+        let secret = {
+            let node = node.clone();
+            tokio::task::spawn_blocking(move || node.secrets.get(sid))
+                .await
+                .map_err(join_error)?
+                .map_err(secret_error)?
+        };
+        if secret.meta.owner != user.name {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("secret {id} belongs to another user; only its owner may read it"),
+            ));
+        }
+        let k = secret.shares.len() as u64;
+        let memory = node.hold_memory(k)?;
+        let name = req.request_id.to_string();
+        let rid = ReservationId::new(format!("download/{name}"))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        // Waiting for the parties holds no thread; the run below does.
+        let mut session = self
+            .agree_session(
                 "download",
                 &name,
                 digest(&[
@@ -446,21 +487,33 @@ impl Node {
                     count: crate::delivery::triples_needed(k),
                 }],
                 None,
-            )?;
-            let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
-            session.release.handed_over();
-            let mut engine = Engine::new(session.net, prep, EngineConfig::default());
-            let during = format!("download of secret {id}");
-            let mut delivery =
-                crate::delivery::deliver(&mut engine, &secret.shares, req.request_id)
-                    .map_err(|e| protocol_error(e, &during))?;
-            engine.finish().map_err(|e| protocol_error(e, &during))?;
-            if node.tampers("download") {
-                tracing::warn!("INSECURE test setting: tampering with the shares of a download");
-                delivery.s = tamper(&delivery.s);
+            )
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            let _memory = memory;
+            let r = (|| {
+                let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
+                session.release.handed_over();
+                let mut engine = Engine::new(session.net, prep, EngineConfig::default());
+                let during = format!("download of secret {id}");
+                let mut delivery =
+                    crate::delivery::deliver(&mut engine, &secret.shares, req.request_id)
+                        .map_err(|e| protocol_error(e, &during))?;
+                engine.finish().map_err(|e| protocol_error(e, &during))?;
+                if node.tampers("download") {
+                    tracing::warn!(
+                        "INSECURE test setting: tampering with the shares of a download"
+                    );
+                    delivery.s = tamper(&delivery.s);
+                }
+                node.metrics.record_values("download", k);
+                Ok(delivery)
+            })();
+            if let Err(e) = &r {
+                node.abort_session(&["download"], &name, e);
             }
-            node.metrics.record_values("download", k);
-            Ok(delivery)
+            r
         })
         .await
         .map_err(join_error)?
