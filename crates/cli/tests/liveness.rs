@@ -253,7 +253,10 @@ async fn a_game_failing_at_one_party_fails_on_every_party_within_two_seconds() {
             let ((status, body), at) = a.await.unwrap();
             let after = at.duration_since(t);
             took.push(after);
-            assert_ne!(status, 200, "party {i} answered 200 for a failed game: {body}");
+            assert_ne!(
+                status, 200,
+                "party {i} answered 200 for a failed game: {body}"
+            );
             if i == 1 {
                 assert!(body.contains("private input"), "party 1: {body}");
             } else {

@@ -1010,6 +1010,31 @@ mod tests {
     }
 
     #[test]
+    fn abort_frames_round_trip_and_malformed_ones_are_refused() {
+        let id = ChannelId::derive("game", "g");
+        let a = Abort::new(id, "program_failed", "party 1: no\ninput");
+        assert_eq!(a.reason, "party 1: noinput");
+        let b = a.encode();
+        assert_eq!(Abort::decode(&b), Some(a));
+        // Bounded, cut at a character boundary.
+        let long = Abort::new(id, &"c".repeat(40), &"é".repeat(400));
+        assert_eq!(long.code.len(), MAX_ABORT_CODE);
+        assert_eq!(long.reason.len(), MAX_ABORT_REASON);
+        assert_eq!(Abort::decode(&long.encode()), Some(long));
+        assert_eq!(Abort::decode(b"ABRT"), None);
+        assert_eq!(Abort::decode(&b[..20]), None);
+        let mut wrong = b.to_vec();
+        wrong[0] = b'X';
+        assert_eq!(Abort::decode(&wrong), None);
+        let mut bad_len = b.to_vec();
+        bad_len[4 + ID_LEN] = 200;
+        assert_eq!(Abort::decode(&bad_len), None);
+        let mut bad_utf8 = b.to_vec();
+        bad_utf8.push(0xff);
+        assert_eq!(Abort::decode(&bad_utf8), None);
+    }
+
+    #[test]
     fn start_outside_a_runtime_is_an_error() {
         let ids: Vec<_> = (0..2).map(|i| tls::dev_identity(i).unwrap()).collect();
         let table = ids

@@ -340,7 +340,9 @@ pub fn should_abort(e: &ApiError) -> bool {
 }
 
 /// Runs `f` on a blocking thread (store transactions, tuple generation) and waits for it.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("a worker task failed: {e}")))
@@ -534,12 +536,18 @@ pub async fn agree(
                 )),
             }
         };
-        let first = net.recv_async(0).await.map_err(|e| net_error(&e, &during))?;
+        let first = net
+            .recv_async(0)
+            .await
+            .map_err(|e| net_error(&e, &during))?;
         let epoch0 = check_join(0, &first)?;
         observe(0, epoch0).await?;
         // Progress reports may come first: each one restarts the receive deadline.
         let msg = loop {
-            let frame = net.recv_async(0).await.map_err(|e| net_error(&e, &during))?;
+            let frame = net
+                .recv_async(0)
+                .await
+                .map_err(|e| net_error(&e, &during))?;
             match decode(0, &frame)? {
                 CoordMsg::Preparing(p) => {
                     if let Some(f) = &spec.progress {
@@ -557,7 +565,10 @@ pub async fn agree(
             } => {
                 net.set_recv_deadline(spec.recv);
                 for p in (1..n).filter(|&p| p != me) {
-                    let frame = net.recv_async(p).await.map_err(|e| net_error(&e, &during))?;
+                    let frame = net
+                        .recv_async(p)
+                        .await
+                        .map_err(|e| net_error(&e, &during))?;
                     let epoch = check_join(p, &frame)?;
                     observe(p, epoch).await?;
                 }
@@ -667,7 +678,9 @@ impl crate::Node {
         progress: Option<Progress>,
     ) -> Result<Session, ApiError> {
         let gate = self.session_gate()?;
-        let joining = self.metrics.session_phase(crate::metrics::SessionPhase::Joining);
+        let joining = self
+            .metrics
+            .session_phase(crate::metrics::SessionPhase::Joining);
         let session = agree(
             &*self.channels,
             Arc::new(NodeSource(self.clone())),
@@ -688,7 +701,10 @@ impl crate::Node {
             Ok(mut s) => {
                 s.gate = Some(gate);
                 s.release = ReservationGuard::new(self.tuples.clone(), &s.reservations);
-                s.phase = Some(self.metrics.session_phase(crate::metrics::SessionPhase::Running));
+                s.phase = Some(
+                    self.metrics
+                        .session_phase(crate::metrics::SessionPhase::Running),
+                );
                 Ok(s)
             }
             Err(e) => {
@@ -712,7 +728,7 @@ impl crate::Node {
         for purpose in purposes {
             self.channels.abort(purpose, name, &code, &e.message);
         }
-        tracing::info!(session = name, code, "session failed here; peers told to abort");
+        tracing::info!(session = name, code = %code, "session failed here; peers told to abort");
     }
 
     /// A hold on the MAC key for one session or job: refused (503) while a rekey runs.
@@ -730,6 +746,45 @@ impl crate::Node {
 #[cfg(test)]
 mod progress_tests {
     use super::*;
+
+    /// A peer's abort carries its error's label: a failure of the joint work keeps its code,
+    /// anything else (a local fault, an unknown label) is a peer problem; and a party that
+    /// failed because of the network or a peer's abort does not abort in turn.
+    #[test]
+    fn abort_codes_and_who_aborts() {
+        assert_eq!(aborted_code("program_failed"), ErrorCode::ProgramFailed);
+        assert_eq!(
+            aborted_code("integrity_violation"),
+            ErrorCode::IntegrityViolation
+        );
+        assert_eq!(aborted_code("internal"), ErrorCode::PeerUnavailable);
+        assert_eq!(aborted_code("bad_request"), ErrorCode::PeerUnavailable);
+        assert_eq!(aborted_code("no such code"), ErrorCode::PeerUnavailable);
+        assert_eq!(code_label(ErrorCode::ProgramFailed), "program_failed");
+        assert!(should_abort(&ApiError::new(
+            ErrorCode::ProgramFailed,
+            "party 1 ran out"
+        )));
+        assert!(should_abort(&ApiError::new(
+            ErrorCode::Internal,
+            "store error"
+        )));
+        assert!(!should_abort(&ApiError::new(
+            ErrorCode::PeerUnavailable,
+            "lost party 2"
+        )));
+        let relayed = net_error(
+            &NetError::Aborted {
+                peer: 2,
+                code: "program_failed".into(),
+                reason: "party 2 ran out of private input".into(),
+            },
+            "game g",
+        );
+        assert_eq!(relayed.code, ErrorCode::ProgramFailed);
+        assert!(relayed.message.contains("party 2"), "{}", relayed.message);
+        assert!(!should_abort(&relayed));
+    }
 
     /// Progress reports cross the wire in postcard, which has no field names: every field must
     /// be encoded, with or without an ETA.

@@ -492,7 +492,7 @@ impl Node {
         tokio::task::spawn_blocking(move || {
             let _joint = joint;
             let _memory = memory;
-            let r = (|| {
+            let r = (|| -> Result<OutputDelivery, ApiError> {
                 let prep = StorePrep::new(node.clone(), &session.reservations, None, &name)?;
                 session.release.handed_over();
                 let mut engine = Engine::new(session.net, prep, EngineConfig::default());
