@@ -171,8 +171,11 @@ async fn a_thousand_waiting_joint_requests_hold_no_thread_and_reads_stay_fast() 
     );
     assert_eq!(running, 0, "a waiting request counts as running");
     assert_eq!(still_joining as usize, REQUESTS);
+    // Each request's short store transactions (its epoch) run on the blocking pool, which grows
+    // a little under a burst and keeps idle threads for a while; a request holding a thread
+    // while it waits would add one per request.
     assert!(
-        threads_during < threads_before + 50,
+        threads_during < threads_before + REQUESTS as u64 / 5,
         "the node went from {threads_before} to {threads_during} threads: waiting requests hold threads"
     );
 

@@ -300,7 +300,29 @@ impl Network {
                 self.stats.bytes_sent += len;
                 Ok(())
             }
-            Err(()) => Err(self.fail(NetError::Disconnected { peer })),
+            Err(()) => {
+                // The link is dead: say why (its error waits on the source: a lost connection,
+                // the peer's abort, a protocol violation), not just that it is gone.
+                let e = self
+                    .pending_error(peer)
+                    .unwrap_or(NetError::Disconnected { peer });
+                Err(self.fail(e))
+            }
+        }
+    }
+
+    /// The error waiting on `peer`'s source, if any; frames before it are held for later
+    /// receives.
+    fn pending_error(&mut self, peer: PartyId) -> Option<NetError> {
+        let Some(Some(link)) = self.links.get(peer) else {
+            return None;
+        };
+        loop {
+            match link.source.try_recv() {
+                Ok(Ok(frame)) => self.held[peer].push_back(frame),
+                Ok(Err(e)) => return Some(e),
+                Err(_) => return None,
+            }
         }
     }
 

@@ -841,3 +841,30 @@ fn an_abort_fails_the_peers_receives_at_once_naming_the_party() {
         broadcast_round(nets, small);
     });
 }
+
+/// A send to a peer whose link an abort ended fails with that abort, not a bare disconnect.
+#[test]
+fn a_send_on_an_aborted_link_reports_the_abort() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _cfgs) = cluster(&rt, 2, net_config(Duration::from_secs(30)));
+        let id = ChannelId::derive("game", "send-after-abort");
+        let mut nets = open_all(&gws, id);
+        let _n1 = nets.pop().unwrap();
+        let mut n0 = nets.pop().unwrap();
+        gws[1].abort(id, "internal", "store failed");
+        let t = Instant::now();
+        loop {
+            match n0.send(1, Bytes::from_static(b"x")) {
+                Ok(()) => {
+                    assert!(t.elapsed() < Duration::from_secs(2), "the abort never came");
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => {
+                    assert!(matches!(e, NetError::Aborted { peer: 1, .. }), "{e}");
+                    break;
+                }
+            }
+        }
+    });
+}
