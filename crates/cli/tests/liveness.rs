@@ -51,7 +51,11 @@ async fn post(addr: SocketAddr, token: &str, path: &str, body: Vec<u8>) -> (u16,
     s.write_all(head.as_bytes()).await.expect("write");
     s.write_all(&body).await.expect("write");
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.expect("read");
+    if let Err(e) = s.read_to_end(&mut raw).await {
+        if raw.is_empty() {
+            return (0, format!("read failed: {e}"));
+        }
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text
         .split_whitespace()
@@ -88,7 +92,8 @@ const REQUESTS: usize = 1000;
 async fn a_thousand_waiting_joint_requests_hold_no_thread_and_reads_stay_fast() {
     // Join deadline 20 s (a follower waits join + receive = 40 s for party 0): long enough for
     // every request to be waiting while we measure. Limits high enough to admit them all.
-    let cl = blocking(|| {
+    // Started on this (the test's) thread: the nodes die with the thread that spawned them.
+    let cl = {
         Cluster::start(
             3,
             Options {
@@ -100,8 +105,7 @@ async fn a_thousand_waiting_joint_requests_hold_no_thread_and_reads_stay_fast() 
                 ..Options::default()
             },
         )
-    })
-    .await;
+    };
     let target = 1;
     let addr = cl.api[target];
     let pid = cl.pid(target);
@@ -129,6 +133,11 @@ async fn a_thousand_waiting_joint_requests_hold_no_thread_and_reads_stay_fast() 
         pending.push(tokio::spawn(async move {
             post(addr, &token, api::paths::INPUT_MASKS, body).await
         }));
+        // Paced a little, so that the connections do not overflow the listen backlog; the
+        // requests are all in flight together all the same (each waits 20 s and more).
+        if pending.len() % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     // Every request waits for the parties.
     let mut joining = 0;
@@ -140,6 +149,14 @@ async fn a_thousand_waiting_joint_requests_hold_no_thread_and_reads_stay_fast() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let all_waiting_after = started.elapsed();
+    if joining as usize != REQUESTS {
+        let mut early = Vec::new();
+        for p in pending.iter_mut().filter(|p| p.is_finished()).take(3) {
+            early.push(p.await.unwrap());
+        }
+        let done = pending.iter().filter(|p| p.is_finished()).count();
+        eprintln!("liveness: {done} requests already answered, e.g. {early:?}");
+    }
     assert_eq!(
         joining as usize,
         REQUESTS,
@@ -181,16 +198,23 @@ async fn a_thousand_waiting_joint_requests_hold_no_thread_and_reads_stay_fast() 
 
     // Every request ends when its wait does: 503 naming a party that never joined.
     let mut answers = std::collections::BTreeMap::new();
+    let mut odd = Vec::new();
     for p in pending {
         let (status, body) = p.await.unwrap();
         if status != 503 || !body.contains("party 0") {
-            panic!("unexpected answer {status}: {body}");
+            odd.push(format!("{status}: {body}"));
         }
         *answers.entry(status).or_insert(0) += 1;
     }
     eprintln!(
         "liveness: every request answered after {:?}: {answers:?}",
         started.elapsed()
+    );
+    assert!(
+        odd.is_empty(),
+        "{} unexpected answers, e.g. {:?}",
+        odd.len(),
+        &odd[..odd.len().min(3)]
     );
     assert_eq!(sessions(&cl, target, "joining").await, 0);
 }
@@ -200,16 +224,14 @@ const INPUT_FROM_1: &str = "x = sint.get_input_from(1)\nprint_ln('%s', x.reveal(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_game_failing_at_one_party_fails_on_every_party_within_two_seconds() {
-    let cl = blocking(|| {
-        Cluster::start(
-            3,
-            Options {
-                deadline_secs: Some(30),
-                ..Options::default()
-            },
-        )
-    })
-    .await;
+    // Started on this (the test's) thread: the nodes die with the thread that spawned them.
+    let cl = Cluster::start(
+        3,
+        Options {
+            deadline_secs: Some(30),
+            ..Options::default()
+        },
+    );
     let c = cl.client();
     // A working game first: the cluster is up and the program is compiled everywhere.
     let ok = Activation {
