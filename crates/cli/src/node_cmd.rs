@@ -46,6 +46,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(config.limits.blocking_threads())
         .thread_name("node")
         .build()
         .context("cannot start the async runtime")?;

@@ -67,6 +67,18 @@
 //!   most `max_pending_bytes` (beyond that the send fails with [`NetError::Disconnected`]).
 //! - Nothing a peer sends can panic the gateway; frame contents are never logged.
 //!
+//! **Session abort.** Channel id 0 (all zero bytes) is the gateway's own: its frames are
+//! control frames, never delivered to a channel. One kind exists, *abort*
+//! (`"ABRT" ‖ channel id ‖ code length (u8) ‖ code ‖ reason`, code ≤ 32 and reason ≤ 300 bytes of
+//! UTF-8): [`Gateway::abort`] sends it to every connected peer when this party's part of a
+//! session failed for a reason of its own (a store error, a program error only it sees, a failed
+//! check), and the receiving gateway fails that channel's link from the sender with
+//! [`NetError::Aborted`] — at once if the channel is open (a receive waiting on another peer
+//! notices too, as for a lost link), when it opens otherwise (held like a frame). So peers learn
+//! of the failure in one network trip instead of at their receive deadline. A malformed control
+//! frame is dropped with a warning; the connection stays. Reasons are cleaned of control
+//! characters on both sides and must never carry secret data.
+//!
 //! **Deliberately absent:** no application-level heartbeat (a silent peer is found by the
 //! channels' receive deadlines and by TCP keepalive); no flow control between channels (one
 //! channel's big frame delays the others' frames behind it); no resending of frames lost with a
@@ -103,6 +115,76 @@ pub const DEFAULT_MAX_HANDSHAKES: usize = 64;
 
 /// Bytes of the channel id in front of every payload.
 const ID_LEN: usize = 16;
+
+/// The reserved channel of the gateway's own control frames (see "Session abort" in the module
+/// docs). Derived ids are BLAKE3 outputs, which never equal it in practice.
+pub(crate) const CONTROL: ChannelId = ChannelId([0; ID_LEN]);
+
+/// Magic of an abort control frame.
+const ABORT_MAGIC: &[u8; 4] = b"ABRT";
+/// Bounds on an abort's code and reason (longer ones are cut at a character boundary).
+const MAX_ABORT_CODE: usize = 32;
+const MAX_ABORT_REASON: usize = 300;
+
+/// An abort control frame: `"ABRT" ‖ channel id (16) ‖ code length (1) ‖ code ‖ reason`, code
+/// and reason UTF-8 without control characters.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Abort {
+    pub(crate) id: ChannelId,
+    pub(crate) code: String,
+    pub(crate) reason: String,
+}
+
+/// `text` without control characters, at most `max` bytes, cut at a character boundary.
+fn clean(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if out.len() + c.len_utf8() > max {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Abort {
+    fn new(id: ChannelId, code: &str, reason: &str) -> Abort {
+        Abort {
+            id,
+            code: clean(code, MAX_ABORT_CODE),
+            reason: clean(reason, MAX_ABORT_REASON),
+        }
+    }
+
+    fn encode(&self) -> Bytes {
+        let mut b = Vec::with_capacity(4 + ID_LEN + 1 + self.code.len() + self.reason.len());
+        b.extend_from_slice(ABORT_MAGIC);
+        b.extend_from_slice(&self.id.0);
+        b.push(self.code.len() as u8);
+        b.extend_from_slice(self.code.as_bytes());
+        b.extend_from_slice(self.reason.as_bytes());
+        Bytes::from(b)
+    }
+
+    /// `None` for anything malformed (wrong magic, short, bad lengths or UTF-8).
+    pub(crate) fn decode(b: &[u8]) -> Option<Abort> {
+        let rest = b.strip_prefix(ABORT_MAGIC.as_slice())?;
+        if rest.len() < ID_LEN + 1 {
+            return None;
+        }
+        let mut id = [0u8; ID_LEN];
+        id.copy_from_slice(&rest[..ID_LEN]);
+        let len = rest[ID_LEN] as usize;
+        let rest = &rest[ID_LEN + 1..];
+        if len > MAX_ABORT_CODE || rest.len() < len || rest.len() - len > MAX_ABORT_REASON {
+            return None;
+        }
+        let code = std::str::from_utf8(&rest[..len]).ok()?;
+        let reason = std::str::from_utf8(&rest[len..]).ok()?;
+        // Cleaned again: whatever a peer sends ends up in logs and error messages.
+        Some(Abort::new(ChannelId(id), code, reason))
+    }
+}
 
 /// Configuration of one party's gateway.
 #[derive(Clone, Debug)]
@@ -482,6 +564,27 @@ impl Gateway {
                 });
             }
         }
+    }
+
+    /// Tell every peer that this party's part of channel `id` failed for a reason of its own: a
+    /// receive of theirs on that channel fails at once with [`NetError::Aborted`] naming this
+    /// party, with `code` (a short label) and `reason` (at most 300 bytes; control characters
+    /// are removed). Best effort: peers not connected are skipped, since they have lost the
+    /// channel anyway. The reason travels to the peers and into their logs and errors: it must
+    /// never hold secret data (shares, MACs, keys). See "Session abort" in the module docs.
+    pub fn abort(&self, id: ChannelId, code: &str, reason: &str) {
+        let inner = self.inner();
+        let frame = Abort::new(id, code, reason).encode();
+        for peer in (0..inner.n).filter(|&p| p != inner.me) {
+            let st = inner.peers[peer].lock();
+            if let Some(conn) = &st.conn {
+                let _ = conn.queue.send(Outgoing {
+                    id: CONTROL,
+                    payload: frame.clone(),
+                });
+            }
+        }
+        tracing::debug!(me = inner.me, channel = %id, code, "session aborted; peers told");
     }
 
     /// Stop accepting and dialing, and close every connection. Open channels then see
@@ -904,6 +1007,31 @@ mod tests {
         assert!(shown.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(format!("{a:?}"), format!("ChannelId({shown})"));
         assert_eq!(ChannelId([0xab; 16]).to_string(), "ab".repeat(16));
+    }
+
+    #[test]
+    fn abort_frames_round_trip_and_malformed_ones_are_refused() {
+        let id = ChannelId::derive("game", "g");
+        let a = Abort::new(id, "program_failed", "party 1: no\ninput");
+        assert_eq!(a.reason, "party 1: noinput");
+        let b = a.encode();
+        assert_eq!(Abort::decode(&b), Some(a));
+        // Bounded, cut at a character boundary.
+        let long = Abort::new(id, &"c".repeat(40), &"é".repeat(400));
+        assert_eq!(long.code.len(), MAX_ABORT_CODE);
+        assert_eq!(long.reason.len(), MAX_ABORT_REASON);
+        assert_eq!(Abort::decode(&long.encode()), Some(long));
+        assert_eq!(Abort::decode(b"ABRT"), None);
+        assert_eq!(Abort::decode(&b[..20]), None);
+        let mut wrong = b.to_vec();
+        wrong[0] = b'X';
+        assert_eq!(Abort::decode(&wrong), None);
+        let mut bad_len = b.to_vec();
+        bad_len[4 + ID_LEN] = 200;
+        assert_eq!(Abort::decode(&bad_len), None);
+        let mut bad_utf8 = b.to_vec();
+        bad_utf8.push(0xff);
+        assert_eq!(Abort::decode(&bad_utf8), None);
     }
 
     #[test]

@@ -23,8 +23,12 @@
 //! games, and never logs frame contents.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
+
+use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 pub use bytes::Bytes;
 
@@ -84,6 +88,15 @@ pub enum NetError {
     Io { peer: PartyId, reason: String },
     #[error("network configuration is invalid: {0}")]
     Config(String),
+    /// The peer failed its part of the session for a reason of its own (not the network) and
+    /// said so on the channel ([`gateway::Gateway::abort`]); `code` is its short error label,
+    /// `reason` its short, non-secret explanation.
+    #[error("party {peer} failed and aborted the session ({code}): {reason}")]
+    Aborted {
+        peer: PartyId,
+        code: String,
+        reason: String,
+    },
 }
 
 /// Counters for what this party sent and received. Rounds count calls to
@@ -128,7 +141,8 @@ impl FrameSink for Sender<Result<Bytes, NetError>> {
     }
 }
 
-/// Incoming frames from one peer, or the error that ended the link.
+/// Incoming frames from one peer, or the error that ended the link. A `flume` channel, so that
+/// a receive can block a thread ([`Network::recv`]) or wait in a task ([`Network::recv_async`]).
 pub type FrameSource = Receiver<Result<Bytes, NetError>>;
 
 /// While a receive waits longer than this, it also looks for a lost link to another peer.
@@ -286,7 +300,29 @@ impl Network {
                 self.stats.bytes_sent += len;
                 Ok(())
             }
-            Err(()) => Err(self.fail(NetError::Disconnected { peer })),
+            Err(()) => {
+                // The link is dead: say why (its error waits on the source: a lost connection,
+                // the peer's abort, a protocol violation), not just that it is gone.
+                let e = self
+                    .pending_error(peer)
+                    .unwrap_or(NetError::Disconnected { peer });
+                Err(self.fail(e))
+            }
+        }
+    }
+
+    /// The error waiting on `peer`'s source, if any; frames before it are held for later
+    /// receives.
+    fn pending_error(&mut self, peer: PartyId) -> Option<NetError> {
+        let Some(Some(link)) = self.links.get(peer) else {
+            return None;
+        };
+        loop {
+            match link.source.try_recv() {
+                Ok(Ok(frame)) => self.held[peer].push_back(frame),
+                Ok(Err(e)) => return Some(e),
+                Err(_) => return None,
+            }
         }
     }
 
@@ -330,6 +366,85 @@ impl Network {
                     }
                 }
             }
+        }
+    }
+
+    /// As [`Network::recv`], but waits in a task instead of blocking a thread: the deadline is
+    /// a timer, and on a gateway channel the loss of any other peer's link (or its abort) ends
+    /// the wait at once, naming that peer, with the frames found on the way held for later
+    /// receives — the same behaviour as the blocking receive, with no polling. Needs a tokio
+    /// runtime with the time driver.
+    pub async fn recv_async(&mut self, peer: PartyId) -> Result<Bytes, NetError> {
+        self.link(peer)?;
+        if let Some(frame) = self.held[peer].pop_front() {
+            self.stats.bytes_received += frame.len() as u64;
+            return Ok(frame);
+        }
+        let after = self.config.recv_deadline;
+        // Something already waiting on another peer's link (an error) ends the wait first.
+        if self.channel.is_some() {
+            if let Some(e) = self.lost_peer(peer) {
+                return Err(self.fail(e));
+            }
+        }
+        let watch_others = self.channel.is_some();
+        let outcome = {
+            let me = self.me;
+            let links = &self.links;
+            let held = &mut self.held;
+            let Some(Some(target)) = links.get(peer) else {
+                return Err(NetError::UnknownPeer { peer, n: self.n });
+            };
+            let mut others: Vec<(PartyId, &FrameSource, flume::r#async::RecvFut<'_, _>)> =
+                if watch_others {
+                    links
+                        .iter()
+                        .enumerate()
+                        .filter(|&(q, _)| q != me && q != peer)
+                        .filter_map(|(q, l)| l.as_ref().map(|l| (q, &l.source)))
+                        .map(|(q, src)| (q, src, src.recv_async()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            let mut wanted = target.source.recv_async();
+            let sleep = tokio::time::sleep(after);
+            tokio::pin!(sleep);
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(r) = Pin::new(&mut wanted).poll(cx) {
+                    return Poll::Ready(match r {
+                        Ok(item) => item,
+                        Err(flume::RecvError::Disconnected) => Err(NetError::Disconnected { peer }),
+                    });
+                }
+                for (q, src, fut) in others.iter_mut() {
+                    loop {
+                        match Pin::new(&mut *fut).poll(cx) {
+                            Poll::Pending => break,
+                            Poll::Ready(Ok(Ok(frame))) => {
+                                held[*q].push_back(frame);
+                                *fut = src.recv_async();
+                            }
+                            Poll::Ready(Ok(Err(e))) => return Poll::Ready(Err(e)),
+                            Poll::Ready(Err(flume::RecvError::Disconnected)) => {
+                                return Poll::Ready(Err(NetError::Disconnected { peer: *q }))
+                            }
+                        }
+                    }
+                }
+                if sleep.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(NetError::Timeout { peer, after }));
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        match outcome {
+            Ok(frame) => {
+                self.stats.bytes_received += frame.len() as u64;
+                Ok(frame)
+            }
+            Err(e) => Err(self.fail(e)),
         }
     }
 
@@ -410,7 +525,7 @@ pub fn in_process(n: usize, config: NetConfig) -> Vec<Network> {
     for i in 0..n {
         for j in 0..n {
             if i != j {
-                let (tx, rx) = mpsc::channel();
+                let (tx, rx) = flume::unbounded();
                 senders[i][j] = Some(tx);
                 receivers[j][i] = Some(rx);
             }
@@ -503,6 +618,35 @@ mod tests {
         assert!(t0.elapsed() < Duration::from_secs(2));
         // Once broken, the network stays broken.
         assert!(matches!(a.recv(1), Err(NetError::Timeout { .. })));
+    }
+
+    #[test]
+    fn async_receive_gets_a_frame_and_times_out_without_a_thread() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let mut nets = in_process(2, quick());
+        let mut b = nets.pop().unwrap();
+        let mut a = nets.pop().unwrap();
+        b.send(0, Bytes::from_static(b"hi")).unwrap();
+        // One runtime thread serves both waits: nothing blocks it.
+        rt.block_on(async {
+            assert_eq!(a.recv_async(1).await.unwrap().as_ref(), b"hi");
+            let t0 = std::time::Instant::now();
+            let err = a.recv_async(1).await.unwrap_err();
+            assert!(matches!(err, NetError::Timeout { peer: 1, .. }), "{err}");
+            assert!(t0.elapsed() >= Duration::from_millis(190));
+        });
+        assert_eq!(a.stats().bytes_received, 2);
+        drop(b);
+        let mut nets = in_process(2, quick());
+        drop(nets.pop());
+        let mut a = nets.pop().unwrap();
+        assert_eq!(
+            rt.block_on(a.recv_async(1)).unwrap_err(),
+            NetError::Disconnected { peer: 1 }
+        );
     }
 
     #[test]

@@ -354,7 +354,7 @@ pub(crate) async fn bind(
 /// Start the reader and writer task of one established connection.
 fn spawn_link(tls: Stream, peer: PartyId, max_frame: usize, tasks: &mut LinkTasks) -> PeerLink {
     let (read_half, write_half) = tokio::io::split(tls);
-    let (frames_tx, frames_rx) = std::sync::mpsc::channel();
+    let (frames_tx, frames_rx) = flume::unbounded();
     let (queue_tx, queue_rx) = tokio::sync::mpsc::unbounded_channel();
     let stop = Arc::new(tokio::sync::Notify::new());
     let reader = tokio::io::BufReader::with_capacity(64 << 10, read_half);

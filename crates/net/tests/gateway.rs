@@ -731,3 +731,140 @@ fn a_channel_network_carries_its_channel_id_and_others_carry_none() {
         );
     });
 }
+
+/// An async receive waits without a thread: it gets its frame, keeps frames from other peers
+/// for later, ends at once (naming the peer) when another peer's connection dies, and times out
+/// at its deadline.
+#[test]
+fn an_async_receive_gets_frames_holds_others_and_fails_fast_on_a_lost_peer() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _cfgs) = cluster(&rt, 3, net_config(Duration::from_secs(30)));
+        let mut nets = open_all(&gws, ChannelId::derive("game", "async"));
+        let mut n2 = nets.pop().unwrap();
+        let mut n1 = nets.pop().unwrap();
+        let mut n0 = nets.pop().unwrap();
+        n2.send(0, Bytes::from_static(b"early")).unwrap();
+        let waiting = rt.spawn(async move { (n0.recv_async(1).await, n0) });
+        thread::sleep(Duration::from_millis(200));
+        n1.send(0, Bytes::from_static(b"late")).unwrap();
+        let (got, mut n0) = rt.block_on(waiting).unwrap();
+        assert_eq!(got.unwrap(), Bytes::from_static(b"late"));
+        // The frame from party 2 that came while waiting for party 1 is kept.
+        assert_eq!(
+            rt.block_on(n0.recv_async(2)).unwrap(),
+            Bytes::from_static(b"early")
+        );
+        // The deadline is a timer.
+        n0.set_recv_deadline(Duration::from_millis(200));
+        let t = Instant::now();
+        let err = rt.block_on(n0.recv_async(1)).unwrap_err();
+        assert!(matches!(err, NetError::Timeout { peer: 1, .. }), "{err}");
+        assert!(t.elapsed() >= Duration::from_millis(190) && t.elapsed() < Duration::from_secs(2));
+
+        // A lost link to party 2 ends a wait on party 1 at once.
+        let mut nets = open_all(&gws, ChannelId::derive("game", "async-lost"));
+        let _k2 = nets.pop();
+        let _k1 = nets.pop();
+        let mut k0 = nets.pop().unwrap();
+        let waiting = rt.spawn(async move {
+            let e = k0.recv_async(1).await.unwrap_err();
+            (Instant::now(), e)
+        });
+        thread::sleep(Duration::from_millis(300));
+        assert!(!waiting.is_finished());
+        let killed = Instant::now();
+        gws[2].shutdown();
+        let (at, err) = rt.block_on(waiting).unwrap();
+        assert_eq!(err, NetError::Disconnected { peer: 2 });
+        assert!(at.duration_since(killed) < Duration::from_secs(2));
+    });
+}
+
+/// A party that aborts a channel ends its peers' receives on it at once, whether they wait on
+/// it or on another party, with an error naming it, its code and its (cleaned) reason; a peer
+/// that opens the channel later gets the abort as soon as it receives from that party.
+#[test]
+fn an_abort_fails_the_peers_receives_at_once_naming_the_party() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _cfgs) = cluster(&rt, 3, net_config(Duration::from_secs(30)));
+        let id = ChannelId::derive("game", "aborted");
+        let mut nets = open_all(&gws, id);
+        let _n2 = nets.pop().unwrap();
+        let mut n1 = nets.pop().unwrap();
+        let mut n0 = nets.pop().unwrap();
+        // Party 0 waits on party 1 (blocking), party 1 waits on party 0 (async); party 2 aborts.
+        let blocking = thread::spawn(move || {
+            let e = n0.recv(1).unwrap_err();
+            (Instant::now(), e)
+        });
+        let asynchronous = rt.spawn(async move {
+            let e = n1.recv_async(0).await.unwrap_err();
+            (Instant::now(), e)
+        });
+        thread::sleep(Duration::from_millis(300));
+        let t = Instant::now();
+        gws[2].abort(id, "program_failed", "no private input\n left");
+        let want = NetError::Aborted {
+            peer: 2,
+            code: "program_failed".into(),
+            reason: "no private input left".into(),
+        };
+        let (at0, e0) = blocking.join().unwrap();
+        let (at1, e1) = rt.block_on(asynchronous).unwrap();
+        assert_eq!(e0, want);
+        assert_eq!(e1, want);
+        assert!(e0.to_string().contains("party 2"), "{e0}");
+        let slowest = at0.max(at1).duration_since(t);
+        eprintln!("abort reached both peers in {slowest:?}");
+        assert!(slowest < Duration::from_secs(1), "{slowest:?}");
+
+        // An abort for a channel not yet opened is waiting for it when it opens.
+        let later = ChannelId::derive("game", "aborted-early");
+        gws[1].abort(later, "internal", &"x".repeat(1000));
+        thread::sleep(Duration::from_millis(200));
+        let mut n0 = gws[0].open(later).unwrap();
+        match n0.recv(1).unwrap_err() {
+            NetError::Aborted {
+                peer: 1,
+                code,
+                reason,
+            } => {
+                assert_eq!(code, "internal");
+                assert_eq!(reason.len(), 300, "reasons are bounded");
+            }
+            other => panic!("expected an abort, got {other}"),
+        }
+        // Other channels and the connections are untouched.
+        let nets = open_all(&gws, ChannelId::derive("game", "after-abort"));
+        broadcast_round(nets, small);
+    });
+}
+
+/// A send to a peer whose link an abort ended fails with that abort, not a bare disconnect.
+#[test]
+fn a_send_on_an_aborted_link_reports_the_abort() {
+    bounded(Duration::from_secs(20), || {
+        let rt = runtime();
+        let (gws, _cfgs) = cluster(&rt, 2, net_config(Duration::from_secs(30)));
+        let id = ChannelId::derive("game", "send-after-abort");
+        let mut nets = open_all(&gws, id);
+        let _n1 = nets.pop().unwrap();
+        let mut n0 = nets.pop().unwrap();
+        gws[1].abort(id, "internal", "store failed");
+        let t = Instant::now();
+        loop {
+            match n0.send(1, Bytes::from_static(b"x")) {
+                Ok(()) => {
+                    assert!(t.elapsed() < Duration::from_secs(2), "the abort never came");
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => {
+                    assert!(matches!(e, NetError::Aborted { peer: 1, .. }), "{e}");
+                    break;
+                }
+            }
+        }
+    });
+}

@@ -744,8 +744,11 @@ pub struct LimitsConfig {
     /// Memory all games' VMs may use together, MiB.
     pub node_memory_mib: u64,
     /// Joint requests (uploads, downloads, deletes, games: each waits for the other parties)
-    /// in progress at once on this node (503 beyond). Kept well below the blocking thread
-    /// pool, so that reads never queue behind them.
+    /// in progress at once on this node (503 beyond). A request waiting for the parties holds
+    /// no thread; once agreed it runs on a blocking thread, and the node's blocking pool is
+    /// sized above this bound ([`LimitsConfig::blocking_threads`]), so that reads never queue
+    /// behind joint requests. Also keep it well below `max_concurrent_requests`, which counts
+    /// every HTTP request (reads too).
     pub max_joint_requests: usize,
     /// Joint requests of one user in progress at once (429 beyond).
     pub max_joint_requests_per_user: usize,
@@ -769,10 +772,19 @@ impl Default for LimitsConfig {
             max_gateway_handshakes: net::gateway::DEFAULT_MAX_HANDSHAKES,
             game_memory_mib: 1024,
             node_memory_mib: 8192,
-            max_joint_requests: 128,
-            max_joint_requests_per_user: 32,
+            max_joint_requests: 512,
+            max_joint_requests_per_user: 128,
             transfer_memory_mib: 1024,
         }
+    }
+}
+
+impl LimitsConfig {
+    /// Threads of the node's blocking pool: every joint request that runs at once (at most
+    /// `max_joint_requests`) plus 256 for reads, store work and generation jobs, and never fewer
+    /// than tokio's default of 512.
+    pub fn blocking_threads(&self) -> usize {
+        self.max_joint_requests.saturating_add(256).max(512)
     }
 }
 

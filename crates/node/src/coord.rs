@@ -42,6 +42,13 @@ pub trait Channels: Send + Sync {
     fn unreachable(&self) -> Vec<PartyId> {
         Vec::new()
     }
+    /// Tells every peer that this party's part of channel (purpose, name) failed for a reason
+    /// of its own (`code`, `reason`: short, never secret data), so that their receives on it
+    /// fail at once with [`NetError::Aborted`] naming this party. Best effort; the in-process
+    /// channels of tests do without.
+    fn abort(&self, purpose: &str, name: &str, code: &str, reason: &str) {
+        let _ = (purpose, name, code, reason);
+    }
 }
 
 /// How long after its start a gateway waits for a peer's first connection before it counts
@@ -64,6 +71,10 @@ impl Channels for net::Gateway {
             })
             .map(|p| p.party)
             .collect()
+    }
+
+    fn abort(&self, purpose: &str, name: &str, code: &str, reason: &str) {
+        net::Gateway::abort(self, net::ChannelId::derive(purpose, name), code, reason);
     }
 }
 
@@ -163,8 +174,12 @@ pub struct SessionSpec<'a> {
     /// Tuples party 0 reserves for the request (ignored on the other parties).
     pub reserve: Vec<ReservationRequest>,
     /// Told every progress report while the session waits for its tuples (on every party).
-    pub progress: Option<&'a (dyn Fn(&PrepProgress) + Sync)>,
+    pub progress: Option<Progress>,
 }
+
+/// Told the progress reports of a session waiting for its tuples (party 0 calls it from the
+/// blocking thread that generates them).
+pub type Progress = Arc<dyn Fn(&PrepProgress) + Send + Sync>;
 
 /// An agreed session: its network and the tuples reserved for it.
 pub struct Session {
@@ -182,6 +197,9 @@ pub struct Session {
     /// tuple source (which releases them itself): a reservation left live would hide its ranges
     /// from reconciliation forever.
     pub release: ReservationGuard,
+    /// Counts the session as running in `ephemeral_sessions` for its life (set by
+    /// [`crate::Node::agree_session`]).
+    pub phase: Option<crate::metrics::PhaseGuard>,
 }
 
 /// Releases reservations when dropped, unless [`ReservationGuard::handed_over`].
@@ -277,6 +295,10 @@ pub fn net_error(e: &NetError, during: &str) -> ApiError {
             ErrorCode::PeerUnavailable,
             format!("the connection to party {peer} closed during {during}; the party stopped or the network failed; retry when it is back"),
         ),
+        NetError::Aborted { peer, code, reason } => ApiError::new(
+            aborted_code(code),
+            format!("party {peer} failed and aborted the session ({during}, {code}): {reason:?}"),
+        ),
         other => ApiError::new(
             ErrorCode::PeerUnavailable,
             format!("network failure during {during}: {other}"),
@@ -284,10 +306,58 @@ pub fn net_error(e: &NetError, during: &str) -> ApiError {
     }
 }
 
-/// Runs the agreement step of a session (blocking; call from a blocking thread).
-pub fn agree(
+/// The code a party answers with when a peer aborted the session with `code` (its error's
+/// label): the peer's own code when it is one a failure of the joint work can honestly have
+/// (its program failed, a deadline, a check, missing tuples), 503 `peer_unavailable` otherwise —
+/// never a claim of a local fault or a client error of this party's.
+pub fn aborted_code(code: &str) -> ErrorCode {
+    match serde_json::from_value::<ErrorCode>(serde_json::Value::String(code.to_string())) {
+        Ok(
+            c @ (ErrorCode::ProgramFailed
+            | ErrorCode::Timeout
+            | ErrorCode::IntegrityViolation
+            | ErrorCode::InsufficientTuples
+            | ErrorCode::GenerationHalted
+            | ErrorCode::Conflict),
+        ) => c,
+        _ => ErrorCode::PeerUnavailable,
+    }
+}
+
+/// The wire label of `code` (as in the JSON error body).
+pub fn code_label(code: ErrorCode) -> String {
+    match serde_json::to_value(code) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "internal".into(),
+    }
+}
+
+/// Whether a session that failed with `e` should tell its peers ([`Channels::abort`]): yes
+/// for a failure of this party's own; no when the failure came from the network or from a
+/// peer (the peers know already, and an abort would hide who failed first).
+pub fn should_abort(e: &ApiError) -> bool {
+    e.code != ErrorCode::PeerUnavailable && !e.message.contains("failed and aborted the session")
+}
+
+/// Runs `f` on a blocking thread (store transactions, tuple generation) and waits for it.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("a worker task failed: {e}")))
+}
+
+/// Runs the agreement step of a session.
+///
+/// Async: the waits for the other parties' joins and for party 0's `Go` hold no thread (the
+/// session's receives are [`Network::recv_async`]); only the short store transactions (the
+/// epoch, party 0's reservation, a follower's applying it) and party 0's generation of missing
+/// tuples run on a blocking thread, via `spawn_blocking`. The returned session's network is then
+/// used from a blocking thread, as before.
+pub async fn agree(
     channels: &dyn Channels,
-    tuples: &dyn TupleSource,
+    tuples: Arc<dyn TupleSource>,
     me: PartyId,
     spec: SessionSpec<'_>,
 ) -> Result<Session, ApiError> {
@@ -321,14 +391,23 @@ pub fn agree(
         })?;
     let n = net.n_parties();
     // Every party tells every other party what it was asked, so that each can compare for itself.
+    let epoch = {
+        let t = tuples.clone();
+        blocking(move || t.epoch()).await??
+    };
     let join = encode(&CoordMsg::Join {
         digest: spec.digest,
-        epoch: tuples.epoch()?,
+        epoch,
     });
     for p in (0..n).filter(|&p| p != me) {
         net.send(p, join.clone())
             .map_err(|e| net_error(&e, &during))?;
     }
+    // A peer's epoch is recorded durably (a short transaction) only when it moved.
+    let observe = |p: PartyId, epoch: StoreEpoch| {
+        let t = tuples.clone();
+        async move { blocking(move || t.observe_epoch(p, epoch)).await? }
+    };
     if me == 0 {
         let deadline = Instant::now() + spec.join;
         let mut problem: Option<ApiError> = None;
@@ -338,7 +417,7 @@ pub fn agree(
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(1)),
             );
-            let frame = match net.recv(p) {
+            let frame = match net.recv_async(p).await {
                 Ok(f) => f,
                 Err(NetError::Timeout { .. }) => {
                     problem = Some(ApiError::new(
@@ -354,7 +433,7 @@ pub fn agree(
             };
             match decode(p, &frame)? {
                 CoordMsg::Join { digest, epoch } if digest == spec.digest => {
-                    if let Err(e) = tuples.observe_epoch(p, epoch) {
+                    if let Err(e) = observe(p, epoch).await {
                         problem = Some(e);
                         break;
                     }
@@ -375,18 +454,29 @@ pub fn agree(
                 }
             }
         }
-        let decision = match problem {
-            Some(e) => Err(e),
-            None => tuples.reserve_waiting(&spec.reserve, &mut |p: PrepProgress| {
-                if let Some(f) = spec.progress {
-                    f(&p);
-                }
-                // Best effort: a party that left fails the session at `Go`.
-                let frame = encode(&CoordMsg::Preparing(p));
-                for q in 1..n {
-                    let _ = net.send(q, frame.clone());
-                }
-            }),
+        // Every party joined: reserve (and generate a shortfall, telling the others how far it
+        // got) on a blocking thread, with the network, which comes back with the decision.
+        let (mut net, decision) = match problem {
+            Some(e) => (net, Err(e)),
+            None => {
+                let t = tuples.clone();
+                let reserve = spec.reserve.clone();
+                let progress = spec.progress.clone();
+                blocking(move || {
+                    let d = t.reserve_waiting(&reserve, &mut |p: PrepProgress| {
+                        if let Some(f) = &progress {
+                            f(&p);
+                        }
+                        // Best effort: a party that left fails the session at `Go`.
+                        let frame = encode(&CoordMsg::Preparing(p));
+                        for q in 1..n {
+                            let _ = net.send(q, frame.clone());
+                        }
+                    });
+                    (net, d)
+                })
+                .await?
+            }
         };
         let at_ms = now_ms();
         let nonce: [u8; 32] = rand::random();
@@ -405,8 +495,9 @@ pub fn agree(
         for p in 1..n {
             // Best effort for an abort: a party that left cannot be told.
             if let Err(e) = net.send(p, frame.clone()) {
-                if let Ok(r) = &decision {
-                    tuples.release(r);
+                if let Ok(r) = decision {
+                    let t = tuples.clone();
+                    let _ = blocking(move || t.release(&r)).await;
                     return Err(net_error(&e, &during));
                 }
             }
@@ -420,6 +511,7 @@ pub fn agree(
             nonce,
             gate: None,
             release: ReservationGuard::default(),
+            phase: None,
         })
     } else {
         // Party 0 waits up to `join` for the slowest party, then reserves. Party 0's messages
@@ -427,11 +519,9 @@ pub fn agree(
         // whatever another party does; every party sent its join before anything else, so the
         // others' joins are here by the time party 0 decided.
         net.set_recv_deadline(spec.join + spec.recv);
-        let check_join = |p: PartyId, frame: &[u8]| -> Result<(), ApiError> {
+        let check_join = |p: PartyId, frame: &[u8]| -> Result<StoreEpoch, ApiError> {
             match decode(p, frame)? {
-                CoordMsg::Join { digest, epoch } if digest == spec.digest => {
-                    tuples.observe_epoch(p, epoch)
-                }
+                CoordMsg::Join { digest, epoch } if digest == spec.digest => Ok(epoch),
                 CoordMsg::Join { .. } => Err(ApiError::new(
                     ErrorCode::Conflict,
                     format!("party {p} was asked something different for {during} (program, inputs, arguments, output mode or data differ); send the same request to every party"),
@@ -446,14 +536,21 @@ pub fn agree(
                 )),
             }
         };
-        let first = net.recv(0).map_err(|e| net_error(&e, &during))?;
-        check_join(0, &first)?;
+        let first = net
+            .recv_async(0)
+            .await
+            .map_err(|e| net_error(&e, &during))?;
+        let epoch0 = check_join(0, &first)?;
+        observe(0, epoch0).await?;
         // Progress reports may come first: each one restarts the receive deadline.
         let msg = loop {
-            let frame = net.recv(0).map_err(|e| net_error(&e, &during))?;
+            let frame = net
+                .recv_async(0)
+                .await
+                .map_err(|e| net_error(&e, &during))?;
             match decode(0, &frame)? {
                 CoordMsg::Preparing(p) => {
-                    if let Some(f) = spec.progress {
+                    if let Some(f) = &spec.progress {
                         f(&p);
                     }
                 }
@@ -468,10 +565,22 @@ pub fn agree(
             } => {
                 net.set_recv_deadline(spec.recv);
                 for p in (1..n).filter(|&p| p != me) {
-                    let frame = net.recv(p).map_err(|e| net_error(&e, &during))?;
-                    check_join(p, &frame)?;
+                    let frame = net
+                        .recv_async(p)
+                        .await
+                        .map_err(|e| net_error(&e, &during))?;
+                    let epoch = check_join(p, &frame)?;
+                    observe(p, epoch).await?;
                 }
-                tuples.apply(&reservations)?;
+                let applied = {
+                    let t = tuples.clone();
+                    blocking(move || t.apply(&reservations).map(|()| reservations)).await?
+                };
+                // A failure here is this party's own (its store): the others, who go on with the
+                // protocol, hear of it at once instead of at their receive deadline.
+                let reservations = applied.inspect_err(|e| {
+                    channels.abort(spec.purpose, spec.name, &code_label(e.code), &e.message)
+                })?;
                 Ok(Session {
                     net,
                     reservations,
@@ -479,6 +588,7 @@ pub fn agree(
                     nonce,
                     gate: None,
                     release: ReservationGuard::default(),
+                    phase: None,
                 })
             }
             CoordMsg::Abort { code, message } => Err(ApiError::new(
@@ -490,6 +600,35 @@ pub fn agree(
                 format!("party 0 sent an unexpected message while {during} was starting"),
             )),
         }
+    }
+}
+
+/// The node's tuple source as a shared, `'static` [`TupleSource`], for the blocking threads of
+/// [`agree`].
+pub(crate) struct NodeSource(pub(crate) Arc<crate::Node>);
+
+impl TupleSource for NodeSource {
+    fn reserve(&self, requests: &[ReservationRequest]) -> Result<Vec<Reservation>, ApiError> {
+        self.0.tuple_source().reserve(requests)
+    }
+    fn reserve_waiting(
+        &self,
+        requests: &[ReservationRequest],
+        report: &mut dyn FnMut(PrepProgress),
+    ) -> Result<Vec<Reservation>, ApiError> {
+        self.0.tuple_source().reserve_waiting(requests, report)
+    }
+    fn apply(&self, reservations: &[Reservation]) -> Result<(), ApiError> {
+        self.0.tuple_source().apply(reservations)
+    }
+    fn release(&self, reservations: &[Reservation]) {
+        self.0.tuple_source().release(reservations)
+    }
+    fn epoch(&self) -> Result<StoreEpoch, ApiError> {
+        self.0.tuple_source().epoch()
+    }
+    fn observe_epoch(&self, peer: PartyId, epoch: StoreEpoch) -> Result<(), ApiError> {
+        self.0.tuple_source().observe_epoch(peer, epoch)
     }
 }
 
@@ -527,20 +666,24 @@ pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
 
 impl crate::Node {
     /// Runs the agreement step of a session `purpose`/`name` with every party, over this node's
-    /// channels, with its tuple source and its join and receive deadlines (blocking; call from a
-    /// blocking thread). See [`agree`].
-    pub(crate) fn agree_session(
-        &self,
+    /// channels, with its tuple source and its join and receive deadlines. Async, holding no
+    /// thread while it waits for the parties (see [`agree`]); counted in `ephemeral_sessions`
+    /// as joining meanwhile, and as running for the life of the returned session.
+    pub(crate) async fn agree_session(
+        self: &Arc<Self>,
         purpose: &'static str,
         name: &str,
         digest: [u8; 32],
         reserve: Vec<ReservationRequest>,
-        progress: Option<&(dyn Fn(&PrepProgress) + Sync)>,
+        progress: Option<Progress>,
     ) -> Result<Session, ApiError> {
         let gate = self.session_gate()?;
+        let joining = self
+            .metrics
+            .session_phase(crate::metrics::SessionPhase::Joining);
         let session = agree(
             &*self.channels,
-            &self.tuple_source(),
+            Arc::new(NodeSource(self.clone())),
             self.me,
             SessionSpec {
                 purpose,
@@ -551,11 +694,17 @@ impl crate::Node {
                 reserve,
                 progress,
             },
-        );
+        )
+        .await;
+        drop(joining);
         match session {
             Ok(mut s) => {
                 s.gate = Some(gate);
                 s.release = ReservationGuard::new(self.tuples.clone(), &s.reservations);
+                s.phase = Some(
+                    self.metrics
+                        .session_phase(crate::metrics::SessionPhase::Running),
+                );
                 Ok(s)
             }
             Err(e) => {
@@ -564,6 +713,22 @@ impl crate::Node {
                 Err(e)
             }
         }
+    }
+
+    /// Ends a session that failed at this party: if the failure is its own
+    /// ([`should_abort`]), tells every peer on the session's channels (`purposes`, each with
+    /// `name`), so their receives fail at once naming this party instead of at their deadline.
+    /// Only the error's code and its first 300 bytes travel; error messages never hold shares
+    /// or keys.
+    pub(crate) fn abort_session(&self, purposes: &[&str], name: &str, e: &ApiError) {
+        if !should_abort(e) {
+            return;
+        }
+        let code = code_label(e.code);
+        for purpose in purposes {
+            self.channels.abort(purpose, name, &code, &e.message);
+        }
+        tracing::info!(session = name, code = %code, "session failed here; peers told to abort");
     }
 
     /// A hold on the MAC key for one session or job: refused (503) while a rekey runs.
@@ -581,6 +746,45 @@ impl crate::Node {
 #[cfg(test)]
 mod progress_tests {
     use super::*;
+
+    /// A peer's abort carries its error's label: a failure of the joint work keeps its code,
+    /// anything else (a local fault, an unknown label) is a peer problem; and a party that
+    /// failed because of the network or a peer's abort does not abort in turn.
+    #[test]
+    fn abort_codes_and_who_aborts() {
+        assert_eq!(aborted_code("program_failed"), ErrorCode::ProgramFailed);
+        assert_eq!(
+            aborted_code("integrity_violation"),
+            ErrorCode::IntegrityViolation
+        );
+        assert_eq!(aborted_code("internal"), ErrorCode::PeerUnavailable);
+        assert_eq!(aborted_code("bad_request"), ErrorCode::PeerUnavailable);
+        assert_eq!(aborted_code("no such code"), ErrorCode::PeerUnavailable);
+        assert_eq!(code_label(ErrorCode::ProgramFailed), "program_failed");
+        assert!(should_abort(&ApiError::new(
+            ErrorCode::ProgramFailed,
+            "party 1 ran out"
+        )));
+        assert!(should_abort(&ApiError::new(
+            ErrorCode::Internal,
+            "store error"
+        )));
+        assert!(!should_abort(&ApiError::new(
+            ErrorCode::PeerUnavailable,
+            "lost party 2"
+        )));
+        let relayed = net_error(
+            &NetError::Aborted {
+                peer: 2,
+                code: "program_failed".into(),
+                reason: "party 2 ran out of private input".into(),
+            },
+            "game g",
+        );
+        assert_eq!(relayed.code, ErrorCode::ProgramFailed);
+        assert!(relayed.message.contains("party 2"), "{}", relayed.message);
+        assert!(!should_abort(&relayed));
+    }
 
     /// Progress reports cross the wire in postcard, which has no field names: every field must
     /// be encoded, with or without an ETA.

@@ -365,10 +365,32 @@ impl Node {
         })
         .await
         .map_err(join_error)??;
+        // Waiting for the parties holds no thread; the run does.
+        let g = prepared.game_id.clone();
+        let report: crate::coord::Progress = {
+            let node = self.clone();
+            let g = g.clone();
+            Arc::new(move |progress: &PrepProgress| node.note_game_progress(&g, progress))
+        };
+        let session = self
+            .agree_session(
+                "game",
+                &g,
+                prepared.digest,
+                prepared.reserve.clone(),
+                Some(report),
+            )
+            .await?;
         let node = self.clone();
-        tokio::task::spawn_blocking(move || node.run_game(prepared))
-            .await
-            .map_err(join_error)?
+        tokio::task::spawn_blocking(move || {
+            let r = node.run_game(prepared, session);
+            if let Err(e) = &r {
+                node.abort_session(&["game", "game-topup", "game-public"], &g, e);
+            }
+            r
+        })
+        .await
+        .map_err(join_error)?
     }
 
     /// Loads and authorises the inputs and works out the reservation (blocking).
@@ -477,8 +499,12 @@ impl Node {
         })
     }
 
-    /// Agrees, runs and delivers (blocking).
-    fn run_game(self: Arc<Self>, p: Prepared) -> Result<GameResult, ApiError> {
+    /// Runs an agreed game and delivers (blocking).
+    fn run_game(
+        self: &Arc<Self>,
+        p: Prepared,
+        session: crate::coord::Session,
+    ) -> Result<GameResult, ApiError> {
         let g = p.game_id.as_str();
         let crate::coord::Session {
             net,
@@ -487,10 +513,8 @@ impl Node {
             nonce,
             gate: _gate,
             mut release,
-        } = {
-            let report = |progress: &PrepProgress| self.note_game_progress(g, progress);
-            self.agree_session("game", g, p.digest, p.reserve.clone(), Some(&report))?
-        };
+            phase: _phase,
+        } = session;
         // Time spent waiting for tuples does not count against the game's time limit.
         let waited = self
             .games

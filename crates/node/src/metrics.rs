@@ -15,6 +15,7 @@
 //! | `ephemeral_tuples_consumed_total` | counter | `kind` |
 //! | `ephemeral_tuples_generated_total` | counter | `kind` |
 //! | `ephemeral_peer_connected` | gauge | `party` |
+//! | `ephemeral_sessions` | gauge | `phase` (`joining`: waiting for the parties to join and for party 0's `Go`, no thread held; `running`: agreed, running its protocol on a blocking thread) |
 //!
 //! **Invariant:** label values are route templates, status codes, tuple kinds, operation names
 //! and party ids, never request data: no share, key, token, secret id or game id. Each labelled
@@ -23,7 +24,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Most label values (series) one family keeps; later ones are folded into `other`.
 pub const MAX_SERIES: usize = 128;
@@ -147,6 +149,30 @@ const OTHER: &str = "other";
 #[derive(Debug, Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// Sessions per phase (`ephemeral_sessions`): atomics, since every session moves them.
+    sessions: Arc<[AtomicU64; 2]>,
+}
+
+/// The phase of a session, for `ephemeral_sessions{phase}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionPhase {
+    /// Waiting for the parties to join and for party 0's `Go`: an async wait, no thread held.
+    Joining = 0,
+    /// Agreed and running its protocol (on a blocking thread).
+    Running = 1,
+}
+
+/// Counts one session in a phase until dropped.
+#[derive(Debug)]
+pub struct PhaseGuard {
+    sessions: Arc<[AtomicU64; 2]>,
+    phase: SessionPhase,
+}
+
+impl Drop for PhaseGuard {
+    fn drop(&mut self) {
+        self.sessions[self.phase as usize].fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -226,10 +252,40 @@ impl Metrics {
             .entry(limit.to_string(), OTHER.into(), || 0) += 1;
     }
 
+    /// Counts one session in `phase` until the guard is dropped.
+    pub fn session_phase(&self, phase: SessionPhase) -> PhaseGuard {
+        self.sessions[phase as usize].fetch_add(1, Ordering::Relaxed);
+        PhaseGuard {
+            sessions: self.sessions.clone(),
+            phase,
+        }
+    }
+
+    /// Sessions in `phase` now.
+    pub fn sessions_in(&self, phase: SessionPhase) -> u64 {
+        self.sessions[phase as usize].load(Ordering::Relaxed)
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let m = self.lock();
         let mut out = String::with_capacity(4096);
+        header(
+            &mut out,
+            "ephemeral_sessions",
+            "gauge",
+            "Sessions (requests that need every party) by phase: joining = waiting for the parties and party 0's Go without holding a thread; running = agreed, running on a blocking thread.",
+        );
+        for (phase, label) in [
+            (SessionPhase::Joining, "joining"),
+            (SessionPhase::Running, "running"),
+        ] {
+            let _ = writeln!(
+                out,
+                "ephemeral_sessions{{phase=\"{label}\"}} {}",
+                self.sessions_in(phase)
+            );
+        }
         header(
             &mut out,
             "ephemeral_generation_halted",

@@ -121,9 +121,11 @@ impl Node {
         ]);
         let rid = ReservationId::new(format!("rekey/{name}"))
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let mut session = crate::coord::agree(
+        // A rekey is an operator's, one at a time (it holds the key gate alone): it may hold
+        // its blocking thread while the parties join.
+        let mut session = tokio::runtime::Handle::current().block_on(crate::coord::agree(
             &*self.channels,
-            &self.tuple_source(),
+            Arc::new(crate::coord::NodeSource(self.clone())),
             self.me,
             SessionSpec {
                 purpose: "rekey",
@@ -138,7 +140,7 @@ impl Node {
                 }],
                 progress: None,
             },
-        )?;
+        ))?;
         session.release =
             crate::coord::ReservationGuard::new(self.tuples.clone(), &session.reservations);
         let open = |purpose: &str| -> Result<Network, ApiError> {

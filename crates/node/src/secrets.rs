@@ -210,6 +210,7 @@ pub fn secret_error(e: store::SecretError) -> ApiError {
 pub(crate) fn protocol_error(e: protocol::ProtocolError, during: &str) -> ApiError {
     use protocol::ProtocolError as P;
     let code = match &e {
+        P::Net(net::NetError::Aborted { code, .. }) => crate::coord::aborted_code(code),
         P::Net(_) => ErrorCode::PeerUnavailable,
         P::Prep(_) => ErrorCode::InsufficientTuples,
         P::MacCheckFailed
@@ -270,12 +271,12 @@ impl Node {
         let node = self.clone();
         let owner = user.name.clone();
         let memory = self.hold_memory(req.count)?;
-        tokio::task::spawn_blocking(move || {
-            let _joint = joint;
-            let k = req.count as usize;
-            let name = req.request_id.to_string();
-            let reservations = crate::transfer::requests(&format!("masks/{name}"), k, 3)?;
-            let mut session = node.agree_session(
+        let k = req.count as usize;
+        let name = req.request_id.to_string();
+        let reservations = crate::transfer::requests(&format!("masks/{name}"), k, 3)?;
+        // Waiting for the parties holds no thread; the run below does.
+        let session = self
+            .agree_session(
                 "input-masks",
                 &name,
                 digest(&[
@@ -286,9 +287,33 @@ impl Node {
                 ]),
                 reservations,
                 None,
-            )?;
+            )
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            let r = node.masks_run(session, k, &name, req.request_id, owner);
+            if let Err(e) = &r {
+                node.abort_session(&["input-masks"], &name, e);
+            }
+            r.map(|d| (d, memory))
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// The agreed part of `input_masks` (blocking).
+    fn masks_run(
+        self: &Arc<Self>,
+        mut session: crate::coord::Session,
+        k: usize,
+        name: &str,
+        request_id: Uuid,
+        owner: String,
+    ) -> Result<OutputDelivery, ApiError> {
+        let node = self;
+        {
             let (net, reserved) = (session.net, std::mem::take(&mut session.reservations));
-            let prep = ChunkedPrep::new(node.clone(), reserved, &name)?;
+            let prep = ChunkedPrep::new(node.clone(), reserved, name)?;
             session.release.handed_over();
             let mut engine = Engine::new(net, prep, EngineConfig::default());
             let during = format!("input masks {name}");
@@ -305,7 +330,7 @@ impl Node {
                 masks.extend(&m);
             }
             engine.finish().map_err(|e| protocol_error(e, &during))?;
-            let mut delivery = parts.into_delivery(req.request_id, node.me);
+            let mut delivery = parts.into_delivery(request_id, node.me);
             if node.tampers("upload") {
                 tracing::warn!(
                     "INSECURE test setting: tampering with the mask shares of an upload"
@@ -313,17 +338,15 @@ impl Node {
                 delivery.s = tamper(&delivery.s);
             }
             node.pending_masks.insert(
-                req.request_id,
+                request_id,
                 Pending {
                     owner,
                     masks,
                     created: Instant::now(),
                 },
             );
-            Ok((delivery, memory))
-        })
-        .await
-        .map_err(join_error)?
+            Ok(delivery)
+        }
     }
 
     /// `POST /v1/secrets`.
@@ -378,26 +401,29 @@ impl Node {
         };
         let node = self.clone();
         let owner = user.name.clone();
+        let name = req.request_id.to_string();
+        let tags_json = serde_json::to_vec(&req.tags).unwrap_or_default();
+        let mut dg = vec![
+            b"store".as_slice(),
+            name.as_bytes(),
+            owner.as_bytes(),
+            req.secret_id.as_bytes().as_slice(),
+            req.masked.as_bytes(),
+            &tags_json,
+        ];
+        let tampered;
+        if node.tampers("store") {
+            tracing::warn!("INSECURE test setting: claiming other masked values than received");
+            tampered = b"tampered".to_vec();
+            dg.push(&tampered);
+        }
+        // Waiting for the parties holds no thread; the commit below does.
+        let mut session = self
+            .agree_session("store", &name, digest(&dg), vec![], None)
+            .await?;
         tokio::task::spawn_blocking(move || {
             let _joint = joint;
             let _memory = memory;
-            let name = req.request_id.to_string();
-            let tags_json = serde_json::to_vec(&req.tags).unwrap_or_default();
-            let mut dg = vec![
-                b"store".as_slice(),
-                name.as_bytes(),
-                owner.as_bytes(),
-                req.secret_id.as_bytes().as_slice(),
-                req.masked.as_bytes(),
-                &tags_json,
-            ];
-            let tampered;
-            if node.tampers("store") {
-                tracing::warn!("INSECURE test setting: claiming other masked values than received");
-                tampered = b"tampered".to_vec();
-                dg.push(&tampered);
-            }
-            let mut session = node.agree_session("store", &name, digest(&dg), vec![], None)?;
             let op = node
                 .tuples
                 .mac_key_share()
@@ -441,26 +467,35 @@ impl Node {
         let joint = self.limits.joint(&self.metrics, &user.name)?;
         let node = self.clone();
         let user = user.clone();
-        tokio::task::spawn_blocking(move || {
-            let _joint = joint;
-            // Checked here first: every party holds the same secrets (joint commits), so every
-            // party refuses alike, at once, without a session.
-            let meta = node.secrets.get_meta(sid).map_err(secret_error)?;
-            if meta.owner != user.name {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    format!("secret {id} belongs to another user; only its owner may delete it"),
-                ));
-            }
-            let check = Ok(store::TxnOp::Delete(vec![sid]));
-            let name = id.to_string();
-            let mut session = node.agree_session(
+        // Checked here first: every party holds the same secrets (joint commits), so every
+        // party refuses alike, at once, without a session.
+        let meta = {
+            let node = node.clone();
+            tokio::task::spawn_blocking(move || node.secrets.get_meta(sid))
+                .await
+                .map_err(join_error)?
+                .map_err(secret_error)?
+        };
+        if meta.owner != user.name {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("secret {id} belongs to another user; only its owner may delete it"),
+            ));
+        }
+        let name = id.to_string();
+        // Waiting for the parties holds no thread; the commit below does.
+        let mut session = self
+            .agree_session(
                 "delete",
                 &name,
                 digest(&[b"delete", name.as_bytes(), user.name.as_bytes()]),
                 vec![],
                 None,
-            )?;
+            )
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            let check = Ok(store::TxnOp::Delete(vec![sid]));
             let txn = crate::commit::txn_id(&session.nonce);
             node.commit_jointly(
                 &mut session.net,
@@ -497,22 +532,27 @@ impl Node {
         let joint = self.limits.joint(&self.metrics, &user.name)?;
         let node = self.clone();
         let user = user.clone();
-        tokio::task::spawn_blocking(move || {
-            let _joint = joint;
-            let secret = node.secrets.get(sid).map_err(secret_error)?;
-            if secret.meta.owner != user.name {
-                return Err(ApiError::new(
-                    ErrorCode::Forbidden,
-                    format!("secret {id} belongs to another user; only its owner may read it"),
-                ));
-            }
-            let k = secret.shares.len() as u64;
-            node.check_transfer_size(k, &format!("secret {id}"))?;
-            let memory = node.hold_memory(k)?;
-            let name = req.request_id.to_string();
-            let reservations =
-                crate::transfer::requests(&format!("download/{name}"), k as usize, 2)?;
-            let mut session = node.agree_session(
+        let secret = {
+            let node = node.clone();
+            tokio::task::spawn_blocking(move || node.secrets.get(sid))
+                .await
+                .map_err(join_error)?
+                .map_err(secret_error)?
+        };
+        if secret.meta.owner != user.name {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("secret {id} belongs to another user; only its owner may read it"),
+            ));
+        }
+        let k = secret.shares.len() as u64;
+        node.check_transfer_size(k, &format!("secret {id}"))?;
+        let memory = node.hold_memory(k)?;
+        let name = req.request_id.to_string();
+        let reservations = crate::transfer::requests(&format!("download/{name}"), k as usize, 2)?;
+        // Waiting for the parties holds no thread; the run below does.
+        let mut session = self
+            .agree_session(
                 "download",
                 &name,
                 digest(&[
@@ -523,25 +563,40 @@ impl Node {
                 ]),
                 reservations,
                 None,
-            )?;
-            let (net, reserved) = (session.net, std::mem::take(&mut session.reservations));
-            let prep = ChunkedPrep::new(node.clone(), reserved, &name)?;
-            session.release.handed_over();
-            let mut engine = Engine::new(net, prep, EngineConfig::default());
-            let during = format!("download of secret {id}");
-            let mut parts = crate::delivery::Parts::with_capacity(k as usize);
-            for c in crate::transfer::chunks(k as usize) {
-                crate::delivery::deliver_chunk(&mut engine, &secret.shares.slice(c), &mut parts)
+            )
+            .await?;
+        tokio::task::spawn_blocking(move || {
+            let _joint = joint;
+            let r = (|| -> Result<OutputDelivery, ApiError> {
+                let (net, reserved) = (session.net, std::mem::take(&mut session.reservations));
+                let prep = ChunkedPrep::new(node.clone(), reserved, &name)?;
+                session.release.handed_over();
+                let mut engine = Engine::new(net, prep, EngineConfig::default());
+                let during = format!("download of secret {id}");
+                let mut parts = crate::delivery::Parts::with_capacity(k as usize);
+                for c in crate::transfer::chunks(k as usize) {
+                    crate::delivery::deliver_chunk(
+                        &mut engine,
+                        &secret.shares.slice(c),
+                        &mut parts,
+                    )
                     .map_err(|e| protocol_error(e, &during))?;
+                }
+                engine.finish().map_err(|e| protocol_error(e, &during))?;
+                let mut delivery = parts.into_delivery(req.request_id, node.me);
+                if node.tampers("download") {
+                    tracing::warn!(
+                        "INSECURE test setting: tampering with the shares of a download"
+                    );
+                    delivery.s = tamper(&delivery.s);
+                }
+                node.metrics.record_values("download", k);
+                Ok(delivery)
+            })();
+            if let Err(e) = &r {
+                node.abort_session(&["download"], &name, e);
             }
-            engine.finish().map_err(|e| protocol_error(e, &during))?;
-            let mut delivery = parts.into_delivery(req.request_id, node.me);
-            if node.tampers("download") {
-                tracing::warn!("INSECURE test setting: tampering with the shares of a download");
-                delivery.s = tamper(&delivery.s);
-            }
-            node.metrics.record_values("download", k);
-            Ok((delivery, memory))
+            r.map(|d| (d, memory))
         })
         .await
         .map_err(join_error)?

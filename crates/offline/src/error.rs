@@ -191,7 +191,8 @@ impl OfflineError {
                 | NetError::Disconnected { peer }
                 | NetError::FrameTooLarge { peer, .. }
                 | NetError::Malformed { peer, .. }
-                | NetError::Io { peer, .. } => Some(*peer),
+                | NetError::Io { peer, .. }
+                | NetError::Aborted { peer, .. } => Some(*peer),
                 // A local misuse (naming a party that does not exist), not the peer's fault.
                 NetError::UnknownPeer { .. }
                 | NetError::WrongFrameCount { .. }

@@ -51,6 +51,8 @@ pub struct Options {
     pub deadline_secs: Option<u64>,
     /// `[timeouts] recovery_secs` (default: the node's).
     pub recovery_secs: Option<f64>,
+    /// Appended to every party's config (e.g. a `[limits]` section).
+    pub extra_config: Option<String>,
 }
 
 /// One node process.
@@ -170,6 +172,10 @@ impl Cluster {
                     "\n[[clients]]\nuser = \"{user}\"\ntoken = \"{token}\"\n"
                 ));
             }
+            if let Some(extra) = &self.opts.extra_config {
+                text.push('\n');
+                text.push_str(extra);
+            }
             std::fs::write(self.config_path(i), text).unwrap();
         }
     }
@@ -225,6 +231,11 @@ impl Cluster {
             Some(p) => !matches!(p.child.try_wait(), Ok(None)),
             None => true,
         }
+    }
+
+    /// Party i's process id.
+    pub fn pid(&self, i: usize) -> u32 {
+        self.nodes[i].as_ref().expect("party is running").child.id()
     }
 
     /// SIGKILLs party i and reaps it.

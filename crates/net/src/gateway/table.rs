@@ -8,9 +8,9 @@
 //!   second error.
 //! - Nothing here logs a payload.
 
+use flume::Sender;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -166,7 +166,7 @@ impl Table {
                 sources.push(None);
                 continue;
             }
-            let (tx, rx) = mpsc::channel();
+            let (tx, rx) = flume::unbounded();
             let link = InLink {
                 tx,
                 dead: Arc::new(AtomicBool::new(false)),
@@ -202,6 +202,13 @@ impl Table {
 
     /// A frame of channel `id` arrived from `peer`.
     pub(super) fn deliver(&mut self, peer: PartyId, id: ChannelId, payload: Bytes, now: Instant) {
+        if id == super::CONTROL {
+            match super::Abort::decode(&payload) {
+                Some(a) => self.abort(peer, a, now),
+                None => tracing::warn!(peer, "dropping a malformed control frame"),
+            }
+            return;
+        }
         if let Some(ch) = self.open.get(&id) {
             if let Some(Some(link)) = ch.links.get(peer) {
                 link.push(peer, Ok(payload));
@@ -252,6 +259,27 @@ impl Table {
         }
         queue.cost += cost;
         queue.entries.push_back(held);
+    }
+
+    /// `peer` aborted channel `a.id`: the channel's link to it fails with
+    /// [`NetError::Aborted`] — at once if the channel is open here, when it opens if not (held
+    /// like a frame, so the ttl and budget apply); a recently closed channel ignores it.
+    fn abort(&mut self, peer: PartyId, a: super::Abort, now: Instant) {
+        let err = NetError::Aborted {
+            peer,
+            code: a.code,
+            reason: a.reason,
+        };
+        if let Some(ch) = self.open.get(&a.id) {
+            if let Some(Some(link)) = ch.links.get(peer) {
+                link.push(peer, Err(err));
+            }
+            return;
+        }
+        if self.closed.contains_key(&a.id) {
+            return;
+        }
+        self.hold(peer, a.id, Err(err), now);
     }
 
     /// The connection to `peer` ended with `err`: every open channel's link to it fails, and

@@ -18,12 +18,12 @@
 //! - Frame contents are never logged.
 //!
 //! **Multiplexing.** The reader hands each complete frame to an [`Inbox`]; here the inbox is the
-//! `std::sync::mpsc::Sender` behind one [`crate::PeerLink`]. The [`crate::gateway`] reuses
+//! `flume::Sender` behind one [`crate::PeerLink`]. The [`crate::gateway`] reuses
 //! [`read_frame`] and [`io_error`] (and the handshake [`write_frame`]) but runs its own reader and
 //! writer tasks, which put a channel id in front of every payload and demultiplex on it.
 
+use flume::Sender;
 use std::io;
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn reader_reports_eof_and_stops_the_writer() {
         rt().block_on(async {
-            let (tx, rx) = std::sync::mpsc::channel();
+            let (tx, rx) = flume::unbounded();
             let stop = Arc::new(Notify::new());
             let wire: &[u8] = &[1, 0, 0, 0, 42];
             run_reader(wire, 3, 10, tx, stop.clone()).await;
@@ -427,7 +427,7 @@ mod tests {
             assert_eq!(rx.recv().unwrap(), Err(NetError::Disconnected { peer: 3 }));
             // The stored permit makes the writer return at once.
             let (_q, queue) = tokio::sync::mpsc::unbounded_channel();
-            let (etx, erx) = std::sync::mpsc::channel();
+            let (etx, erx) = flume::unbounded();
             run_writer(tokio::io::sink(), 3, queue, etx, stop).await;
             assert!(erx.try_recv().is_err());
         });
@@ -442,7 +442,7 @@ mod tests {
             sink.send_frame(Bytes::from_static(b"one")).unwrap();
             sink.send_frame(Bytes::from_static(b"two")).unwrap();
             drop(sink);
-            let (etx, _erx) = std::sync::mpsc::channel();
+            let (etx, _erx) = flume::unbounded();
             run_writer(a, 0, queue, etx, Arc::new(Notify::new())).await;
             assert_eq!(
                 read_frame(&mut b, 0, 10).await.unwrap().unwrap().as_ref(),
