@@ -108,7 +108,7 @@ async fn a_thousand_waiting_joint_requests_hold_no_thread_and_reads_stay_fast() 
     };
     let target = 1;
     let addr = cl.api[target];
-    let pid = cl.pid(target);
+    let pid = cl.pid(target).expect("party is running");
     let token = cl.token.clone();
     // Warm up the read path, then the baseline.
     for _ in 0..3 {

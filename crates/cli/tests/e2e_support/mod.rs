@@ -233,11 +233,6 @@ impl Cluster {
         }
     }
 
-    /// Party i's process id.
-    pub fn pid(&self, i: usize) -> u32 {
-        self.nodes[i].as_ref().expect("party is running").child.id()
-    }
-
     /// SIGKILLs party i and reaps it.
     pub fn kill(&mut self, i: usize) {
         if let Some(mut p) = self.nodes[i].take() {
