@@ -138,15 +138,19 @@ fn parse_spec(spec: &str) -> Result<(&str, Option<u32>), ApiError> {
 /// `triples`, `squares`, `bits`, `inverses`, `input_masks_p<N>`, `private_output_masks`, and
 /// the binary-domain kinds by their store labels (`bit-triple`, `dabit`, `edabit-<m>-<e>`,
 /// `wide-edabit-<m>-<w>`): nodes run comparisons, equality, truncation and bit decomposition on
-/// the mixed-circuit kernels (`Generator::mixed`), so these are what a game reserves.
+/// the mixed-circuit kernels (`tuplegen::MIXED_KERNELS`), so these are what a game reserves.
 fn requirements(p: &lang::CompiledProgram) -> Result<BTreeMap<String, u64>, ApiError> {
-    let r = vm::cost::requirements_for(&p.summary.fixed, p.bytecode.params.security, true)
-        .map_err(|e| {
-            ApiError::new(
-                ErrorCode::Internal,
-                format!("cannot count the program's tuples: {e}"),
-            )
-        })?;
+    let r = vm::cost::requirements_for(
+        &p.summary.fixed,
+        p.bytecode.params.security,
+        crate::tuplegen::MIXED_KERNELS,
+    )
+    .map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("cannot count the program's tuples: {e}"),
+        )
+    })?;
     let mut out = BTreeMap::new();
     for (k, v) in [
         ("triples", r.triples),

@@ -434,7 +434,7 @@ impl Node {
         let req = vm::cost::requirements_for(
             &program.summary.fixed,
             program.bytecode.params.security,
-            self.tuplegen.mixed(),
+            crate::tuplegen::MIXED_KERNELS,
         )
         .map_err(|e| ApiError::new(ErrorCode::ProgramFailed, e))?;
         let mut reserve = Vec::new();

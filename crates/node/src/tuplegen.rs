@@ -43,6 +43,12 @@ pub const POOL_HORIZON: Duration = Duration::from_secs(20);
 /// A pool job makes at least this long of the observed consumption.
 pub const JOB_HORIZON: Duration = Duration::from_secs(5);
 
+/// Node games run comparisons, equality, truncation and bit decomposition on the
+/// mixed-circuit kernels: both generators (MASCOT and the insecure dealer) make binary-domain
+/// tuples, so every party counts and reserves the same. The one place that decides it, for
+/// games (`games.rs`) and for what a function reports it needs (`functions.rs`).
+pub const MIXED_KERNELS: bool = true;
+
 /// Tuples per dealer chunk of the arithmetic kinds and binary triples (the same on every
 /// party: it is part of what a chunk id means).
 pub const DEALER_CHUNK: u64 = 16_384;
@@ -338,13 +344,6 @@ impl Generator {
         self.seed.and_then(|seed| {
             InsecureDealer::for_chunk(self.me, self.n, seed, "mac").binary_key_share()
         })
-    }
-
-    /// Whether this node's games run comparisons, equality, truncation and bit decomposition on
-    /// the mixed-circuit kernels: both generators make binary-domain tuples, and every party
-    /// of a cloud runs the same generator, so all count (and reserve) the same.
-    pub fn mixed(&self) -> bool {
-        true
     }
 
     fn chunk_id(seed: &[u8; 32], kind: TupleKind, index: u64) -> ChunkId {
