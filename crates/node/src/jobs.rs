@@ -369,6 +369,16 @@ impl Node {
                 break;
             }
         }
+        // Another job of this node failed a check while this one ran (jobs of different kinds
+        // run side by side): generation with this peer set is halted, so nothing more is
+        // activated, even from a job whose own checks passed.
+        if failure.is_none() {
+            if let Some(h) = self.generation_halt() {
+                failure = Some(JobError::other(
+                    crate::generation_guard::halted_error(&h).message,
+                ));
+            }
+        }
         if let Some(f) = failure {
             abort(&mut net, &f.message);
             let _ = self.tuples.discard_chunk(chunk);
@@ -491,7 +501,14 @@ impl Node {
             _ => return Err(unexpected(0, "instead of Go")),
         }
         let data = self.mascot_shares(net, kind, count)?;
-        let stored = self.tuples.store_chunk(chunk, &data);
+        // Halted meanwhile by another job's failed check: store nothing, and say why.
+        let stored = match self.generation_halt() {
+            Some(h) => Err(crate::generation_guard::halted_error(&h).message),
+            None => self
+                .tuples
+                .store_chunk(chunk, &data)
+                .map_err(|e| e.to_string()),
+        };
         let reply = match &stored {
             Ok(()) => JobMsg::Stored {
                 ok: true,
@@ -499,11 +516,11 @@ impl Node {
             },
             Err(e) => JobMsg::Stored {
                 ok: false,
-                reason: e.to_string(),
+                reason: e.clone(),
             },
         };
         net.send(0, frame(&reply)).map_err(|e| e.to_string())?;
-        stored.map_err(|e| e.to_string())?;
+        stored?;
         match recv_msg(net, 0) {
             Ok(JobMsg::Commit) => {
                 self.tuples
