@@ -257,7 +257,18 @@ impl BinaryTriples {
         self.a.is_empty()
     }
 
-    /// Removes and returns the first `n` triples (all of them if there are fewer).
+    /// Triples `range` as new vectors (panics if out of range).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> BinaryTriples {
+        BinaryTriples {
+            a: self.a.slice(range.clone()),
+            b: self.b.slice(range.clone()),
+            c: self.c.slice(range),
+        }
+    }
+
+    /// Removes and returns the first `n` triples (all of them if there are fewer). Copies the
+    /// remaining triples: for many small takes from one vector, keep a cursor and use
+    /// [`BinaryTriples::slice`].
     pub fn split_front(&mut self, n: usize) -> BinaryTriples {
         BinaryTriples {
             a: self.a.split_front(n),
