@@ -54,6 +54,12 @@ impl Bin {
         y: &AuthBits,
     ) -> Result<AuthBits> {
         let len = x.len();
+        if self.used + len > self.triples.len() {
+            return Err(OfflineError::InvalidArgument(format!(
+                "edaBit adder: {len} ANDs need more binary triples than the batch has left ({})",
+                self.triples.len() - self.used
+            )));
+        }
         let t = self.triples.slice(self.used..self.used + len);
         self.used += len;
         let dx = x.xor(&t.a);
