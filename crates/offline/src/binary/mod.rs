@@ -131,8 +131,9 @@ use hash::{block_u128, inner_product, random_combination, BitHash};
 /// 50 bytes per bit and peer).
 const BITS_PER_BATCH: usize = 1 << 20;
 
-/// Version of the binary wire protocol, part of the setup handshake.
-const PROTOCOL_VERSION: u32 = 2;
+/// Version of the binary wire protocol, part of the setup handshake. 3: SoftSpokenOT extension
+/// (a puncturing round at setup, κ/k bits of `c` per OT) instead of IKNP/KOS15.
+const PROTOCOL_VERSION: u32 = 3;
 
 /// log2 of the probability that a wrong leaky triple passes the Δ-product check (module docs).
 const CHECK_LOG2: f64 = -127.0;
@@ -452,12 +453,14 @@ impl BinaryPrep {
                     continue;
                 }
                 kos_recv.push(Some(KosReceiver::new(&ots.sent[p], kos_instance(me, p))));
-                kos_send.push(Some(KosSender::new(
-                    delta_to(p),
-                    &ots.received[p],
-                    kos_instance(p, me),
-                )));
+                kos_send.push(Some(kos::SenderSeed {
+                    delta: delta_to(p),
+                    keys: &ots.received[p],
+                    instance: kos_instance(p, me),
+                }));
             }
+            // One more round: the OT extensions' puncturing (SoftSpokenOT, `kos`).
+            let kos_send = kos::puncture(net, &mut transcript, &mut kos_recv, kos_send)?;
             Ok((kos_send, kos_recv))
         })();
         if let Err(e) = &r {
@@ -647,10 +650,7 @@ impl BinaryPrep {
             recv[p] = Some(r.extend(&choices, &mut self.rng, f));
             #[cfg(test)]
             if self.cheat == Some(BinaryCheat::KosWrongCorrelation) && p == usize::from(me == 0) {
-                let cb = kos::CHUNK.min(m + kos::EXTRA) / 8;
-                for col in (0..KAPPA).step_by(2) {
-                    f[start + col * cb] ^= 1 << 5;
-                }
+                kos::corrupt_columns(&mut f[start..], m);
             }
         }
         let mut ins = out.exchange(net, tr)?;
