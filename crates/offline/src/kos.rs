@@ -228,7 +228,10 @@ fn build_tree(keys: &[(Key, Key)]) -> (Vec<u128>, Vec<[u128; 2]>) {
 fn eval_punctured(alpha: usize, keys: &[Key], msgs: &[[u128; 2]]) -> Vec<u128> {
     debug_assert_eq!(msgs.len(), keys.len() - 1);
     let a0 = alpha & 1;
-    let mut nodes = vec![node(&keys[0]) & ne_mask(0, a0), node(&keys[0]) & ne_mask(1, a0)];
+    let mut nodes = vec![
+        node(&keys[0]) & ne_mask(0, a0),
+        node(&keys[0]) & ne_mask(1, a0),
+    ];
     for l in 1..keys.len() {
         let half = 1usize << l;
         let path = alpha & (half - 1);
@@ -479,7 +482,7 @@ impl KosReceiver {
     pub fn with_k(keys: &[(Key, Key)], instance: u64, k: usize) -> KosReceiver {
         assert!(valid_k(k), "chunks of {k} base OTs are not supported");
         debug_assert_eq!(keys.len(), KAPPA);
-        let mut prg = Vec::with_capacity(KAPPA / k << k);
+        let mut prg = Vec::with_capacity((KAPPA / k) << k);
         let mut puncture = Vec::with_capacity(puncture_bytes(k));
         let mut proof = proof_hasher(instance);
         for (i, chunk) in keys.chunks_exact(k).enumerate() {
@@ -910,7 +913,14 @@ mod tests {
         let mut prg: Vec<Prg> = seeds.iter().map(Prg::new).collect();
         let mut rows = vec![0u8; K * cb];
         let mut total = vec![0u8; cb];
-        fold(&mut prg, false, K, &mut rows, &mut total, &mut Fold::default());
+        fold(
+            &mut prg,
+            false,
+            K,
+            &mut rows,
+            &mut total,
+            &mut Fold::default(),
+        );
         for l in 0..K {
             let mut want = vec![0u8; cb];
             for (x, st) in streams.iter().enumerate() {
@@ -927,7 +937,14 @@ mod tests {
         assert_eq!(total, all);
         // Punctured: leaf 0 is zero.
         let mut prg: Vec<Prg> = seeds[1..].iter().map(Prg::new).collect();
-        fold(&mut prg, true, K, &mut rows, &mut total, &mut Fold::default());
+        fold(
+            &mut prg,
+            true,
+            K,
+            &mut rows,
+            &mut total,
+            &mut Fold::default(),
+        );
         xor_into(&mut all, &streams[0]);
         assert_eq!(total, all);
     }
@@ -993,7 +1010,10 @@ mod tests {
                 let used = ((delta >> (i * K + l)) & 1) as usize ^ 1 == v;
                 let s = KosSender::new(delta, &chosen, 3, &msg);
                 if used {
-                    assert!(s.is_none(), "a wrong level message S reads must fail the proof");
+                    assert!(
+                        s.is_none(),
+                        "a wrong level message S reads must fail the proof"
+                    );
                 } else {
                     // S never reads the path side: its instance is exactly the honest one.
                     let mut s = s.expect("the path side is not read");
@@ -1037,7 +1057,13 @@ mod tests {
                 })
                 .collect();
             let held: Vec<Key> = (0..K)
-                .map(|l| if (alpha >> l) & 1 == 1 { pairs[l].1 } else { pairs[l].0 })
+                .map(|l| {
+                    if (alpha >> l) & 1 == 1 {
+                        pairs[l].1
+                    } else {
+                        pairs[l].0
+                    }
+                })
                 .collect();
             let (leaves, msgs) = build_tree(&pairs);
             let got = eval_punctured(alpha, &held, &msgs);
@@ -1112,10 +1138,17 @@ mod tests {
                     })
                 })
                 .collect();
-            let res: Vec<_> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
+            let res: Vec<_> = handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect();
             if cheat {
                 assert!(matches!(res[0], Ok(true)), "{:?}", res[0]);
-                assert!(matches!(res[1], Err(OfflineError::OtCheckFailed { peer: 0 })), "{:?}", res[1]);
+                assert!(
+                    matches!(res[1], Err(OfflineError::OtCheckFailed { peer: 0 })),
+                    "{:?}",
+                    res[1]
+                );
             } else {
                 assert!(res.iter().all(|r| matches!(r, Ok(true))), "{res:?}");
             }

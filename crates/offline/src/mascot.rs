@@ -251,7 +251,8 @@ pub(crate) fn kos_instance(receiver: PartyId, sender: PartyId) -> u64 {
 impl Mascot {
     /// Setup: checks that all parties use the same configuration, takes `alpha` as this party's
     /// MAC key share (or samples a fresh one) and runs 2κ = 256 base OTs with every peer, as
-    /// sender and as receiver (three rounds). `net` may be any channel to the same parties;
+    /// sender and as receiver (three rounds), then the OT extensions' puncturing (one round).
+    /// `net` may be any channel to the same parties;
     /// later calls can use other channels.
     pub fn setup(net: &mut Network, alpha: Option<Fp>, cfg: MascotConfig) -> Result<Mascot> {
         cfg.validate()?;

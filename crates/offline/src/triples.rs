@@ -38,8 +38,8 @@
 //!
 //! | round | sends | why then |
 //! |---|---|---|
-//! | 1 | OT-extension `u` to every peer; commitments to 4 coin shares | |
-//! | 2 | open coin 1 → OT-check challenges | after `u` is fixed |
+//! | 1 | OT-extension `c` to every peer; commitments to 4 coin shares | |
+//! | 2 | open coin 1 → OT-check challenges | after `c` is fixed |
 //! | 3 | OT-check responses `(x̃, t̃)` | |
 //! | 4 | Gilboa `d` to every peer (only if its check passed) | |
 //! | 5 | open coin 2 → combine coefficients | after `d` is fixed |

@@ -100,10 +100,12 @@
 //! # Cost (per output triple, per ordered pair of parties)
 //!
 //! With μ = M/ℓ leaky triples per output (B' = 4 for ℓ = 16384 and s = 40): 3μ correlated OTs
-//! (16 bytes of KOS `u` each, 48μ bytes), μ·(1 + 128) bits of d and U, plus μ bits of f and
-//! `B' − 1` opened bits broadcast per party: about 258 bytes (776 with the earlier sacrifice).
-//! 9 rounds per batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (16 bytes) per
-//! bit and peer and 5 rounds per batch of up to 2^20 bits.
+//! (4 bytes of SoftSpokenOT `c` each, 12μ bytes; 16 bytes each with the earlier IKNP
+//! extension), μ·(1 + 128) bits of d and U, plus μ bits of f and `B' − 1` opened bits broadcast
+//! per party: about 114 bytes (258 with IKNP, 776 with the earlier sacrifice). 9 rounds per
+//! batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (4 bytes) per bit and peer
+//! and 5 rounds per batch of up to 2^20 bits. Setup: κ base OTs per ordered pair and one
+//! puncturing round (`kos`).
 
 mod bits;
 mod buckets;
@@ -342,7 +344,8 @@ struct Authenticated {
 
 impl BinaryPrep {
     /// Setup: checks that all parties use the same configuration, samples this party's key
-    /// share Δ_i and runs κ = 128 base OTs with every peer in each direction (three rounds).
+    /// share Δ_i and runs κ = 128 base OTs with every peer in each direction (three rounds), then
+    /// the OT extensions' puncturing (one round).
     pub fn setup(net: &mut Network, cfg: BinaryConfig) -> Result<BinaryPrep> {
         Self::setup_impl(
             net,

@@ -214,7 +214,10 @@ fn micro_primitives() {
             }
             sb = Some(s.extend(&u, m));
         });
-        println!("OT extension k = {k}: sender extend {:.2} ns/OT", t * 1e9 / m as f64);
+        println!(
+            "OT extension k = {k}: sender extend {:.2} ns/OT",
+            t * 1e9 / m as f64
+        );
         kept = rb;
     }
     let rb = kept.expect("ran");
