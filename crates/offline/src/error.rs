@@ -22,7 +22,7 @@ pub enum OfflineError {
     CommitmentMismatch { party: PartyId },
     #[error("base oblivious transfer with party {peer} failed: {reason}")]
     BaseOt { peer: PartyId, reason: String },
-    #[error("the OT-extension consistency check (KOS15) on the OTs received by party {peer} failed: party {peer} used inconsistent choice bits. Preprocessing was aborted and nothing was output")]
+    #[error("the OT-extension consistency check on the OTs received by party {peer} failed: party {peer} used inconsistent choice bits (KOS15-style check) or an inconsistent seed puncturing at setup (SoftSpokenOT proof). Preprocessing was aborted and nothing was output")]
     OtCheckFailed { peer: PartyId },
     #[error("the authentication check failed: a party sent an inconsistent correlation when MACs were computed (COPE). Preprocessing was aborted and nothing was output")]
     AuthenticationFailed,

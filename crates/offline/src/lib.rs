@@ -28,7 +28,7 @@
 //! | module | what | paper |
 //! |---|---|---|
 //! | `baseot` | 2κ base OTs per ordered pair, once | Chou–Orlandi 2015, Masny–Rindal 2019 |
-//! | `kos` | OT extension with the correlation check | KOS15 |
+//! | `kos` | OT extension (SoftSpokenOT, k = 4: a punctured GGM tree per 4 base OTs) with the correlation check | Roy 2022, KOS15 |
 //! | `cope` | correlated oblivious product evaluation with the MAC key | MASCOT §4 (Π_COPE) |
 //! | `auth` | authenticating values, with its check | MASCOT Fig. 7 (Π_[[·]]) |
 //! | `triples` | Gilboa multiplication over OT, combine; derived tuples | MASCOT Fig. 10 (Π_Triple) |
@@ -51,15 +51,17 @@
 //! the base OT, are bound to `cryprot_net::Connection`, which only wraps a live `s2n-quic`
 //! connection (its own UDP socket and its own TLS), with no transport-free core. This crate
 //! therefore uses `cryprot-core`'s building blocks (128-bit blocks, carry-less GF(2^128)
-//! multiplication, the AVX2 bit-matrix transpose) and implements the base OT and the KOS15
-//! extension from the papers on our frames.
+//! multiplication, the AVX2 bit-matrix transpose) and implements the base OT and the OT
+//! extension (SoftSpokenOT with the KOS15 check) from the papers on our frames.
 //!
 //! # Costs (2 parties, per triple, per direction)
 //!
-//! 3·128 OTs (16 bytes of `u` and 16 bytes of `d` each: 12 KiB) plus COPE for 5 values
-//! (128 field elements each: 10 KiB), about 22 KiB; 11 rounds per batch of
-//! [`MascotConfig::batch_size`] triples. With N parties each party talks to N − 1 peers.
-//! About 52 µs of CPU per triple and party for 2 parties on this machine class: 18 000
+//! 3·128 OTs (4 bytes of SoftSpokenOT `c` and 16 bytes of `d` each: 7.5 KiB; 16 + 16 bytes, 12 KiB,
+//! with the earlier IKNP extension) plus COPE for 5 values (128 field elements each: 10 KiB),
+//! about 17.5 KiB; 11 rounds per batch of [`MascotConfig::batch_size`] triples. With N parties
+//! each party talks to N − 1 peers. About 52 µs of CPU per triple and party for 2 parties on this
+//! machine class (measured with the IKNP extension; SoftSpokenOT's change was within the
+//! run-to-run noise of the test-profile comparison in docs/PROTOCOL.md): 18 000
 //! triples/s between two threads, 12 400 over mutual TLS on loopback ([`bench_triples`],
 //! docs/PROTOCOL.md).
 //!

@@ -10,12 +10,13 @@ use rand_core::{RngCore, SeedableRng};
 use crate::baseot;
 use crate::cope::{CopeReceiver, CopeSender};
 use crate::error::{OfflineError, Result};
-use crate::kos::{KosReceiver, KosSender, KAPPA};
+use crate::kos::{self, KosReceiver, KosSender, KAPPA};
 use crate::prg::{bits_of, FieldHash};
 use crate::wire::{self, kind, Out, Transcript};
 
-/// Version of the wire protocol, part of the setup handshake.
-const PROTOCOL_VERSION: u32 = 1;
+/// Version of the wire protocol, part of the setup handshake. 2: SoftSpokenOT extension (a
+/// puncturing round at setup, κ/k bits of `c` per OT) instead of IKNP/KOS15's κ bits of `u`.
+const PROTOCOL_VERSION: u32 = 2;
 
 /// Tunables. Every party must use the same values (checked at setup), except
 /// [`MascotConfig::insecure_cheat`], which is this party's own.
@@ -250,7 +251,8 @@ pub(crate) fn kos_instance(receiver: PartyId, sender: PartyId) -> u64 {
 impl Mascot {
     /// Setup: checks that all parties use the same configuration, takes `alpha` as this party's
     /// MAC key share (or samples a fresh one) and runs 2κ = 256 base OTs with every peer, as
-    /// sender and as receiver (three rounds). `net` may be any channel to the same parties;
+    /// sender and as receiver (three rounds), then the OT extensions' puncturing (one round).
+    /// `net` may be any channel to the same parties;
     /// later calls can use other channels.
     pub fn setup(net: &mut Network, alpha: Option<Fp>, cfg: MascotConfig) -> Result<Mascot> {
         cfg.validate()?;
@@ -364,13 +366,15 @@ impl Mascot {
             let (sent, got) = (&ots.sent[p], &ots.received[p]);
             kos_recv.push(Some(KosReceiver::new(&sent[..KAPPA], kos_instance(me, p))));
             cope_send.push(Some(CopeSender::new(&sent[KAPPA..])));
-            kos_send.push(Some(KosSender::new(
+            kos_send.push(Some(kos::SenderSeed {
                 delta,
-                &got[..KAPPA],
-                kos_instance(p, me),
-            )));
+                keys: &got[..KAPPA],
+                instance: kos_instance(p, me),
+            }));
             cope_recv.push(Some(CopeReceiver::new(alpha, &got[KAPPA..])));
         }
+        // One more round: the OT extensions' puncturing (SoftSpokenOT, `kos`).
+        let kos_send = kos::puncture(net, &mut transcript, &mut kos_recv, kos_send)?;
         Ok((kos_send, kos_recv, cope_send, cope_recv))
     }
 

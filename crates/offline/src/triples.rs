@@ -38,8 +38,8 @@
 //!
 //! | round | sends | why then |
 //! |---|---|---|
-//! | 1 | OT-extension `u` to every peer; commitments to 4 coin shares | |
-//! | 2 | open coin 1 → OT-check challenges | after `u` is fixed |
+//! | 1 | OT-extension `c` to every peer; commitments to 4 coin shares | |
+//! | 2 | open coin 1 → OT-check challenges | after `c` is fixed |
 //! | 3 | OT-check responses `(x̃, t̃)` | |
 //! | 4 | Gilboa `d` to every peer (only if its check passed) | |
 //! | 5 | open coin 2 → combine coefficients | after `d` is fixed |
@@ -228,11 +228,7 @@ impl Mascot {
             recv_batches[p] = Some(r.extend(&choices, &mut self.rng, f));
             #[cfg(test)]
             if self.cheating(Cheat::KosWrongCorrelation) && p == self.first_peer() {
-                // Row 5 lies in the first chunk, whose columns are `cb` bytes each.
-                let cb = kos::CHUNK.min(m + kos::EXTRA) / 8;
-                for col in (0..kos::KAPPA).step_by(2) {
-                    f[start + col * cb] ^= 1 << 5;
-                }
+                kos::corrupt_columns(&mut f[start..], m);
             }
         }
         let mut ins = out.exchange(net, &mut tr)?;

@@ -46,6 +46,8 @@ pub(crate) mod kind {
     pub const EDA_SHARES: u8 = 17;
     pub const EDA_INPUT: u8 = 18;
     pub const EDA_OPEN: u8 = 19;
+    /// Setup of the OT extension (SoftSpokenOT): the receiver's GGM level messages and proof.
+    pub const OT_PUNCTURE: u8 = 32;
 }
 
 /// Running hash of every broadcast part of a batch, in party order per round.

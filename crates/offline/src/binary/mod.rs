@@ -100,10 +100,12 @@
 //! # Cost (per output triple, per ordered pair of parties)
 //!
 //! With μ = M/ℓ leaky triples per output (B' = 4 for ℓ = 16384 and s = 40): 3μ correlated OTs
-//! (16 bytes of KOS `u` each, 48μ bytes), μ·(1 + 128) bits of d and U, plus μ bits of f and
-//! `B' − 1` opened bits broadcast per party: about 258 bytes (776 with the earlier sacrifice).
-//! 9 rounds per batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (16 bytes) per
-//! bit and peer and 5 rounds per batch of up to 2^20 bits.
+//! (4 bytes of SoftSpokenOT `c` each, 12μ bytes; 16 bytes each with the earlier IKNP
+//! extension), μ·(1 + 128) bits of d and U, plus μ bits of f and `B' − 1` opened bits broadcast
+//! per party: about 114 bytes (258 with IKNP, 776 with the earlier sacrifice). 9 rounds per
+//! batch ([`BinaryPrep::triples`]); authenticated bits cost one OT (4 bytes) per bit and peer
+//! and 5 rounds per batch of up to 2^20 bits. Setup: κ base OTs per ordered pair and one
+//! puncturing round (`kos`).
 
 mod bits;
 mod buckets;
@@ -131,8 +133,9 @@ use hash::{block_u128, inner_product, random_combination, BitHash};
 /// 50 bytes per bit and peer).
 const BITS_PER_BATCH: usize = 1 << 20;
 
-/// Version of the binary wire protocol, part of the setup handshake.
-const PROTOCOL_VERSION: u32 = 2;
+/// Version of the binary wire protocol, part of the setup handshake. 3: SoftSpokenOT extension
+/// (a puncturing round at setup, κ/k bits of `c` per OT) instead of IKNP/KOS15.
+const PROTOCOL_VERSION: u32 = 3;
 
 /// log2 of the probability that a wrong leaky triple passes the Δ-product check (module docs).
 const CHECK_LOG2: f64 = -127.0;
@@ -341,7 +344,8 @@ struct Authenticated {
 
 impl BinaryPrep {
     /// Setup: checks that all parties use the same configuration, samples this party's key
-    /// share Δ_i and runs κ = 128 base OTs with every peer in each direction (three rounds).
+    /// share Δ_i and runs κ = 128 base OTs with every peer in each direction (three rounds), then
+    /// the OT extensions' puncturing (one round).
     pub fn setup(net: &mut Network, cfg: BinaryConfig) -> Result<BinaryPrep> {
         Self::setup_impl(
             net,
@@ -452,12 +456,14 @@ impl BinaryPrep {
                     continue;
                 }
                 kos_recv.push(Some(KosReceiver::new(&ots.sent[p], kos_instance(me, p))));
-                kos_send.push(Some(KosSender::new(
-                    delta_to(p),
-                    &ots.received[p],
-                    kos_instance(p, me),
-                )));
+                kos_send.push(Some(kos::SenderSeed {
+                    delta: delta_to(p),
+                    keys: &ots.received[p],
+                    instance: kos_instance(p, me),
+                }));
             }
+            // One more round: the OT extensions' puncturing (SoftSpokenOT, `kos`).
+            let kos_send = kos::puncture(net, &mut transcript, &mut kos_recv, kos_send)?;
             Ok((kos_send, kos_recv))
         })();
         if let Err(e) = &r {
@@ -647,10 +653,7 @@ impl BinaryPrep {
             recv[p] = Some(r.extend(&choices, &mut self.rng, f));
             #[cfg(test)]
             if self.cheat == Some(BinaryCheat::KosWrongCorrelation) && p == usize::from(me == 0) {
-                let cb = kos::CHUNK.min(m + kos::EXTRA) / 8;
-                for col in (0..KAPPA).step_by(2) {
-                    f[start + col * cb] ^= 1 << 5;
-                }
+                kos::corrupt_columns(&mut f[start..], m);
             }
         }
         let mut ins = out.exchange(net, tr)?;

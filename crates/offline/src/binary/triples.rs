@@ -2,8 +2,8 @@
 //!
 //! | round | sends | why then |
 //! |---|---|---|
-//! | 1 | KOS `u` for a, b, r and the dummies; commitments to 3 coin shares | |
-//! | 2 | open coin 1 → KOS challenges, authentication coefficients | after `u` is fixed |
+//! | 1 | OT-extension `c` for a, b, r and the dummies; commitments to 3 coin shares | |
+//! | 2 | open coin 1 → KOS challenges, authentication coefficients | after `c` is fixed |
 //! | 3 | KOS responses; broadcast share of y | |
 //! | 4 | multiplication `d` and `U` to every peer (only if its KOS check passed) | |
 //! | 5 | broadcast `f = c ⊕ r`; open coin 2 → the combine permutation | after every `d` and `U` |

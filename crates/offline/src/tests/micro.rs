@@ -185,30 +185,42 @@ fn micro_primitives() {
         chosen.push(if (d >> i) & 1 == 1 { k1 } else { k0 });
         keys.push((k0, k1));
     }
-    let mut r = KosReceiver::new(&keys, 1);
-    let mut s = KosSender::new(d, &chosen, 1);
     let m = 3 * 1024 * 128;
     let mut choices = vec![0u8; m / 8];
     rng.fill_bytes(&mut choices);
-    let mut u = Vec::new();
-    let mut rb = None;
-    let t = best(5, || {
-        u.clear();
-        if let Some(b) = rb.take() {
-            r.recycle(b);
-        }
-        rb = Some(r.extend(&choices, &mut rng, &mut u));
-    });
-    println!("KOS receiver extend: {:.2} ns/OT", t * 1e9 / m as f64);
-    let mut sb = None;
-    let t = best(5, || {
-        if let Some(b) = sb.take() {
-            s.recycle(b);
-        }
-        sb = Some(s.extend(&u, m));
-    });
-    println!("KOS sender extend: {:.2} ns/OT", t * 1e9 / m as f64);
-    let rb = rb.unwrap();
+    let mut kept = None;
+    // Every chunk size k (SoftSpokenOT; k = 1 is IKNP's work), the protocol's K last.
+    for k in [1, 2, 8, crate::kos::K] {
+        let mut r = KosReceiver::with_k(&keys, 1, k);
+        let mut s = KosSender::with_k(d, &chosen, 1, &r.take_puncture(), k).expect("honest setup");
+        let mut u = Vec::new();
+        let mut rb = None;
+        let t = best(5, || {
+            u.clear();
+            if let Some(b) = rb.take() {
+                r.recycle(b);
+            }
+            rb = Some(r.extend(&choices, &mut rng, &mut u));
+        });
+        println!(
+            "OT extension k = {k} ({} bits of c per OT): receiver extend {:.2} ns/OT",
+            KAPPA / k,
+            t * 1e9 / m as f64
+        );
+        let mut sb = None;
+        let t = best(5, || {
+            if let Some(b) = sb.take() {
+                s.recycle(b);
+            }
+            sb = Some(s.extend(&u, m));
+        });
+        println!(
+            "OT extension k = {k}: sender extend {:.2} ns/OT",
+            t * 1e9 / m as f64
+        );
+        kept = rb;
+    }
+    let rb = kept.expect("ran");
     let t = best(5, || {
         std::hint::black_box(KosReceiver::response(&rb, &[3; 32]));
     });
