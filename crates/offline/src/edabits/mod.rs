@@ -211,8 +211,9 @@ pub(crate) enum EdaCheat {
     /// daBits: input 1 − x in GF(p) for the first candidate (a bit, but not the binary input,
     /// which only the parity check catches).
     ArithFlip,
-    /// daBits: flip the share of the first candidate sent in every private opening (each
-    /// owner's binary input then differs from the value it inputs in GF(p)).
+    /// daBits: flip the share of the first candidate sent in the private opening to the
+    /// lowest-numbered other party (whose binary input then differs from the value it inputs in
+    /// GF(p); lying to two owners about one candidate would cancel out).
     LieInPrivateOpening,
     /// As `ArithPlusOne`, in the inputs of the adder-based edaBit batches only (the daBits
     /// for the carries stay honest), so that the edaBit check itself must catch it.
@@ -643,7 +644,9 @@ impl EdaBitGen {
             #[allow(unused_mut)]
             let mut share = extract(&bits_w, o * t, t);
             #[cfg(test)]
-            if self.cheat == Some(EdaCheat::LieInPrivateOpening) {
+            if self.cheat == Some(EdaCheat::LieInPrivateOpening)
+                && o == (0..np).find(|&p| p != me).unwrap_or(0)
+            {
                 share[0] ^= 1;
             }
             put_words(out.to(o), &share);
