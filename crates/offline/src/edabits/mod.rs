@@ -51,7 +51,8 @@
 //! n/2^(L+1) < 2^−(S+1) of independent of the outputs (all S checks: S·2^−(S+1)), and y_i is its
 //! parity. A failed batch outputs nothing; its candidates are fresh and discarded.
 //!
-//! //! # edaBits (the adder-based dishonest-majority protocol of the same paper, `adder`)
+//! # edaBits (the adder-based dishonest-majority protocol of Escudero, Ghosh, Keller, Rachuri,
+//! Scholl, CRYPTO 2020, ePrint 2020/338; `adder`)
 //!
 //! One batch makes n strict edaBits of m bits (1024 ≤ n ≤ [`EDABIT_BATCH`]) from
 //! T = n·B + C candidates, B = C = [`bucket_size`]`(n, s)`:
