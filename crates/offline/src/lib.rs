@@ -38,7 +38,7 @@
 //! | `on_demand` | [`OnDemandMascot`]: a `Preprocessing` source generating in lock-step while a run goes on | |
 //! | `coins`, `wire`, `prg` | commitments and coins, frames, AES PRG and hashing | |
 //! | [`binary`] | authenticated bits and binary triples under a global key Δ ∈ GF(2^128) | FKOS15 (TinyOT), WRK17 leaky AND |
-//! | [`edabits`] | daBits and (loose) edaBits under α and Δ: inputs in both domains, binary adders, cut-and-choose + bucket check | EGKRS20 (ePrint 2020/338) |
+//! | [`edabits`] | daBits and (loose) edaBits under α and Δ: inputs in both domains; daBits by a bit check and S parity checks, edaBits by binary adders and a cut-and-choose + bucket check | RW19 (ePrint 2019/207), EGKRS20 (ePrint 2020/338) |
 //!
 //! Each module's docs give its maths; docs/PROTOCOL.md ("Preprocessing: MASCOT", "Preprocessing:
 //! binary triples (TinyOT-style)") summarises the whole and the security arguments.

@@ -1,9 +1,10 @@
 //! Actively secure daBits and (loose) edaBits for N ≥ 2 parties, secure with abort against
 //! N − 1 corruptions, under the MASCOT key α ([`Mascot`]) and the binary key Δ ([`BinaryPrep`]).
 //!
-//! # daBits (m = 1 edaBits of Escudero, Ghosh, Keller, Rachuri, Scholl, CRYPTO 2020)
+//! # daBits (the dishonest-majority daBits of Rotaru and Wood, MArBled Circuits, INDOCRYPT 2019)
 //!
-//! One batch makes n daBits from T = n·B + C candidates (B = C from [`bucket_size`]):
+//! One batch makes n daBits (n ≥ [`MIN_DABIT_BATCH`] unless a test asks for less) from
+//! T = n + S candidates, S = MASCOT's `security`:
 //!
 //! 1. **Inputs.** Every party o inputs T random bits x_o in both domains. Binary: T random
 //!    authenticated bits of [`BinaryPrep::auth_bits`] are opened privately to o (every peer
@@ -11,31 +12,47 @@
 //!    Arithmetic: o broadcasts `d = x_o − r` for its MASCOT input masks `[r]` (round 2), and
 //!    `[x_o]_p = [r] + d`. A corrupt o may input different values in the two domains (or a
 //!    non-bit in GF(p)); a corrupt peer may lie in the private opening (o's binary input then
-//!    differs from what o inputs arithmetically). Both are inconsistencies the check catches.
+//!    differs from what o inputs arithmetically). The checks below catch both.
 //! 2. **XOR.** Binary: `[b]_2 = ⊕_o [x_o]_2`, free. Arithmetic: `x ⊕ y = x + y − 2xy`, folded
 //!    over the parties with one Beaver multiplication per party after the first (MASCOT prime
 //!    triples; N − 1 rounds).
-//! 3. **Cut-and-choose and buckets** (the paper's check, §4). A coin opened after all inputs
-//!    are fixed permutes the T candidates. The first C are opened in both domains and must be
-//!    equal bits. The remaining n·B form n buckets of B; the first daBit f of a bucket is
-//!    checked against each other g: open `b_f ⊕ b_g` in the binary domain and
-//!    `b_f + b_g − 2·b_f·b_g` in GF(p) (one Beaver multiplication), which must be equal. The
-//!    first daBit of each bucket is output; the others (uniform, discarded) mask it.
-//! 4. **MAC checks** in both domains (a second coin, opened after every opening): every Beaver
-//!    opening, every opened candidate and every check value is MAC-checked
-//!    (`mac_check`, `binary::check`, which also compares the transcripts of
-//!    every broadcast). Only then are the consistency conditions of step 3 evaluated
-//!    ([`OfflineError::ConsistencyCheckFailed`]) and, if all hold, the batch is output.
+//! 3. **Bit check.** For every candidate, `z = x·x − x` (one Beaver product on a MASCOT triple,
+//!    its differences sent with the subset coin's opening) is opened and must be 0.
+//! 4. **Parity checks.** A coin committed in round 1 and opened after the XOR gives S random
+//!    subsets T_i of the first n candidates. Check i opens
+//!    `m_i = Σ_{j∈T_i} [x_j]_p + [x_{n+i}]_p + 2·Σ_{k<L} 2^k·[r_{i,k}]_p` with S·L checked random
+//!    bits of [`Mascot::bits`], L = [`parity_mask_bits`]`(n, S)` = ⌈log2(n + 2)⌉ + S, and
+//!    `y_i = ⊕_{j∈T_i} [x_j]_2 ⊕ [x_{n+i}]_2`; the low bit of m_i (as an integer in [0, p)) must
+//!    be y_i. The candidates n … n + S − 1 (one per check, masking its parity) are discarded.
+//! 5. **MAC checks** in both domains (a second coin, opened after every opening): every Beaver
+//!    opening, every z, m_i and y_i is MAC-checked (`mac_check`, `binary::check`, which also
+//!    compares the transcripts of every broadcast). Only then are the conditions of steps 3 and
+//!    4 evaluated ([`OfflineError::ConsistencyCheckFailed`]) and, if all hold, the first n
+//!    candidates are output.
 //!
-//! **Failure bound.** After the MAC checks every opened value is correct (except with
-//! probability about 2^−127 in GF(p), 2^−128 in GF(2^128)), so a bad candidate (arithmetic value ≠ binary value) survives only
-//! if none is opened and every bucket holding one holds only bad ones whose errors cancel. For
-//! C = B the paper bounds the adversary's success by 1/binom(n·B, B) (the cut-and-choose lemma
-//! of Furukawa, Lindell, Nof, Weinstein, as adapted in ePrint 2020/338, §4); [`bucket_size`]
-//! takes the least B with binom(n·B, B) ≥ 2^s. For s = 40: B = 4 for n = 1 024 … 16 383, B = 3
-//! for n ≥ 16 384 (batches are [`DABIT_BATCH`] = 65 536 at most).
+//! **Soundness.** After the MAC checks every opened value is right (except with probability
+//! about 2^−127 in GF(p), 2^−128 in GF(2^128)), so the Beaver products are right and the GF(p)
+//! value of a candidate is `x = ⊕ a_o` with 1 − 2x = Π_o (1 − 2a_o), a_o the value o input. The
+//! honest factors are ±1, so x is a bit iff the corrupt parties' product is ±1, whatever the
+//! honest inputs: the bit check passes or fails independently of honest values, and if it
+//! passes x = H ⊕ A with H the XOR of the honest inputs and A ∈ {0, 1} fixed by the adversary.
+//! The binary value is H ⊕ E ⊕ B, with E the XOR of the lies in the private openings to honest
+//! owners and B the corrupt parties' binary inputs. So the difference vector d = x_p ⊕ x_2 =
+//! A ⊕ B ⊕ E is fixed by the end of round 2, before the subset coin is opened, and does not
+//! depend on honest values. As every x is a bit and the r are bits, m_i < n + 1 + 2^(L+1) < p is
+//! the integer sum, its low bit is ⊕_{T_i ∪ {n+i}} x_p, and check i passes iff
+//! ⊕_{j∈T_i} d_j ⊕ d_{n+i} = 0. If d is not zero on the n outputs, this holds with probability
+//! exactly 1/2 over T_i, independently for each i: a bad batch passes with probability at most
+//! 2^−S. If d is zero on the outputs, every output daBit is consistent.
 //!
-//! # edaBits (the adder-based dishonest-majority protocol of the same paper, `adder`)
+//! **Privacy.** The Beaver differences are masked by the triples; every z of an honest run is
+//! 0; x_{n+i} + 2R_i (R_i = Σ 2^k r_{i,k}) is a uniform integer in [0, 2^(L+1)), used in check i
+//! only, so m_i = s_i + (x_{n+i} + 2R_i) with s_i = Σ_{T_i} x ≤ n is within statistical distance
+//! n/2^(L+1) < 2^−(S+1) of independent of the outputs (all S checks: S·2^−(S+1)), and y_i is its
+//! parity. A failed batch outputs nothing; its candidates are fresh and discarded.
+//!
+//! # edaBits (the adder-based dishonest-majority protocol of Escudero, Ghosh, Keller, Rachuri,
+//! Scholl, CRYPTO 2020, ePrint 2020/338; `adder`)
 //!
 //! One batch makes n strict edaBits of m bits (1024 ≤ n ≤ [`EDABIT_BATCH`]) from
 //! T = n·B + C candidates, B = C = [`bucket_size`]`(n, s)`:
@@ -93,6 +110,39 @@ pub const EDABIT_BATCH: usize = 1 << 14;
 
 /// Most daBits output by one batch (bounds memory: a few hundred bytes per candidate and party).
 pub const DABIT_BATCH: usize = 1 << 16;
+
+/// Least daBits made by one batch: the parity check costs S = 40 extra candidates and S·L
+/// MASCOT bits (L ≈ 51 at 1024) per batch whatever n is, so smaller batches would cost more per
+/// daBit; a call for fewer keeps the rest for the next call.
+pub const MIN_DABIT_BATCH: usize = 1024;
+
+/// Most bits L of the integer mask of a parity check: m_i < n + 1 + 2^(L+1) must stay below p
+/// (p > 2^127), so that m_i is the integer sum and its low bit is the parity.
+pub const MAX_PARITY_MASK_BITS: usize = 125;
+
+/// L = ⌈log2(n + 2)⌉ + s, the bits of the mask R of one parity check of a batch of n daBits: the
+/// integer sum it hides is at most n + 1; `None` above [`MAX_PARITY_MASK_BITS`].
+pub fn parity_mask_bits(n: usize, security: usize) -> Option<usize> {
+    let log = (usize::BITS - (n + 1).leading_zeros()) as usize;
+    Some(log + security).filter(|&l| l <= MAX_PARITY_MASK_BITS)
+}
+
+/// The S = `s` random subsets T_i of the n output candidates, from the subset coin: `s` chunks
+/// of ⌈n/64⌉ words, bit j of chunk i set iff j ∈ T_i (bits ≥ n clear).
+fn parity_subsets(seed: &[u8; 32], n: usize, s: usize) -> Vec<u64> {
+    let nw = words(n);
+    let mut out = vec![0u64; s * nw];
+    let mut prng = ChaCha20Rng::from_seed(derive(seed, "edabits/dabit-subsets", 0));
+    for chunk in out.chunks_exact_mut(nw) {
+        for w in chunk.iter_mut() {
+            *w = prng.next_u64();
+        }
+        if !n.is_multiple_of(64) {
+            chunk[nw - 1] &= (1u64 << (n % 64)) - 1;
+        }
+    }
+    out
+}
 
 /// log2 of binom(n, k).
 fn log2_binom(n: usize, k: usize) -> f64 {
@@ -156,14 +206,24 @@ pub(crate) enum EdaCheat {
     /// Input x + 1 instead of x in GF(p) (inconsistent with the binary input): for every
     /// candidate, or for the first only.
     ArithPlusOne { all: bool },
+    /// daBits: input x + 2 in GF(p) for the first candidate (a non-bit of the right parity,
+    /// which only the bit check catches).
+    ArithPlusTwo,
+    /// daBits: input 1 − x in GF(p) for the first candidate (a bit, but not the binary input,
+    /// which only the parity check catches).
+    ArithFlip,
+    /// daBits: flip the share of the first candidate sent in the private opening to the
+    /// lowest-numbered other party (whose binary input then differs from the value it inputs in
+    /// GF(p); lying to two owners about one candidate would cancel out).
+    LieInPrivateOpening,
     /// As `ArithPlusOne`, in the inputs of the adder-based edaBit batches only (the daBits
     /// for the carries stay honest), so that the edaBit check itself must catch it.
     EdaArithPlusOne { all: bool },
     /// Flip this party's share of the first bit opened in the edaBit check (adder batches).
     EdaFlipBinaryOpening,
-    /// Flip this party's share of the first binary value it opens in the check.
+    /// Flip this party's share of the first binary value it opens in the check (daBits: y_0).
     FlipBinaryOpening,
-    /// Add 1 to this party's share of the first arithmetic check value it opens.
+    /// Add 1 to this party's share of the first arithmetic check value it opens (daBits: m_0).
     ArithOpeningPlusOne,
 }
 
@@ -191,6 +251,9 @@ pub struct EdaBitGen {
     spare: Spare,
     #[cfg(test)]
     pub(crate) cheat: Option<EdaCheat>,
+    /// Tests: the least daBits per batch (1024 otherwise), to run batches of any size.
+    #[cfg(test)]
+    pub(crate) min_batch: Option<usize>,
     /// Tests: keep the opened GF(p) check values of the edaBit pair check.
     #[cfg(test)]
     pub(crate) record_checks: bool,
@@ -335,11 +398,17 @@ impl EdaBitGen {
         n: usize,
     ) -> Result<DaBits> {
         let batch = self.batch.unwrap_or(DABIT_BATCH);
+        #[allow(unused_mut)]
+        let mut least = MIN_DABIT_BATCH;
+        #[cfg(test)]
+        if let Some(m) = self.min_batch {
+            least = m.clamp(1, batch);
+        }
         self.guarded(mascot, bin, net, |g, mascot, bin, net| {
-            // Whole batches of at least 1024 (smaller ones need large buckets); what a call
-            // does not take is kept for the next.
+            // Whole batches of at least MIN_DABIT_BATCH (a batch has a fixed cost of S extra
+            // candidates and S·L random bits); what a call does not take is kept for the next.
             while g.spare.len() < n {
-                let k = (n - g.spare.len()).clamp(1024, batch);
+                let k = (n - g.spare.len()).clamp(least, batch);
                 let (a, w, m) = g.batch(mascot, bin, net, k)?;
                 g.spare.append(&a, &w, &m);
             }
@@ -525,7 +594,7 @@ impl EdaBitGen {
         Ok((sum, bits))
     }
 
-    /// One batch: `n` daBits from n·B + C candidates.
+    /// One batch: `n` daBits from n + S candidates, checked by S parity checks (module docs).
     fn batch(
         &mut self,
         mascot: &mut Mascot,
@@ -534,35 +603,38 @@ impl EdaBitGen {
         n: usize,
     ) -> Result<(Arith, Vec<u64>, Vec<Gf128>)> {
         let (me, np) = (net.my_id(), net.n_parties());
-        let s = mascot.config().security;
-        let b = bucket_size(n, s).ok_or_else(|| {
-            OfflineError::InvalidArgument(format!("no bucket size reaches 2^-{s} for {n} daBits"))
+        let s = mascot.config().security as usize;
+        let l = parity_mask_bits(n, s).ok_or_else(|| {
+            OfflineError::InvalidArgument(format!(
+                "the parity check of {n} daBits at security {s} needs a mask of more than {MAX_PARITY_MASK_BITS} bits"
+            ))
         })?;
-        let c = b;
-        let t = n * b + c;
+        let t = n + s;
         let alpha = mascot.mac_key_share();
         let delta = bin.delta_share();
         let session = mascot.config().session;
         let bsession = bin.config().session;
 
-        // Material: input masks of every party, N·T authenticated bits, prime triples.
+        // Material, in the same order at every party: input masks of every party, N·T
+        // authenticated bits, (N − 1)·T prime triples for the XOR and T for the bit check, and
+        // S·L checked random bits for the parity masks.
         let mut masks = Vec::with_capacity(np);
         for o in 0..np {
             masks.push(mascot.input_masks(net, o, t)?);
         }
         let (_, bits_w, bits_m) = bin.auth_bits(net, np * t)?.into_parts();
-        let n_triples = t * (np - 1) + n * (b - 1);
-        let triples = mascot.triples(net, n_triples)?;
+        let triples = mascot.triples(net, t * np)?;
         let (ta, tb, tc) = (
             Arith::from(&triples.a),
             Arith::from(&triples.b),
             Arith::from(&triples.c),
         );
+        let rbits = Arith::from(&mascot.bits(net, s * l)?);
 
         let mut rng = ChaCha20Rng::from_entropy();
         let mut tr = Transcript::new();
-        let mut coins = Coins::new(session, me, np, 2, "edabits/dabits", &mut rng);
-        let (c_perm, c_mac) = (0, 1);
+        let mut coins = Coins::new(session, me, np, 2, "edabits/dabits-parity", &mut rng);
+        let (c_sub, c_mac) = (0, 1);
         let mut apend = mac_check::Pending::default();
         let mut bpend = bcheck::Pending::default();
 
@@ -570,7 +642,15 @@ impl EdaBitGen {
         let tw = words(t);
         let mut out = Out::new(net, kind::EDA_SHARES, coins.commitments());
         for o in (0..np).filter(|&o| o != me) {
-            put_words(out.to(o), &extract(&bits_w, o * t, t));
+            #[allow(unused_mut)]
+            let mut share = extract(&bits_w, o * t, t);
+            #[cfg(test)]
+            if self.cheat == Some(EdaCheat::LieInPrivateOpening)
+                && o == (0..np).find(|&p| p != me).unwrap_or(0)
+            {
+                share[0] ^= 1;
+            }
+            put_words(out.to(o), &share);
         }
         let mut ins = out.exchange(net, &mut tr)?;
         let mut mine = extract(&bits_w, me * t, t);
@@ -586,6 +666,12 @@ impl EdaBitGen {
                 *x ^= y;
             }
         }
+        if !t.is_multiple_of(64) {
+            // A peer's unused high bits must not leak into a value.
+            if let Some(last) = mine.last_mut() {
+                *last &= (1u64 << (t % 64)) - 1;
+            }
+        }
 
         // Round 2: d = x − r for this party's input; [x_o]_p = [r_o] + d_o.
         let r_clear = masks[me].clear.clone().ok_or_else(|| {
@@ -595,11 +681,20 @@ impl EdaBitGen {
             .map(|j| Fp::from(get(&mine, j)) - r_clear[j])
             .collect();
         #[cfg(test)]
-        if let Some(EdaCheat::ArithPlusOne { all }) = self.cheat {
-            let k = if all { t } else { 1 };
-            for x in d.iter_mut().take(k) {
-                *x += Fp::ONE;
+        match self.cheat {
+            Some(EdaCheat::ArithPlusOne { all }) => {
+                let k = if all { t } else { 1 };
+                for x in d.iter_mut().take(k) {
+                    *x += Fp::ONE;
+                }
             }
+            Some(EdaCheat::ArithPlusTwo) => d[0] += Fp::TWO,
+            Some(EdaCheat::ArithFlip) => {
+                // x ↦ 1 − x: still a bit, but not the binary input.
+                let x = Fp::from(get(&mine, 0));
+                d[0] = Fp::ONE - x - r_clear[0];
+            }
+            _ => {}
         }
         let xs = authenticate_inputs(net, &mut tr, &masks, &d, me, alpha)?;
         d.clear();
@@ -636,73 +731,95 @@ impl EdaBitGen {
         }
         drop(xs);
 
-        // Round: the permutation coin.
-        let ins = Out::new(net, kind::COIN, coins.opening(c_perm)).exchange(net, &mut tr)?;
-        let seed = coins.finish(c_perm, &ins)?;
-        let mut perm: Vec<usize> = (0..t).collect();
-        let mut prng = ChaCha20Rng::from_seed(derive(&seed, "edabits/perm", 0));
-        for i in (1..t).rev() {
-            let j = (prng.next_u64() % (i as u64 + 1)) as usize;
-            perm.swap(i, j);
-        }
-        let opened = &perm[..c];
-        let firsts: Vec<usize> = (0..n).map(|k| perm[c + k * b]).collect();
-        let (mut fs, mut gs) = (Vec::new(), Vec::new());
-        for k in 0..n {
-            for l in 1..b {
-                fs.push(perm[c + k * b]);
-                gs.push(perm[c + k * b + l]);
+        // Round: the Beaver differences of x·x (bit check) with the opening of the subset coin.
+        // Every candidate is fixed by now; the differences cannot change one (a wrong difference
+        // fails the MAC check), so they may travel with the coin.
+        let bv = Self::beaver_diffs(&acc, &all, &acc, &all, (&ta, &tb), tix);
+        let mut msg = Vec::with_capacity(32 * t + crate::coins::OPENING_BYTES);
+        put_fps(&mut msg, &bv.eps.v);
+        put_fps(&mut msg, &bv.del.v);
+        let prefix = msg.len();
+        msg.extend_from_slice(&coins.opening(c_sub));
+        let ins = Out::new(net, kind::COIN, msg).exchange(net, &mut tr)?;
+        let mut eps = vec![Fp::ZERO; t];
+        let mut del = vec![Fp::ZERO; t];
+        for input in &ins {
+            let mut r = input.bcast(prefix + crate::coins::OPENING_BYTES)?;
+            for (e, x) in eps.iter_mut().zip(r.fps(t)?) {
+                *e += x;
+            }
+            for (e, x) in del.iter_mut().zip(r.fps(t)?) {
+                *e += x;
             }
         }
-        let pairs = fs.len();
+        let seed = coins.finish_after(c_sub, &ins, prefix)?;
+        apend.open(&eps, &bv.eps.m);
+        apend.open(&del, &bv.del.m);
+        drop(bv);
+        let sq = Self::beaver_finish(me, alpha, (&ta, &tb, &tc), tix, &eps, &del);
+        drop((eps, del));
+        // z = x² − x, zero exactly when x is a bit.
+        let mut z = Arith {
+            v: (0..t).map(|j| sq.v[j] - acc.v[j]).collect(),
+            m: (0..t).map(|j| sq.m[j] - acc.m[j]).collect(),
+        };
+        drop(sq);
 
-        // Round: open the C candidates in both domains, b_f ⊕ b_g, and the Beaver differences
-        // of b_f·b_g.
-        let nb = c + pairs;
-        let mut bw = vec![0u64; words(nb)];
-        let mut bmacs = Vec::with_capacity(nb);
-        for (i, &j) in opened.iter().enumerate() {
-            set(&mut bw, i, get(&accw, j));
-            bmacs.push(accm[j]);
+        // The parity checks: T_i from the coin; m_i = Σ_{T_i} x + x_{n+i} + 2·Σ_k 2^k r_{i,k}
+        // in GF(p), y_i = ⊕_{T_i} x ⊕ x_{n+i} in GF(2).
+        let subsets = parity_subsets(&seed, n, s);
+        let nw = words(n);
+        let mut mv = Arith {
+            v: Vec::with_capacity(s),
+            m: Vec::with_capacity(s),
+        };
+        let mut yw = vec![0u64; words(s)];
+        let mut ym = Vec::with_capacity(s);
+        for (i, sub) in subsets.chunks_exact(nw).enumerate() {
+            let (mut v, mut m) = (acc.v[n + i], acc.m[n + i]);
+            let mut par = get(&accw, n + i);
+            let mut mac = accm[n + i];
+            for (k, &w) in sub.iter().enumerate() {
+                par ^= (w & accw[k]).count_ones() & 1 == 1;
+                let mut bitsleft = w;
+                while bitsleft != 0 {
+                    let j = 64 * k + bitsleft.trailing_zeros() as usize;
+                    bitsleft &= bitsleft - 1;
+                    v += acc.v[j];
+                    m += acc.m[j];
+                    mac += accm[j];
+                }
+            }
+            // Horner from the top: R = Σ_k 2^k r_k; add 2R.
+            let (mut rv, mut rm) = (Fp::ZERO, Fp::ZERO);
+            for k in (0..l).rev() {
+                rv = rv.double() + rbits.v[i * l + k];
+                rm = rm.double() + rbits.m[i * l + k];
+            }
+            mv.v.push(v + rv.double());
+            mv.m.push(m + rm.double());
+            set(&mut yw, i, par);
+            ym.push(mac);
         }
-        for (i, (&f, &g)) in fs.iter().zip(&gs).enumerate() {
-            set(&mut bw, c + i, get(&accw, f) ^ get(&accw, g));
-            bmacs.push(accm[f] + accm[g]);
-        }
+        drop(subsets);
         #[cfg(test)]
         if self.cheat == Some(EdaCheat::FlipBinaryOpening) {
-            let x = get(&bw, 0);
-            set(&mut bw, 0, !x);
-        }
-        let bv = Self::beaver_diffs(&acc, &fs, &acc, &gs, (&ta, &tb), tix);
-        let mut avals: Vec<Fp> = opened.iter().map(|&j| acc.v[j]).collect();
-        let amacs: Vec<Fp> = opened.iter().map(|&j| acc.m[j]).collect();
-        avals.extend_from_slice(&bv.eps.v);
-        avals.extend_from_slice(&bv.del.v);
-        let (asum, bsum) = Self::open_round(net, &mut tr, &avals, &bw, nb)?;
-        apend.open(&asum[..c], &amacs);
-        let eps = &asum[c..c + pairs];
-        let del = &asum[c + pairs..];
-        apend.open(eps, &bv.eps.m);
-        apend.open(del, &bv.del.m);
-        bpend.open(&bsum, &bmacs);
-        let prod = Self::beaver_finish(me, alpha, (&ta, &tb, &tc), tix, eps, del);
-
-        // Round: open z = b_f + b_g − 2·b_f·b_g.
-        let mut z = Arith {
-            v: Vec::with_capacity(pairs),
-            m: Vec::with_capacity(pairs),
-        };
-        for (i, (&f, &g)) in fs.iter().zip(&gs).enumerate() {
-            z.v.push(acc.v[f] + acc.v[g] - prod.v[i].double());
-            z.m.push(acc.m[f] + acc.m[g] - prod.m[i].double());
+            yw[0] ^= 1;
         }
         #[cfg(test)]
         if self.cheat == Some(EdaCheat::ArithOpeningPlusOne) {
-            z.v[0] += Fp::ONE;
+            mv.v[0] += Fp::ONE;
         }
-        let (zsum, _) = Self::open_round(net, &mut tr, &z.v, &[], 0)?;
-        apend.open(&zsum, &z.m);
+
+        // Round: open z, m and y.
+        let mut avals = std::mem::take(&mut z.v);
+        avals.extend_from_slice(&mv.v);
+        let (asum, ysum) = Self::open_round(net, &mut tr, &avals, &yw, s)?;
+        drop(avals);
+        apend.open(&asum[..t], &z.m);
+        apend.open(&asum[t..], &mv.m);
+        bpend.open(&ysum, &ym);
+        drop(z);
 
         // Round: the MAC-check coin, then both MAC checks (4 rounds).
         let ins = Out::new(net, kind::COIN, coins.opening(c_mac)).exchange(net, &mut tr)?;
@@ -728,34 +845,20 @@ impl EdaBitGen {
             None,
         )?;
 
-        // The consistency conditions, on MAC-checked values only.
-        // Opened candidates: equal bits in both domains (a non-bit in GF(p) fails too).
-        if (0..c).any(|i| asum[i] != Fp::from(get(&bsum, i))) {
+        // The conditions, on MAC-checked values only. Bit check: every GF(p) value is a bit.
+        if asum[..t].iter().any(|z| !z.is_zero()) {
             return Err(OfflineError::ConsistencyCheckFailed);
         }
-        // Bucket pairs: b_f ⊕ b_g computed in GF(p) equals the binary one.
-        if zsum
-            .iter()
-            .enumerate()
-            .any(|(i, z)| *z != Fp::from(get(&bsum, c + i)))
-        {
+        // Parity checks: the low bit of the integer m_i is y_i.
+        if (0..s).any(|i| (asum[t + i].to_u128() & 1 == 1) != get(&ysum, i)) {
             return Err(OfflineError::ConsistencyCheckFailed);
         }
 
         self.stats.batches += 1;
-        let mut out = Arith {
-            v: Vec::with_capacity(n),
-            m: Vec::with_capacity(n),
-        };
-        let mut ow = vec![0u64; words(n)];
-        let mut om = Vec::with_capacity(n);
-        for (k, &f) in firsts.iter().enumerate() {
-            out.v.push(acc.v[f]);
-            out.m.push(acc.m[f]);
-            set(&mut ow, k, get(&accw, f));
-            om.push(accm[f]);
-        }
-        Ok((out, ow, om))
+        acc.v.truncate(n);
+        acc.m.truncate(n);
+        accm.truncate(n);
+        Ok((acc, extract(&accw, 0, n), accm))
     }
 
     /// This party's shares of ε = x_{xi} − a, δ = y_{yi} − b for triples `tix..`.

@@ -8,7 +8,10 @@ use protocol::prep::Preprocessing;
 use protocol::{Engine, EngineConfig, NonLinear};
 
 use super::*;
-use crate::edabits::{bucket_size, EdaBitGen, EdaCheat};
+use crate::edabits::{
+    bucket_size, parity_mask_bits, EdaBitGen, EdaCheat, DABIT_BATCH, MAX_PARITY_MASK_BITS,
+    MIN_DABIT_BATCH,
+};
 use crate::{BinaryConfig, BinaryPrep, OnDemandMascot};
 
 type EdaJob<T> =
@@ -296,7 +299,8 @@ fn assert_caught<T: std::fmt::Debug>(
 }
 
 #[test]
-fn inconsistent_inputs_are_caught_by_the_cut_and_choose_check() {
+fn a_wrong_dabit_aborts_generation_on_every_honest_party() {
+    // x + 1 in GF(p): a bit of the wrong value (0 → 1) or a non-bit (1 → 2).
     for (np, all) in [(2usize, true), (2, false), (3, true), (3, false)] {
         let res = run_eda(
             np,
@@ -304,6 +308,96 @@ fn inconsistent_inputs_are_caught_by_the_cut_and_choose_check() {
             Arc::new(|g, m, b, net| g.dabits(m, b, net, 1024)),
         );
         assert_caught(res, np - 1, "consistency");
+    }
+}
+
+#[test]
+fn a_non_bit_input_in_gf_p_aborts_every_honest_party() {
+    // x + 2 has the parity of x, so only the bit check can catch it.
+    for (np, cheater) in [(2usize, 1usize), (3, 0), (3, 2)] {
+        let res = run_eda(
+            np,
+            Some((cheater, EdaCheat::ArithPlusTwo)),
+            Arc::new(|g, m, b, net| g.dabits(m, b, net, 1024)),
+        );
+        assert_caught(res, cheater, "consistency");
+    }
+}
+
+#[test]
+fn a_gf_p_input_that_differs_from_the_binary_input_aborts_every_honest_party() {
+    // 1 − x in GF(p) for one candidate: a bit, so only the parity checks can catch it.
+    for (np, cheater) in [(2usize, 0usize), (2, 1), (3, 1)] {
+        let res = run_eda(
+            np,
+            Some((cheater, EdaCheat::ArithFlip)),
+            Arc::new(|g, m, b, net| g.dabits(m, b, net, 1024)),
+        );
+        assert_caught(res, cheater, "consistency");
+    }
+}
+
+#[test]
+fn a_lie_in_the_private_opening_aborts_every_honest_party() {
+    for (np, cheater) in [(2usize, 0usize), (2, 1), (3, 2)] {
+        let res = run_eda(
+            np,
+            Some((cheater, EdaCheat::LieInPrivateOpening)),
+            Arc::new(|g, m, b, net| g.dabits(m, b, net, 1024)),
+        );
+        assert_caught(res, cheater, "consistency");
+    }
+}
+
+#[test]
+fn parity_masks_hide_the_sum_and_fit_the_field() {
+    assert_eq!(parity_mask_bits(1, 40), Some(42));
+    assert_eq!(parity_mask_bits(2, 40), Some(42));
+    assert_eq!(parity_mask_bits(3, 40), Some(43));
+    assert_eq!(parity_mask_bits(1024, 40), Some(51));
+    assert_eq!(parity_mask_bits(65536, 40), Some(57));
+    assert_eq!(parity_mask_bits(65536, 108), Some(125));
+    assert_eq!(parity_mask_bits(65536, 109), None);
+    // n + 1 + 2^(L+1) < p at the largest L.
+    let l = MAX_PARITY_MASK_BITS as u32;
+    assert!((1u128 << (l + 1)) + (DABIT_BATCH as u128 + 1) < field::MODULUS);
+}
+
+#[test]
+fn dabit_batches_of_any_size_rebuild() {
+    for np in [2usize, 3] {
+        let res = run_eda(
+            np,
+            None,
+            Arc::new(|g, m, b, net| {
+                // A request of 1 runs a batch of MIN_DABIT_BATCH; the next takes the rest.
+                let mut d = g.dabits(m, b, net, 1)?;
+                let e = g.dabits(m, b, net, MIN_DABIT_BATCH - 1)?;
+                d.arith.extend(&e.arith);
+                d.bin.extend(&e.bin);
+                assert_eq!(g.stats().batches, 1);
+                // Batches of exactly 1, 1, 77 and 1000 daBits (n + S candidates each).
+                g.min_batch = Some(1);
+                for k in [1usize, 1, 77, 1000] {
+                    let e = g.dabits(m, b, net, k)?;
+                    assert_eq!(e.arith.len(), k);
+                    d.arith.extend(&e.arith);
+                    d.bin.extend(&e.bin);
+                }
+                assert_eq!(g.stats().batches, 5);
+                Ok(d)
+            }),
+        );
+        let (alpha, delta) = keys(&res);
+        let out = unwrap(res);
+        let arith = open_all(&out.iter().map(|d| &d.arith).collect::<Vec<_>>(), alpha);
+        let bin = open_bits(&out.iter().map(|d| &d.bin).collect::<Vec<_>>(), delta);
+        assert_eq!(arith.len(), MIN_DABIT_BATCH + 1079);
+        let ones = bin.iter().filter(|&&b| b).count();
+        assert!((900..1200).contains(&ones), "{ones} ones of 2103");
+        for (j, (a, b)) in arith.iter().zip(&bin).enumerate() {
+            assert_eq!(*a, Fp::from(*b), "daBit {j}, N = {np}");
+        }
     }
 }
 
