@@ -69,8 +69,11 @@ pub(crate) enum Cheat {
 struct Pending {
     values: Vec<Fp>,
     macs: Vec<Fp>,
-    /// Opened bits (as the value component) with this party's GF(2^128) MAC shares of them.
-    bits: BitShares,
+    /// Opened bits (as the value component) with this party's GF(2^128) MAC shares of them, one
+    /// vector per opening round, in order (kept apart: concatenating would copy every MAC).
+    bits: Vec<BitShares>,
+    /// The number of bits in `bits`.
+    bits_len: usize,
     /// True when something (opening or input broadcast) happened since the last check.
     dirty: bool,
 }
@@ -428,9 +431,7 @@ impl<P: Preprocessing> Engine<P> {
         }
         self.pending.values.extend_from_slice(&own_p);
         debug_assert_eq!(self.pending.values.len(), self.pending.macs.len());
-        let record = BitShares::from_parts(nb, bits.clone(), m)
-            .expect("lengths and padding kept by construction");
-        self.pending.bits.extend(&record);
+        self.record_bits(nb, bits.clone(), m);
         self.pending.dirty |= np + nb > 0;
         self.auto_check()?;
         Ok((own_p, bits))
@@ -452,8 +453,19 @@ impl<P: Preprocessing> Engine<P> {
         Ok((split_by(&sums, opens.iter().map(|p| p.len())), b))
     }
 
+    /// Records `len` opened bits with this party's MAC shares of them for the next check.
+    fn record_bits(&mut self, len: usize, opened: Vec<u64>, macs: Vec<Gf128>) {
+        if len == 0 {
+            return;
+        }
+        let record = BitShares::from_parts(len, opened, macs)
+            .expect("lengths and padding kept by construction");
+        self.pending.bits.push(record);
+        self.pending.bits_len += len;
+    }
+
     fn auto_check(&mut self) -> Result<()> {
-        if self.pending.values.len() + self.pending.bits.len() >= self.config.auto_check_threshold {
+        if self.pending.values.len() + self.pending.bits_len >= self.config.auto_check_threshold {
             self.check_inner()?;
         }
         Ok(())
@@ -480,9 +492,7 @@ impl<P: Preprocessing> Engine<P> {
             }
             binary::xor_decoded(peer, f, len, &mut opened)?;
         }
-        let record = BitShares::from_parts(len, opened.clone(), m)
-            .expect("lengths and padding kept by construction");
-        self.pending.bits.extend(&record);
+        self.record_bits(len, opened.clone(), m);
         self.pending.dirty |= len > 0;
         self.auto_check()?;
         Ok(opened)

@@ -41,13 +41,17 @@ pub fn words_for(len: usize) -> usize {
 /// Packs bits, least significant first, into words (unused high bits zero).
 pub fn pack_bits(bits: impl IntoIterator<Item = bool>) -> Vec<u64> {
     let mut out = Vec::new();
-    for (j, b) in bits.into_iter().enumerate() {
-        if j % 64 == 0 {
-            out.push(0);
+    let (mut w, mut k) = (0u64, 0);
+    for b in bits {
+        w |= (b as u64) << k;
+        k += 1;
+        if k == 64 {
+            out.push(w);
+            (w, k) = (0, 0);
         }
-        if b {
-            out[j / 64] |= 1 << (j % 64);
-        }
+    }
+    if k > 0 {
+        out.push(w);
     }
     out
 }
@@ -161,6 +165,43 @@ impl BitCtx {
         }
     }
 
+    /// ⊕_t c_t∧[x_t] ⊕ k, element-wise, over `n` bits: a GF(2)-linear combination of
+    /// authenticated vectors with public packed coefficient bits c_t, plus public bits k. Each
+    /// term is (packed values of x_t, MAC shares of x_t, c_t), all covering at least `n` bits.
+    /// One pass per word, no intermediate vectors (the leaves of the comparison trees).
+    pub(crate) fn combine(
+        &self,
+        n: usize,
+        terms: &[(&[u64], &[Gf128], &[u64])],
+        konst: Option<&[u64]>,
+    ) -> BitShares {
+        let nw = words_for(n);
+        let mut v = Vec::with_capacity(nw);
+        let mut m = Vec::with_capacity(n);
+        for w in 0..nw {
+            let mut acc = 0u64;
+            for (tv, _, tc) in terms {
+                acc ^= tv[w] & tc[w];
+            }
+            let kw = konst.map_or(0, |k| k[w]);
+            if self.me == 0 {
+                acc ^= kw;
+            }
+            v.push(acc);
+            let lo = w * 64;
+            for j in lo..(lo + 64).min(n) {
+                let k = j - lo;
+                let mut s = self.delta.select((kw >> k) & 1 == 1);
+                for (_, tm, tc) in terms {
+                    s += tm[j].select((tc[w] >> k) & 1 == 1);
+                }
+                m.push(s);
+            }
+        }
+        clear_padding(&mut v, n);
+        BitShares { len: n, v, m }
+    }
+
     /// ¬[x]: [x] ⊕ 1 for every bit.
     pub fn not(&self, x: &BitShares) -> BitShares {
         self.xor_public(x, &vec![u64::MAX; x.v.len()])
@@ -243,6 +284,21 @@ impl BitShares {
         assert_eq!(self.len, y.len, "XOR of bit vectors of different lengths");
         self.v.iter_mut().zip(&y.v).for_each(|(a, &b)| *a ^= b);
         self.m.iter_mut().zip(&y.m).for_each(|(a, &b)| *a += b);
+    }
+
+    /// [x] ⊕= bits `from .. from + len` of `y` (without copying them out first).
+    pub fn xor_assign_from(&mut self, y: &BitShares, from: usize) {
+        assert!(from + self.len <= y.len, "bit range out of bounds");
+        let mut k = 0;
+        for w in self.v.iter_mut() {
+            let take = (self.len - k).min(64);
+            *w ^= read_word(&y.v, from + k, take);
+            k += take;
+        }
+        self.m
+            .iter_mut()
+            .zip(&y.m[from..from + self.len])
+            .for_each(|(a, &b)| *a += b);
     }
 
     /// c_j ∧ [x_j], element-wise, for public packed bits c.
@@ -398,5 +454,32 @@ mod tests {
         assert_eq!(format!("{x:?}"), "BitShares(len=10, <redacted>)");
         let ctx = BitCtx::new(1, Gf128(99));
         assert!(!format!("{ctx:?}").contains("99"));
+    }
+
+    #[test]
+    fn combine_and_xor_from_agree_with_the_elementwise_operations() {
+        let ctx = BitCtx::new(0, Gf128(0xabc));
+        let ctx1 = BitCtx::new(1, Gf128(0xdef));
+        let (x, y, big) = (sample(130, 3), sample(130, 11), sample(300, 19));
+        let c1 = pack_bits((0..130).map(|j| j % 3 == 0));
+        let c2 = pack_bits((0..130).map(|j| j % 7 < 3));
+        let k = pack_bits((0..130).map(|j| j % 5 == 2));
+        for ctx in [ctx, ctx1] {
+            let mut want = x.and_public(&c1);
+            want.xor_assign(&y.and_public(&c2));
+            ctx.xor_public_assign(&mut want, &k);
+            let got = ctx.combine(130, &[(&x.v, &x.m, &c1), (&y.v, &y.m, &c2)], Some(&k));
+            assert_eq!(got, want);
+            let plain = ctx.combine(130, &[(&x.v, &x.m, &c1)], None);
+            assert_eq!(plain, x.and_public(&c1));
+        }
+        for from in [0, 1, 63, 64, 100, 170] {
+            let mut a = x.clone();
+            a.xor_assign_from(&big, from);
+            assert_eq!(a, x.xor(&big.slice(from..from + 130)), "from {from}");
+        }
+        assert_eq!(pack_bits([true; 64]), vec![u64::MAX]);
+        assert_eq!(pack_bits((0..65).map(|j| j == 64)), vec![0, 1]);
+        assert!(pack_bits([]).is_empty());
     }
 }

@@ -19,26 +19,38 @@
 //!   and sum bits s_0 = ¬p_0, s_i = p_i ⊕ G_{i−1} (free). ⌈log2 m⌉ rounds; for m = 64,
 //!   192 G-products and 129 P-products (321 ANDs).
 
-use super::bits::{pack_bits, BitCtx, BitShares};
+use super::bits::{clear_padding, words_for, BitCtx, BitShares};
+use crate::binary::ops::sub_bits;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::prep::Preprocessing;
 
 /// Bit i of every c_j, packed.
 pub(crate) fn column(c: &[u128], i: usize) -> Vec<u64> {
-    pack_bits(c.iter().map(|&x| (x >> i) & 1 == 1))
+    c.chunks(64)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (k, &x)| w | ((((x >> i) & 1) as u64) << k))
+        })
+        .collect()
 }
 
-/// The complement of bit i of every c_j, packed (padding cleared by the consumers).
+/// The complement of bit i of every c_j, packed (padding zero).
 fn not_column(c: &[u128], i: usize) -> Vec<u64> {
-    pack_bits(c.iter().map(|&x| (x >> i) & 1 == 0))
+    let mut out = column(c, i);
+    out.iter_mut().for_each(|w| *w = !*w);
+    clear_padding(&mut out, c.len());
+    out
 }
 
-/// The factors of the pair products q_i = r_{2i} ∧ r_{2i+1}, as (x, y) vectors (pair-major).
-pub(crate) fn pair_factors(r: &[BitShares]) -> (BitShares, BitShares) {
-    let lo: Vec<&BitShares> = r.chunks_exact(2).map(|p| &p[0]).collect();
-    let hi: Vec<&BitShares> = r.chunks_exact(2).map(|p| &p[1]).collect();
-    (BitShares::concat(&lo), BitShares::concat(&hi))
+/// The factors of the pair products q_i = r_{2i} ∧ r_{2i+1}, as (x, y) parts (pair-major), to be
+/// passed to `Engine::open_and_and` as they are (no concatenated copy).
+pub(crate) fn pair_factors(r: &[BitShares]) -> (Vec<&BitShares>, Vec<&BitShares>) {
+    let lo = r.chunks_exact(2).map(|p| &p[0]).collect();
+    let hi = r.chunks_exact(2).map(|p| &p[1]).collect();
+    (lo, hi)
 }
 
 /// One (lt, eq) node; `eq` is omitted where no later step needs it.
@@ -59,26 +71,29 @@ struct Node {
 fn leaves(ctx: &BitCtx, c: &[u128], r: &[BitShares], q: &BitShares, want_lt: bool) -> Vec<Node> {
     let n = c.len();
     let m = r.len();
+    let ones = vec![u64::MAX; words_for(n)];
     let mut nodes = Vec::with_capacity(m.div_ceil(2));
     for i in 0..m / 2 {
-        let (lo, hi) = (2 * i, 2 * i + 1);
-        let (ncl, nch) = (not_column(c, lo), not_column(c, hi));
+        let (lo, hi) = (&r[2 * i], &r[2 * i + 1]);
+        let (ncl, nch) = (not_column(c, 2 * i), not_column(c, 2 * i + 1));
         let both: Vec<u64> = ncl.iter().zip(&nch).map(|(&a, &b)| a & b).collect();
-        let qi = q.slice(i * n..(i + 1) * n);
+        let qv = sub_bits(&q.v, i * n, n);
+        let qm = &q.m[i * n..(i + 1) * n];
         let lt = if want_lt {
-            let mut lt = r[hi].and_public(&nch);
-            lt.xor_assign(&qi.and_public(&ncl));
-            lt.xor_assign(&r[lo].and_public(&both));
-            lt
+            ctx.combine(
+                n,
+                &[(&hi.v, &hi.m, &nch), (&qv, qm, &ncl), (&lo.v, &lo.m, &both)],
+                None,
+            )
         } else {
             BitShares::default()
         };
         let eq = (i > 0 || !want_lt).then(|| {
-            let mut eq = qi;
-            eq.xor_assign(&r[hi].and_public(&ncl));
-            eq.xor_assign(&r[lo].and_public(&nch));
-            ctx.xor_public_assign(&mut eq, &both);
-            eq
+            ctx.combine(
+                n,
+                &[(&qv, qm, &ones), (&hi.v, &hi.m, &ncl), (&lo.v, &lo.m, &nch)],
+                Some(&both),
+            )
         });
         nodes.push(Node { lt, eq });
     }
@@ -127,7 +142,7 @@ impl<P: Preprocessing> Engine<P> {
             let mut next = Vec::with_capacity(pairs + 1);
             for (i, pair) in nodes.chunks_exact_mut(2).enumerate() {
                 let mut lt = std::mem::take(&mut pair[1].lt);
-                lt.xor_assign(&prod.slice(i * n..(i + 1) * n));
+                lt.xor_assign_from(&prod, i * n);
                 let eq = (i > 0).then(|| prod.slice((pairs + i - 1) * n..(pairs + i) * n));
                 next.push(Node { lt, eq });
             }

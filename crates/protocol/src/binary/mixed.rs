@@ -120,7 +120,7 @@ impl<P: Preprocessing> Engine<P> {
         let (x, y) = if pairs {
             pair_factors(&bits)
         } else {
-            (BitShares::default(), BitShares::default())
+            (Vec::new(), Vec::new())
         };
         let (mut c, q) = self.open_and_and(&[&masked], &x, &y)?;
         let c = c.pop().unwrap_or_default();
@@ -159,7 +159,7 @@ impl<P: Preprocessing> Engine<P> {
         let bits: Vec<BitShares> = (0..m).map(|i| eda.bit(i)).collect();
         let (x, y) = match pairs {
             Some(p) => pair_factors(&bits[..p as usize]),
-            None => (BitShares::default(), BitShares::default()),
+            None => (Vec::new(), Vec::new()),
         };
         let (mut c, q) = self.open_and_and(&[&masked], &x, &y)?;
         let c = c.pop().unwrap_or_default();

@@ -23,6 +23,17 @@ use crate::error::{ProtocolError, Result};
 use crate::prep::{DaBits, EdaBits, Preprocessing};
 use crate::share::ShareVec;
 
+/// The packed values of the concatenation of `parts` (`n` bits in all).
+fn concat_values(parts: &[&BitShares], n: usize) -> Vec<u64> {
+    let mut v = Vec::with_capacity(words_for(n));
+    let mut len = 0;
+    for p in parts {
+        append_bits(&mut v, len, &p.v, 0, p.len());
+        len += p.len();
+    }
+    v
+}
+
 /// Bits `from .. from + n` of packed words, as new packed words.
 pub(crate) fn sub_bits(words: &[u64], from: usize, n: usize) -> Vec<u64> {
     let mut out = Vec::with_capacity(words_for(n));
@@ -49,64 +60,88 @@ impl<P: Preprocessing> Engine<P> {
     }
 
     /// Element-wise AND of the concatenation of `xs` with the concatenation of `ys`, in one round.
+    /// The parts are read in place (no concatenated copy of their MAC shares).
     pub(crate) fn and_parts(&mut self, xs: &[&BitShares], ys: &[&BitShares]) -> Result<BitShares> {
-        let x = BitShares::concat(xs);
-        let y = BitShares::concat(ys);
-        self.and_inner(&x, &y)
+        Ok(self.open_and_and(&[], xs, ys)?.1)
     }
 
     pub(crate) fn and_inner(&mut self, x: &BitShares, y: &BitShares) -> Result<BitShares> {
-        Ok(self.open_and_and(&[], x, y)?.1)
+        Ok(self.open_and_and(&[], &[x], &[y])?.1)
     }
 
-    /// One round that opens the field elements `opens` and computes x ∧ y (binary Beaver: the
-    /// masked d = x ⊕ a and e = y ⊕ b travel in the same frame as `opens`).
+    /// One round that opens the field elements `opens` and computes x ∧ y for x the
+    /// concatenation of `xs` and y that of `ys` (binary Beaver: the masked d = x ⊕ a and
+    /// e = y ⊕ b travel in the same frame as `opens`). The masked MAC shares of d ‖ e are written
+    /// once, straight into the vector that the opening records for the check, and [x ∧ y] is
+    /// computed in place over the triple's c in one pass per word.
     pub(crate) fn open_and_and(
         &mut self,
         opens: &[&ShareVec],
-        x: &BitShares,
-        y: &BitShares,
+        xs: &[&BitShares],
+        ys: &[&BitShares],
     ) -> Result<(Vec<Vec<Fp>>, BitShares)> {
-        if x.len() != y.len() {
+        let n: usize = xs.iter().map(|p| p.len()).sum();
+        let ny: usize = ys.iter().map(|p| p.len()).sum();
+        if n != ny {
             return Err(ProtocolError::InvalidArgument(format!(
-                "AND of bit vectors of different lengths ({} and {})",
-                x.len(),
-                y.len()
+                "AND of bit vectors of different lengths ({n} and {ny})"
             )));
         }
         let ctx = self.bit_ctx()?;
-        let n = x.len();
-        let t = if n > 0 {
-            self.take_bit_triples(n)?
-        } else {
-            Default::default()
-        };
-        let masked = if n > 0 {
-            BitShares::concat(&[&x.xor(&t.a), &y.xor(&t.b)])
-        } else {
-            BitShares::default()
-        };
-        if opens.iter().all(|p| p.is_empty()) && n == 0 {
-            return Ok((
-                opens.iter().map(|_| Vec::new()).collect(),
-                BitShares::default(),
-            ));
+        if n == 0 {
+            if opens.iter().all(|p| p.is_empty()) {
+                return Ok((
+                    opens.iter().map(|_| Vec::new()).collect(),
+                    BitShares::default(),
+                ));
+            }
+            let (opened_p, _) = self.open_with_bits(opens, BitShares::default())?;
+            return Ok((opened_p, BitShares::default()));
         }
+        let t = self.take_bit_triples(n)?;
+        let masked = {
+            let mut v = concat_values(xs, n);
+            v.iter_mut().zip(&t.a.v).for_each(|(w, &a)| *w ^= a);
+            let mut ve = concat_values(ys, n);
+            ve.iter_mut().zip(&t.b.v).for_each(|(w, &b)| *w ^= b);
+            append_bits(&mut v, n, &ve, 0, n);
+            let mut m = Vec::with_capacity(2 * n);
+            for (parts, mask) in [(xs, &t.a.m), (ys, &t.b.m)] {
+                let mut off = 0;
+                for p in parts {
+                    let pad = &mask[off..off + p.len()];
+                    m.extend(p.m.iter().zip(pad).map(|(&u, &w)| u + w));
+                    off += p.len();
+                }
+            }
+            BitShares { len: 2 * n, v, m }
+        };
         let (opened_p, opened) = if opens.is_empty() {
             (Vec::new(), self.open_bits_raw(masked)?)
         } else {
             self.open_with_bits(opens, masked)?
         };
-        if n == 0 {
-            return Ok((opened_p, BitShares::default()));
-        }
         let d = sub_bits(&opened, 0, n);
         let e = sub_bits(&opened, n, n);
-        let de: Vec<u64> = d.iter().zip(&e).map(|(&p, &q)| p & q).collect();
+        // z = c ⊕ d∧b ⊕ e∧a ⊕ d∧e (the public d∧e: party 0's value, every party's Δ_i·(d∧e)).
         let mut z = t.c;
-        z.xor_assign(&t.b.and_public(&d));
-        z.xor_assign(&t.a.and_public(&e));
-        ctx.xor_public_assign(&mut z, &de);
+        for (w, ((zv, (&dw, &ew)), (&aw, &bw))) in
+            z.v.iter_mut()
+                .zip(d.iter().zip(&e))
+                .zip(t.a.v.iter().zip(&t.b.v))
+                .enumerate()
+        {
+            let de = dw & ew;
+            *zv ^= (bw & dw) ^ (aw & ew) ^ if ctx.me == 0 { de } else { 0 };
+            let lo = w * 64;
+            let hi = (lo + 64).min(n);
+            let zm = &mut z.m[lo..hi];
+            let (am, bm) = (&t.a.m[lo..hi], &t.b.m[lo..hi]);
+            for (k, (zm, (am, bm))) in zm.iter_mut().zip(am.iter().zip(bm)).enumerate() {
+                let (db, eb) = ((dw >> k) & 1 == 1, (ew >> k) & 1 == 1);
+                *zm += bm.select(db) + am.select(eb) + ctx.delta.select(db & eb);
+            }
+        }
         Ok((opened_p, z))
     }
 
