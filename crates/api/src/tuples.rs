@@ -6,7 +6,10 @@ use utoipa::ToSchema;
 /// Pool level and consumption of one tuple kind on one party.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TupleKindStats {
-    /// `triple`, `square`, `bit`, `inverse`, `input_mask_p<N>`.
+    /// The store's label of the kind: `triple`, `square`, `bit`, `inverse`, `input-mask-<p>`
+    /// (party p's input masks), and the binary-domain kinds a node keeps once a game used them:
+    /// `bit-triple`, `dabit`, `edabit-<bits>-<extra>`, `wide-edabit-<bits>-<width>` (one entry
+    /// per shape).
     pub kind: String,
     /// Tuples ready to be reserved.
     pub available: u64,

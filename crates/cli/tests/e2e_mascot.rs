@@ -352,7 +352,7 @@ async fn cope_attack_and_rekey(n: usize) {
     assert!(stats.iter().all(|s| s.halt.is_none()));
 }
 
-/// A game that needs far more tuples than the pools hold (N = 3, 200 comparisons: about 40 000
+/// A game that needs far more tuples than the pools hold (N = 3, 300 comparisons: about 60 000
 /// triples and bits against pools of 3 000) waits while party 0 generates them, and never times
 /// out for it: the test nodes' join and receive deadlines are 5 s, well below the wait. While it
 /// waits, every party reports the same progress (needed, made) in the game's status; afterwards
@@ -368,7 +368,7 @@ async fn a_game_waits_for_its_tuples_with_progress_on_every_party() {
         },
     );
     let c = cl.client();
-    let code = "n = 200\n\
+    let code = "n = 300\n\
                 a = sint.Array(n)\n\
                 @for_range(n)\n\
                 def _(i):\n    a[i] = sint(i) - 100\n\

@@ -76,6 +76,7 @@ mod auth;
 mod baseot;
 mod bench;
 pub mod binary;
+mod block_cipher;
 mod coins;
 mod cope;
 pub mod edabits;

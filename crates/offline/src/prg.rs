@@ -30,9 +30,9 @@
 //! is shared. Tweaks carry the OT's global index and the id of its extension instance, so no
 //! tweak repeats under one Δ.
 
-use aes::cipher::{BlockCipherEncrypt, KeyInit};
-use aes::Aes128;
 use cryprot_core::Block;
+
+use crate::block_cipher::Aes128;
 use field::{Fp, MODULUS};
 
 /// Rows hashed per batch of AES calls (amortises the cipher's dispatch; a multiple of its
@@ -78,8 +78,7 @@ pub(crate) fn bits_of(x: Fp) -> [u8; 16] {
 }
 
 fn aes_key(key: &[u8; 16]) -> Aes128 {
-    let k: aes::cipher::Key<Aes128> = (*key).into();
-    Aes128::new(&k)
+    Aes128::new(key)
 }
 
 /// `G(k)`: AES-128 in counter mode; see the module docs.
@@ -110,8 +109,7 @@ impl Prg {
             *b = self.ctr.wrapping_add(i as u128).to_le_bytes();
         }
         self.ctr = self.ctr.wrapping_add(out.len() as u128);
-        self.aes
-            .encrypt_blocks(aes::Block::cast_slice_from_core_mut(out));
+        self.aes.encrypt_blocks(out);
     }
 
     /// The next `out.len()` bytes of the stream; `out.len()` must be a multiple of 16.
@@ -176,8 +174,7 @@ impl FieldHash {
             for (p, r) in px.iter_mut().zip(rs) {
                 *p = *(*r ^ xor).as_bytes();
             }
-            self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut px[..k]));
+            self.pi.encrypt_blocks(&mut px[..k]);
             self.finish(&px[..k], &mut tw, instance, first + (c * PAR) as u64, os);
         }
     }
@@ -207,10 +204,8 @@ impl FieldHash {
                 px[PAR + i] = *(*r ^ delta).as_bytes();
             }
             let (p0, p1) = px.split_at_mut(PAR);
-            self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut p0[..k]));
-            self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut p1[..k]));
+            self.pi.encrypt_blocks(&mut p0[..k]);
+            self.pi.encrypt_blocks(&mut p1[..k]);
             let idx = first + (c * PAR) as u64;
             self.finish(&p0[..k], &mut tw, instance, idx, o0);
             self.finish(&p1[..k], &mut tw, instance, idx, o1);
@@ -237,8 +232,7 @@ impl FieldHash {
             tw[2 * i] = (base ^ t0).to_le_bytes();
             tw[2 * i + 1] = (base ^ t1).to_le_bytes();
         }
-        self.pi
-            .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tw[..2 * k]));
+        self.pi.encrypt_blocks(&mut tw[..2 * k]);
         for (i, (o, p)) in out.iter_mut().zip(px).enumerate() {
             let base = u128::from_le_bytes(*p);
             let lo = u128::from_le_bytes(tw[2 * i]) ^ base;

@@ -22,8 +22,7 @@
 //! tweak of its own (indices stay below 2^63), so that H and W of one row are independent
 //! outputs of a TCCR function; both share `π(x)` (three AES calls per row for the pair).
 
-use aes::cipher::{BlockCipherEncrypt, KeyInit};
-use aes::Aes128;
+use crate::block_cipher::Aes128;
 use cryprot_core::Block;
 use field::Gf128;
 
@@ -48,7 +47,6 @@ impl BitHash {
         let k = blake3::derive_key("ephemeral/offline/binary-tccr/v1", b"");
         let mut key = [0u8; 16];
         key.copy_from_slice(&k[..16]);
-        let key: aes::cipher::Key<Aes128> = key.into();
         BitHash {
             pi: Aes128::new(&key),
         }
@@ -82,8 +80,7 @@ impl BitHash {
             for (p, r) in px.iter_mut().zip(rs) {
                 *p = (block_u128(r) ^ xor).to_le_bytes();
             }
-            self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut px[..k]));
+            self.pi.encrypt_blocks(&mut px[..k]);
             let base = first.wrapping_add((w * PAR) as u64);
             for (i, p) in px[..k].iter().enumerate() {
                 let idx = base.wrapping_add(i as u64);
@@ -92,8 +89,7 @@ impl BitHash {
                 tb[2 * i] = (p ^ inst ^ idx as u128).to_le_bytes();
                 tb[2 * i + 1] = (p ^ inst ^ (idx | WIDE_TWEAK) as u128).to_le_bytes();
             }
-            self.pi
-                .encrypt_blocks(aes::Block::cast_slice_from_core_mut(&mut tb[..2 * k]));
+            self.pi.encrypt_blocks(&mut tb[..2 * k]);
             let mut word = 0u64;
             for (i, (p, wv)) in px[..k].iter().zip(ws.iter_mut()).enumerate() {
                 let p = u128::from_le_bytes(*p);
