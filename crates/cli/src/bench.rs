@@ -306,6 +306,36 @@ fn measure(op: Op, n: usize, size: usize, transport: Transport) -> anyhow::Resul
     })
 }
 
+/// How this binary is run, for the reports' "Written by" lines: the release build, or the
+/// test-profile binary that `cargo test` builds (`target/debug/ephemeral`: opt-level 2, debug
+/// assertions on, no LTO), so that a report says which one measured it.
+pub(crate) fn invocation() -> &'static str {
+    if cfg!(debug_assertions) {
+        "target/debug/ephemeral"
+    } else {
+        "cargo run --release --bin ephemeral --"
+    }
+}
+
+/// Marks the start of the hand-measured notes of the report: figures measured by hand or by
+/// test suites, which no benchmark command writes and every one carries over.
+pub const HAND_BEGIN: &str = "<!-- hand-measured notes: begin -->";
+/// Marks their end.
+pub const HAND_END: &str = "<!-- hand-measured notes: end -->";
+
+/// The block of `text` from the first `begin` to the next `end` (both markers and the newline
+/// after `end` included), if it has a whole one.
+pub(crate) fn marked_block(text: &str, begin: &str, end: &str) -> Option<String> {
+    let b = text.find(begin)?;
+    let e = b + text[b..].find(end)? + end.len();
+    let e = if text[e..].starts_with('\n') {
+        e + 1
+    } else {
+        e
+    };
+    Some(text[b..e].to_string())
+}
+
 /// CPU time consumed by the calling thread: unlike wall time, it does not grow when other
 /// processes compete for the cores.
 fn thread_cpu_time() -> Duration {
@@ -481,7 +511,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let mut md = String::new();
     let cmd = format!(
-        "cargo run --release --bin ephemeral -- bench --insecure-dealer{}{}",
+        "{} bench --insecure-dealer{}{}",
+        invocation(),
         if args.quick { " --quick" } else { "" },
         match &args.mpspdz {
             Some(dir) => format!(" --mpspdz {}", dir.display()),
@@ -548,35 +579,23 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.ops.contains(&OpName::Nodes) {
         crate::bench_node::section(&mut md, &args.parties, args.quick)?;
     }
-    // The MASCOT section is written by `bench offline`; carry it over.
-    if let Some(section) = std::fs::read_to_string(&args.out)
-        .ok()
-        .and_then(|old| crate::bench_offline::existing_section(&old))
+    // What other commands (and people) wrote: the MASCOT section (`bench offline`), the end-to-end
+    // section (`bench e2e`), the how-to of running MP-SPDZ alongside and the hand-measured notes.
+    // This command rewrites the report, so it carries them over unchanged.
+    let old = std::fs::read_to_string(&args.out).unwrap_or_default();
+    for block in [
+        crate::bench_offline::existing_section(&old),
+        crate::bench_e2e::existing_section(&old),
+        crate::bench_peer::existing_howto(&old),
+        marked_block(&old, HAND_BEGIN, HAND_END),
+    ]
+    .into_iter()
+    .flatten()
     {
         if !md.ends_with("\n\n") {
             md.push('\n');
         }
-        md.push_str(&section);
-    }
-    // The end-to-end section is written by `bench e2e`; carry it over too.
-    if let Some(section) = std::fs::read_to_string(&args.out)
-        .ok()
-        .and_then(|old| crate::bench_e2e::existing_section(&old))
-    {
-        if !md.ends_with("\n\n") {
-            md.push('\n');
-        }
-        md.push_str(&section);
-    }
-    // So is the hand-written note on running MP-SPDZ alongside (`--mpspdz`).
-    if let Some(howto) = std::fs::read_to_string(&args.out)
-        .ok()
-        .and_then(|old| crate::bench_peer::existing_howto(&old))
-    {
-        if !md.ends_with("\n\n") {
-            md.push('\n');
-        }
-        md.push_str(&howto);
+        md.push_str(&block);
     }
     if let Some(dir) = std::path::Path::new(&args.out).parent() {
         if !dir.as_os_str().is_empty() {
@@ -587,4 +606,28 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("{md}");
     eprintln!("wrote {}", args.out);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marked_block_is_carried_with_its_markers_and_only_when_whole() {
+        let text = format!("# B\n\n{HAND_BEGIN}\n## Notes\n\nfigures\n{HAND_END}\nafter\n");
+        assert_eq!(
+            marked_block(&text, HAND_BEGIN, HAND_END).unwrap(),
+            format!("{HAND_BEGIN}\n## Notes\n\nfigures\n{HAND_END}\n")
+        );
+        assert_eq!(marked_block("# B\n", HAND_BEGIN, HAND_END), None);
+        assert_eq!(
+            marked_block(&format!("{HAND_BEGIN}\nno end\n"), HAND_BEGIN, HAND_END),
+            None
+        );
+        // An end marker before the begin marker does not close it.
+        assert_eq!(
+            marked_block(&format!("{HAND_END}\n{HAND_BEGIN}\n"), HAND_BEGIN, HAND_END),
+            None
+        );
+    }
 }

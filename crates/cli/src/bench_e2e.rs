@@ -181,12 +181,13 @@ fn section(rows: &[(Ours, Vec<PeerResult>)], mpspdz: Option<&PathBuf>) -> anyhow
     )?;
     writeln!(
         md,
-        "Written by `cargo run --release --bin ephemeral -- bench e2e{}` on {} ({}), load average {} \
+        "Written by `{} bench e2e{}` on {} ({}), load average {} \
          at the end. Two parties over mutual TLS on loopback run the programs of \
          `crates/cli/bench-programs/` through the compiler and the VM (as `ephemeral run` does); \
          every tuple is generated while the program runs (MASCOT, and the binary domain's \
          tuples where the source provides them), so the wall time covers setup, preprocessing \
          and the online phase. MB are sent per party.\n",
+        crate::bench::invocation(),
         mpspdz.map_or_else(String::new, |d| format!(" --mpspdz {}", d.display())),
         crate::bench::today(),
         crate::bench::machine(),
@@ -246,14 +247,7 @@ fn section(rows: &[(Ours, Vec<PeerResult>)], mpspdz: Option<&PathBuf>) -> anyhow
 /// This benchmark's section of `text` (markers and the newline after the end marker included),
 /// if it has a whole one: `ephemeral bench`, which rewrites the report, carries it over.
 pub fn existing_section(text: &str) -> Option<String> {
-    let b = text.find(BEGIN)?;
-    let e = text[b..].find(END)? + b + END.len();
-    let e = if text[e..].starts_with('\n') {
-        e + 1
-    } else {
-        e
-    };
-    Some(text[b..e].to_string())
+    crate::bench::marked_block(text, BEGIN, END)
 }
 
 /// `text` with its section replaced by `section` (appended when there is none).

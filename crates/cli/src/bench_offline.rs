@@ -234,8 +234,10 @@ pub fn run(args: OfflineArgs) -> anyhow::Result<()> {
 /// The command line that reproduces `run`.
 fn command(run: &OfflineRun) -> String {
     let mut s = format!(
-        "cargo run --release --bin ephemeral -- bench offline -N {} --triples {}",
-        run.report.parties, run.report.triples
+        "{} bench offline -N {} --triples {}",
+        crate::bench::invocation(),
+        run.report.parties,
+        run.report.triples
     );
     if run.transport != OfflineTransport::Tls {
         s.push_str(" --transport in-process");

@@ -557,14 +557,7 @@ pub const HOWTO_END: &str = "<!-- mp-spdz peer how-to: end -->";
 /// The how-to subsection of `text` (markers and the newline after the end marker included), if
 /// it has a whole one.
 pub fn existing_howto(text: &str) -> Option<String> {
-    let b = text.find(HOWTO_BEGIN)?;
-    let e = b + text[b..].find(HOWTO_END)? + HOWTO_END.len();
-    let e = if text[e..].starts_with('\n') {
-        e + 1
-    } else {
-        e
-    };
-    Some(text[b..e].to_string())
+    crate::bench::marked_block(text, HOWTO_BEGIN, HOWTO_END)
 }
 
 /// Our own figures for the same operation and size, when this run measured them.
