@@ -301,19 +301,26 @@ pub fn run_local(
     let bytecode = std::sync::Arc::new(bytecode.clone());
     let config = VmConfig::default();
     let nets = local::networks(n, transport, local::net_config())?;
-    // MASCOT runs on a second mesh, so that its traffic is counted apart from the online phase's.
-    let prep_nets: Vec<Option<net::Network>> = if insecure {
+    // Preprocessing runs on meshes of its own, so that its traffic is counted apart from the
+    // online phase's: one per generation worker of each party ([`prep_workers`]).
+    let prep_nets: Vec<Option<Vec<net::Network>>> = if insecure {
         (0..n).map(|_| None).collect()
     } else {
-        local::networks(n, transport, local::net_config())?
-            .into_iter()
-            .map(Some)
-            .collect()
+        let mut per_party: Vec<Vec<net::Network>> = (0..n).map(|_| Vec::new()).collect();
+        for _ in 0..prep_workers() {
+            for (p, net) in local::networks(n, transport, local::net_config())?
+                .into_iter()
+                .enumerate()
+            {
+                per_party[p].push(net);
+            }
+        }
+        per_party.into_iter().map(Some).collect()
     };
     let prep_nets = std::sync::Arc::new(std::sync::Mutex::new(prep_nets));
     let results = local::run_parties(nets, move |me, net| {
         let prep_net = prep_nets.lock().expect("prep nets")[me].take();
-        let Some(prep_net) = prep_net else {
+        let Some(mut prep_nets) = prep_net else {
             let outcome = run_party_insecure(net, seed, &bytecode, setups[me].clone(), &config);
             return Ok(Ran {
                 outcome,
@@ -322,6 +329,7 @@ pub fn run_local(
             });
         };
         // The seed doubles as the run's MASCOT session id: fresh, and the same on every party.
+        let prep_net = prep_nets.remove(0);
         let prep = if mixed {
             OnDemandMascot::setup_mixed(
                 prep_net,
@@ -332,6 +340,11 @@ pub fn run_local(
             OnDemandMascot::setup(prep_net, MascotConfig::with_session(seed))
         }
         .map_err(|e| anyhow::anyhow!("MASCOT setup failed on party {me}: {e}"))?;
+        let mut prep = prep;
+        for net in prep_nets {
+            prep.add_worker(net)
+                .map_err(|e| anyhow::anyhow!("MASCOT setup failed on party {me}: {e}"))?;
+        }
         let meter = prep.meter();
         let mac_key_share = prep.mac_key_share();
         let outcome = run_party(net, prep, &bytecode, setups[me].clone(), &config);
@@ -351,6 +364,16 @@ pub fn run_local(
         alpha,
         wall: started.elapsed(),
     })
+}
+
+/// Generation workers per party of a secure local run: one per core, at most 4. All parties
+/// of the run share this machine, so on few cores the workers mostly fill the time one party
+/// waits for another's messages (measured in docs/BENCHMARKS.md).
+fn prep_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
 }
 
 /// One party's run, with what its preprocessing cost.

@@ -8,6 +8,14 @@
 //! *preprocessing channel* — a network of its own, so that preprocessing and online traffic are
 //! counted apart — and all of them meet there. No coordination message is needed.
 //!
+//! **Workers.** [`OnDemandMascot::add_worker`] adds generators, each a MASCOT instance on a
+//! further channel of its own, with this party's MAC key share and a session derived from the
+//! first one's. A shortfall of MASCOT tuples of at least 2·[`MIN_BATCH`] is split into
+//! equal parts, one per worker, made in parallel threads and buffered in worker order (binary-domain
+//! kinds stay on the first worker: see `min_part`); every party splits the
+//! same way, so each worker stays in lock step with its peers. A failure in any part fails the
+//! whole shortfall: nothing of it is buffered.
+//!
 //! **Batches.** A shortfall is generated with some headroom: at least [`MIN_BATCH`] tuples, and
 //! each further shortfall of the same kind doubles the headroom up to [`MAX_BATCH`], so that a
 //! program that draws small amounts often costs few MASCOT batches, while a run wastes at most
@@ -37,6 +45,7 @@ use protocol::ShareVec;
 
 use crate::binary::{AuthBits, BinaryConfig, BinaryPrep};
 use crate::edabits::EdaBitGen;
+use crate::error::OfflineError;
 use crate::mascot::{Mascot, MascotConfig, Tuples};
 
 /// The fewest tuples one shortfall generates.
@@ -75,15 +84,89 @@ impl PrepMeter {
 
 /// See the module docs.
 pub struct OnDemandMascot {
-    mascot: Mascot,
-    net: Network,
+    /// The generators, at least one; worker 0 was set up first and its keys are everyone's.
+    workers: Vec<Worker>,
+    /// The configuration of worker 0, from which the others' sessions are derived.
+    cfg: MascotConfig,
     buf: TupleBuffer,
     /// Headroom of the next shortfall, per kind.
     headroom: std::collections::BTreeMap<TupleKind, usize>,
     meter: PrepMeter,
     failed: Option<String>,
-    /// The binary-domain generators, with [`OnDemandMascot::setup_mixed`].
+}
+
+/// One generator: a MASCOT instance (and, for worker 0 of a mixed source, a binary-domain one) on
+/// a channel of its own. All workers of a party share its MAC key share α_i, so their tuples are
+/// interchangeable; their sessions differ, so no message of one is valid in another.
+struct Worker {
+    mascot: Mascot,
+    net: Network,
     binary: Option<(BinaryPrep, EdaBitGen)>,
+}
+
+/// What one worker made for one shortfall.
+enum Made {
+    Arith(Tuples),
+    BitTriples(BitTriples),
+    DaBits(DaBits),
+    EdaBits(EdaBits),
+    Wide(WideEdaBits),
+}
+
+impl Worker {
+    /// `count` tuples of `kind`. `Ok(Err(_))`: the kind is not served by this source.
+    fn generate(
+        &mut self,
+        kind: TupleKind,
+        count: usize,
+    ) -> crate::Result<Result<Made, PrepError>> {
+        let net = &mut self.net;
+        let mascot = &mut self.mascot;
+        if !is_binary(kind) {
+            return mascot
+                .generate(net, kind, count)
+                .map(|t| Ok(Made::Arith(t)));
+        }
+        let Some((bin, gen)) = self.binary.as_mut() else {
+            return Ok(Err(PrepError::Unsupported(kind)));
+        };
+        Ok(Ok(match kind {
+            TupleKind::BitTriple => {
+                let t = bin.triples(net, count)?;
+                let shares = (|| {
+                    Ok::<_, PrepError>(BitTriples {
+                        a: bit_shares(t.a)?,
+                        b: bit_shares(t.b)?,
+                        c: bit_shares(t.c)?,
+                    })
+                })();
+                match shares {
+                    Ok(t) => Made::BitTriples(t),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+            TupleKind::DaBit => Made::DaBits(gen.dabits(mascot, bin, net, count)?),
+            TupleKind::EdaBit { bits, extra } => {
+                Made::EdaBits(gen.edabits(mascot, bin, net, count, bits, extra)?)
+            }
+            TupleKind::WideEdaBit { bits, width } => {
+                Made::Wide(gen.wide_edabits(mascot, bin, net, count, bits, width)?)
+            }
+            _ => return Ok(Err(PrepError::Unsupported(kind))),
+        }))
+    }
+}
+
+/// Whether `kind` comes from the binary-domain generators.
+fn is_binary(kind: TupleKind) -> bool {
+    matches!(
+        kind,
+        TupleKind::BitTriple
+            | TupleKind::DaBit
+            | TupleKind::EdaBit { .. }
+            | TupleKind::WideEdaBit { .. }
+            | TupleKind::BinaryKey
+    )
 }
 
 fn bit_shares(b: AuthBits) -> Result<BitShares, PrepError> {
@@ -92,9 +175,47 @@ fn bit_shares(b: AuthBits) -> Result<BitShares, PrepError> {
         .ok_or_else(|| PrepError::Source("authenticated bits of inconsistent length".into()))
 }
 
+/// The session id of worker `w` (> 0) of a source whose worker 0 has `session`: BLAKE3 in
+/// key-derivation mode, so distinct per worker and unrelated to any other run's.
+fn worker_session(session: &[u8; 32], w: usize) -> [u8; 32] {
+    let mut input = session.to_vec();
+    input.extend_from_slice(&(w as u64).to_le_bytes());
+    blake3::derive_key("ephemeral/offline/on-demand-worker/v1", &input)
+}
+
+/// The smallest part of a shortfall of `kind` worth giving a worker of its own: [`MIN_BATCH`]
+/// for MASCOT's kinds; binary-domain kinds are never split (`usize::MAX`). Their batches take
+/// many short rounds (an edaBit batch one per adder bit), and when the parties share the cores,
+/// as in a local run, every extra runnable thread lengthens each round's wait for the peer: on the
+/// 2-core benchmark machine two workers made 10^4 comparisons end to end 12.8 → 14.9–17.0 s
+/// slower (docs/BENCHMARKS.md), while they made 10^5 products faster. Splitting edaBits would
+/// also shrink their batches below the size at which the cut-and-choose bucket grows.
+fn min_part(kind: TupleKind) -> usize {
+    if is_binary(kind) {
+        usize::MAX
+    } else {
+        MIN_BATCH
+    }
+}
+
+/// Splits a shortfall of `count` among `workers`: equal parts of at least `min` each (one part
+/// when it is too small to split), the remainder on the last. Every party splits the same way,
+/// so each worker stays in lock step with its peers.
+fn split(count: usize, workers: usize, min: usize) -> Vec<usize> {
+    let k = workers.min(count / min.max(1)).max(1);
+    let mut parts = vec![count / k; k];
+    parts[k - 1] += count % k;
+    parts
+}
+
 impl std::fmt::Debug for OnDemandMascot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OnDemandMascot(party {})", self.mascot.party())
+        write!(
+            f,
+            "OnDemandMascot(party {}, {} workers)",
+            self.workers[0].mascot.party(),
+            self.workers.len()
+        )
     }
 }
 
@@ -112,12 +233,15 @@ impl OnDemandMascot {
         });
         Ok(OnDemandMascot {
             buf: TupleBuffer::new(mascot.mac_key_share()),
-            mascot,
-            net,
+            workers: vec![Worker {
+                mascot,
+                net,
+                binary: None,
+            }],
+            cfg,
             headroom: Default::default(),
             meter,
             failed: None,
-            binary: None,
         })
     }
 
@@ -130,27 +254,71 @@ impl OnDemandMascot {
     ) -> crate::Result<OnDemandMascot> {
         let mut s = Self::setup(net, cfg)?;
         let started = Instant::now();
-        let bin = BinaryPrep::setup(&mut s.net, bcfg)?;
-        let net = s.net.stats();
+        let w = &mut s.workers[0];
+        let bin = BinaryPrep::setup(&mut w.net, bcfg)?;
+        s.buf.set_binary_key_share(bin.delta_share());
+        w.binary = Some((bin, EdaBitGen::new()));
+        let net = s.net_stats();
         s.meter.update(|m| {
             m.time += started.elapsed();
             m.net = net;
         });
-        s.buf.set_binary_key_share(bin.delta_share());
-        s.binary = Some((bin, EdaBitGen::new()));
         Ok(s)
     }
 
-    /// As `ensure`, for the binary kinds.
-    fn ensure_binary(&mut self, kind: TupleKind, n: usize) -> Result<(), PrepError> {
+    /// Adds a worker on `net`, a further preprocessing channel between the same parties: shortfalls
+    /// of MASCOT tuples of at least 2·[`MIN_BATCH`] are then split among the workers and generated
+    /// in parallel, one thread each. Its MASCOT instance has this party's MAC key share and a
+    /// session derived from worker 0's and its index (binary-domain kinds stay on worker 0, so it
+    /// needs no binary instance). Every party adds the same number of workers, in the same order,
+    /// before the first draw.
+    pub fn add_worker(&mut self, mut net: Network) -> crate::Result<()> {
+        let started = Instant::now();
+        let cfg = MascotConfig {
+            session: worker_session(&self.cfg.session, self.workers.len()),
+            ..self.cfg
+        };
+        let mascot = Mascot::setup(&mut net, Some(self.mac_key_share()), cfg)?;
+        self.workers.push(Worker {
+            mascot,
+            net,
+            binary: None,
+        });
+        let net = self.net_stats();
+        self.meter.update(|m| {
+            m.time += started.elapsed();
+            m.net = net;
+        });
+        Ok(())
+    }
+
+    /// The traffic of every worker's channel: bytes and frames summed, rounds of the busiest
+    /// channel (the workers' rounds run at the same time).
+    fn net_stats(&self) -> NetStats {
+        let mut total = NetStats::default();
+        for w in &self.workers {
+            let s = w.net.stats();
+            total.rounds = total.rounds.max(s.rounds);
+            total.frames_sent += s.frames_sent;
+            total.bytes_sent += s.bytes_sent;
+            total.bytes_received += s.bytes_received;
+        }
+        total
+    }
+
+    /// A handle on the cost of this source, readable after the source moved into an engine.
+    pub fn meter(&self) -> PrepMeter {
+        self.meter.clone()
+    }
+
+    /// Makes sure `n` tuples of `kind` are buffered, generating the shortfall with headroom, split
+    /// among the workers.
+    fn ensure(&mut self, kind: TupleKind, n: usize) -> Result<(), PrepError> {
         if let Some(reason) = &self.failed {
             return Err(PrepError::Source(format!(
                 "preprocessing failed earlier in this run: {reason}"
             )));
         }
-        let Some((bin, gen)) = self.binary.as_mut() else {
-            return Err(PrepError::Unsupported(kind));
-        };
         let have = self.buf.available(kind);
         if have >= n {
             return Ok(());
@@ -163,96 +331,83 @@ impl OnDemandMascot {
         };
         let count = (n - have).max(*headroom);
         *headroom = (*headroom * 2).min(cap);
+        let parts = split(count, self.workers.len(), min_part(kind));
         let started = Instant::now();
-        let net = &mut self.net;
-        let mascot = &mut self.mascot;
-        let made: crate::Result<Result<(), PrepError>> = match kind {
-            TupleKind::BitTriple => bin.triples(net, count).map(|t| {
-                let t = BitTriples {
-                    a: bit_shares(t.a)?,
-                    b: bit_shares(t.b)?,
-                    c: bit_shares(t.c)?,
-                };
-                self.buf.push_bit_triples(t)
-            }),
-            TupleKind::DaBit => gen
-                .dabits(mascot, bin, net, count)
-                .map(|d: DaBits| self.buf.push_dabits(d)),
-            TupleKind::EdaBit { bits, extra } => gen
-                .edabits(mascot, bin, net, count, bits, extra)
-                .map(|e: EdaBits| self.buf.push_edabits(e)),
-            TupleKind::WideEdaBit { bits, width } => gen
-                .wide_edabits(mascot, bin, net, count, bits, width)
-                .map(|e: WideEdaBits| self.buf.push_wide_edabits(e)),
-            _ => Ok(Err(PrepError::Unsupported(kind))),
+        let made: Vec<crate::Result<Result<Made, PrepError>>> = if parts.len() == 1 {
+            vec![self.workers[0].generate(kind, count)]
+        } else {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = self
+                    .workers
+                    .iter_mut()
+                    .zip(&parts)
+                    .map(|(w, &c)| scope.spawn(move || w.generate(kind, c)))
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(OfflineError::InvalidArgument(
+                                "a preprocessing worker thread panicked".into(),
+                            ))
+                        })
+                    })
+                    .collect()
+            })
         };
-        let stats = self.net.stats();
-        self.meter.update(|m| {
-            m.time += started.elapsed();
-            m.net = stats;
-            m.calls += 1;
-        });
-        match made {
-            Ok(r) => {
-                self.meter.update(|m| m.generated += count as u64);
-                r
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                self.failed = Some(reason.clone());
-                Err(PrepError::Source(format!(
-                    "binary-domain preprocessing failed: {reason}"
-                )))
-            }
-        }
-    }
-
-    /// A handle on the cost of this source, readable after the source moved into an engine.
-    pub fn meter(&self) -> PrepMeter {
-        self.meter.clone()
-    }
-
-    /// Makes sure `n` tuples of `kind` are buffered, generating the shortfall with headroom.
-    fn ensure(&mut self, kind: TupleKind, n: usize) -> Result<(), PrepError> {
-        if let Some(reason) = &self.failed {
-            return Err(PrepError::Source(format!(
-                "MASCOT preprocessing failed earlier in this run: {reason}"
-            )));
-        }
-        let have = self.buf.available(kind);
-        if have >= n {
-            return Ok(());
-        }
-        let headroom = self.headroom.entry(kind).or_insert(MIN_BATCH);
-        let count = (n - have).max(*headroom);
-        *headroom = (*headroom * 2).min(MAX_BATCH);
-        let started = Instant::now();
-        let made = self.mascot.generate(&mut self.net, kind, count);
-        let net = self.net.stats();
+        let net = self.net_stats();
         self.meter.update(|m| {
             m.time += started.elapsed();
             m.net = net;
             m.calls += 1;
         });
-        let made = made.map_err(|e| {
-            let reason = e.to_string();
-            self.failed = Some(reason.clone());
-            PrepError::Source(format!("MASCOT preprocessing failed: {reason}"))
-        })?;
-        self.meter.update(|m| m.generated += made.len() as u64);
+        // Nothing of a shortfall is buffered unless every part of it was made: a failure
+        // poisons the source, whichever worker it hit.
+        let mut outputs = Vec::with_capacity(made.len());
+        for m in made {
+            match m {
+                Ok(Ok(out)) => outputs.push(out),
+                Ok(Err(e)) => return Err(e),
+                Err(e) => {
+                    let reason = e.to_string();
+                    self.failed = Some(reason.clone());
+                    let domain = if is_binary(kind) {
+                        "binary-domain"
+                    } else {
+                        "MASCOT"
+                    };
+                    return Err(PrepError::Source(format!(
+                        "{domain} preprocessing failed: {reason}"
+                    )));
+                }
+            }
+        }
+        self.meter.update(|m| m.generated += count as u64);
+        for out in outputs {
+            self.push(kind, out)?;
+        }
+        Ok(())
+    }
+
+    /// Buffers what a worker made for `kind`.
+    fn push(&mut self, kind: TupleKind, made: Made) -> Result<(), PrepError> {
         match (kind, made) {
-            (TupleKind::Triple, Tuples::Triples(t)) => self.buf.push_triples(t),
-            (TupleKind::Square, Tuples::Pairs(p)) => self.buf.push_squares(p),
-            (TupleKind::Inverse, Tuples::Pairs(p)) => self.buf.push_inverses(p),
-            (TupleKind::Bit, Tuples::Bits(b)) => {
+            (TupleKind::Triple, Made::Arith(Tuples::Triples(t))) => self.buf.push_triples(t),
+            (TupleKind::Square, Made::Arith(Tuples::Pairs(p))) => self.buf.push_squares(p),
+            (TupleKind::Inverse, Made::Arith(Tuples::Pairs(p))) => self.buf.push_inverses(p),
+            (TupleKind::Bit, Made::Arith(Tuples::Bits(b))) => {
                 self.buf.push_bits(b);
                 Ok(())
             }
-            (TupleKind::InputMask(owner), Tuples::InputMasks(m)) => {
+            (TupleKind::InputMask(owner), Made::Arith(Tuples::InputMasks(m))) => {
                 self.buf.push_input_masks(owner, m)
             }
+            (TupleKind::BitTriple, Made::BitTriples(t)) => self.buf.push_bit_triples(t),
+            (TupleKind::DaBit, Made::DaBits(d)) => self.buf.push_dabits(d),
+            (TupleKind::EdaBit { .. }, Made::EdaBits(e)) => self.buf.push_edabits(e),
+            (TupleKind::WideEdaBit { .. }, Made::Wide(e)) => self.buf.push_wide_edabits(e),
             _ => Err(PrepError::Source(format!(
-                "MASCOT returned another kind than the {kind} asked for"
+                "the generator returned another kind than the {kind} asked for"
             ))),
         }
     }
@@ -260,7 +415,7 @@ impl OnDemandMascot {
 
 impl Preprocessing for OnDemandMascot {
     fn mac_key_share(&self) -> Fp {
-        self.mascot.mac_key_share()
+        self.workers[0].mascot.mac_key_share()
     }
     fn triples(&mut self, n: usize) -> Result<Triples, PrepError> {
         self.ensure(TupleKind::Triple, n)?;
@@ -283,22 +438,84 @@ impl Preprocessing for OnDemandMascot {
         self.buf.input_masks(owner, n)
     }
     fn binary_key_share(&self) -> Option<Gf128> {
-        self.binary.as_ref().map(|(b, _)| b.delta_share())
+        self.workers[0]
+            .binary
+            .as_ref()
+            .map(|(b, _)| b.delta_share())
     }
     fn bit_triples(&mut self, n: usize) -> Result<BitTriples, PrepError> {
-        self.ensure_binary(TupleKind::BitTriple, n)?;
+        self.ensure(TupleKind::BitTriple, n)?;
         self.buf.bit_triples(n)
     }
     fn dabits(&mut self, n: usize) -> Result<DaBits, PrepError> {
-        self.ensure_binary(TupleKind::DaBit, n)?;
+        self.ensure(TupleKind::DaBit, n)?;
         self.buf.dabits(n)
     }
     fn edabits(&mut self, n: usize, bits: u32, extra: u32) -> Result<EdaBits, PrepError> {
-        self.ensure_binary(TupleKind::EdaBit { bits, extra }, n)?;
+        self.ensure(TupleKind::EdaBit { bits, extra }, n)?;
         self.buf.edabits(n, bits, extra)
     }
     fn wide_edabits(&mut self, n: usize, bits: u32, width: u32) -> Result<WideEdaBits, PrepError> {
-        self.ensure_binary(TupleKind::WideEdaBit { bits, width }, n)?;
+        self.ensure(TupleKind::WideEdaBit { bits, width }, n)?;
         self.buf.wide_edabits(n, bits, width)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortfalls_split_into_parts_of_at_least_a_minimum_batch() {
+        let m = MIN_BATCH;
+        assert_eq!(split(100, 1, m), vec![100]);
+        assert_eq!(split(100, 4, m), vec![100]);
+        assert_eq!(split(2 * m - 1, 2, m), vec![2 * m - 1]);
+        assert_eq!(split(2 * m, 2, m), vec![m, m]);
+        assert_eq!(split(5001, 2, m), vec![2500, 2501]);
+        assert_eq!(split(3 * m, 4, m), vec![m; 3]);
+        assert_eq!(split(10_000, 2, 6144), vec![10_000]);
+        for (count, w, min) in [
+            (1usize, 3usize, m),
+            (4096, 3, m),
+            (65536, 4, m),
+            (70001, 2, 6144),
+        ] {
+            let parts = split(count, w, min);
+            assert_eq!(parts.iter().sum::<usize>(), count);
+            assert!(parts.len() <= w);
+            assert!(parts.len() == 1 || parts.iter().all(|&c| c >= min));
+        }
+    }
+
+    #[test]
+    fn only_mascot_kinds_are_split() {
+        assert_eq!(min_part(TupleKind::Triple), MIN_BATCH);
+        assert_eq!(min_part(TupleKind::InputMask(1)), MIN_BATCH);
+        for kind in [
+            TupleKind::BitTriple,
+            TupleKind::DaBit,
+            TupleKind::EdaBit {
+                bits: 64,
+                extra: 41,
+            },
+            TupleKind::WideEdaBit {
+                bits: 65,
+                width: 111,
+            },
+        ] {
+            assert_eq!(split(1 << 20, 4, min_part(kind)), vec![1 << 20], "{kind}");
+        }
+    }
+
+    #[test]
+    fn every_worker_has_its_own_session() {
+        let s = [7u8; 32];
+        let a = worker_session(&s, 1);
+        let b = worker_session(&s, 2);
+        assert_ne!(a, s);
+        assert_ne!(a, b);
+        assert_eq!(a, worker_session(&s, 1));
+        assert_ne!(a, worker_session(&[8u8; 32], 1));
     }
 }

@@ -2,6 +2,7 @@
 //! comparisons, output) on tuples generated in lock-step while it runs, for N = 2 and 3, and the
 //! failure path when a peer's preprocessing stops.
 
+use protocol::prep::Preprocessing;
 use protocol::{Engine, EngineConfig, NonLinear};
 
 use super::*;
@@ -99,4 +100,74 @@ fn a_peer_whose_preprocessing_stops_fails_the_run_with_a_preprocessing_error() {
     assert!(err.contains("MASCOT preprocessing failed"), "{err}");
     // The engine is poisoned after the first failure: nothing more is served.
     assert!(err.matches("Err(").count() == 2, "{err}");
+}
+
+/// Two workers per party: MASCOT shortfalls of at least 2·MIN_BATCH are split between them and
+/// made in parallel on their own channels (2 100 products: one split MASCOT call; the input
+/// masks, below the split size, and the binary-domain tuples of 30 mixed comparisons on worker 0).
+/// The results are right and every MAC check passes, so the two workers' triples are consistent
+/// shares under the same key.
+#[test]
+fn a_source_with_two_workers_splits_large_shortfalls_between_them() {
+    use crate::BinaryConfig;
+    let n = 2usize;
+    const PRODUCTS: usize = 2100;
+    const COMPARISONS: usize = 30;
+    let prep_nets = net::in_process(n, quick_net());
+    let extra_nets = net::in_process(n, quick_net());
+    let online_nets = net::in_process(n, quick_net());
+    let xs: Vec<Vec<i64>> = (0..n as i64)
+        .map(|p| {
+            (0..PRODUCTS as i64)
+                .map(|i| (i * 31 + p * 17) % 2001 - 1000)
+                .collect()
+        })
+        .collect();
+    let handles: Vec<_> = prep_nets
+        .into_iter()
+        .zip(extra_nets)
+        .zip(online_nets)
+        .map(|((prep_net, extra_net), net)| {
+            let mine: Vec<Fp> = xs[net.my_id()].iter().map(|&x| Fp::from_i64(x)).collect();
+            std::thread::spawn(move || -> std::result::Result<(Vec<Fp>, Vec<Fp>), String> {
+                let mut prep =
+                    OnDemandMascot::setup_mixed(prep_net, small(256), BinaryConfig::default())
+                        .map_err(|e| e.to_string())?;
+                let key = prep.mac_key_share();
+                prep.add_worker(extra_net).map_err(|e| e.to_string())?;
+                assert_eq!(
+                    prep.mac_key_share(),
+                    key,
+                    "worker 0's key stays the party's"
+                );
+                let mut e = Engine::new(net, prep, EngineConfig::default());
+                let shared = e
+                    .input(&[PRODUCTS, PRODUCTS], &mine)
+                    .map_err(|e| e.to_string())?;
+                let prod = e.mul(&shared[0], &shared[1]).map_err(|e| e.to_string())?;
+                let a = shared[0].slice(0..COMPARISONS);
+                let b = shared[1].slice(0..COMPARISONS);
+                let lt = e
+                    .mixed()
+                    .map_err(|e| e.to_string())?
+                    .lt(&a, &b, 64)
+                    .map_err(|e| e.to_string())?;
+                let out = e.reveal_many(&[&prod, &lt]).map_err(|e| e.to_string())?;
+                Ok((out[0].clone(), out[1].clone()))
+            })
+        })
+        .collect();
+    for h in handles {
+        let (prod, lt) = h.join().unwrap().expect("every party succeeds");
+        for i in 0..PRODUCTS {
+            assert_eq!(
+                prod[i].to_signed(),
+                (xs[0][i] * xs[1][i]) as i128,
+                "product {i}"
+            );
+        }
+        for i in 0..COMPARISONS {
+            assert_eq!(lt[i].to_signed(), (xs[0][i] < xs[1][i]) as i128, "lt {i}");
+        }
+    }
 }
