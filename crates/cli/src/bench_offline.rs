@@ -269,7 +269,7 @@ pub fn update_report(path: &Path, runs: &[OfflineRun], date: &str) -> anyhow::Re
         .map(|s| {
             s.lines()
                 .filter_map(|l| l.strip_prefix("    "))
-                .filter(|l| l.starts_with("cargo run"))
+                .filter(|l| l.contains(" bench offline "))
                 .map(str::to_string)
                 .collect()
         })
@@ -281,9 +281,13 @@ pub fn update_report(path: &Path, runs: &[OfflineRun], date: &str) -> anyhow::Re
             Some(old) => *old = row,
             None => rows.push(row),
         }
+        // The same benchmark measured again (perhaps by another build of the binary) replaces
+        // the line that reproduced the old row.
         let c = command(r);
-        if !commands.contains(&c) {
-            commands.push(c);
+        let args = |line: &str| line.split(" bench offline ").nth(1).map(str::to_string);
+        match commands.iter_mut().find(|old| args(old) == args(&c)) {
+            Some(old) => *old = c,
+            None => commands.push(c),
         }
     }
     rows.sort_by_key(|r| {
@@ -492,8 +496,32 @@ mod tests {
         assert_eq!(t.matches("| 2 | 100000 | TLS loopback |").count(), 1, "{t}");
         assert!(t.contains("| 12000 |") && !t.contains("| 10000 |"), "{t}");
         assert!(t.contains("| 3 | 100000 | TLS loopback |") && t.contains("| 7000 |"));
-        assert!(t.contains("bench offline -N 2 --triples 100000"));
-        assert!(t.contains("bench offline -N 3 --triples 100000"));
+        assert_eq!(
+            t.matches("bench offline -N 2 --triples 100000").count(),
+            1,
+            "{t}"
+        );
+        assert_eq!(
+            t.matches("bench offline -N 3 --triples 100000").count(),
+            1,
+            "{t}"
+        );
+        // A line written by the other build of the binary is replaced, not repeated.
+        let other = if crate::bench::invocation().starts_with("cargo") {
+            "    target/debug/ephemeral bench offline -N 3 --triples 100000"
+        } else {
+            "    cargo run --release --bin ephemeral -- bench offline -N 3 --triples 100000"
+        };
+        let mine = format!("    {}", command(&fake(3, 1.0)));
+        std::fs::write(&path, t.replace(&mine, other)).unwrap();
+        update_report(&path, &[fake(3, 7_500.0)], "d4").unwrap();
+        let t = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            t.matches("bench offline -N 3 --triples 100000").count(),
+            1,
+            "{t}"
+        );
+        assert!(t.contains(&mine), "{t}");
         let s = existing_section(&t).unwrap();
         assert!(s.starts_with(BEGIN) && s.trim_end().ends_with(END));
     }

@@ -122,7 +122,7 @@ impl Worker {
     ) -> crate::Result<Result<Made, PrepError>> {
         let net = &mut self.net;
         let mascot = &mut self.mascot;
-        if !is_binary(kind) {
+        if !kind.is_binary() {
             return mascot
                 .generate(net, kind, count)
                 .map(|t| Ok(Made::Arith(t)));
@@ -157,18 +157,6 @@ impl Worker {
     }
 }
 
-/// Whether `kind` comes from the binary-domain generators.
-fn is_binary(kind: TupleKind) -> bool {
-    matches!(
-        kind,
-        TupleKind::BitTriple
-            | TupleKind::DaBit
-            | TupleKind::EdaBit { .. }
-            | TupleKind::WideEdaBit { .. }
-            | TupleKind::BinaryKey
-    )
-}
-
 fn bit_shares(b: AuthBits) -> Result<BitShares, PrepError> {
     let (len, v, m) = b.into_parts();
     BitShares::from_parts(len, v, m)
@@ -191,7 +179,7 @@ fn worker_session(session: &[u8; 32], w: usize) -> [u8; 32] {
 /// slower (docs/BENCHMARKS.md), while they made 10^5 products faster. Splitting edaBits would
 /// also shrink their batches below the size at which the cut-and-choose bucket grows.
 fn min_part(kind: TupleKind) -> usize {
-    if is_binary(kind) {
+    if kind.is_binary() {
         usize::MAX
     } else {
         MIN_BATCH
@@ -371,7 +359,7 @@ impl OnDemandMascot {
                 Err(e) => {
                     let reason = e.to_string();
                     self.failed = Some(reason.clone());
-                    let domain = if is_binary(kind) {
+                    let domain = if kind.is_binary() {
                         "binary-domain"
                     } else {
                         "MASCOT"

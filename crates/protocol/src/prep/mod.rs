@@ -75,6 +75,21 @@ pub enum TupleKind {
     BinaryKey,
 }
 
+impl TupleKind {
+    /// Whether the kind belongs to the binary domain (its tuples carry MACs under the binary key
+    /// Δ, and the binary-domain generators make them).
+    pub fn is_binary(self) -> bool {
+        matches!(
+            self,
+            TupleKind::BitTriple
+                | TupleKind::DaBit
+                | TupleKind::EdaBit { .. }
+                | TupleKind::WideEdaBit { .. }
+                | TupleKind::BinaryKey
+        )
+    }
+}
+
 impl std::fmt::Display for TupleKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

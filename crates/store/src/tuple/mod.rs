@@ -127,16 +127,10 @@ pub fn parse_kind_label(s: &str) -> Option<TupleKind> {
     (check_kind(kind).is_ok() && kind_label(kind) == s).then_some(kind)
 }
 
-/// Whether `kind` belongs to the binary domain (its tuples need the binary MAC key share Δ_i).
+/// Whether `kind` belongs to the binary domain (its tuples need the binary MAC key share Δ_i):
+/// [`TupleKind::is_binary`].
 pub fn is_binary(kind: TupleKind) -> bool {
-    matches!(
-        kind,
-        TupleKind::BitTriple
-            | TupleKind::DaBit
-            | TupleKind::EdaBit { .. }
-            | TupleKind::WideEdaBit { .. }
-            | TupleKind::BinaryKey
-    )
+    kind.is_binary()
 }
 
 /// Refuses kinds the store cannot encode: input masks of a party id ≥ 2^24, edaBit shapes
