@@ -171,3 +171,39 @@ fn a_source_with_two_workers_splits_large_shortfalls_between_them() {
         }
     }
 }
+
+/// A peer that leaves after setting up two workers: the split shortfall fails in both worker
+/// threads, the draw reports a MASCOT failure, and the source is poisoned: the next draw is
+/// refused without generating anything.
+#[test]
+fn a_split_shortfall_whose_peer_left_fails_and_poisons_the_source() {
+    let prep_nets = net::in_process(2, quick_net());
+    let extra_nets = net::in_process(2, quick_net());
+    let handles: Vec<_> = prep_nets
+        .into_iter()
+        .zip(extra_nets)
+        .map(|(prep_net, extra_net)| {
+            std::thread::spawn(move || -> Result<(), (String, String)> {
+                let me = prep_net.my_id();
+                let mut prep = OnDemandMascot::setup(prep_net, small(256))
+                    .map_err(|e| (e.to_string(), String::new()))?;
+                prep.add_worker(extra_net)
+                    .map_err(|e| (e.to_string(), String::new()))?;
+                if me == 1 {
+                    return Ok(());
+                }
+                // 2 100 triples: a shortfall split between the two workers.
+                let first = prep.triples(2100).map(|_| ()).map_err(|e| e.to_string());
+                let again = prep.triples(8).map(|_| ()).map_err(|e| e.to_string());
+                Err((
+                    first.err().unwrap_or_default(),
+                    again.err().unwrap_or_default(),
+                ))
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let (first, again) = results[0].clone().unwrap_err();
+    assert!(first.contains("MASCOT preprocessing failed"), "{first}");
+    assert!(again.contains("failed earlier in this run"), "{again}");
+}
