@@ -43,7 +43,7 @@ use protocol::prep::{
 };
 use protocol::ShareVec;
 
-use crate::binary::{AuthBits, BinaryConfig, BinaryPrep};
+use crate::binary::{AuthBits, BinaryConfig, BinaryPrep, BinaryTriples};
 use crate::edabits::EdaBitGen;
 use crate::error::OfflineError;
 use crate::mascot::{Mascot, MascotConfig, Tuples};
@@ -107,44 +107,28 @@ struct Worker {
 /// What one worker made for one shortfall.
 enum Made {
     Arith(Tuples),
-    BitTriples(BitTriples),
+    BitTriples(BinaryTriples),
     DaBits(DaBits),
     EdaBits(EdaBits),
     Wide(WideEdaBits),
 }
 
 impl Worker {
-    /// `count` tuples of `kind`. `Ok(Err(_))`: the kind is not served by this source.
-    fn generate(
-        &mut self,
-        kind: TupleKind,
-        count: usize,
-    ) -> crate::Result<Result<Made, PrepError>> {
+    /// `count` tuples of `kind`. Binary-domain kinds only on a worker with a binary instance
+    /// ([`OnDemandMascot::ensure`] refuses them up front on a source without one, and never
+    /// gives them to another worker).
+    fn generate(&mut self, kind: TupleKind, count: usize) -> crate::Result<Made> {
         let net = &mut self.net;
         let mascot = &mut self.mascot;
         if !kind.is_binary() {
-            return mascot
-                .generate(net, kind, count)
-                .map(|t| Ok(Made::Arith(t)));
+            return mascot.generate(net, kind, count).map(Made::Arith);
         }
         let Some((bin, gen)) = self.binary.as_mut() else {
-            return Ok(Err(PrepError::Unsupported(kind)));
+            return Err(OfflineError::InvalidArgument(format!(
+                "{kind} asked of a generation worker without a binary-domain instance"
+            )));
         };
-        Ok(Ok(match kind {
-            TupleKind::BitTriple => {
-                let t = bin.triples(net, count)?;
-                let shares = (|| {
-                    Ok::<_, PrepError>(BitTriples {
-                        a: bit_shares(t.a)?,
-                        b: bit_shares(t.b)?,
-                        c: bit_shares(t.c)?,
-                    })
-                })();
-                match shares {
-                    Ok(t) => Made::BitTriples(t),
-                    Err(e) => return Ok(Err(e)),
-                }
-            }
+        Ok(match kind {
             TupleKind::DaBit => Made::DaBits(gen.dabits(mascot, bin, net, count)?),
             TupleKind::EdaBit { bits, extra } => {
                 Made::EdaBits(gen.edabits(mascot, bin, net, count, bits, extra)?)
@@ -152,8 +136,8 @@ impl Worker {
             TupleKind::WideEdaBit { bits, width } => {
                 Made::Wide(gen.wide_edabits(mascot, bin, net, count, bits, width)?)
             }
-            _ => return Ok(Err(PrepError::Unsupported(kind))),
-        }))
+            _ => Made::BitTriples(bin.triples(net, count)?),
+        })
     }
 }
 
@@ -307,6 +291,9 @@ impl OnDemandMascot {
                 "preprocessing failed earlier in this run: {reason}"
             )));
         }
+        if kind.is_binary() && self.workers[0].binary.is_none() {
+            return Err(PrepError::Unsupported(kind));
+        }
         let have = self.buf.available(kind);
         if have >= n {
             return Ok(());
@@ -321,7 +308,7 @@ impl OnDemandMascot {
         *headroom = (*headroom * 2).min(cap);
         let parts = split(count, self.workers.len(), min_part(kind));
         let started = Instant::now();
-        let made: Vec<crate::Result<Result<Made, PrepError>>> = if parts.len() == 1 {
+        let made: Vec<crate::Result<Made>> = if parts.len() == 1 {
             vec![self.workers[0].generate(kind, count)]
         } else {
             std::thread::scope(|scope| {
@@ -354,8 +341,7 @@ impl OnDemandMascot {
         let mut outputs = Vec::with_capacity(made.len());
         for m in made {
             match m {
-                Ok(Ok(out)) => outputs.push(out),
-                Ok(Err(e)) => return Err(e),
+                Ok(out) => outputs.push(out),
                 Err(e) => {
                     let reason = e.to_string();
                     self.failed = Some(reason.clone());
@@ -390,7 +376,11 @@ impl OnDemandMascot {
             (TupleKind::InputMask(owner), Made::Arith(Tuples::InputMasks(m))) => {
                 self.buf.push_input_masks(owner, m)
             }
-            (TupleKind::BitTriple, Made::BitTriples(t)) => self.buf.push_bit_triples(t),
+            (TupleKind::BitTriple, Made::BitTriples(t)) => self.buf.push_bit_triples(BitTriples {
+                a: bit_shares(t.a)?,
+                b: bit_shares(t.b)?,
+                c: bit_shares(t.c)?,
+            }),
             (TupleKind::DaBit, Made::DaBits(d)) => self.buf.push_dabits(d),
             (TupleKind::EdaBit { .. }, Made::EdaBits(e)) => self.buf.push_edabits(e),
             (TupleKind::WideEdaBit { .. }, Made::Wide(e)) => self.buf.push_wide_edabits(e),

@@ -207,3 +207,27 @@ fn a_split_shortfall_whose_peer_left_fails_and_poisons_the_source() {
     assert!(first.contains("MASCOT preprocessing failed"), "{first}");
     assert!(again.contains("failed earlier in this run"), "{again}");
 }
+
+/// An arithmetic-only source refuses binary-domain kinds up front: no generation runs, nothing
+/// is counted, and the source still serves its own kinds afterwards.
+#[test]
+fn an_arithmetic_source_refuses_binary_kinds_without_generating() {
+    use protocol::prep::{PrepError, TupleKind};
+    let handles: Vec<_> = net::in_process(2, quick_net())
+        .into_iter()
+        .map(|prep_net| {
+            std::thread::spawn(move || {
+                let mut prep = OnDemandMascot::setup(prep_net, small(256)).unwrap();
+                let calls = prep.meter().read().calls;
+                let refused = prep.bit_triples(10).map(|_| ()).unwrap_err();
+                assert_eq!(refused, PrepError::Unsupported(TupleKind::BitTriple));
+                assert!(prep.dabits(10).is_err() && prep.wide_edabits(10, 64, 111).is_err());
+                assert_eq!(prep.meter().read().calls, calls, "nothing was generated");
+                assert_eq!(prep.triples(10).unwrap().a.len(), 10);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
