@@ -31,8 +31,11 @@ use crate::Node;
 /// The first bytes of a recovery query.
 pub const REC_MAGIC: &[u8; 8] = b"EPHREC01";
 
-/// A full reconciliation at least this often, even when nothing failed here.
-pub const FULL_SYNC: Duration = Duration::from_secs(30);
+/// A full reconciliation at least this often, even when nothing failed here. This bounds how
+/// long a party that saw nothing of a failed game (party 0 reserved and consumed its tuples,
+/// then the game failed before this party heard of it) keeps counting those tuples as
+/// available: one query to party 0 per period, so it can be short.
+pub const FULL_SYNC: Duration = Duration::from_secs(10);
 
 /// Most transactions or chunks in one query (more wait for the next round).
 const MAX_ITEMS: usize = 4096;
