@@ -265,7 +265,8 @@ async fn cope_attack_and_rekey(n: usize) {
     cl.wait_healthy();
     let honest: Vec<usize> = (0..n).filter(|&i| i != 1).collect();
     let t = std::time::Instant::now();
-    // Each job probes one bit of α_0 and fails only if that bit is 1; once the pools are full no
+    // Each job probes one digit of α_0 (a COPE column) and fails unless that digit is 0 (with
+    // probability 1 − 2^−k); once the pools are full no
     // job runs. A game that needs more triples than the pools hold makes party 0 run more jobs,
     // so the attack goes on until it is caught (the game itself may fail, which is expected).
     let drain = "n = 3000\n\

@@ -226,8 +226,8 @@ impl Node {
     }
 
     /// The test-only cheat of this party, if its config asks for one (`insecure_tamper =
-    /// "cope"`): the selective-failure attack on a peer's α, one key bit per job (job k probes
-    /// bit k), as a real attacker would run it if failed jobs were retried.
+    /// "cope"`): the selective-failure attack on a peer's α, one key digit per job (job k probes
+    /// COPE column k mod `offline::COPE_COLUMNS`), as a real attacker would run it if failed jobs were retried.
     fn insecure_cheat(&self) -> Option<offline::InsecureCheat> {
         (self.config.insecure_tamper.as_deref() == Some("cope")).then(|| {
             let column = self.tuplegen.next_cheat_column();

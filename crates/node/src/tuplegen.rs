@@ -203,7 +203,7 @@ pub struct Generator {
     /// Set when a failed check halted generation in this run, even if recording it durably
     /// failed (the durable record is in the tuple store).
     halted: std::sync::atomic::AtomicBool,
-    /// The next key bit the `insecure_tamper = "cope"` test cheat probes.
+    /// The next key digit the `insecure_tamper = "cope"` test cheat probes.
     cheat_column: std::sync::atomic::AtomicUsize,
 }
 
@@ -259,9 +259,10 @@ impl Generator {
             .unwrap_or_else(|| default_policy(kind, self.mascot))
     }
 
-    /// The key bit the next cheating job probes (tests of cheating detection only).
+    /// The key digit (COPE column) the next cheating job probes (tests of cheating detection
+    /// only).
     pub(crate) fn next_cheat_column(&self) -> usize {
-        self.cheat_column.fetch_add(1, Ordering::Relaxed) % 128
+        self.cheat_column.fetch_add(1, Ordering::Relaxed) % offline::COPE_COLUMNS
     }
 
     /// Stops generation for the rest of this run (see [`crate::generation_guard`]).

@@ -162,7 +162,7 @@ const fn chunk_puncture_bytes(k: usize) -> usize {
 }
 /// Bytes of the receiver's setup message to the sender: every chunk's, then D.
 pub(crate) const PUNCTURE_BYTES: usize = puncture_bytes(K);
-const fn puncture_bytes(k: usize) -> usize {
+pub(crate) const fn puncture_bytes(k: usize) -> usize {
     KAPPA / k * chunk_puncture_bytes(k) + 32
 }
 
@@ -170,7 +170,7 @@ const _: () = assert!(K >= 1 && K <= 8 && KAPPA.is_multiple_of(K));
 
 /// Whether chunks of `k` base OTs are supported (the instances take k at run time so that the
 /// micro-benchmark can compare values; the protocol uses [`K`]).
-fn valid_k(k: usize) -> bool {
+pub(crate) fn valid_k(k: usize) -> bool {
     (1..=8).contains(&k) && KAPPA.is_multiple_of(k)
 }
 
@@ -289,6 +289,115 @@ fn xor_into(dst: &mut [u8], src: &[u8]) {
     for (d, s) in dst.iter_mut().zip(src) {
         *d ^= s;
     }
+}
+
+/// The tree builder's side of the punctured PRFs of one instance (R here, the COPE value
+/// holder in [`crate::cope`]): from κ base-OT key pairs, κ/k trees of 2^k leaves. Returns the
+/// leaves (chunk after chunk, leaf x of chunk i at `i·2^k + x`) and the setup message for the
+/// other side ([`puncture_bytes`]`(k)` bytes: every chunk's level messages and σ_i, then D).
+pub(crate) fn pprf_build(keys: &[(Key, Key)], instance: u64, k: usize) -> (Vec<u128>, Vec<u8>) {
+    assert!(valid_k(k), "chunks of {k} base OTs are not supported");
+    debug_assert_eq!(keys.len(), KAPPA);
+    let mut all = Vec::with_capacity((KAPPA / k) << k);
+    let mut msg = Vec::with_capacity(puncture_bytes(k));
+    let mut proof = proof_hasher(instance);
+    for (i, chunk) in keys.chunks_exact(k).enumerate() {
+        let (leaves, msgs) = build_tree(chunk);
+        for [m0, m1] in msgs {
+            msg.extend_from_slice(&m0.to_le_bytes());
+            msg.extend_from_slice(&m1.to_le_bytes());
+        }
+        let mut sigma = [0u8; 32];
+        for (x, &s) in leaves.iter().enumerate() {
+            let h = leaf_hash(instance, i, x, s);
+            xor32(&mut sigma, &h, 0xff);
+            proof.update(&h);
+        }
+        msg.extend_from_slice(&sigma);
+        all.extend_from_slice(&leaves);
+    }
+    msg.extend_from_slice(proof.finalize().as_bytes());
+    debug_assert_eq!(msg.len(), puncture_bytes(k));
+    (all, msg)
+}
+
+/// The punctured side (S here, the MAC key holder in [`crate::cope`]): from the base-OT keys
+/// received with choice bits `bits` and the builder's message, every leaf of every chunk in the
+/// builder's labels except leaf `α_i` (bits `ik..ik + k` of `bits`) of chunk i, whose slot is 0;
+/// after checking the consistency proof (module docs). `None` if the message has the wrong
+/// length or the proof fails. No branch and no memory index depends on `bits`.
+pub(crate) fn pprf_eval(
+    bits: u128,
+    keys: &[Key],
+    instance: u64,
+    msg: &[u8],
+    k: usize,
+) -> Option<Vec<u128>> {
+    assert!(valid_k(k), "chunks of {k} base OTs are not supported");
+    debug_assert_eq!(keys.len(), KAPPA);
+    if msg.len() != puncture_bytes(k) {
+        return None;
+    }
+    let leaves_n = 1usize << k;
+    let mut all = Vec::with_capacity((KAPPA / k) << k);
+    let mut proof = proof_hasher(instance);
+    let (chunks_msg, d) = msg.split_at(msg.len() - 32);
+    for (i, (keys, cm)) in keys
+        .chunks_exact(k)
+        .zip(chunks_msg.chunks_exact(chunk_puncture_bytes(k)))
+        .enumerate()
+    {
+        let alpha = ((bits >> (i * k)) as usize) & (leaves_n - 1);
+        let word = |o: usize| {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&cm[o..o + 16]);
+            u128::from_le_bytes(b)
+        };
+        let msgs: Vec<[u128; 2]> = (0..k - 1)
+            .map(|l| [word(32 * l), word(32 * l + 16)])
+            .collect();
+        let leaves = eval_punctured(alpha, keys, &msgs);
+        // Leaf hashes, with α's recovered from σ_i (constant time in α).
+        let mut sigma = [0u8; 32];
+        sigma.copy_from_slice(&cm[32 * (k - 1)..]);
+        let hashes: Vec<[u8; 32]> = leaves
+            .iter()
+            .enumerate()
+            .map(|(x, &s)| leaf_hash(instance, i, x, s))
+            .collect();
+        for (x, h) in hashes.iter().enumerate() {
+            xor32(&mut sigma, h, ne_mask(x, alpha) as u8);
+        }
+        for (x, h) in hashes.iter().enumerate() {
+            let at = !(ne_mask(x, alpha) as u8);
+            let mut v = *h;
+            for (b, s) in v.iter_mut().zip(&sigma) {
+                *b = (*b & !at) | (s & at);
+            }
+            proof.update(&v);
+        }
+        all.extend_from_slice(&leaves);
+    }
+    bool::from(proof.finalize().as_bytes().ct_eq(d)).then_some(all)
+}
+
+/// The punctured side's leaves relabelled by `y = x ⊕ α_i` ([`pprf_eval`]'s output, chunk
+/// after chunk): per chunk the 2^k − 1 leaves y = 1 … 2^k − 1 (the punctured one, y = 0, is
+/// left out), each selected without a branch or memory index on α_i.
+pub(crate) fn relabel(leaves: &[u128], bits: u128, k: usize) -> Vec<u128> {
+    let leaves_n = 1usize << k;
+    let mut out = Vec::with_capacity(leaves.len() / leaves_n * (leaves_n - 1));
+    for (i, chunk) in leaves.chunks_exact(leaves_n).enumerate() {
+        let alpha = ((bits >> (i * k)) as usize) & (leaves_n - 1);
+        for y in 1..leaves_n {
+            let mut s = 0u128;
+            for (x, &leaf) in chunk.iter().enumerate() {
+                s |= leaf & !ne_mask(x, y ^ alpha);
+            }
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// Scratch buffers of [`fold`]: one pending partial sum per level and the current one.
@@ -482,26 +591,8 @@ impl KosReceiver {
     pub fn with_k(keys: &[(Key, Key)], instance: u64, k: usize) -> KosReceiver {
         assert!(valid_k(k), "chunks of {k} base OTs are not supported");
         debug_assert_eq!(keys.len(), KAPPA);
-        let mut prg = Vec::with_capacity((KAPPA / k) << k);
-        let mut puncture = Vec::with_capacity(puncture_bytes(k));
-        let mut proof = proof_hasher(instance);
-        for (i, chunk) in keys.chunks_exact(k).enumerate() {
-            let (leaves, msgs) = build_tree(chunk);
-            for [m0, m1] in msgs {
-                puncture.extend_from_slice(&m0.to_le_bytes());
-                puncture.extend_from_slice(&m1.to_le_bytes());
-            }
-            let mut sigma = [0u8; 32];
-            for (x, &s) in leaves.iter().enumerate() {
-                let h = leaf_hash(instance, i, x, s);
-                xor32(&mut sigma, &h, 0xff);
-                proof.update(&h);
-                prg.push(Prg::new(&s.to_le_bytes()));
-            }
-            puncture.extend_from_slice(&sigma);
-        }
-        puncture.extend_from_slice(proof.finalize().as_bytes());
-        debug_assert_eq!(puncture.len(), puncture_bytes(k));
+        let (leaves, puncture) = pprf_build(keys, instance, k);
+        let prg = leaves.iter().map(|s| Prg::new(&s.to_le_bytes())).collect();
         KosReceiver {
             k,
             prg,
@@ -609,61 +700,11 @@ impl KosSender {
         msg: &[u8],
         k: usize,
     ) -> Option<KosSender> {
-        assert!(valid_k(k), "chunks of {k} base OTs are not supported");
-        debug_assert_eq!(keys.len(), KAPPA);
-        if msg.len() != puncture_bytes(k) {
-            return None;
-        }
-        let leaves_n = 1usize << k;
-        let mut prg = Vec::with_capacity(KAPPA / k * (leaves_n - 1));
-        let mut proof = proof_hasher(instance);
-        let (chunks_msg, d) = msg.split_at(msg.len() - 32);
-        for (i, (keys, cm)) in keys
-            .chunks_exact(k)
-            .zip(chunks_msg.chunks_exact(chunk_puncture_bytes(k)))
-            .enumerate()
-        {
-            let alpha = ((delta_bits >> (i * k)) as usize) & (leaves_n - 1);
-            let word = |o: usize| {
-                let mut b = [0u8; 16];
-                b.copy_from_slice(&cm[o..o + 16]);
-                u128::from_le_bytes(b)
-            };
-            let msgs: Vec<[u128; 2]> = (0..k - 1)
-                .map(|l| [word(32 * l), word(32 * l + 16)])
-                .collect();
-            let leaves = eval_punctured(alpha, keys, &msgs);
-            // Leaf hashes, with α's recovered from σ_i (constant time in α).
-            let mut sigma = [0u8; 32];
-            sigma.copy_from_slice(&cm[32 * (k - 1)..]);
-            let hashes: Vec<[u8; 32]> = leaves
-                .iter()
-                .enumerate()
-                .map(|(x, &s)| leaf_hash(instance, i, x, s))
-                .collect();
-            for (x, h) in hashes.iter().enumerate() {
-                xor32(&mut sigma, h, ne_mask(x, alpha) as u8);
-            }
-            for (x, h) in hashes.iter().enumerate() {
-                let at = !(ne_mask(x, alpha) as u8);
-                let mut v = *h;
-                for (b, s) in v.iter_mut().zip(&sigma) {
-                    *b = (*b & !at) | (s & at);
-                }
-                proof.update(&v);
-            }
-            // Relabel: leaf y of S is R's leaf y ⊕ α (y ≠ 0), selected without a secret index.
-            for y in 1..leaves_n {
-                let mut s = 0u128;
-                for (x, &leaf) in leaves.iter().enumerate() {
-                    s |= leaf & !ne_mask(x, y ^ alpha);
-                }
-                prg.push(Prg::new(&s.to_le_bytes()));
-            }
-        }
-        if !bool::from(proof.finalize().as_bytes().ct_eq(d)) {
-            return None;
-        }
+        let all = pprf_eval(delta_bits, keys, instance, msg, k)?;
+        let prg = relabel(&all, delta_bits, k)
+            .iter()
+            .map(|s| Prg::new(&s.to_le_bytes()))
+            .collect();
         Some(KosSender {
             delta: Block::new(delta_bits.to_le_bytes()),
             delta_bits,
@@ -761,18 +802,40 @@ pub(crate) fn puncture(
     receivers: &mut [Option<KosReceiver>],
     senders: Vec<Option<SenderSeed<'_>>>,
 ) -> Result<Vec<Option<KosSender>>> {
+    let extra = vec![Vec::new(); receivers.len()];
+    puncture_with(net, transcript, receivers, senders, extra, 0).map(|(s, _)| s)
+}
+
+/// What [`puncture_with`] returns: this party's sender instances and the extra bytes read.
+pub(crate) type Punctured = (Vec<Option<KosSender>>, Vec<Vec<u8>>);
+
+/// [`puncture`], with `extra[p]` appended to the message to peer p (another setup message of
+/// the same round, e.g. COPE's punctured trees) and `extra_len` bytes read after each peer's
+/// puncturing message; returns them per peer (empty for this party and for peers without a
+/// sender seed).
+pub(crate) fn puncture_with(
+    net: &mut Network,
+    transcript: &mut Transcript,
+    receivers: &mut [Option<KosReceiver>],
+    senders: Vec<Option<SenderSeed<'_>>>,
+    extra: Vec<Vec<u8>>,
+    extra_len: usize,
+) -> Result<Punctured> {
     let mut out = Out::new(net, kind::OT_PUNCTURE, Vec::new());
-    for (p, r) in receivers.iter_mut().enumerate() {
+    for (p, (r, e)) in receivers.iter_mut().zip(extra).enumerate() {
         if let Some(r) = r {
             let msg = r.take_puncture();
             out.to(p).extend_from_slice(&msg);
+            out.to(p).extend_from_slice(&e);
         }
     }
     let mut ins = out.exchange(net, transcript)?;
     let mut res = Vec::with_capacity(senders.len());
+    let mut got = Vec::with_capacity(senders.len());
     for (p, seed) in senders.into_iter().enumerate() {
         let Some(seed) = seed else {
             res.push(None);
+            got.push(Vec::new());
             continue;
         };
         let sender = KosSender::new(
@@ -781,11 +844,12 @@ pub(crate) fn puncture(
             seed.instance,
             ins[p].take(PUNCTURE_BYTES)?,
         );
+        got.push(ins[p].take(extra_len)?.to_vec());
         ins[p].done()?;
         let sender = sender.ok_or(OfflineError::OtCheckFailed { peer: p as PartyId })?;
         res.push(Some(sender));
     }
-    Ok(res)
+    Ok((res, got))
 }
 
 /// Test-only: flips row 5's bit in every other `c` column of the first chunk of an

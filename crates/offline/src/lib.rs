@@ -29,7 +29,7 @@
 //! |---|---|---|
 //! | `baseot` | 2κ base OTs per ordered pair, once | Chou–Orlandi 2015, Masny–Rindal 2019 |
 //! | `kos` | OT extension (SoftSpokenOT, k = 4: a punctured GGM tree per 4 base OTs) with the correlation check | Roy 2022, KOS15 |
-//! | `cope` | correlated oblivious product evaluation with the MAC key | MASCOT §4 (Π_COPE) |
+//! | `cope` | correlated oblivious product evaluation with the MAC key, over base-4 digits of the key (a punctured tree per digit) | MASCOT §4 (Π_COPE), Roy 2022 |
 //! | `auth` | authenticating values, with its check | MASCOT Fig. 7 (Π_[[·]]) |
 //! | `triples` | Gilboa multiplication over OT, combine; derived tuples | MASCOT Fig. 10 (Π_Triple) |
 //! | `sacrifice` | one triple checks another | MASCOT Fig. 10 |
@@ -93,6 +93,8 @@ mod wire;
 
 pub use bench::{bench_triples, bench_triples_with, peak_rss_bytes, BenchReport, BenchTransport};
 pub use binary::{AuthBits, BinaryConfig, BinaryPrep, BinaryStats, BinaryTriples};
+/// Columns of COPE (digits of a MAC key share): the range of [`InsecureCheat::CopeColumnError`].
+pub use cope::COLUMNS as COPE_COLUMNS;
 pub use edabits::{EdaBitGen, EdaStats};
 pub use error::{OfflineError, Result};
 pub use mascot::{

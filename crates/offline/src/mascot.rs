@@ -8,7 +8,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use crate::baseot;
-use crate::cope::{CopeReceiver, CopeSender};
+use crate::cope::{self, CopeReceiver, CopeSender};
 use crate::error::{OfflineError, Result};
 use crate::kos::{self, KosReceiver, KosSender, KAPPA};
 use crate::prg::{bits_of, FieldHash};
@@ -16,7 +16,9 @@ use crate::wire::{self, kind, Out, Transcript};
 
 /// Version of the wire protocol, part of the setup handshake. 2: SoftSpokenOT extension (a
 /// puncturing round at setup, κ/k bits of `c` per OT) instead of IKNP/KOS15's κ bits of `u`.
-const PROTOCOL_VERSION: u32 = 2;
+/// 3: COPE over base-2^k digits of the key (`cope`: the trees travel in the puncturing round,
+/// κ/k field elements per value instead of κ).
+const PROTOCOL_VERSION: u32 = 3;
 
 /// Tunables. Every party must use the same values (checked at setup), except
 /// [`MascotConfig::insecure_cheat`], which is this party's own.
@@ -49,13 +51,15 @@ pub struct MascotConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsecureCheat {
     /// As COPE sender (when its values get MACs under a peer's key share), this party adds 1 to
-    /// its values in column `column` only of the COPE correlation, towards the lowest-numbered
-    /// other party h. This is the selective-failure attack on h's MAC key share: if bit `column`
-    /// of h's α_h is 0, h's receiver ignores that column and nothing changes (the run completes
-    /// with correct tuples, and the cheater learns that the bit is 0); if it is 1, h's MAC
-    /// shares are off by 2^column and the authentication check fails at every honest party
-    /// ([`OfflineError::AuthenticationFailed`], or [`OfflineError::PeerAborted`]). With a
-    /// uniform α_h a run aborts with probability 1/2; an attacker probes one column per run.
+    /// its values in column `column` only (0 ≤ column < [`crate::COPE_COLUMNS`]) of the COPE
+    /// correlation, towards the lowest-numbered other party h. This is the selective-failure
+    /// attack on h's MAC key share: if digit `column` of h's α_h (bits k·column … k·column +
+    /// k − 1, k = 128 / COPE_COLUMNS) is 0, h's receiver's shares do not change (the run
+    /// completes with correct tuples, and the cheater learns that the digit is 0); otherwise
+    /// h's MAC shares are off by 2^(k·column)·digit and the authentication check fails at every
+    /// honest party ([`OfflineError::AuthenticationFailed`], or [`OfflineError::PeerAborted`]).
+    /// With a uniform α_h a run aborts with probability 1 − 2^−k; an attacker probes one digit
+    /// per run.
     CopeColumnError { column: usize },
 }
 
@@ -354,27 +358,47 @@ impl Mascot {
         let mut kos_send = Vec::with_capacity(n);
         let mut kos_recv = Vec::with_capacity(n);
         let mut cope_send = Vec::with_capacity(n);
-        let mut cope_recv = Vec::with_capacity(n);
+        let mut cope_trees = Vec::with_capacity(n);
         for (p, &delta) in deltas.iter().enumerate() {
             if p == me {
                 kos_send.push(None);
                 kos_recv.push(None);
                 cope_send.push(None);
-                cope_recv.push(None);
+                cope_trees.push(Vec::new());
                 continue;
             }
             let (sent, got) = (&ots.sent[p], &ots.received[p]);
             kos_recv.push(Some(KosReceiver::new(&sent[..KAPPA], kos_instance(me, p))));
-            cope_send.push(Some(CopeSender::new(&sent[KAPPA..])));
+            let mut cope = CopeSender::new(&sent[KAPPA..], cope::instance(me, p));
+            cope_trees.push(cope.take_puncture());
+            cope_send.push(Some(cope));
             kos_send.push(Some(kos::SenderSeed {
                 delta,
                 keys: &got[..KAPPA],
                 instance: kos_instance(p, me),
             }));
-            cope_recv.push(Some(CopeReceiver::new(alpha, &got[KAPPA..])));
         }
-        // One more round: the OT extensions' puncturing (SoftSpokenOT, `kos`).
-        let kos_send = kos::puncture(net, &mut transcript, &mut kos_recv, kos_send)?;
+        // One more round: the punctured trees of the OT extensions (SoftSpokenOT, `kos`) and of
+        // COPE (`cope`), in one message per peer.
+        let (kos_send, trees) = kos::puncture_with(
+            net,
+            &mut transcript,
+            &mut kos_recv,
+            kos_send,
+            cope_trees,
+            cope::PUNCTURE_BYTES,
+        )?;
+        let mut cope_recv = Vec::with_capacity(n);
+        for (p, msg) in trees.iter().enumerate() {
+            if p == me {
+                cope_recv.push(None);
+                continue;
+            }
+            let keys = &ots.received[p][KAPPA..];
+            let r = CopeReceiver::new(alpha, keys, cope::instance(p, me), msg)
+                .ok_or(OfflineError::OtCheckFailed { peer: p as PartyId })?;
+            cope_recv.push(Some(r));
+        }
         Ok((kos_send, kos_recv, cope_send, cope_recv))
     }
 

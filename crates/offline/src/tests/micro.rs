@@ -152,26 +152,27 @@ fn micro_primitives() {
     });
     println!("inner_product: {:.2} ns/term", t * 1e9 / n as f64);
 
-    // COPE, 5·1024 + 1 values as in a batch.
+    // COPE, 5·1024 + 1 values as in a batch, for digits of k bits (k = 1 is MASCOT's binary
+    // COPE; the protocol uses cope::K).
     let delta = Fp::random(&mut rng);
-    let (mut a, mut b) = crate::cope::pair_for(delta, &mut rng);
     let vals: Vec<Fp> = (0..5121).map(|_| Fp::random(&mut rng)).collect();
-    let mut u = Vec::new();
-    let t = best(5, || {
-        u.clear();
-        a.extend(&vals, &mut u, None);
-    });
-    println!(
-        "COPE sender: {:.2} ns/column-value",
-        t * 1e9 / (5121.0 * 128.0)
-    );
-    let t = best(5, || {
-        b.extend(1, &u, 5121).unwrap();
-    });
-    println!(
-        "COPE receiver: {:.2} ns/column-value",
-        t * 1e9 / (5121.0 * 128.0)
-    );
+    for k in [1usize, 2, 4] {
+        let (mut a, mut b) = crate::cope::pair_for_k(delta, &mut rng, k);
+        let mut u = Vec::new();
+        let ts = best(5, || {
+            u.clear();
+            a.extend(&vals, &mut u, None);
+        });
+        let tr = best(5, || {
+            b.extend(1, &u, 5121).unwrap();
+        });
+        println!(
+            "COPE k = {k}: sender {:.1} ns/value, receiver {:.1} ns/value, {} bytes/value",
+            ts * 1e9 / 5121.0,
+            tr * 1e9 / 5121.0,
+            u.len() / 5121
+        );
+    }
 
     // KOS, 3·1024·128 OTs.
     let mut keys = Vec::new();

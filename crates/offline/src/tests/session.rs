@@ -70,12 +70,13 @@ fn a_network_without_a_channel_id_has_no_derived_session() {
     ));
 }
 
-/// With [`InsecureCheat::CopeColumnError`] at party 1, a run aborts exactly when bit
-/// [`crate::INSECURE_CHEAT_COLUMN`] of the honest party's α_0 is 1 (the selective failure), with
-/// a check failure at the honest party; otherwise it completes with correct triples. Party 0's
-/// α_0 = i in run i, so 8 of the 16 runs abort, deterministically.
+/// With [`InsecureCheat::CopeColumnError`] at party 1, a run aborts exactly when digit
+/// [`crate::INSECURE_CHEAT_COLUMN`] (base 2^k, k = 128 / [`crate::COPE_COLUMNS`]) of the honest
+/// party's α_0 is not 0 (the selective failure), with a check failure at the honest party;
+/// otherwise it completes with correct triples. Party 0's α_0 = i in run i; column 0's digit is
+/// i mod 2^k, so 16 − 16/2^k of the 16 runs abort, deterministically.
 #[test]
-fn the_insecure_cope_column_error_aborts_when_the_honest_key_bit_is_set() {
+fn the_insecure_cope_column_error_aborts_when_the_honest_key_digit_is_not_zero() {
     let cheat = MascotConfig {
         insecure_cheat: Some(InsecureCheat::CopeColumnError {
             column: crate::INSECURE_CHEAT_COLUMN,
@@ -86,17 +87,18 @@ fn the_insecure_cope_column_error_aborts_when_the_honest_key_bit_is_set() {
     for i in 0..16u64 {
         let alpha0 = Fp::from_u64(i);
         let res = run_each(vec![(small(4), Some(alpha0)), (cheat, None)], triples_job());
-        let bit = (alpha0.to_u128() >> crate::INSECURE_CHEAT_COLUMN) & 1 == 1;
+        let k = 128 / crate::COPE_COLUMNS;
+        let bit = (alpha0.to_u128() >> (k * crate::INSECURE_CHEAT_COLUMN)) & ((1 << k) - 1) != 0;
         match &res[0].1 {
             Err(e) => {
-                assert!(bit, "run {i}: aborted although the key bit is 0: {e}");
+                assert!(bit, "run {i}: aborted although the key digit is 0: {e}");
                 assert!(e.is_check_failure(), "run {i}: {e}");
                 assert_eq!(*e, OfflineError::AuthenticationFailed, "run {i}");
                 assert!(res[1].1.is_err(), "run {i}: the cheater completed alone");
                 aborted += 1;
             }
             Ok(_) => {
-                assert!(!bit, "run {i}: completed although the key bit is 1");
+                assert!(!bit, "run {i}: completed although the key digit is not 0");
                 // Nothing changed: the triples are correct under α.
                 let (alpha, out) = unwrap_all(res);
                 let a = open_all(&[&out[0].a, &out[1].a], alpha);
@@ -108,7 +110,8 @@ fn the_insecure_cope_column_error_aborts_when_the_honest_key_bit_is_set() {
             }
         }
     }
-    assert_eq!(aborted, 8);
+    let k = 128 / crate::COPE_COLUMNS;
+    assert_eq!(aborted, 16 - 16 / (1 << k));
 }
 
 /// Input masks authenticated by the cheater are caught the same way.
@@ -130,7 +133,12 @@ fn the_insecure_cheat_also_affects_input_masks_of_the_cheater() {
         res[0].1.as_ref().unwrap_err(),
         &OfflineError::AuthenticationFailed
     );
-    let res = run_each(vec![(small(4), Some(Fp::from_u64(2))), (cheat, None)], job);
+    // Digit 0 of α_0 = 2^k is 0: the error goes unnoticed and the masks are correct.
+    let k = 128 / crate::COPE_COLUMNS;
+    let res = run_each(
+        vec![(small(4), Some(Fp::from_u64(1 << k))), (cheat, None)],
+        job,
+    );
     let (alpha, out) = unwrap_all(res);
     open_all(&[&out[0].shares, &out[1].shares], alpha);
 }
