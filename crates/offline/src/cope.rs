@@ -50,7 +50,12 @@
 //! digit, so learning Δ still takes about 2^128 guesses. A corrupt A may also deviate in the
 //! trees: the consistency proof of [`crate::kos`] (module docs, "Security against a malicious
 //! receiver") makes every Δ that passes see the leaves of one vector, so this only adds a
-//! selective abort on Δ at setup. B's only input is Δ itself, through its base-OT choices.
+//! selective abort on Δ at setup: A can make setup fail ([`OfflineError::OtCheckFailed`])
+//! unless some digits of Δ are 0. Δ here is the long-lived α_i, so this is the same kind of
+//! probe as a column error, with the same answer: any failed check halts generation with that
+//! peer set durably (the node's generation guard), so the probing stops at the first failure,
+//! and a probe that passes tells A only that digits it chose are 0 (each with probability
+//! 2^−k). B's only input is Δ itself, through its base-OT choices.
 //!
 //! Hand-written because no crate implements MASCOT's COPE over our field; the PPRF is the one
 //! of [`crate::kos`].
