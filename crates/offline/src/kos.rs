@@ -589,8 +589,6 @@ impl KosReceiver {
     /// As [`KosReceiver::new`] with chunks of `k` base OTs (micro-benchmark; the peer must use
     /// the same k).
     pub fn with_k(keys: &[(Key, Key)], instance: u64, k: usize) -> KosReceiver {
-        assert!(valid_k(k), "chunks of {k} base OTs are not supported");
-        debug_assert_eq!(keys.len(), KAPPA);
         let (leaves, puncture) = pprf_build(keys, instance, k);
         let prg = leaves.iter().map(|s| Prg::new(&s.to_le_bytes())).collect();
         KosReceiver {

@@ -61,6 +61,10 @@ pub enum InsecureCheat {
     /// With a uniform α_h a run aborts with probability 1 − 2^−k; an attacker probes one digit
     /// per run.
     CopeColumnError { column: usize },
+    /// As COPE value holder, this party flips a byte of the consistency digest of its punctured
+    /// trees (`cope`) towards the lowest-numbered other party h: h's setup refuses the trees
+    /// ([`OfflineError::OtCheckFailed`] naming this party) and aborts, before any tuple.
+    CopeTrees,
 }
 
 /// The COPE column that [`InsecureCheat::CopeColumnError`] corrupts in the offline crate's own
@@ -255,7 +259,8 @@ pub(crate) fn kos_instance(receiver: PartyId, sender: PartyId) -> u64 {
 impl Mascot {
     /// Setup: checks that all parties use the same configuration, takes `alpha` as this party's
     /// MAC key share (or samples a fresh one) and runs 2κ = 256 base OTs with every peer, as
-    /// sender and as receiver (three rounds), then the OT extensions' puncturing (one round).
+    /// sender and as receiver (three rounds), then the punctured trees of the OT extensions and
+    /// of COPE (one round).
     /// `net` may be any channel to the same parties;
     /// later calls can use other channels.
     pub fn setup(net: &mut Network, alpha: Option<Fp>, cfg: MascotConfig) -> Result<Mascot> {
@@ -370,7 +375,13 @@ impl Mascot {
             let (sent, got) = (&ots.sent[p], &ots.received[p]);
             kos_recv.push(Some(KosReceiver::new(&sent[..KAPPA], kos_instance(me, p))));
             let mut cope = CopeSender::new(&sent[KAPPA..], cope::instance(me, p));
-            cope_trees.push(cope.take_puncture());
+            let mut trees = cope.take_puncture();
+            if cfg.insecure_cheat == Some(InsecureCheat::CopeTrees) && p == usize::from(me == 0) {
+                if let Some(last) = trees.last_mut() {
+                    *last ^= 1;
+                }
+            }
+            cope_trees.push(trees);
             cope_send.push(Some(cope));
             kos_send.push(Some(kos::SenderSeed {
                 delta,

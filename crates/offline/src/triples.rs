@@ -189,9 +189,10 @@ impl Mascot {
     /// The victim and column of [`crate::InsecureCheat::CopeColumnError`] when it is
     /// configured (tests of cheating detection only), else none.
     pub(crate) fn insecure_cope_column(&self) -> Option<(PartyId, usize)> {
-        self.cfg
-            .insecure_cheat
-            .map(|crate::InsecureCheat::CopeColumnError { column }| (self.first_peer(), column))
+        self.cfg.insecure_cheat.and_then(|c| match c {
+            crate::InsecureCheat::CopeColumnError { column } => Some((self.first_peer(), column)),
+            crate::InsecureCheat::CopeTrees => None,
+        })
     }
 
     #[cfg(test)]

@@ -114,6 +114,28 @@ fn the_insecure_cope_column_error_aborts_when_the_honest_key_digit_is_not_zero()
     assert_eq!(aborted, 16 - 16 / (1 << k));
 }
 
+/// A party whose COPE trees fail their consistency proof is named by the honest party's setup
+/// (`OtCheckFailed`, a check failure, so a node halts generation), and the cheater stops on the
+/// honest party's abort: neither outputs anything.
+#[test]
+fn tampered_cope_trees_fail_setup_at_the_honest_party_and_abort_both() {
+    let cheat = MascotConfig {
+        insecure_cheat: Some(InsecureCheat::CopeTrees),
+        ..small(4)
+    };
+    let errs = errors(run_each(
+        vec![(small(4), None), (cheat, None)],
+        triples_job(),
+    ));
+    assert_eq!(errs[0], OfflineError::OtCheckFailed { peer: 1 });
+    assert!(
+        matches!(errs[1], OfflineError::PeerAborted { party: 0, .. }),
+        "{:?}",
+        errs[1]
+    );
+    assert!(errs.iter().all(|e| e.is_check_failure()), "{errs:?}");
+}
+
 /// Input masks authenticated by the cheater are caught the same way.
 #[test]
 fn the_insecure_cheat_also_affects_input_masks_of_the_cheater() {
